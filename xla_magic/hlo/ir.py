@@ -1,0 +1,212 @@
+"""The HLO IR: plain dataclasses for instructions, computations and modules."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .attrs import COMP_ATTRS, COMP_LIST_ATTRS, Metadata, Raw
+from .opcodes import Opcode
+from .shape import Shape
+
+
+@dataclass(eq=False)
+class Instruction:
+    """One HLO instruction. Operands are the producing Instruction objects.
+
+    `attrs` holds the attributes after the operand list, in text order, as typed values
+    (see attrs.ATTR_KINDS); computation-valued ones hold Computation objects.
+    `literal` is a constant's value (None when the text elided it as `{...}`).
+    `line`/`column` locate the instruction in the text it was parsed from (0 when built)."""
+
+    name: str
+    opcode: Opcode
+    shape: Shape
+    operands: list[Instruction] = field(default_factory=list)
+    attrs: dict[str, Any] = field(default_factory=dict)
+    metadata: Metadata | None = None
+    literal: np.ndarray | None = None
+    parameter_number: int | None = None
+    line: int = 0
+    column: int = 0
+
+    @property
+    def called(self) -> list[Computation]:
+        """Computations this instruction calls (to_apply, calls, body, branches, ...)."""
+        out: list[Computation] = []
+        for key, v in self.attrs.items():
+            if key in COMP_ATTRS and isinstance(v, Computation):
+                out.append(v)
+            elif key in COMP_LIST_ATTRS and isinstance(v, tuple):
+                out.extend(c for c in v if isinstance(c, Computation))
+        return out
+
+    @property
+    def is_elided_constant(self) -> bool:
+        return self.opcode is Opcode.CONSTANT and self.literal is None
+
+    def key(self) -> tuple:
+        """Everything that defines the instruction, with references by name (for equality)."""
+        attrs = []
+        for k, v in self.attrs.items():
+            if isinstance(v, Computation):
+                v = ("comp", v.name)
+            elif isinstance(v, tuple) and v and isinstance(v[0], Computation):
+                v = ("comps", tuple(c.name for c in v))
+            attrs.append((k, v))
+        lit = None
+        if self.literal is not None:
+            lit = (self.literal.dtype.str, self.literal.shape, self.literal.tobytes())
+        return (self.name, self.opcode, self.shape, tuple(o.name for o in self.operands), tuple(attrs),
+                self.metadata, lit, self.parameter_number)
+
+    def __repr__(self) -> str:
+        ops = ", ".join(o.name for o in self.operands)
+        return f"<{self.name} = {self.shape.to_text()} {self.opcode.value}({ops})>"
+
+
+@dataclass(eq=False)
+class Computation:
+    """A named list of instructions; `instructions` is in definition order (operands first)."""
+
+    name: str
+    instructions: list[Instruction]
+    root: Instruction
+    is_entry: bool = False
+    line: int = 0
+    attrs: dict[str, Any] = field(default_factory=dict)  # e.g. execution_thread after the body
+
+    @property
+    def parameters(self) -> list[Instruction]:
+        params = [i for i in self.instructions if i.opcode is Opcode.PARAMETER]
+        return sorted(params, key=lambda i: i.parameter_number)
+
+    @property
+    def parameter_shapes(self) -> list[Shape]:
+        return [p.shape for p in self.parameters]
+
+    def instruction(self, name: str) -> Instruction:
+        for i in self.instructions:
+            if i.name == name:
+                return i
+        raise KeyError(name)
+
+    def post_order(self) -> list[Instruction]:
+        """Instructions reachable from the root plus all parameters, operands before users."""
+        seen: set[int] = set()
+        order: list[Instruction] = []
+        roots = [self.root] + [i for i in self.instructions if i.opcode is Opcode.PARAMETER]
+        for start in roots:
+            stack = [(start, False)]
+            while stack:
+                node, done = stack.pop()
+                if done:
+                    order.append(node)
+                    continue
+                if id(node) in seen:
+                    continue
+                seen.add(id(node))
+                stack.append((node, True))
+                for op in reversed(node.operands):
+                    if id(op) not in seen:
+                        stack.append((op, False))
+        return order
+
+    def users(self) -> dict[int, list[Instruction]]:
+        """id(instruction) -> the instructions that use it, in order."""
+        out: dict[int, list[Instruction]] = {id(i): [] for i in self.instructions}
+        for i in self.instructions:
+            for op in i.operands:
+                out.setdefault(id(op), []).append(i)
+        return out
+
+    def key(self) -> tuple:
+        return (self.name, self.is_entry, self.root.name, tuple(sorted(self.attrs.items())),
+                tuple(i.key() for i in self.instructions))
+
+    def __repr__(self) -> str:
+        return f"<Computation {self.name}: {len(self.instructions)} instructions>"
+
+
+@dataclass
+class DebugTables:
+    """The FileNames / FunctionNames / FileLocations / StackFrames tables of optimized dumps."""
+
+    file_names: dict[int, str] = field(default_factory=dict)
+    function_names: dict[int, str] = field(default_factory=dict)
+    file_locations: dict[int, dict[str, int]] = field(default_factory=dict)
+    stack_frames: dict[int, dict[str, int]] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.file_names or self.function_names or self.file_locations or self.stack_frames)
+
+    def frame_location(self, frame_id: int) -> tuple[str, int, str] | None:
+        """(file, line, function) of one stack frame, or None."""
+        frame = self.stack_frames.get(frame_id)
+        loc = self.file_locations.get(frame.get("file_location_id", -1)) if frame else None
+        if loc is None:
+            return None
+        return (self.file_names.get(loc.get("file_name_id", -1), "?"), loc.get("line", 0),
+                self.function_names.get(loc.get("function_name_id", -1), "?"))
+
+    def stack(self, frame_id: int) -> list[tuple[str, int, str]]:
+        """Innermost-first (file, line, function) frames; stops at a self-parent or a cycle."""
+        out, seen = [], set()
+        while frame_id in self.stack_frames and frame_id not in seen:
+            seen.add(frame_id)
+            loc = self.frame_location(frame_id)
+            if loc:
+                out.append(loc)
+            frame_id = self.stack_frames[frame_id].get("parent_frame_id", 0)
+        return out
+
+
+@dataclass(eq=False)
+class Module:
+    """An HLO module: computations in text order (callees first), one of them the entry."""
+
+    name: str
+    computations: list[Computation]
+    entry: Computation
+    attrs: dict[str, Any] = field(default_factory=dict)  # header attributes, except the layout
+    debug: DebugTables = field(default_factory=DebugTables)
+
+    def computation(self, name: str) -> Computation:
+        for c in self.computations:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    def to_text(self, **options) -> str:
+        from .printer import module_to_text
+
+        return module_to_text(self, **options)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def __repr__(self) -> str:
+        return f"<Module {self.name}: {len(self.computations)} computations, entry {self.entry.name}>"
+
+    def key(self) -> tuple:
+        attrs = tuple((k, v.text if isinstance(v, Raw) else v) for k, v in self.attrs.items())
+        return (self.name, attrs, tuple(c.key() for c in self.computations), repr(self.debug))
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Module) and self.key() == other.key()
+
+    __hash__ = None  # mutable
+
+    def source_location(self, instr: Instruction) -> tuple[str, int] | None:
+        """(file, line) the instruction came from: metadata first, then the stack frame tables."""
+        md = instr.metadata
+        if md is None:
+            return None
+        if md.source_file is not None and md.source_line is not None:
+            return (md.source_file, md.source_line)
+        if md.stack_frame_id is not None:
+            loc = self.debug.frame_location(md.stack_frame_id)
+            if loc:
+                return (loc[0], loc[1])
+        return None

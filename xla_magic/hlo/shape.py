@@ -1,0 +1,92 @@
+"""Array and tuple shapes, with XLA layouts (minor-to-major)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import prod
+
+from .dtypes import DType, dtype
+
+
+@dataclass(frozen=True)
+class Shape:
+    """`f32[16,64]{1,0}` is Shape(F32, (16, 64), (1, 0)); a tuple has dtype None and `tuple_shapes`.
+
+    `layout` is minor-to-major as XLA prints it, None when the text gave none. `layout_tail`
+    keeps anything after a ':' inside the layout braces (tiling, memory space) verbatim.
+    `dynamic` marks `<=N` bounded dimensions."""
+
+    dtype: DType | None
+    dims: tuple[int, ...] = ()
+    layout: tuple[int, ...] | None = None
+    tuple_shapes: tuple[Shape, ...] | None = None
+    dynamic: tuple[bool, ...] | None = None
+    layout_tail: str = ""
+
+    @staticmethod
+    def array(dt: DType | str, dims=(), layout=None) -> Shape:
+        dt = dtype(dt) if isinstance(dt, str) else dt
+        return Shape(dt, tuple(int(d) for d in dims), None if layout is None else tuple(layout))
+
+    @staticmethod
+    def tuple_of(shapes) -> Shape:
+        return Shape(None, (), None, tuple(shapes))
+
+    @property
+    def is_tuple(self) -> bool:
+        return self.tuple_shapes is not None
+
+    @property
+    def rank(self) -> int:
+        return len(self.dims)
+
+    @property
+    def size(self) -> int:
+        return prod(self.dims)
+
+    @property
+    def nbytes(self) -> int:
+        if self.is_tuple:
+            return sum(s.nbytes for s in self.tuple_shapes)
+        return self.size * self.dtype.itemsize
+
+    def leaves(self) -> list[Shape]:
+        """Array shapes of a (possibly nested) tuple, in order."""
+        if not self.is_tuple:
+            return [self]
+        return [leaf for s in self.tuple_shapes for leaf in s.leaves()]
+
+    def with_dims(self, dims) -> Shape:
+        return Shape(self.dtype, tuple(dims))
+
+    def with_dtype(self, dt: DType | str) -> Shape:
+        return Shape(dtype(dt) if isinstance(dt, str) else dt, self.dims)
+
+    def without_layout(self) -> Shape:
+        if self.is_tuple:
+            return Shape.tuple_of(s.without_layout() for s in self.tuple_shapes)
+        return Shape(self.dtype, self.dims, dynamic=self.dynamic)
+
+    def compatible(self, other: Shape) -> bool:
+        """Same element type and dimensions, layouts aside (XLA's ShapeUtil::Compatible)."""
+        return self.without_layout() == other.without_layout()
+
+    def to_text(self, layout: bool = True) -> str:
+        if self.is_tuple:
+            parts = []
+            for i, s in enumerate(self.tuple_shapes):
+                prefix = f"/*index={i}*/" if i and i % 5 == 0 else ""
+                parts.append(prefix + s.to_text(layout))
+            return "(" + ", ".join(parts) + ")"
+        dims = ",".join(
+            ("<=" if self.dynamic and self.dynamic[i] else "") + str(d) for i, d in enumerate(self.dims)
+        )
+        text = f"{self.dtype.name}[{dims}]"
+        if layout and self.layout is not None and self.dtype.name != "token":
+            text += "{" + ",".join(map(str, self.layout)) + (":" + self.layout_tail if self.layout_tail else "") + "}"
+        return text
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def __repr__(self) -> str:
+        return f"Shape({self.to_text()})"
