@@ -363,13 +363,15 @@ ATTR_KINDS: dict[str, tuple] = {
 
 
 def attr_to_text(key: str, value) -> str:
-    from .ir import Computation  # local: ir imports this module
+    from .ir import Computation, Instruction  # local: ir imports this module
 
     if isinstance(value, Raw):
         return value.text
     if isinstance(value, Computation):
         return "%" + value.name
     if isinstance(value, tuple) and value and all(isinstance(c, Computation) for c in value):
+        return comp_list_text(value)
+    if isinstance(value, tuple) and value and all(isinstance(c, Instruction) for c in value):
         return comp_list_text(value)
     if key in COMP_LIST_ATTRS:
         return comp_list_text(value)

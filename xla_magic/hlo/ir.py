@@ -52,8 +52,8 @@ class Instruction:
         for k, v in self.attrs.items():
             if isinstance(v, Computation):
                 v = ("comp", v.name)
-            elif isinstance(v, tuple) and v and isinstance(v[0], Computation):
-                v = ("comps", tuple(c.name for c in v))
+            elif isinstance(v, tuple) and v and isinstance(v[0], (Computation, Instruction)):
+                v = ("refs", tuple(c.name for c in v))
             attrs.append((k, v))
         lit = None
         if self.literal is not None:
