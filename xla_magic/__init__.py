@@ -1,0 +1,25 @@
+"""xla_magic: an XLA-style tensor compiler you drive from a notebook.
+
+    import xla_magic as xm
+    m = xm.parse_hlo(text)            # HloParseError / HloVerifyError on bad text
+    xm.interpret(m, x)                # numpy, one op at a time, XLA's exact semantics
+    exe = xm.compile(m, target="cpu") # optimized and compiled; exe(x), exe.report
+"""
+from .api import compile, interpret
+from .hlo.ir import Computation, Instruction, Module
+from .hlo.parser import HloParseError, parse_hlo
+from .hlo.shape import Shape
+from .hlo.verifier import HloVerifyError
+from .report import Report
+
+__all__ = [
+    "compile", "interpret", "parse_hlo", "HloParseError", "HloVerifyError", "Module", "Computation",
+    "Instruction", "Shape", "Report",
+]
+__version__ = "0.1.0"
+
+
+def load_ipython_extension(ipython):  # %load_ext xla_magic
+    from .magic import load_ipython_extension as _load
+
+    _load(ipython)

@@ -1,0 +1,172 @@
+"""Parser and printer: the corpus round-trips; malformed text names its line and column."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import CORPUS
+
+import xla_magic as xm
+from xla_magic.hlo.opcodes import Opcode
+from xla_magic.hlo.parser import parse_hlo
+
+CORPUS_FILES = sorted(p.name for p in CORPUS.glob("*.hlo"))
+
+
+def test_corpus_has_all_files():
+    assert len(CORPUS_FILES) == 140
+
+
+@pytest.mark.parametrize("fname", CORPUS_FILES)
+def test_corpus_round_trips(fname):
+    text = (CORPUS / fname).read_text()
+    m = parse_hlo(text, verify=False)
+    printed = m.to_text()
+    again = parse_hlo(printed, verify=False)
+    assert again == m
+    assert again.to_text() == printed
+    # Every instruction of the source text is there.
+    n_src = sum(1 for line in text.splitlines() if " = " in line and "(" in line and not line.startswith("HloModule"))
+    assert sum(len(c.instructions) for c in m.computations) == n_src
+
+
+SMALL = """HloModule m, entry_computation_layout={(f32[2,3]{1,0})->f32[2,3]{1,0}}
+
+ENTRY main {
+  x = f32[2,3]{1,0} parameter(0)
+  c = f32[] constant(1.5)
+  b = f32[2,3] broadcast(c), dimensions={}
+  ROOT r = f32[2,3]{1,0} add(x, b), metadata={op_name="jit(f)/add" source_file="f.py" source_line=7}
+}
+"""
+
+
+def test_names_with_and_without_sigils_inline_shapes():
+    text = """HloModule m
+%add (a: f32[], b: f32[]) -> f32[] {
+  %a = f32[] parameter(0)
+  %b = f32[] parameter(1)
+  ROOT %s = f32[] add(f32[] %a, f32[] %b)
+}
+ENTRY %e (p: f32[4]) -> f32[] {
+  p = f32[4]{0} parameter(0)
+  %z = f32[] constant(0)
+  ROOT r = f32[] reduce(f32[4]{0} p, f32[] %z), dimensions={0}, to_apply=add
+}"""
+    m = parse_hlo(text)
+    r = m.entry.root
+    assert r.opcode is Opcode.REDUCE and [o.name for o in r.operands] == ["p", "z"]
+    assert r.attrs["to_apply"] is m.computation("add")
+    assert r.attrs["dimensions"] == (0,)
+
+
+def test_metadata_and_source_location_kept():
+    m = parse_hlo(SMALL)
+    r = m.entry.root
+    assert r.metadata.op_name == "jit(f)/add"
+    assert m.source_location(r) == ("f.py", 7)
+    assert r.line == 7
+    assert 'source_line=7' in m.to_text()
+
+
+def test_stack_frame_tables_give_source_lines():
+    m = parse_hlo((CORPUS / "softmax.opt.hlo").read_text())
+    assert m.debug.file_names[1] == "gen.py"
+    fused = [i for i in m.entry.instructions if i.opcode is Opcode.FUSION and i.metadata]
+    assert fused and all(m.source_location(i)[0] == "gen.py" for i in fused)
+    frames = m.debug.stack(5)
+    assert frames[0][1] == 698 and len(frames) >= 2
+
+
+def test_tuple_shapes_with_index_comments():
+    m = parse_hlo((CORPUS / "random_threefry.hlo").read_text())
+    tup = [i for c in m.computations for i in c.instructions if i.shape.is_tuple and len(i.shape.tuple_shapes) > 5]
+    assert tup
+    assert "/*index=5*/" in m.to_text()
+
+
+def test_elided_constant_parses_and_refuses_to_run():
+    text = """HloModule m
+ENTRY e {
+  c = f32[3]{0} constant({...})
+  p = f32[3]{0} parameter(0)
+  ROOT a = f32[3]{0} add(p, c)
+}"""
+    m = parse_hlo(text)
+    assert m.entry.instruction("c").literal is None
+    assert "constant({...})" in m.to_text()
+    with pytest.raises(Exception, match="elided"):
+        xm.interpret(m, np.zeros(3, np.float32))
+
+
+def test_constants_of_every_kind():
+    text = """HloModule m
+ENTRY e {
+  a = f32[2,2]{1,0} constant({ /*i0=0*/ { 1, 2.5 }, { -inf, nan } })
+  b = pred[3]{0} constant({true, false, true})
+  c = s8[2]{0} constant({-128, 127})
+  d = u64[1]{0} constant({18446744073709551615})
+  e = bf16[] constant(0.1)
+  f = c64[2]{0} constant({(1, 2), (3, -4)})
+  g = f32[0]{0} constant({})
+  ROOT t = (f32[2,2]{1,0}, pred[3]{0}, s8[2]{0}, u64[1]{0}, bf16[], c64[2]{0}, f32[0]{0}) tuple(a, b, c, d, e, f, g)
+}"""
+    m = parse_hlo(text)
+    lit = {i.name: i.literal for i in m.entry.instructions if i.literal is not None}
+    assert lit["a"][0, 1] == 2.5 and np.isneginf(lit["a"][1, 0]) and np.isnan(lit["a"][1, 1])
+    assert lit["b"].tolist() == [True, False, True]
+    assert lit["c"].dtype == np.int8 and lit["c"].tolist() == [-128, 127]
+    assert int(lit["d"][0]) == 2**64 - 1
+    assert lit["f"][1] == 3 - 4j
+    assert lit["g"].shape == (0,)
+    again = parse_hlo(m.to_text())
+    assert again == m
+
+
+def test_unknown_attributes_are_kept():
+    text = SMALL.replace('dimensions={}', 'dimensions={}, sharding={replicated}, frobnicate="yes"')
+    m = parse_hlo(text)
+    b = m.entry.instruction("b")
+    assert b.attrs["frobnicate"].text == '"yes"'
+    assert 'sharding={replicated}' in m.to_text() and parse_hlo(m.to_text()) == m
+
+
+@pytest.mark.parametrize("bad, line, col, expect", [
+    ("HloModul m", 1, 1, "expected 'HloModule'"),
+    ("HloModule m\nENTRY e {\n  x = f32[2] parameter(0)\n  ROOT y = f32[2] add(x x)\n}", 4, 25, "expected ',' or ')'"),
+    ("HloModule m\nENTRY e {\n  x = f33[2] parameter(0)\n}", 3, 7, "unknown element type 'f33'"),
+    ("HloModule m\nENTRY e {\n  x = f32[2] parameter(0)\n  ROOT y = f32[2] frob(x)\n}", 4, 19, "unknown opcode 'frob'"),
+    ("HloModule m\nENTRY e {\n  x = f32[2] parameter(0)\n  ROOT y = f32[2] negate(z)\n}", 4, 26, "'z' is not defined"),
+    ("HloModule m\nENTRY e {\n  x = f32[2] parameter(0)\n  ROOT y = f32[2] negate(x), dimensions={a}\n}", 4, 42,
+     "bad dimensions"),
+    ("HloModule m\nENTRY e {\n  x = f32[2] constant({1, 2, 3})\n}", 3, 14, "does not match its shape"),
+    ("HloModule m\nENTRY e {\n  x = s8[] constant(300)\n}", 3, 12, "does not fit s8"),
+    ("HloModule m\nENTRY e {\n  x = f32[2] parameter(0)\n", 4, 1, "expected '}'"),
+    ("HloModule m\nENTRY e {\n  x = f32[2] parameter(0)\n  ROOT y = f32[2] call(x), to_apply=nowhere\n}", 4, 37,
+     "computation 'nowhere' is not defined"),
+])
+def test_syntax_errors_name_line_and_column(bad, line, col, expect):
+    with pytest.raises(xm.HloParseError) as ei:
+        parse_hlo(bad)
+    e = ei.value
+    assert (e.line, e.column) == (line, col), str(e)
+    assert expect in str(e)
+    # The excerpt shows the faulty line with a caret under the column.
+    src, caret = e.excerpt.split("\n")
+    assert caret.index("^") - 2 == col - 1
+    lines = bad.split("\n")
+    assert src[2:].rstrip() == lines[line - 1].rstrip()
+
+
+def test_deep_nesting_is_an_error_not_a_recursion_crash():
+    deep = "HloModule m\nENTRY e {\n  x = " + "(" * 5000 + "f32[]" + ")" * 5000 + " parameter(0)\n}"
+    with pytest.raises(xm.HloParseError, match="nest deeper"):
+        parse_hlo(deep)
+    deep_const = "HloModule m\nENTRY e {\n  x = f32[" + ",".join(["1"] * 100) + "] constant(" + "{" * 100 + "1" + \
+        "}" * 100 + ")\n}"
+    with pytest.raises(xm.HloParseError, match="nest deeper"):
+        parse_hlo(deep_const)
+
+
+def test_parse_rejects_non_text():
+    with pytest.raises(TypeError):
+        parse_hlo(b"HloModule m")

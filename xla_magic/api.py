@@ -1,0 +1,54 @@
+"""The public functions: parse, interpret, compile, and the compile cache."""
+from __future__ import annotations
+
+import time
+
+from .hlo.ir import Module
+from .hlo.parser import parse_hlo
+from .report import Report
+
+TARGETS = ("interpreter", "cpu", "gpu")
+
+
+def _module(m_or_text, verify: bool = True) -> Module:
+    if isinstance(m_or_text, Module):
+        return m_or_text
+    if isinstance(m_or_text, str):
+        return parse_hlo(m_or_text, verify=verify)
+    raise TypeError(f"expected HLO text or a Module, got {type(m_or_text).__name__}")
+
+
+def interpret(m_or_text, *args):
+    """Runs the module one instruction at a time with numpy, exactly as XLA defines each op.
+
+    Returns a numpy array, or a tuple of arrays when the root is a tuple."""
+    from .backends import interpreter
+
+    return interpreter.compile(_module(m_or_text))(*args)
+
+
+def compile(m_or_text, target: str = "cpu", optimize: bool = True, **options):  # noqa: A001 - public name
+    """Verifies, optimizes (unless optimize=False) and compiles for `target`; returns an Executable."""
+    if target not in TARGETS:
+        raise ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
+    t0 = time.perf_counter()
+    module = _module(m_or_text)
+    before = module.to_text()
+    records: list = []
+    if optimize:
+        from .passes.pipeline import optimize as run_pipeline
+
+        module, records = run_pipeline(module, target=target, **options)
+    report = Report(target, before, module.to_text(), passes=records)
+    if target == "interpreter":
+        from .backends import interpreter as backend
+    elif target == "cpu":
+        from .backends import cpu as backend
+    else:
+        from .backends import gpu as backend
+    ok, why = backend.available()
+    if not ok:
+        raise RuntimeError(f"target {target!r} is not available here: {why}")
+    exe = backend.compile(module, report)
+    report.compile_seconds = time.perf_counter() - t0
+    return exe

@@ -1,0 +1,3 @@
+"""Backends: `interpreter` (numpy, one op at a time), `cpu` (llvmlite), `gpu` (CuPy).
+
+Each has `available() -> (bool, reason)` and `compile(module, ...) -> Executable`."""

@@ -1,0 +1,78 @@
+"""Argument checks at the call boundary, shared by every backend.
+
+Wrong count, dtype or shape raises a TypeError/ValueError naming the parameter and what it
+expects; non-contiguous arrays are copied so generated code only ever sees dense buffers."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..hlo.shape import Shape
+
+
+def describe(shape: Shape) -> str:
+    return shape.to_text(layout=False)
+
+
+def _param_label(i: int, name: str) -> str:
+    return f"argument {i} ('{name}')"
+
+
+def check_one(i: int, name: str, shape: Shape, value) -> np.ndarray:
+    label = _param_label(i, name)
+    if shape.is_tuple:
+        raise TypeError(f"{label}: tuple-shaped parameters ({describe(shape)}) are not supported")
+    want = shape.dtype.np
+    if not isinstance(value, np.ndarray):
+        if isinstance(value, (bool, int, float, complex, np.generic, list, tuple)):
+            try:
+                arr = np.asarray(value)
+            except (ValueError, TypeError) as e:
+                raise TypeError(f"{label}: expected {describe(shape)}, got {type(value).__name__} ({e})") from None
+            # Python numbers take the parameter's type, as jax's weak types do; lists must convert exactly.
+            if arr.dtype != want:
+                cast = arr.astype(want)
+                if arr.dtype.kind in "biufc" and not np.array_equal(cast.astype(arr.dtype), arr, equal_nan=True):
+                    raise TypeError(f"{label}: value {value!r} does not fit {describe(shape)}")
+                arr = cast
+            value = arr
+        elif hasattr(value, "__array__") or hasattr(value, "__cuda_array_interface__"):
+            value = np.asarray(value)
+        else:
+            raise TypeError(f"{label}: expected an array of {describe(shape)}, got {type(value).__name__}")
+    if value.dtype != want:
+        raise TypeError(f"{label}: expected dtype {shape.dtype.name} ({want}) for {describe(shape)}, got {value.dtype}")
+    if value.shape != shape.dims:
+        raise ValueError(f"{label}: expected shape {shape.dims} for {describe(shape)}, got {value.shape}")
+    if not value.flags.c_contiguous:
+        value = np.ascontiguousarray(value)
+    return value
+
+
+def check_args(params: Sequence, args: Sequence) -> list[np.ndarray]:
+    """`params` are the entry computation's parameter instructions, in order."""
+    if len(args) != len(params):
+        sig = ", ".join(f"{p.name}: {describe(p.shape)}" for p in params)
+        raise TypeError(f"expected {len(params)} argument{'s' if len(params) != 1 else ''} ({sig}), got {len(args)}")
+    return [check_one(i, p.name, p.shape, a) for i, (p, a) in enumerate(zip(params, args))]
+
+
+def check_out(root: Shape, out) -> list[np.ndarray]:
+    """`out=` must be one writable, C-contiguous array per result leaf, of the exact shape and dtype."""
+    leaves = root.leaves()
+    outs = list(out) if isinstance(out, (tuple, list)) else [out]
+    if len(outs) != len(leaves):
+        raise TypeError(f"out= needs {len(leaves)} array{'s' if len(leaves) != 1 else ''}, got {len(outs)}")
+    for i, (o, s) in enumerate(zip(outs, leaves)):
+        label = f"out[{i}]" if root.is_tuple else "out"
+        if not isinstance(o, np.ndarray):
+            raise TypeError(f"{label}: expected a numpy array of {describe(s)}, got {type(o).__name__}")
+        if o.dtype != s.dtype.np:
+            raise TypeError(f"{label}: expected dtype {s.dtype.name} ({s.dtype.np}), got {o.dtype}")
+        if o.shape != s.dims:
+            raise ValueError(f"{label}: expected shape {s.dims}, got {o.shape}")
+        if not (o.flags.c_contiguous and o.flags.writeable):
+            raise ValueError(f"{label}: must be a writable C-contiguous array")
+    return outs
+
