@@ -1,6 +1,7 @@
 """The HLO IR: plain dataclasses for instructions, computations and modules."""
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -210,3 +211,108 @@ class Module:
             if loc:
                 return (loc[0], loc[1])
         return None
+
+
+# --- editing helpers used by the passes ------------------------------------------------------
+
+def topological_sort(comp: Computation) -> None:
+    """Reorders `comp.instructions` so operands come first, keeping the existing order where it
+    already is valid (Kahn's algorithm, stable). Unreachable instructions stay (DCE drops them)."""
+    index = {id(i): n for n, i in enumerate(comp.instructions)}
+    present = set(index)
+    pending = {id(i): sum(1 for o in i.operands if id(o) in present) for i in comp.instructions}
+    users: dict[int, list[Instruction]] = {k: [] for k in index}
+    for i in comp.instructions:
+        for o in i.operands:
+            if id(o) in users:
+                users[id(o)].append(i)
+    ready = [(index[id(i)], id(i), i) for i in comp.instructions if pending[id(i)] == 0]
+    heapq.heapify(ready)
+    order: list[Instruction] = []
+    while ready:
+        _, _, i = heapq.heappop(ready)
+        order.append(i)
+        for u in users[id(i)]:
+            pending[id(u)] -= 1
+            if pending[id(u)] == 0:
+                heapq.heappush(ready, (index[id(u)], id(u), u))
+    if len(order) != len(comp.instructions):
+        raise ValueError(f"computation '{comp.name}' has a cycle")
+    comp.instructions = order
+
+
+def replace_uses(comp: Computation, old: Instruction, new: Instruction) -> bool:
+    """Points every use of `old` in `comp` (and the root) at `new`. True if anything changed."""
+    changed = False
+    for i in comp.instructions:
+        if any(o is old for o in i.operands):
+            i.operands = [new if o is old else o for o in i.operands]
+            changed = True
+    if comp.root is old:
+        comp.root = new
+        changed = True
+    return changed
+
+
+class NameGen:
+    """Fresh instruction and computation names, unique in the module, XLA style (`add.7`)."""
+
+    def __init__(self, module: Module):
+        self.used: set[str] = {c.name for c in module.computations}
+        self.used.update(i.name for c in module.computations for i in c.instructions)
+        self.counter: dict[str, int] = {}
+
+    def __call__(self, base: str) -> str:
+        base = base.rsplit(".", 1)[0] if base.rsplit(".", 1)[-1].isdigit() else base
+        n = self.counter.get(base, 0)
+        while True:
+            n += 1
+            name = f"{base}.{n}"
+            if name not in self.used:
+                self.counter[base] = n
+                self.used.add(name)
+                return name
+
+
+def clone_computation(comp: Computation, name: str | None = None,
+                      comp_map: dict[int, Computation] | None = None) -> Computation:
+    """A copy with new Instruction objects; called computations are mapped through comp_map."""
+    mapping: dict[int, Instruction] = {}
+    new_instrs = []
+    for i in comp.instructions:
+        attrs = {}
+        for k, v in i.attrs.items():
+            if comp_map is not None and isinstance(v, Computation):
+                v = comp_map.get(id(v), v)
+            elif comp_map is not None and isinstance(v, tuple) and v and isinstance(v[0], Computation):
+                v = tuple(comp_map.get(id(c), c) for c in v)
+            elif isinstance(v, tuple) and v and isinstance(v[0], Instruction):
+                v = tuple(mapping.get(id(c), c) for c in v)
+            attrs[k] = v
+        c = Instruction(i.name, i.opcode, i.shape, [mapping[id(o)] for o in i.operands], attrs, i.metadata,
+                        i.literal, i.parameter_number, i.line, i.column)
+        mapping[id(i)] = c
+        new_instrs.append(c)
+    return Computation(name or comp.name, new_instrs, mapping[id(comp.root)], comp.is_entry, comp.line,
+                       dict(comp.attrs))
+
+
+def clone_module(module: Module) -> Module:
+    """A deep copy (literals shared: they are never mutated in place)."""
+    comp_map: dict[int, Computation] = {}
+    comps = []
+    for c in module.computations:  # callees come first in a parsed or printed module
+        nc = clone_computation(c, comp_map=comp_map)
+        comp_map[id(c)] = nc
+        comps.append(nc)
+    # Computations referenced before their definition (hand-built modules): map in a second sweep.
+    for nc in comps:
+        for i in nc.instructions:
+            for k, v in i.attrs.items():
+                if isinstance(v, Computation) and id(v) in comp_map:
+                    i.attrs[k] = comp_map[id(v)]
+                elif isinstance(v, tuple) and v and isinstance(v[0], Computation):
+                    i.attrs[k] = tuple(comp_map.get(id(c), c) for c in v)
+    debug = DebugTables(dict(module.debug.file_names), dict(module.debug.function_names),
+                        dict(module.debug.file_locations), dict(module.debug.stack_frames))
+    return Module(module.name, comps, comp_map[id(module.entry)], dict(module.attrs), debug)

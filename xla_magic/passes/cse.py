@@ -1,0 +1,53 @@
+"""Common subexpression elimination: two instructions with the same opcode, operands, shape and
+attributes compute the same value; later ones are replaced by the first."""
+from __future__ import annotations
+
+from ..hlo.ir import Instruction, Module, replace_uses
+from ..hlo.opcodes import Opcode
+
+# Never merged: each call yields a fresh value, or the op has effects.
+_NOT_CSE = frozenset({Opcode.PARAMETER, Opcode.RNG, Opcode.RNG_BIT_GENERATOR, Opcode.RNG_GET_AND_UPDATE_STATE,
+                      Opcode.CUSTOM_CALL, Opcode.INFEED, Opcode.OUTFEED, Opcode.SEND, Opcode.RECV,
+                      Opcode.AFTER_ALL})
+
+
+def _key(i: Instruction) -> tuple | None:
+    if i.opcode in _NOT_CSE:
+        return None
+    attrs = []
+    for k, v in i.attrs.items():
+        if k == "control-predecessors":
+            return None
+        if isinstance(v, tuple) and v and not isinstance(v[0], (int, tuple)):
+            v = tuple(id(x) for x in v)
+        elif not isinstance(v, (int, str, bool, tuple, type(None))) and not hasattr(v, "__dataclass_fields__"):
+            v = id(v)
+        attrs.append((k, v))
+    lit = None
+    if i.literal is not None:
+        lit = (i.literal.dtype.str, i.literal.shape, i.literal.tobytes())
+    elif i.opcode is Opcode.CONSTANT:
+        return None  # elided constants: values unknown
+    return (i.opcode, i.shape.without_layout(), tuple(id(o) for o in i.operands), tuple(attrs), lit)
+
+
+def cse(module: Module) -> bool:
+    changed = False
+    for comp in module.computations:
+        seen: dict[tuple, Instruction] = {}
+        dead: set[int] = set()
+        for i in comp.instructions:  # operands first, so replaced operands are seen before users
+            k = _key(i)
+            if k is None:
+                continue
+            try:
+                first = seen.setdefault(k, i)
+            except TypeError:  # an unhashable attribute value: leave this one alone
+                continue
+            if first is not i:
+                replace_uses(comp, i, first)
+                dead.add(id(i))
+                changed = True
+        if dead:
+            comp.instructions = [i for i in comp.instructions if id(i) not in dead]
+    return changed

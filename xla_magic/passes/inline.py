@@ -1,0 +1,44 @@
+"""Call inlining: `call` instructions are replaced by a copy of the callee's body, as XLA's
+CallInliner does, so later passes see one flat computation (JAX nests a call per jitted helper)."""
+from __future__ import annotations
+
+from ..hlo.ir import Instruction, Module, NameGen, replace_uses, topological_sort
+from ..hlo.opcodes import Opcode
+
+
+def inline_calls(module: Module) -> bool:
+    names = NameGen(module)
+    changed = False
+    for comp in module.computations:
+        while True:  # a callee inlined may itself hold calls: repeat until none are left
+            calls = [i for i in comp.instructions if i.opcode is Opcode.CALL]
+            if not calls:
+                break
+            for call in calls:
+                _inline_one(comp, call, names)
+            changed = True
+        topological_sort(comp)
+    return changed
+
+
+def _inline_one(comp, call: Instruction, names: NameGen) -> None:
+    callee = call.attrs["to_apply"]
+    mapping: dict[int, Instruction] = {}
+    new: list[Instruction] = []
+    for i in callee.instructions:
+        if i.opcode is Opcode.PARAMETER:
+            mapping[id(i)] = call.operands[i.parameter_number]
+            continue
+        attrs = dict(i.attrs)
+        if "control-predecessors" in attrs:
+            attrs["control-predecessors"] = tuple(mapping[id(p)] for p in attrs["control-predecessors"]
+                                                  if id(p) in mapping)
+        c = Instruction(names(i.name), i.opcode, i.shape, [mapping[id(o)] for o in i.operands], attrs,
+                        i.metadata or call.metadata, i.literal, i.parameter_number, i.line, i.column)
+        mapping[id(i)] = c
+        new.append(c)
+    pos = comp.instructions.index(call)
+    comp.instructions[pos:pos] = new
+    result = mapping[id(callee.root)]
+    replace_uses(comp, call, result)
+    comp.instructions.remove(call)

@@ -1,0 +1,120 @@
+"""The pass pipeline: a plain list of passes, a capped fixed point for the simplification
+group, and a record of what every pass did (the notebook's "what did the optimizer do")."""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..hlo.ir import Module, clone_module
+
+Pass = Callable[[Module], bool]  # mutates the module in place, returns whether it changed
+
+
+@dataclass
+class PassRecord:
+    name: str
+    changed: bool
+    seconds: float
+    text: str  # the module after the pass
+    info: Any = None
+
+    def __repr__(self) -> str:
+        return f"<{self.name}: {'changed' if self.changed else 'no change'}, {self.seconds * 1e3:.2f} ms>"
+
+
+@dataclass
+class PipelineOptions:
+    passes: Sequence[str] | None = None  # run only these (by name), in pipeline order
+    skip: Sequence[str] = ()
+    dump_to: str | None = None  # write the module after every pass there, like --xla_dump_to
+    verify: bool = False  # run the verifier after every pass (the tests do)
+    max_iterations: int = 8  # cap of the simplification fixed point
+    record_text: bool = True
+    extra: dict = field(default_factory=dict)
+
+
+def _simplification_group() -> list[tuple[str, Pass]]:
+    from .cse import cse
+    from .dce import dce
+    from .fold import fold_constants
+    from .simplify import simplify
+
+    return [("algsimp", simplify), ("constant-folding", fold_constants), ("cse", cse), ("dce", dce)]
+
+
+def default_pipeline(target: str = "cpu") -> list[tuple[str, Pass] | tuple[str, list]]:
+    """Target-independent passes first; a list entry is a group run to a capped fixed point."""
+    from .dce import dce
+    from .inline import inline_calls
+
+    return [
+        ("call-inliner", inline_calls),
+        ("simplification", _simplification_group()),
+        ("dce", dce),
+    ]
+
+
+def pass_names(pipeline) -> list[str]:
+    out = []
+    for name, p in pipeline:
+        out.extend(n for n, _ in p) if isinstance(p, list) else out.append(name)
+    return out
+
+
+def run_pipeline(module: Module, pipeline, options: PipelineOptions) -> list[PassRecord]:
+    records: list[PassRecord] = []
+    only = set(options.passes) if options.passes is not None else None
+    known = set(pass_names(pipeline)) | {name for name, _ in pipeline}
+    for n in list(only or ()) + list(options.skip):
+        if n not in known:
+            raise ValueError(f"unknown pass {n!r}; the pipeline has {', '.join(sorted(known))}")
+    if options.dump_to:
+        os.makedirs(options.dump_to, exist_ok=True)
+    last_text = [module.to_text() if options.record_text else ""]
+
+    def wanted(name: str) -> bool:
+        return name not in options.skip and (only is None or name in only)
+
+    def run_one(name: str, fn: Pass) -> bool:
+        t0 = time.perf_counter()
+        changed = bool(fn(module))
+        dt = time.perf_counter() - t0
+        if options.verify:
+            from ..hlo.verifier import verify_module
+
+            verify_module(module)
+        text = module.to_text() if options.record_text and changed else last_text[0]
+        last_text[0] = text
+        records.append(PassRecord(name, changed, dt, text))
+        if options.dump_to:
+            fname = f"{len(records):03d}.{name}.{'changed' if changed else 'same'}.hlo"
+            with open(os.path.join(options.dump_to, fname), "w", encoding="utf-8") as fh:
+                fh.write(text or module.to_text())
+        return changed
+
+    for name, p in pipeline:
+        if isinstance(p, list):
+            if not wanted(name):
+                continue
+            for _ in range(options.max_iterations):
+                changed = False
+                for sub_name, fn in p:
+                    if wanted(sub_name):
+                        changed |= run_one(sub_name, fn)
+                if not changed:
+                    break
+        elif wanted(name):
+            run_one(name, p)
+    return records
+
+
+def optimize(module: Module, target: str = "cpu", passes=None, skip=(), dump_to=None, verify=False,
+             **extra) -> tuple[Module, list[PassRecord]]:
+    """Runs the default pipeline on a copy of `module`; returns (optimized module, records)."""
+    module = clone_module(module)
+    opts = PipelineOptions(passes=passes, skip=tuple(skip), dump_to=dump_to, verify=verify, extra=extra)
+    records = run_pipeline(module, default_pipeline(target), opts)
+    return module, records
