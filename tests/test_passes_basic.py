@@ -76,8 +76,8 @@ def test_lossy_convert_chain_is_kept():
 
 def test_float_times_zero_is_kept():
     # x * 0 is NaN for x = inf or NaN: only integers fold.
-    m = run(body("z = f32[] constant(0)\n  b = f32[4,8] broadcast(z), dimensions={}\n  ROOT r = f32[4,8] multiply(x, b)"),
-            simplify, dce)
+    m = run(body("z = f32[] constant(0)\n  b = f32[4,8] broadcast(z), dimensions={}\n"
+                 "  ROOT r = f32[4,8] multiply(x, b)"), simplify, dce)
     assert "multiply" in entry_ops(m)
 
 

@@ -30,7 +30,8 @@ def _load_inputs(path: str | None, params) -> list[np.ndarray]:
     for i, p in enumerate(params):
         key = f"arg{i}"
         if key not in z:
-            raise SystemExit(f"xla-magic: {path} has no '{key}' for parameter {i} ('{p.name}': {p.shape.to_text(False)})")
+            raise SystemExit(f"xla-magic: {path} has no '{key}' for parameter {i} "
+                             f"('{p.name}': {p.shape.to_text(False)})")
         a = np.asarray(z[key])
         want = p.shape.dtype.np
         if a.dtype != want and a.dtype.kind == "f" and p.shape.dtype.kind == "f":

@@ -69,7 +69,8 @@ for _dt in _TABLE:
     if _dt.np is not None:
         _BY_NP.setdefault(_dt.np, _dt)
 
-PRED, S32, S64, U32, F16, BF16, F32, F64 = (DTYPES[n] for n in ("pred", "s32", "s64", "u32", "f16", "bf16", "f32", "f64"))
+PRED, S32, S64, U32, F16, BF16, F32, F64 = (
+    DTYPES[n] for n in ("pred", "s32", "s64", "u32", "f16", "bf16", "f32", "f64"))
 
 
 def dtype(name: str) -> DType:

@@ -175,7 +175,8 @@ SHAPE_OPS = frozenset({
 })
 CONTROL_FLOW = frozenset({O.CALL, O.CONDITIONAL, O.WHILE})
 # Ops whose computation argument is applied to scalars (reducers, comparators).
-WITH_REDUCER = frozenset({O.REDUCE, O.REDUCE_WINDOW, O.SELECT_AND_SCATTER, O.SCATTER, O.SORT, O.MAP, O.ALL_REDUCE, O.REDUCE_SCATTER})
+WITH_REDUCER = frozenset({O.REDUCE, O.REDUCE_WINDOW, O.SELECT_AND_SCATTER, O.SCATTER, O.SORT, O.MAP, O.ALL_REDUCE,
+                          O.REDUCE_SCATTER})
 # Parsed and printed but outside what a single-device executor runs.
 UNEXECUTABLE = frozenset({
     O.ADD_DEPENDENCY, O.AFTER_ALL, O.ALL_GATHER, O.ALL_REDUCE, O.ALL_TO_ALL, O.COLLECTIVE_PERMUTE,

@@ -99,7 +99,8 @@ def _layout_text(shape: Shape) -> str:
 
 def module_to_text(module: Module, *, metadata: bool = True, debug_tables: bool = True) -> str:
     entry = module.entry
-    ecl = "{(" + ", ".join(_layout_text(p.shape) for p in entry.parameters) + ")->" + _layout_text(entry.root.shape) + "}"
+    params = ", ".join(_layout_text(p.shape) for p in entry.parameters)
+    ecl = "{(" + params + ")->" + _layout_text(entry.root.shape) + "}"
     header = f"HloModule {module.name}"
     attrs = list(module.attrs.items())
     # XLA prints is_scheduled first, then the layout, then the rest.
