@@ -233,7 +233,8 @@ def test_missing_entry_computation():
 
 
 @pytest.mark.parametrize("reducer, words", [
-    ("r3 {\n  a = f32[] parameter(0)\n  b = f32[] parameter(1)\n  c = f32[] parameter(2)\n  ROOT s = f32[] add(a, b)\n}",
+    ("r3 {\n  a = f32[] parameter(0)\n  b = f32[] parameter(1)\n  c = f32[] parameter(2)\n"
+     "  ROOT s = f32[] add(a, b)\n}",
      "must take 2 parameters, but takes 3"),
     ("r3 {\n  a = f32[] parameter(0)\n  b = f32[] parameter(1)\n  ROOT s = pred[] compare(a, b), direction=LT\n}",
      "parameter 0 is f32[] but the result 0 is pred[]"),
@@ -317,7 +318,8 @@ def test_constant_literal_shape():
 
 
 def test_tuple_index_out_of_range():
-    text = module("p = f32[] parameter(0)\nt = (f32[], f32[]) tuple(p, p)\nROOT g = f32[] get-tuple-element(t), index=2")
+    text = module("p = f32[] parameter(0)\nt = (f32[], f32[]) tuple(p, p)\n"
+                  "ROOT g = f32[] get-tuple-element(t), index=2")
     assert_error(text, "g", "index 2 is out of range")
     text = module("p = f32[] parameter(0)\nROOT g = f32[] get-tuple-element(p), index=0")
     assert_error(text, "g", "needs a tuple")
@@ -360,7 +362,7 @@ def test_long_call_chain_does_not_recurse():
     comps.append(f"c{n} {{\n  x = f32[] parameter(0)\n  ROOT r = f32[] negate(x)\n}}")
     text = module("p = f32[] parameter(0)\nROOT r = f32[] call(p), to_apply=c0", "\n".join(comps) + "\n")
     verify_module(parse_hlo(text, verify=False))
-    bad = text.replace(f"ROOT r = f32[] negate(x)\n}}", "ROOT r = f32[] call(x), to_apply=c0\n}")
+    bad = text.replace("ROOT r = f32[] negate(x)\n}", "ROOT r = f32[] call(x), to_apply=c0\n}")
     e = verify_error(bad)
     assert e.computation == f"c{n}" and "cycle" in str(e)
 
