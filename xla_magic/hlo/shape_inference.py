@@ -1152,6 +1152,17 @@ def _add_dependency(instr: Instruction, shapes: Shapes) -> Shape:
     return shapes[0]
 
 
+def _all_reduce(instr: Instruction, shapes: Shapes) -> Shape:
+    """Each operand reduced elementwise across devices: same shapes out, a scalar reducer per type."""
+    xs = _arrays(shapes, instr.opcode.value)
+    comp = _comp(instr, "to_apply")
+    for x in xs:
+        _check_reducer(comp, [_scalar(x.dtype)], [x.dtype], instr.opcode.value)
+    if instr.opcode is Op.REDUCE_SCATTER:
+        return _declared(instr)  # the scattered dimension shrinks by the (unknown) group size
+    return xs[0].with_dims(xs[0].dims) if len(xs) == 1 else Shape.tuple_of(xs)
+
+
 def _declared_rule(instr: Instruction, shapes: Shapes) -> Shape:
     return _declared(instr)  # distributed/side-effecting ops: nothing to infer on one device
 
@@ -1216,8 +1227,10 @@ SHAPE_RULES: dict[Opcode, Rule] = {
     Op.RNG_BIT_GENERATOR: _rng_bit_generator,
     Op.AFTER_ALL: _after_all,
     Op.ADD_DEPENDENCY: _add_dependency,
+    Op.ALL_REDUCE: _all_reduce,
+    Op.REDUCE_SCATTER: _all_reduce,
     **{op: _declared_rule for op in (
-        Op.ALL_GATHER, Op.ALL_REDUCE, Op.ALL_TO_ALL, Op.COLLECTIVE_PERMUTE, Op.REDUCE_SCATTER, Op.COPY_START,
+        Op.ALL_GATHER, Op.ALL_TO_ALL, Op.COLLECTIVE_PERMUTE, Op.COPY_START,
         Op.COPY_DONE, Op.INFEED, Op.OUTFEED, Op.RECV, Op.RECV_DONE, Op.SEND, Op.SEND_DONE)},
 }
 
