@@ -1,0 +1,235 @@
+"""llvmlite JIT: LLVM IR text (or an `llvmlite.ir.Module`) in, machine code addresses out.
+
+    jm = compile_ir(ir_text_or_module, ["kernel"])
+    jm.address("kernel")            # int; valid while `jm` is alive
+    jm.llvm_ir / jm.llvm_ir_opt / jm.asm                  # whole-module texts
+    jm.llvm_ir_by_function["kernel"], jm.asm_by_function["kernel"]   # one kernel at a time
+    jm.timings                      # seconds per stage: parse, optimize, codegen
+
+The pipeline is LLVM's new pass manager at -O3 with loop and SLP vectorization, for a target
+machine of the host's CPU name and features, so AVX2/AVX-512 are used where the host has them.
+llvmlite >= 0.45 (LLVM 20+) has no `llvm.initialize()` and no legacy PassManagerBuilder.
+
+Each `JitModule` owns its MCJIT engine: the machine code lives exactly as long as the
+`JitModule` does, so whoever calls an address must keep a reference to it (`JitModule.caller`
+does that for you). Assembly is produced lazily, on first access, because it costs a second
+code generation that a program run from a notebook cell rarely needs.
+"""
+from __future__ import annotations
+
+import ctypes
+import functools
+import re
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import llvmlite.binding as llvm
+from llvmlite import ir
+
+__all__ = ["JitError", "JitModule", "HostTarget", "host", "compile_ir", "split_asm"]
+
+
+class JitError(RuntimeError):
+    """LLVM refused the IR (parse or verify error), or a requested entry point is missing."""
+
+
+# LLVM's global context and our pass-builder objects are not meant for concurrent use.
+_LOCK = threading.RLock()
+
+
+@dataclass(frozen=True)
+class HostTarget:
+    triple: str
+    cpu: str
+    features: str
+    data_layout: str
+
+    def target_machine(self, opt: int = 3) -> llvm.TargetMachine:
+        """A fresh target machine: an MCJIT engine takes ownership of the one it is given."""
+        target = llvm.Target.from_triple(self.triple)
+        return target.create_target_machine(cpu=self.cpu, features=self.features, opt=opt,
+                                            codemodel="jitdefault", jit=True)
+
+    @property
+    def vector_bits(self) -> int:
+        """Widest vector register the features allow (what the loop vectorizer may use)."""
+        f = set(self.features.split(","))
+        if "+avx512f" in f:
+            return 512
+        if "+avx" in f or "+avx2" in f:
+            return 256
+        return 128
+
+
+@functools.cache
+def host() -> HostTarget:
+    """Initializes LLVM's native target once and describes the host CPU."""
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+    llvm.initialize_native_asmparser()
+    triple = llvm.get_process_triple()
+    cpu = llvm.get_host_cpu_name()
+    try:
+        features = llvm.get_host_cpu_features().flatten()
+    except RuntimeError:  # some hosts cannot report features; the CPU name still implies most
+        features = ""
+    target = llvm.Target.from_triple(triple)
+    tm = target.create_target_machine(cpu=cpu, features=features, opt=3, codemodel="jitdefault", jit=True)
+    return HostTarget(triple, cpu, features, str(tm.target_data))
+
+
+@functools.cache
+def _optimizer_tm(opt: int) -> llvm.TargetMachine:
+    """The target machine the pass builder queries for costs; kept, never handed to an engine."""
+    return host().target_machine(opt)
+
+
+def _optimize(mod: llvm.ModuleRef, opt: int) -> None:
+    pto = llvm.create_pipeline_tuning_options(speed_level=opt)
+    pto.loop_vectorization = opt >= 2
+    pto.slp_vectorization = opt >= 2
+    pto.loop_interleaving = opt >= 2
+    pto.loop_unrolling = opt >= 2
+    pb = llvm.create_pass_builder(_optimizer_tm(opt), pto)
+    pb.getModulePassManager().run(mod, pb)
+
+
+_FUNC_END = re.compile(r"^\s*\.size\s+([^,\s]+),\s*\.Lfunc_end\d+-", re.M)
+
+
+def split_asm(asm: str) -> dict[str, str]:
+    """Cuts LLVM's assembly listing into one piece per function, each piece ending at the
+    function's `.size` directive and starting right after the previous one, so the constant
+    pool a function loads from (emitted just before it) stays with it."""
+    out: dict[str, str] = {}
+    start = 0
+    for m in _FUNC_END.finditer(asm):
+        end = asm.find("\n", m.end())
+        end = len(asm) if end < 0 else end + 1
+        out[m.group(1).strip('"')] = asm[start:end].strip("\n") + "\n"
+        start = end
+    return out
+
+
+def _ir_by_function(mod: llvm.ModuleRef) -> dict[str, str]:
+    return {f.name: str(f) for f in mod.functions if not f.is_declaration}
+
+
+class JitModule:
+    """One compiled LLVM module: entry addresses, its texts, and the engine that owns the code."""
+
+    def __init__(self, name: str, llvm_ir: str, llvm_ir_opt: str, engine: llvm.ExecutionEngine,
+                 addresses: dict[str, int], timings: dict[str, float], ir_funcs: dict[str, str],
+                 ir_opt_funcs: dict[str, str], opt: int):
+        self.name = name
+        self.llvm_ir = llvm_ir
+        self.llvm_ir_opt = llvm_ir_opt
+        self.addresses = addresses
+        self.timings = timings
+        self.llvm_ir_by_function = ir_funcs
+        self.llvm_ir_opt_by_function = ir_opt_funcs
+        self._engine = engine  # keeps the machine code mapped
+        self._opt = opt
+        self._asm: str | None = None
+        self._keep: list[object] = []  # objects generated code may point at (method tables, ...)
+
+    @property
+    def entry_names(self) -> list[str]:
+        return list(self.addresses)
+
+    def address(self, name: str) -> int:
+        try:
+            return self.addresses[name]
+        except KeyError:
+            raise KeyError(f"{name!r} is not an entry of {self.name} (entries: {self.entry_names})") from None
+
+    @property
+    def asm(self) -> str:
+        """Assembly of the optimized module, generated on first access (a second codegen run)."""
+        if self._asm is None:
+            with _LOCK:
+                mod = llvm.parse_assembly(self.llvm_ir_opt)
+                tm = _optimizer_tm(self._opt)
+                t0 = time.perf_counter()
+                self._asm = tm.emit_assembly(mod)
+                self.timings["asm"] = time.perf_counter() - t0
+        return self._asm
+
+    @property
+    def asm_by_function(self) -> dict[str, str]:
+        return split_asm(self.asm)
+
+    @property
+    def artifacts(self) -> dict[str, str]:
+        """The texts the notebook shows ("asm" is generated here, lazily)."""
+        return {"llvm_ir": self.llvm_ir, "llvm_ir_opt": self.llvm_ir_opt, "asm": self.asm}
+
+    def ctypes_function(self, name: str, restype, *argtypes):
+        """A ctypes view of an entry; it holds a reference to this module so the code stays alive."""
+        fn = ctypes.CFUNCTYPE(restype, *argtypes)(self.address(name))
+        fn._jit_module = self  # type: ignore[attr-defined]
+        return fn
+
+    def caller(self, name: str, n_inputs: int, n_outputs: int):
+        """The fast Python entry for a kernel `void name(ptr in0, ..., ptr out0, ...)`:
+        `caller([in0, ..., out0, ...])` (see `callpath.make_caller`)."""
+        from .callpath import make_caller
+
+        return make_caller(self.address(name), n_inputs, n_outputs, keepalive=self)
+
+    def __repr__(self) -> str:
+        ms = sum(v for k, v in self.timings.items() if k != "asm") * 1e3
+        return f"<JitModule {self.name}: {', '.join(self.entry_names)}; compiled in {ms:.1f} ms>"
+
+
+def _defined_externals(mod: llvm.ModuleRef) -> list[str]:
+    return [f.name for f in mod.functions
+            if not f.is_declaration and f.linkage in (llvm.Linkage.external, llvm.Linkage.weak_odr)]
+
+
+def compile_ir(source: str | ir.Module, entries: Iterable[str] | None = None, *, opt: int = 3,
+               name: str | None = None) -> JitModule:
+    """Parses, verifies, optimizes and JIT-compiles `source`. `entries` are the functions whose
+    addresses are wanted (default: every defined function with external linkage)."""
+    if not 0 <= opt <= 3:
+        raise ValueError(f"opt must be 0..3, got {opt}")
+    text = str(source)
+    if name is None:
+        name = source.name if isinstance(source, ir.Module) else "module"
+    target = host()
+    with _LOCK:
+        t0 = time.perf_counter()
+        try:
+            mod = llvm.parse_assembly(text)
+            mod.triple = target.triple
+            mod.data_layout = target.data_layout
+            mod.verify()
+        except RuntimeError as e:
+            raise JitError(f"LLVM rejected module {name!r}: {e}") from None
+        wanted: Sequence[str] = list(entries) if entries is not None else _defined_externals(mod)
+        for w in wanted:
+            try:
+                fn = mod.get_function(w)
+            except NameError:
+                fn = None
+            if fn is None or fn.is_declaration:
+                raise JitError(f"module {name!r} defines no function {w!r}")
+        ir_funcs = _ir_by_function(mod)
+        t1 = time.perf_counter()
+        if opt:
+            _optimize(mod, opt)
+        # Captured before the engine runs codegen: codegen-prepare rewrites the module in place.
+        text_opt = str(mod)
+        ir_opt_funcs = _ir_by_function(mod)
+        t2 = time.perf_counter()
+        engine = llvm.create_mcjit_compiler(mod, target.target_machine(opt))
+        engine.finalize_object()
+        addresses = {w: engine.get_function_address(w) for w in wanted}
+        t3 = time.perf_counter()
+    missing = [w for w, a in addresses.items() if not a]
+    if missing:
+        raise JitError(f"module {name!r}: no machine code for {missing}")
+    timings = {"parse": t1 - t0, "optimize": t2 - t1, "codegen": t3 - t2}
+    return JitModule(name, text, text_opt, engine, addresses, timings, ir_funcs, ir_opt_funcs, opt)
