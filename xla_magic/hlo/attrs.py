@@ -339,7 +339,8 @@ _BOOLS = ("is_stable", "largest", "indices_are_sorted", "unique_indices", "const
 _IDENTS = ("direction", "type", "kind", "distribution", "algorithm", "fft_type", "api_version",
            "custom_call_schedule", "rng_algorithm")
 _STRINGS = ("custom_call_target",)
-COMP_ATTRS = ("to_apply", "calls", "condition", "body", "true_computation", "false_computation")
+COMP_ATTRS = ("to_apply", "calls", "condition", "body", "true_computation", "false_computation", "select",
+              "scatter")
 COMP_LIST_ATTRS = ("branch_computations", "called_computations")
 
 

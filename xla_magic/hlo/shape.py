@@ -67,8 +67,8 @@ class Shape:
         return Shape(self.dtype, self.dims, dynamic=self.dynamic)
 
     def compatible(self, other: Shape) -> bool:
-        """Same element type and dimensions, layouts aside (XLA's ShapeUtil::Compatible)."""
-        return self.without_layout() == other.without_layout()
+        """Same element type and dimensions, layouts and dynamic markers aside (XLA's ShapeUtil::Compatible)."""
+        return compatible(self, other)
 
     def to_text(self, layout: bool = True) -> str:
         if self.is_tuple:
@@ -90,3 +90,18 @@ class Shape:
 
     def __repr__(self) -> str:
         return f"Shape({self.to_text()})"
+
+
+def compatible(a: Shape, b: Shape) -> bool:
+    """Same element types and dimensions, layouts and dynamic markers aside (iterative: tuples
+    may nest deeply)."""
+    stack = [(a, b)]
+    while stack:
+        x, y = stack.pop()
+        if x.is_tuple or y.is_tuple:
+            if not (x.is_tuple and y.is_tuple) or len(x.tuple_shapes) != len(y.tuple_shapes):
+                return False
+            stack.extend(zip(x.tuple_shapes, y.tuple_shapes))
+        elif x.dtype != y.dtype or tuple(x.dims) != tuple(y.dims):
+            return False
+    return True

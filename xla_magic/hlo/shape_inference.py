@@ -20,7 +20,7 @@ from . import attrs as A
 from .dtypes import DTYPES, PRED, S32, U32, DType
 from .ir import Computation, Instruction
 from .opcodes import VARIADIC, Opcode
-from .shape import Shape
+from .shape import Shape, compatible
 
 Op = Opcode
 Shapes = Sequence[Shape]
@@ -41,21 +41,6 @@ class ShapeError(ValueError):
 
 def text(s: Shape | None) -> str:
     return "<none>" if s is None else s.to_text(layout=False)
-
-
-def compatible(a: Shape, b: Shape) -> bool:
-    """Same element types and dimensions, layouts and dynamic markers aside (iterative: tuples
-    may nest deeply)."""
-    stack = [(a, b)]
-    while stack:
-        x, y = stack.pop()
-        if x.is_tuple or y.is_tuple:
-            if not (x.is_tuple and y.is_tuple) or len(x.tuple_shapes) != len(y.tuple_shapes):
-                return False
-            stack.extend(zip(x.tuple_shapes, y.tuple_shapes))
-        elif x.dtype != y.dtype or tuple(x.dims) != tuple(y.dims):
-            return False
-    return True
 
 
 def tuple_depth(s: Shape) -> int:
