@@ -50,9 +50,13 @@ def default_pipeline(target: str = "cpu") -> list[tuple[str, Pass] | tuple[str, 
     from .dce import dce
     from .inline import inline_calls
 
+    from .fusion import PRESETS, fuse
+
+    config = PRESETS.get(target, PRESETS["cpu"])
     return [
         ("call-inliner", inline_calls),
         ("simplification", _simplification_group()),
+        ("fusion", lambda m: fuse(m, config)),
         ("dce", dce),
     ]
 
@@ -80,7 +84,9 @@ def run_pipeline(module: Module, pipeline, options: PipelineOptions) -> list[Pas
 
     def run_one(name: str, fn: Pass) -> bool:
         t0 = time.perf_counter()
-        changed = bool(fn(module))
+        result = fn(module)
+        changed, info = result if isinstance(result, tuple) else (result, None)
+        changed = bool(changed)
         dt = time.perf_counter() - t0
         if options.verify:
             from ..hlo.verifier import verify_module
@@ -88,7 +94,7 @@ def run_pipeline(module: Module, pipeline, options: PipelineOptions) -> list[Pas
             verify_module(module)
         text = module.to_text() if options.record_text and changed else last_text[0]
         last_text[0] = text
-        records.append(PassRecord(name, changed, dt, text))
+        records.append(PassRecord(name, changed, dt, text, info))
         if options.dump_to:
             fname = f"{len(records):03d}.{name}.{'changed' if changed else 'same'}.hlo"
             with open(os.path.join(options.dump_to, fname), "w", encoding="utf-8") as fh:

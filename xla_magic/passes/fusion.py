@@ -1,0 +1,636 @@
+"""Fusion: which instructions share a kernel, and why the others do not.
+
+Three steps, each a plain function over one computation:
+
+1. producer-consumer fusion (XLA's InstructionFusion): walking from the root towards the
+   parameters, each consumer pulls in its producers. A producer whose every user is in the
+   kernel moves in; one with users elsewhere is duplicated into the kernel only when it is
+   cheap (never exp, log, tanh, divide, dot or reduce); otherwise it stays a kernel input
+   and the reason is written down.
+2. multi-output fusion: a kernel whose result is also used elsewhere merges with a consumer
+   kernel of the same iteration space, and sibling kernels that read the same input merge,
+   each only when no path through a third kernel would make a cycle.
+3. row fusion (a target parameter): a reduction shares its kernel with the elementwise work
+   before and after it along the same rows, so softmax and layernorm become one kernel each.
+   Inside such a kernel the reduced dimensions form the inner loop; values computed per row
+   (the max, the sum, the mean) are read back only through broadcasts along that row.
+
+The result is the FusionPlan (plain data: every kernel, every reason) and a module in which
+every kernel of two or more instructions is a `fusion` instruction calling a fused
+computation, as XLA prints it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..hlo.ir import Computation, Instruction, Module, NameGen, topological_sort
+from ..hlo.opcodes import ELEMENTWISE, TRANSCENDENTAL
+from ..hlo.opcodes import Opcode as O
+from ..hlo.shape import Shape
+
+
+@dataclass(frozen=True)
+class FusionConfig:
+    """Target parameters of fusion; `CPU` and `GPU` are the presets."""
+
+    target: str
+    library_calls: frozenset = frozenset({O.DOT, O.CONVOLUTION, O.SORT, O.CUSTOM_CALL, O.TOPK, O.FFT,
+                                          O.CHOLESKY, O.TRIANGULAR_SOLVE})
+    max_instructions: int = 400  # per kernel: bounds compile time of one loop body
+    max_inputs: int = 64
+    duplicate_cheap: bool = True
+    multi_output: bool = True
+    row_fusion: bool = True
+    large_constant: int = 256  # elements; bigger constants stay buffers instead of being copied in
+
+
+CPU = FusionConfig("cpu")
+GPU = FusionConfig("gpu", max_instructions=200, max_inputs=48)
+INTERPRETER = FusionConfig("interpreter")
+PRESETS = {"cpu": CPU, "gpu": GPU, "interpreter": INTERPRETER}
+
+# Ops a kernel's loop body can compute element by element from its inputs.
+_INDEXING = frozenset({O.BROADCAST, O.RESHAPE, O.BITCAST, O.TRANSPOSE, O.SLICE, O.IOTA, O.CONCATENATE, O.PAD,
+                       O.REVERSE, O.DYNAMIC_SLICE, O.GATHER, O.CONSTANT})
+_LOOP_OPS = (ELEMENTWISE - {O.STOCHASTIC_CONVERT}) | _INDEXING
+# Ops that can end a kernel, taking their producers in, but are not pulled into a consumer.
+_ROOT_ONLY = frozenset({O.REDUCE, O.REDUCE_WINDOW, O.DYNAMIC_UPDATE_SLICE, O.SCATTER})
+# Never computed twice, whatever the saving in memory traffic.
+_EXPENSIVE = TRANSCENDENTAL | frozenset({O.DIVIDE, O.REMAINDER, O.DOT, O.CONVOLUTION, O.REDUCE, O.REDUCE_WINDOW,
+                                         O.GATHER, O.SCATTER, O.SORT, O.CUSTOM_CALL, O.FUSION})
+_NOT_KERNELS = frozenset({O.PARAMETER, O.CONSTANT, O.TUPLE, O.GET_TUPLE_ELEMENT, O.BITCAST, O.WHILE,
+                          O.CONDITIONAL, O.CALL})
+
+
+def is_cheap(i: Instruction) -> bool:
+    """Cheap enough to compute once per consumer kernel."""
+    if i.opcode in _EXPENSIVE:
+        return False
+    return i.opcode in _LOOP_OPS
+
+
+# --- the plan as data ------------------------------------------------------------------------
+
+@dataclass
+class Kernel:
+    name: str
+    computation: str  # the computation the kernel runs in (entry, or a loop body)
+    kind: str  # "loop" | "reduction" | "row" (reduction with its producers and consumers) | "library" | ...
+    root: str
+    instructions: list[str]  # in order; duplicated cheap producers are listed too
+    inputs: list[str]
+    outputs: list[str]
+    bytes_read: int = 0
+    bytes_written: int = 0
+    flops: int = 0
+    transcendentals: int = 0
+    source_lines: list[tuple[str, int]] = field(default_factory=list)
+    duplicated: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FusionPlan:
+    target: str
+    kernels: list[Kernel] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=dict)  # unfused producer -> why it stayed apart
+
+    @property
+    def num_kernels(self) -> int:
+        return len(self.kernels)
+
+    def kernel(self, name: str) -> Kernel:
+        for k in self.kernels:
+            if k.name == name:
+                return k
+        raise KeyError(name)
+
+    def summary(self) -> str:
+        lines = [f"{len(self.kernels)} kernels on {self.target}"]
+        for k in self.kernels:
+            lines.append(f"  {k.name} ({k.kind}): {len(k.instructions)} ops, {len(k.inputs)} in, "
+                         f"{len(k.outputs)} out, {k.bytes_read + k.bytes_written} bytes, {k.flops} flops")
+        for p, why in self.reasons.items():
+            lines.append(f"  {p} stayed apart: {why}")
+        return "\n".join(lines)
+
+
+# --- grouping --------------------------------------------------------------------------------
+
+class _Group:
+    __slots__ = ("id", "members", "dups", "root")
+
+    def __init__(self, gid: int, root: Instruction):
+        self.id, self.root = gid, root
+        self.members: list[Instruction] = [root]  # owned instructions
+        self.dups: list[Instruction] = []  # cheap producers copied in (still owned elsewhere or nowhere)
+
+    def all(self) -> list[Instruction]:
+        return self.members + self.dups
+
+
+class _Planner:
+    def __init__(self, comp: Computation, cfg: FusionConfig, reasons: dict[str, str]):
+        self.comp, self.cfg, self.reasons = comp, cfg, reasons
+        self.users = comp.users()
+        self.order = {id(i): n for n, i in enumerate(comp.instructions)}
+        self.owner: dict[int, _Group] = {}  # instruction -> the group that owns it
+        self.groups: list[_Group] = []
+
+    # -- step 1 --
+    def producer_consumer(self) -> None:
+        for c in reversed(self.comp.instructions):
+            if id(c) in self.owner or not self._can_root(c):
+                continue
+            g = _Group(len(self.groups), c)
+            self.groups.append(g)
+            self.owner[id(c)] = g
+            self._pull_producers(g)
+
+    def _can_root(self, i: Instruction) -> bool:
+        if i.shape.is_tuple and i.opcode is not O.REDUCE:
+            return False
+        if i.opcode is O.CONSTANT:
+            return False
+        return i.opcode in _LOOP_OPS or i.opcode in _ROOT_ONLY
+
+    def _in_group(self, i: Instruction, g: _Group) -> bool:
+        return self.owner.get(id(i)) is g or any(d is i for d in g.dups)
+
+    def _pull_producers(self, g: _Group) -> None:
+        work = list(self._pullable_operands(g.root))
+        while work:
+            p = work.pop(0)
+            if self._in_group(p, g):
+                continue
+            why = self._why_not(p, g)
+            if why is None:
+                self.owner[id(p)] = g
+                g.members.append(p)
+                work.extend(self._pullable_operands(p))
+                self.reasons.pop(p.name, None)
+            elif why == "duplicate":
+                g.dups.append(p)
+                work.extend(self._pullable_operands(p))
+            else:
+                self.reasons.setdefault(p.name, why)
+
+    def _pullable_operands(self, i: Instruction) -> list[Instruction]:
+        if i.opcode is O.DYNAMIC_UPDATE_SLICE:
+            return i.operands[1:]  # the buffer updated in place stays a buffer
+        if i.opcode is O.SCATTER:
+            return []
+        return list(i.operands)
+
+    def _why_not(self, p: Instruction, g: _Group) -> str | None:
+        """None: move p into g. "duplicate": copy it in. Otherwise the reason it stays apart."""
+        op = p.opcode
+        if op is O.PARAMETER:
+            return "a parameter is an input buffer"
+        if op in self.cfg.library_calls:
+            return f"{op.value} is a library call on {self.cfg.target}"
+        if op in (O.WHILE, O.CONDITIONAL, O.CALL):
+            return f"{op.value} is control flow"
+        if op is O.CONSTANT:
+            if p.literal is not None and p.shape.size <= self.cfg.large_constant:
+                return "duplicate"
+            return "a large constant stays a buffer"
+        if op in _ROOT_ONLY:
+            return f"{op.value} produces its whole result before others can read it"
+        if op not in _LOOP_OPS or p.shape.is_tuple:
+            return f"{op.value} is not fusible"
+        if len(g.all()) >= self.cfg.max_instructions:
+            return f"the kernel reached the size limit of {self.cfg.max_instructions} instructions"
+        # Users only copied into this kernel still need p from wherever they end up: they count as outside.
+        outside = [u for u in self.users.get(id(p), []) if self.owner.get(id(u)) is not g]
+        if p is self.comp.root:
+            outside.append(p)
+        if not outside and id(p) not in self.owner:
+            return None
+        if id(p) in self.owner:  # already inside another kernel
+            if is_cheap(p) and self.cfg.duplicate_cheap:
+                return "duplicate"
+            return f"{op.value} is already computed in another kernel"
+        if self.cfg.duplicate_cheap and is_cheap(p):
+            return "duplicate"
+        n = len(outside)
+        if op in _EXPENSIVE:
+            return f"{op.value} would be computed {n + 1} times (it has {n} other user{'s' if n > 1 else ''})"
+        return f"{op.value} has {n} user{'s' if n > 1 else ''} outside this kernel"
+
+    # -- steps 2 and 3 --
+    def space(self, g: _Group) -> tuple:
+        """(full dims, reduced axes): the loop nest a kernel runs."""
+        reds = [i for i in g.members if i.opcode is O.REDUCE]
+        if reds:
+            r = reds[0]
+            return (r.operands[0].shape.dims, tuple(sorted(r.attrs["dimensions"])))
+        return (g.root.shape.dims, ())
+
+    def _only_reduce_kind(self, g: _Group) -> bool:
+        reds = [i for i in g.members if i.opcode in _ROOT_ONLY]
+        return all(i.opcode is O.REDUCE and not i.shape.is_tuple for i in reds)
+
+    def compatible(self, a: _Group, b: _Group) -> bool:
+        if not (self._only_reduce_kind(a) and self._only_reduce_kind(b)):
+            return False
+        (fa, ra), (fb, rb) = self.space(a), self.space(b)
+        if ra and rb:
+            return fa == fb and ra == rb and self.cfg.row_fusion
+        if not ra and not rb:
+            return fa == fb
+        if not self.cfg.row_fusion:
+            return False
+        (f, r), loop = ((fa, ra), fb) if ra else ((fb, rb), fa)
+        outer = tuple(d for k, d in enumerate(f) if k not in r)
+        return loop == f or loop == outer
+
+    def group_graph_edges(self) -> dict[int, set[int]]:
+        """Node ids: groups are ('g', id), unfused instructions ('i', id). Edges producer -> consumer."""
+        edges: dict[int, set[int]] = {}
+
+        def node(i: Instruction):
+            g = self.owner.get(id(i))
+            return ("g", g.id) if g is not None else ("i", id(i))
+
+        for i in self.comp.instructions:
+            n = node(i)
+            for o in i.operands:
+                m = node(o)
+                if m != n:
+                    edges.setdefault(m, set()).add(n)
+        for g in self.groups:
+            for d in g.dups:
+                for o in d.operands:
+                    m = node(o)
+                    if m != ("g", g.id):
+                        edges.setdefault(m, set()).add(("g", g.id))
+        return edges
+
+    def _path_avoiding(self, edges, src, dst) -> bool:
+        """Is there a path src -> ... -> dst of length >= 2 (through some third node)?"""
+        stack = [n for n in edges.get(src, ()) if n != dst]
+        seen = set(stack)
+        while stack:
+            n = stack.pop()
+            for m in edges.get(n, ()):
+                if m == dst:
+                    return True
+                if m not in seen:
+                    seen.add(m)
+                    stack.append(m)
+        return False
+
+    def _row_local(self, merged: list[Instruction], f: tuple, r: tuple) -> bool:
+        """In a row kernel, a value computed per row (shape of f without r) may reach full-row
+        instructions only through broadcasts along the row (kept dims in order) and elementwise ops."""
+        kept = tuple(k for k in range(len(f)) if k not in r)
+        outer = _squeeze(tuple(f[k] for k in kept))
+        ids = {id(i) for i in merged}
+        per_row = {id(i) for i in merged if i.opcode is O.REDUCE}
+        for i in sorted(merged, key=lambda x: self.order[id(x)]):
+            if id(i) in per_row:
+                continue
+            if not any(id(o) in per_row for o in i.operands if id(o) in ids):
+                continue
+            if i.opcode in ELEMENTWISE and _squeeze(i.shape.dims) == outer:
+                per_row.add(id(i))
+            elif i.opcode in (O.RESHAPE, O.BITCAST) and _squeeze(i.shape.dims) == outer:
+                per_row.add(id(i))  # only adds or drops 1-sized dims
+            elif i.opcode is O.BROADCAST and i.shape.dims == f:
+                src = i.operands[0].shape.dims
+                mapped = tuple(d for k, d in enumerate(i.attrs["dimensions"]) if src[k] != 1)
+                if mapped != tuple(k for k in kept if f[k] != 1):
+                    return False  # the per-row value would be read at another row
+            elif i.opcode is O.REDUCE and _squeeze(i.shape.dims) == outer:
+                continue
+            else:
+                return False
+        return True
+
+    def merge(self, a: _Group, b: _Group) -> None:
+        """b absorbs a."""
+        for i in a.members:
+            self.owner[id(i)] = b
+        b.members.extend(a.members)
+        b.dups.extend(d for d in a.dups if not any(d is x for x in b.all()))
+        b.dups = [d for d in b.dups if self.owner.get(id(d)) is not b]
+        # the root is the last instruction in program order
+        b.root = max(b.members, key=lambda x: self.order[id(x)])
+        self.groups = [g for g in self.groups if g is not a]
+
+    def _consumers(self, a: _Group) -> list[_Group]:
+        out: list[_Group] = []
+        for i in a.members:
+            for u in self.users.get(id(i), []):
+                g = self.owner.get(id(u))
+                if g is not None and g is not a and g not in out:
+                    out.append(g)
+        return out
+
+    def _siblings(self, a: _Group) -> list[_Group]:
+        out: list[_Group] = []
+        for i in a.all():
+            for o in i.operands:
+                if o.opcode is O.CONSTANT:
+                    continue
+                for u in self.users.get(id(o), []):
+                    g = self.owner.get(id(u))
+                    if g is not None and g is not a and g not in out:
+                        out.append(g)
+        return out
+
+    def multi_output(self) -> None:
+        """Producer-consumer merges first (they remove a round trip through memory), then siblings
+        (they share reads)."""
+        if not self.cfg.multi_output:
+            return
+        for candidates_of in (self._consumers, self._siblings):
+            self._merge_to_fixed_point(candidates_of)
+
+    def _merge_to_fixed_point(self, candidates_of) -> None:
+        changed = True
+        while changed:
+            changed = False
+            edges = self.group_graph_edges()
+            for a in sorted(self.groups, key=lambda g: self.order[id(g.root)]):
+                for b in candidates_of(a):
+                    if self._try_merge(a, b, edges):
+                        changed = True
+                        break
+                if changed:
+                    break
+
+    def _try_merge(self, a: _Group, b: _Group, edges) -> bool:
+        if not self.compatible(a, b):
+            return False
+        if len(a.all()) + len(b.all()) > self.cfg.max_instructions:
+            return False
+        na, nb = ("g", a.id), ("g", b.id)
+        if self._path_avoiding(edges, na, nb) or self._path_avoiding(edges, nb, na):
+            self.reasons.setdefault(a.root.name, f"fusing with {b.root.name} would create a cycle")
+            return False
+        merged = a.members + b.members
+        (fa, ra), (fb, rb) = self.space(a), self.space(b)
+        f, r = (fa, ra) if ra else (fb, rb)
+        if r and not self._row_local(merged + a.dups + b.dups, f, r):
+            return False
+        self.merge(a, b)
+        return True
+
+
+def _squeeze(dims) -> tuple:
+    return tuple(d for d in dims if d != 1)
+
+
+# --- turning groups into fusion instructions -------------------------------------------------
+
+def _kernel_kind(g: _Group, planner: _Planner) -> str:
+    ops = {i.opcode for i in g.members}
+    if O.REDUCE in ops:
+        return "row" if any(i.opcode is not O.REDUCE and i.shape.dims == planner.space(g)[0] and
+                            any(planner.owner.get(id(o)) is g and o.opcode is O.REDUCE for o in _ancestors(i, g))
+                            for i in g.members) else "reduction"
+    if O.REDUCE_WINDOW in ops:
+        return "window"
+    if O.DYNAMIC_UPDATE_SLICE in ops:
+        return "in-place"
+    if O.SCATTER in ops:
+        return "scatter"
+    return "loop"
+
+
+def _ancestors(i: Instruction, g: _Group) -> list[Instruction]:
+    ids = {id(x) for x in g.all()}
+    out, stack, seen = [], list(i.operands), set()
+    while stack:
+        o = stack.pop()
+        if id(o) in seen or id(o) not in ids:
+            continue
+        seen.add(id(o))
+        out.append(o)
+        stack.extend(o.operands)
+    return out
+
+
+_XLA_KIND = {"loop": "kLoop", "reduction": "kInput", "row": "kInput", "window": "kLoop", "in-place": "kLoop",
+             "scatter": "kInput"}
+
+
+def _materialize(module: Module, comp: Computation, planner: _Planner, names: NameGen, plan: FusionPlan,
+                 comp_name_gen) -> bool:
+    changed = False
+    order = planner.order
+    new_comps: list[Computation] = []
+    # Every value read across a kernel boundary: by another kernel's body (its own members or the
+    # cheap producers it copied in), by an unfused instruction, or as the computation's result.
+    needed: set[int] = {id(comp.root)}
+    layout: dict[int, tuple] = {}
+    for g in planner.groups:
+        members = sorted(g.members, key=lambda x: order[id(x)])
+        body_ids = {id(i) for i in members} | {id(d) for d in g.dups}
+        body = sorted(members + g.dups, key=lambda x: order.get(id(x), -1))
+        inputs: list[Instruction] = []
+        for i in body:
+            for o in i.operands:
+                if id(o) not in body_ids and not any(o is x for x in inputs):
+                    inputs.append(o)
+                    needed.add(id(o))
+        layout[g.id] = (members, body_ids, body, inputs)
+    for i in comp.instructions:
+        if id(i) not in planner.owner:
+            needed.update(id(o) for o in i.operands)
+    for g in planner.groups:
+        members, body_ids, body, _ = layout[g.id]
+        # Inputs again: kernels materialized before this one have rewired operands to their outputs.
+        inputs = []
+        for i in body:
+            for o in i.operands:
+                if id(o) not in body_ids and not any(o is x for x in inputs):
+                    inputs.append(o)
+        outputs = [i for i in members if id(i) in needed] or [g.root]
+        kind = _kernel_kind(g, planner)
+        real_ops = [i for i in body if i.opcode is not O.CONSTANT]
+        if len(real_ops) <= 1 and len(outputs) == 1 and not g.dups:
+            continue  # a single op stays as it is: it is its own kernel
+        if len(inputs) > planner.cfg.max_inputs:
+            continue
+        # The fused computation.
+        fname = comp_name_gen()
+        mapping: dict[int, Instruction] = {}
+        params = []
+        for k, o in enumerate(inputs):
+            p = Instruction(f"param_{k}.{names.counter.get('param', 0)}", O.PARAMETER, o.shape, [], {}, None,
+                            None, k)
+            p.name = names(f"param_{k}")
+            mapping[id(o)] = p
+            params.append(p)
+        fused = []
+        for i in body:
+            c = Instruction(names(i.name), i.opcode, i.shape, [mapping[id(o)] for o in i.operands], dict(i.attrs),
+                            i.metadata, i.literal, None, i.line, i.column)
+            mapping[id(i)] = c
+            fused.append(c)
+        if len(outputs) == 1:
+            root = mapping[id(outputs[0])]
+            fshape = outputs[0].shape
+        else:
+            fshape = Shape.tuple_of([o.shape for o in outputs])
+            root = Instruction(names("tuple"), O.TUPLE, fshape, [mapping[id(o)] for o in outputs])
+            fused.append(root)
+        fcomp = Computation(fname, params + fused, root)
+        new_comps.append(fcomp)
+        label = "_".join(dict.fromkeys(i.opcode.value.replace("-", "_") for i in members if
+                                       i.opcode is not O.CONSTANT))
+        label = "_".join(label.split("_")[:2]) if label.count("_") > 1 else label
+        meta = g.root.metadata
+        fusion = Instruction(names(f"{label}_fusion"), O.FUSION, fshape, list(inputs),
+                             {"kind": _XLA_KIND[kind], "calls": fcomp}, meta, None, None, g.root.line,
+                             g.root.column)
+        # Rewire: uses of outputs outside the kernel read the fusion (through get-tuple-element).
+        repl: dict[int, Instruction] = {}
+        extra: list[Instruction] = []
+        if len(outputs) == 1:
+            repl[id(outputs[0])] = fusion
+        else:
+            for k, o in enumerate(outputs):
+                gte = Instruction(names(f"{o.name}_out"), O.GET_TUPLE_ELEMENT, o.shape, [fusion], {"index": k},
+                                  o.metadata)
+                repl[id(o)] = gte
+                extra.append(gte)
+        for i in comp.instructions:
+            if id(i) in body_ids and planner.owner.get(id(i)) is g:
+                continue
+            if any(id(o) in repl for o in i.operands):
+                i.operands = [repl.get(id(o), o) for o in i.operands]
+        if id(comp.root) in repl:
+            comp.root = repl[id(comp.root)]
+        owned = {id(i) for i in members}
+        comp.instructions = [i for i in comp.instructions if id(i) not in owned] + [fusion] + extra
+        order[id(fusion)] = order[id(g.root)]
+        for e in extra:
+            order[id(e)] = order[id(g.root)]
+        plan.kernels.append(_describe(module, comp, g, fusion, fcomp, inputs, outputs, kind))
+        changed = True
+    # Remove duplicated producers nobody uses any more; keep order valid.
+    if changed:
+        topological_sort(comp)
+        idx = module.computations.index(comp)
+        module.computations[idx:idx] = new_comps
+    return changed
+
+
+# --- costs -----------------------------------------------------------------------------------
+
+def instruction_cost(i: Instruction) -> tuple[int, int]:
+    """(flops, transcendentals) of one instruction, as XLA's HloCostAnalysis counts them."""
+    if i.shape.is_tuple and i.opcode is not O.REDUCE:
+        return 0, 0
+    op = i.opcode
+    if op is O.DOT:
+        lhs = i.operands[0].shape
+        k = 1
+        for d in i.attrs.get("lhs_contracting_dims", ()):
+            k *= lhs.dims[d]
+        return 2 * i.shape.size * k, 0
+    if op is O.CONVOLUTION:
+        w = i.operands[1].shape
+        dl = i.attrs.get("dim_labels")
+        per_out = w.size // max(1, w.dims[dl.kernel_output_feature] if dl else 1)
+        return 2 * i.shape.size * per_out, 0
+    if op is O.REDUCE:
+        n = i.operands[0].shape.size * (len(i.operands) // 2)
+        return n, 0
+    if op is O.REDUCE_WINDOW:
+        win = i.attrs.get("window")
+        size = 1
+        for d in (win.dims if win else ()):
+            size *= d.size
+        return i.shape.size * size, 0
+    if op in TRANSCENDENTAL:
+        return 0, i.shape.size
+    if op in ELEMENTWISE and op not in (O.CONVERT, O.BITCAST_CONVERT, O.COPY):
+        return i.shape.size, 0
+    return 0, 0
+
+
+def _describe(module: Module, comp: Computation, g: _Group, fusion: Instruction, fcomp: Computation,
+              inputs, outputs, kind) -> Kernel:
+    body = [i for i in fcomp.instructions if i.opcode is not O.PARAMETER]
+    flops = trans = 0
+    lines: list[tuple[str, int]] = []
+    for i in body:
+        f, t = instruction_cost(i)
+        flops, trans = flops + f, trans + t
+        loc = module.source_location(i)
+        if loc and loc not in lines:
+            lines.append(loc)
+    return Kernel(
+        name=fusion.name, computation=comp.name, kind=kind, root=g.root.name,
+        instructions=[i.name for i in body if i.opcode is not O.TUPLE],
+        inputs=[i.name for i in inputs], outputs=[o.name for o in outputs],
+        bytes_read=sum(i.shape.nbytes for i in inputs), bytes_written=sum(o.shape.nbytes for o in outputs),
+        flops=flops, transcendentals=trans, source_lines=lines, duplicated=[d.name for d in g.dups])
+
+
+def _describe_single(module: Module, comp: Computation, i: Instruction, kind: str) -> Kernel:
+    f, t = instruction_cost(i)
+    loc = module.source_location(i)
+    operands = [o for o in i.operands]
+    return Kernel(i.name, comp.name, kind, i.name, [i.name], [o.name for o in operands], [i.name],
+                  sum(o.shape.nbytes for o in operands), i.shape.nbytes, f, t, [loc] if loc else [])
+
+
+# --- the pass --------------------------------------------------------------------------------
+
+def _control_flow_computations(module: Module) -> list[Computation]:
+    """The entry and the computations it runs as control flow (loop bodies, branches)."""
+    out, stack, seen = [], [module.entry], {id(module.entry)}
+    while stack:
+        c = stack.pop()
+        out.append(c)
+        for i in c.instructions:
+            if i.opcode in (O.WHILE, O.CONDITIONAL, O.CALL):
+                for cc in i.called:
+                    if id(cc) not in seen:
+                        seen.add(id(cc))
+                        stack.append(cc)
+    return out
+
+
+def fuse(module: Module, config: FusionConfig = CPU) -> tuple[bool, FusionPlan]:
+    plan = FusionPlan(config.target)
+    names = NameGen(module)
+    counter = [0]
+    existing = {c.name for c in module.computations}
+
+    def comp_name() -> str:
+        while True:
+            counter[0] += 1
+            n = f"fused_computation.{counter[0]}"
+            if n not in existing:
+                existing.add(n)
+                return n
+
+    changed = False
+    for comp in _control_flow_computations(module):
+        planner = _Planner(comp, config, plan.reasons)
+        planner.producer_consumer()
+        planner.multi_output()
+        changed |= _materialize(module, comp, planner, names, plan, comp_name)
+        # Everything else that runs is a kernel of its own.
+        fused_names = {k.name for k in plan.kernels}
+        for i in comp.instructions:
+            if i.opcode in _NOT_KERNELS or i.opcode is O.FUSION and i.name in fused_names:
+                continue
+            kind = "library" if i.opcode in config.library_calls else "single"
+            plan.kernels.append(_describe_single(module, comp, i, kind))
+    # Reasons only for producers that really stayed apart.
+    present = {i.name for c in module.computations for i in c.instructions if i.opcode is not O.PARAMETER}
+    plan.reasons = {k: v for k, v in plan.reasons.items() if k in present}
+    return changed, plan
+
+
+def count_kernels(module: Module) -> int:
+    """Kernels a module launches: fusions plus every other instruction that does work, in the entry
+    and in the computations it runs as control flow."""
+    return sum(1 for c in _control_flow_computations(module) for i in c.instructions if i.opcode not in _NOT_KERNELS)
