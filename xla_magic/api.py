@@ -31,15 +31,23 @@ def compile(m_or_text, target: str = "cpu", optimize: bool = True, **options):  
     """Verifies, optimizes (unless optimize=False) and compiles for `target`; returns an Executable."""
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
+    from .passes.buffers import assign_buffers, interpreter_live_bytes
+    from .passes.cost import analyze
+    from .passes.fusion import FusionPlan
+
     t0 = time.perf_counter()
-    module = _module(m_or_text)
-    before = module.to_text()
+    original = _module(m_or_text)
+    module = original
     records: list = []
     if optimize:
         from .passes.pipeline import optimize as run_pipeline
 
-        module, records = run_pipeline(module, target=target, **options)
-    report = Report(target, before, module.to_text(), passes=records)
+        module, records = run_pipeline(original, target=target, **options)
+    plan = next((r.info for r in records if isinstance(r.info, FusionPlan)), None)
+    buffers = assign_buffers(module)
+    buffers.interpreter_live_bytes = interpreter_live_bytes(original)
+    report = Report(target, original.to_text(), module.to_text(), passes=records, fusion_plan=plan,
+                    buffers=buffers, cost=analyze(module))
     if target == "interpreter":
         from .backends import interpreter as backend
     elif target == "cpu":

@@ -27,6 +27,7 @@ from ..hlo.ir import Computation, Instruction, Module, NameGen, topological_sort
 from ..hlo.opcodes import ELEMENTWISE, TRANSCENDENTAL
 from ..hlo.opcodes import Opcode as O
 from ..hlo.shape import Shape
+from .cost import instruction_cost
 
 
 @dataclass(frozen=True)
@@ -519,39 +520,7 @@ def _materialize(module: Module, comp: Computation, planner: _Planner, names: Na
     return changed
 
 
-# --- costs -----------------------------------------------------------------------------------
-
-def instruction_cost(i: Instruction) -> tuple[int, int]:
-    """(flops, transcendentals) of one instruction, as XLA's HloCostAnalysis counts them."""
-    if i.shape.is_tuple and i.opcode is not O.REDUCE:
-        return 0, 0
-    op = i.opcode
-    if op is O.DOT:
-        lhs = i.operands[0].shape
-        k = 1
-        for d in i.attrs.get("lhs_contracting_dims", ()):
-            k *= lhs.dims[d]
-        return 2 * i.shape.size * k, 0
-    if op is O.CONVOLUTION:
-        w = i.operands[1].shape
-        dl = i.attrs.get("dim_labels")
-        per_out = w.size // max(1, w.dims[dl.kernel_output_feature] if dl else 1)
-        return 2 * i.shape.size * per_out, 0
-    if op is O.REDUCE:
-        n = i.operands[0].shape.size * (len(i.operands) // 2)
-        return n, 0
-    if op is O.REDUCE_WINDOW:
-        win = i.attrs.get("window")
-        size = 1
-        for d in (win.dims if win else ()):
-            size *= d.size
-        return i.shape.size * size, 0
-    if op in TRANSCENDENTAL:
-        return 0, i.shape.size
-    if op in ELEMENTWISE and op not in (O.CONVERT, O.BITCAST_CONVERT, O.COPY):
-        return i.shape.size, 0
-    return 0, 0
-
+# --- describing kernels ----------------------------------------------------------------------
 
 def _describe(module: Module, comp: Computation, g: _Group, fusion: Instruction, fcomp: Computation,
               inputs, outputs, kind) -> Kernel:
@@ -582,7 +551,7 @@ def _describe_single(module: Module, comp: Computation, i: Instruction, kind: st
 
 # --- the pass --------------------------------------------------------------------------------
 
-def _control_flow_computations(module: Module) -> list[Computation]:
+def control_flow_computations(module: Module) -> list[Computation]:
     """The entry and the computations it runs as control flow (loop bodies, branches)."""
     out, stack, seen = [], [module.entry], {id(module.entry)}
     while stack:
@@ -612,7 +581,7 @@ def fuse(module: Module, config: FusionConfig = CPU) -> tuple[bool, FusionPlan]:
                 return n
 
     changed = False
-    for comp in _control_flow_computations(module):
+    for comp in control_flow_computations(module):
         planner = _Planner(comp, config, plan.reasons)
         planner.producer_consumer()
         planner.multi_output()
@@ -633,4 +602,4 @@ def fuse(module: Module, config: FusionConfig = CPU) -> tuple[bool, FusionPlan]:
 def count_kernels(module: Module) -> int:
     """Kernels a module launches: fusions plus every other instruction that does work, in the entry
     and in the computations it runs as control flow."""
-    return sum(1 for c in _control_flow_computations(module) for i in c.instructions if i.opcode not in _NOT_KERNELS)
+    return sum(1 for c in control_flow_computations(module) for i in c.instructions if i.opcode not in _NOT_KERNELS)

@@ -48,9 +48,8 @@ def _simplification_group() -> list[tuple[str, Pass]]:
 def default_pipeline(target: str = "cpu") -> list[tuple[str, Pass] | tuple[str, list]]:
     """Target-independent passes first; a list entry is a group run to a capped fixed point."""
     from .dce import dce
-    from .inline import inline_calls
-
     from .fusion import PRESETS, fuse
+    from .inline import inline_calls
 
     config = PRESETS.get(target, PRESETS["cpu"])
     return [
