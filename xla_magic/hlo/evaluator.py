@@ -728,6 +728,11 @@ def _b_reshape(ins: Instruction, ctx: _Ctx) -> Fn:
     return lambda x: np.reshape(x, dims)
 
 
+def _b_dynamic_reshape(ins: Instruction, ctx: _Ctx) -> Fn:
+    dims = ins.shape.dims  # the static bound; dynamic sizes are not tracked
+    return lambda x, *sizes: np.reshape(x, dims)
+
+
 def _b_transpose(ins: Instruction, ctx: _Ctx) -> Fn:
     perm = tuple(ins.attrs["dimensions"])
     return lambda x: np.transpose(x, perm)
@@ -1482,15 +1487,15 @@ def _rotl(v: np.ndarray, d: int) -> np.ndarray:
 def _threefry2x32(x0: np.ndarray, x1: np.ndarray, k0, k1) -> tuple[np.ndarray, np.ndarray]:
     """Threefry-2x32 with 20 rounds, as xla/hlo/builder/lib/prng.cc."""
     rot = (13, 15, 26, 6, 17, 29, 16, 24)
-    k0, k1 = np.uint32(k0), np.uint32(k1)
-    ks = (k0, k1, np.uint32(0x1BD11BDA) ^ k0 ^ k1)
-    x0, x1 = x0 + ks[0], x1 + ks[1]
+    k0, k1 = int(k0), int(k1)
+    ks = (k0, k1, 0x1BD11BDA ^ k0 ^ k1)
+    x0, x1 = x0 + np.uint32(ks[0]), x1 + np.uint32(ks[1])
     for i in range(5):
         for r in (rot[:4] if i % 2 == 0 else rot[4:]):
             x0 = x0 + x1
             x1 = _rotl(x1, r) ^ x0
-        x0 = x0 + ks[(i + 1) % 3]
-        x1 = x1 + ks[(i + 2) % 3] + np.uint32(i + 1)
+        x0 = x0 + np.uint32(ks[(i + 1) % 3])
+        x1 = x1 + np.uint32((ks[(i + 2) % 3] + i + 1) & 0xFFFFFFFF)
     return x0, x1
 
 
@@ -1527,7 +1532,6 @@ def _threefry_bits(key: int, state: int, dims: tuple[int, ...], bits: int) -> tu
     return r, (state + n) % 2**64
 
 
-_PHILOX_W = (np.uint32(0x9E3779B9), np.uint32(0xBB67AE85))
 _PHILOX_M = (np.uint64(0xD2511F53), np.uint64(0xCD9E8D57))
 
 
@@ -1539,7 +1543,7 @@ def _philox4x32(x: list[np.ndarray], k0, k1) -> list[np.ndarray]:
         hi0, lo0 = (p0 >> np.uint64(32)).astype(_U32), p0.astype(_U32)
         hi1, lo1 = (p1 >> np.uint64(32)).astype(_U32), p1.astype(_U32)
         x = [hi1 ^ x[1] ^ k0, lo1, hi0 ^ x[3] ^ k1, lo0]
-        k0, k1 = k0 + _PHILOX_W[0], k1 + _PHILOX_W[1]
+        k0, k1 = np.uint32((int(k0) + 0x9E3779B9) & 0xFFFFFFFF), np.uint32((int(k1) + 0xBB67AE85) & 0xFFFFFFFF)
     return x
 
 
@@ -1776,6 +1780,7 @@ EVALUATORS: dict[Opcode, Callable[[Instruction, _Ctx], Fn]] = {
     O.GATHER: _b_gather,
     O.PAD: _b_pad,
     O.RESHAPE: _b_reshape,
+    O.DYNAMIC_RESHAPE: _b_dynamic_reshape,
     O.REVERSE: _b_reverse,
     O.SCATTER: _b_scatter,
     O.SLICE: _b_slice,
