@@ -319,6 +319,14 @@ class _Planner:
         b.root = max(b.members, key=lambda x: self.order[id(x)])
         self.groups = [g for g in self.groups if g is not a]
 
+    def drop_settled_reasons(self) -> None:
+        """A producer that ended up in one kernel with all its users was fused after all."""
+        for i in self.comp.instructions:
+            g = self.owner.get(id(i))
+            if i.name in self.reasons and g is not None and \
+                    all(self.owner.get(id(u)) is g for u in self.users.get(id(i), [])):
+                del self.reasons[i.name]
+
     def _consumers(self, a: _Group) -> list[_Group]:
         out: list[_Group] = []
         for i in a.members:
@@ -467,7 +475,9 @@ def _materialize(module: Module, comp: Computation, planner: _Planner, names: Na
             params.append(p)
         fused = []
         for i in body:
-            c = Instruction(names(i.name), i.opcode, i.shape, [mapping[id(o)] for o in i.operands], dict(i.attrs),
+            # Owned instructions keep their names (they leave the parent); copies get fresh ones.
+            name = i.name if planner.owner.get(id(i)) is g else names(i.name)
+            c = Instruction(name, i.opcode, i.shape, [mapping[id(o)] for o in i.operands], dict(i.attrs),
                             i.metadata, i.literal, None, i.line, i.column)
             mapping[id(i)] = c
             fused.append(c)
@@ -585,6 +595,7 @@ def fuse(module: Module, config: FusionConfig = CPU) -> tuple[bool, FusionPlan]:
         planner = _Planner(comp, config, plan.reasons)
         planner.producer_consumer()
         planner.multi_output()
+        planner.drop_settled_reasons()
         changed |= _materialize(module, comp, planner, names, plan, comp_name)
         # Everything else that runs is a kernel of its own.
         fused_names = {k.name for k in plan.kernels}
