@@ -192,8 +192,11 @@ def _finish(v: Value, args: Sequence[Value]) -> Value:
     if not isinstance(v, np.ndarray):
         return np.asarray(v)
     f = v.flags
-    if v.base is not None or not f.writeable or not f.c_contiguous or any(v is a for a in args):
+    if v.base is not None or not f.writeable or not f.c_contiguous:
         return np.array(v, order="C")
+    for a in args:
+        if v is a:
+            return np.array(v, order="C")
     return v
 
 
@@ -371,13 +374,16 @@ def _unary_table() -> dict[Opcode, Callable[[DType, DType], Fn]]:
     def real(src, out):
         return np.real
 
+    def is_finite(src, out):  # pred out, so no round trip through the input type
+        return np.isfinite if src.np in _NATIVE_FLOATS else (lambda x: np.isfinite(np.asarray(x, _F32)))
+
     def imag(src, out):
         return np.imag if src.is_complex else (lambda x: np.zeros_like(x))
 
     return {
         O.ABS: lambda s, o: _via_f32(np.abs, s), O.CBRT: flt(np.cbrt), O.CEIL: flt(np.ceil),
         O.CLZ: lambda s, o: _clz(s), O.COS: flt(np.cos), O.ERF: flt(_erf), O.EXP: flt(np.exp),
-        O.EXPM1: flt(np.expm1), O.FLOOR: flt(np.floor), O.IMAG: imag, O.IS_FINITE: flt(np.isfinite),
+        O.EXPM1: flt(np.expm1), O.FLOOR: flt(np.floor), O.IMAG: imag, O.IS_FINITE: is_finite,
         O.LOG: flt(np.log), O.LOG1P: flt(np.log1p), O.LOGISTIC: flt(_logistic),
         O.NEGATE: lambda s, o: _via_f32(np.negative, s), O.NOT: not_, O.POPCNT: lambda s, o: _popcnt,
         O.REAL: real, O.ROUND_AFZ: round_afz, O.ROUND_EVEN: round_even, O.RSQRT: flt(_rsqrt),
@@ -398,7 +404,7 @@ def _b_unary(ins: Instruction, ctx: _Ctx) -> Fn:
 def _fmax(a, b):
     r = np.maximum(a, b)  # propagates NaN; the sign of a zero result may be wrong
     z = r == 0
-    if z.any():
+    if np.count_nonzero(z):  # (cheaper than z.any() on small arrays)
         # max(-0, +0) = +0: for equal zeros, a + b has the right sign
         r = np.where(z & (a == b), a + b, r)
     return r
@@ -407,7 +413,7 @@ def _fmax(a, b):
 def _fmin(a, b):
     r = np.minimum(a, b)
     z = r == 0
-    if z.any():
+    if np.count_nonzero(z):
         # min(-0, +0) = -0: -((-a) - b) has the right sign for equal zeros
         r = np.where(z & (a == b), -(-a - b), r)
     return r
@@ -1366,15 +1372,27 @@ def _b_sort(ins: Instruction, ctx: _Ctx) -> Fn:
     return f
 
 
+def _order_key(x: np.ndarray) -> np.ndarray:
+    """Unsigned integers in the order of x (total order for floats)."""
+    x = np.asarray(x)
+    if _is_float_np(x.dtype):
+        k = _total_order_key(x)
+    elif x.dtype.kind == "b":
+        return x.astype(np.uint8)
+    else:
+        k = x
+    if k.dtype.kind == "u":
+        return k
+    u = _unsigned_of(k.dtype)
+    return k.view(u) ^ np.array(1 << (k.dtype.itemsize * 8 - 1), u)  # flip the sign bit
+
+
 def _topk(x: np.ndarray, k: int, largest: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """XLA TopK: along the last axis, by total order, ties to the lower index."""
     x = np.asarray(x)
-    key = _total_order_key(x) if _is_float_np(x.dtype) else x
-    key = key.astype(np.int64) if key.dtype.kind in "iub" and key.dtype.itemsize < 8 else key
-    order = np.argsort(-key if largest else key, axis=-1, kind="stable") if key.dtype != np.uint64 else \
-        np.argsort(~key if largest else key, axis=-1, kind="stable")
-    idx = order[..., :k]
-    return np.take_along_axis(x, idx, -1), idx.astype(np.int32)
+    key = _order_key(x)
+    order = np.argsort(~key if largest else key, axis=-1, kind="stable")[..., :k]
+    return np.take_along_axis(x, order, -1), order
 
 
 def _b_topk(ins: Instruction, ctx: _Ctx) -> Fn:
