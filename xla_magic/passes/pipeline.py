@@ -39,22 +39,29 @@ class PipelineOptions:
 def _simplification_group() -> list[tuple[str, Pass]]:
     from .cse import cse
     from .dce import dce
+    from .dot import canonicalize_dots
     from .fold import fold_constants
     from .simplify import simplify
 
-    return [("algsimp", simplify), ("constant-folding", fold_constants), ("cse", cse), ("dce", dce)]
+    return [("algsimp", simplify), ("constant-folding", fold_constants), ("dot-canonicalizer", canonicalize_dots),
+            ("cse", cse), ("dce", dce)]
 
 
 def default_pipeline(target: str = "cpu") -> list[tuple[str, Pass] | tuple[str, list]]:
     """Target-independent passes first; a list entry is a group run to a capped fixed point."""
+    from .conditional import conditional_to_select
     from .dce import dce
     from .fusion import PRESETS, fuse
     from .inline import inline_calls
+    from .loops import while_loop_optimizations
 
     config = PRESETS.get(target, PRESETS["cpu"])
     return [
         ("call-inliner", inline_calls),
         ("simplification", _simplification_group()),
+        ("while-loop-optimizer", while_loop_optimizations),
+        ("conditional-to-select", conditional_to_select),
+        ("simplification-2", _simplification_group()),
         ("fusion", lambda m: fuse(m, config)),
         ("dce", dce),
     ]
