@@ -59,7 +59,8 @@ ENTRY e {
   a = f32[3,4,5] parameter(0)
   b = f32[5,3,2] parameter(1)
   bt = f32[3,5,2] transpose(b), dimensions={1,0,2}
-  ROOT d = f32[3,4,2] dot(a, bt), lhs_batch_dims={0}, lhs_contracting_dims={2}, rhs_batch_dims={0}, rhs_contracting_dims={1}
+  ROOT d = f32[3,4,2] dot(a, bt), lhs_batch_dims={0}, lhs_contracting_dims={2}, rhs_batch_dims={0},
+    rhs_contracting_dims={1}
 }
 """
     m = same_values(text, canonicalize_dots, dce)
