@@ -42,6 +42,12 @@ def _load_inputs(path: str | None, params) -> list[np.ndarray]:
     return args
 
 
+def _storable(a: np.ndarray) -> np.ndarray:
+    """bf16 and the f8 types have no .npy type code: they are stored as float32, which holds them
+    exactly (the corpus convention)."""
+    return a.astype(np.float32) if a.dtype.kind == "V" else a
+
+
 def cmd_parse(ns) -> int:
     from .hlo.parser import parse_hlo
 
@@ -59,7 +65,7 @@ def cmd_run(ns) -> int:
     result = exe(*args)
     outs = list(result) if isinstance(result, tuple) else [result]
     if ns.out:
-        np.savez(ns.out, **{f"out{i}": o for i, o in enumerate(outs)})
+        np.savez(ns.out, **{f"out{i}": _storable(o) for i, o in enumerate(outs)})
         print(f"wrote {len(outs)} output{'s' if len(outs) != 1 else ''} to {ns.out}")
     else:
         with np.printoptions(threshold=64, edgeitems=3, precision=6):
