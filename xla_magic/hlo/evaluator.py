@@ -19,6 +19,7 @@ Not bit-exact with XLA:CPU, by design of a reference in numpy:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from time import perf_counter
@@ -358,7 +359,9 @@ def _unary_table() -> dict[Opcode, Callable[[DType, DType], Fn]]:
         if src.is_complex:
             return _sign_complex
         if src.is_float:
-            tiny = float(np.finfo(np.float32).tiny) if src.np in (_F32, np.dtype(np.float64), _BF16) else 0.0
+            # f16 runs in f32, where its subnormals are normal numbers
+            tiny = float(np.finfo(np.float32).tiny if src.np in (_F32, np.dtype(np.float64), _BF16)
+                         else np.finfo(np.float16).smallest_subnormal)
             return _via_f32(_sign_float(tiny), src)
         return np.sign
 
@@ -917,7 +920,8 @@ def _combine(uf: np.ufunc, acc, x):
 # --- reduce ---------------------------------------------------------------------------------
 
 _F16 = np.dtype(np.float16)
-F16_LANES = 128  # XLA:CPU sums f16 in 128 interleaved f16 partial sums: [2048, 1 x 2048] -> 4080
+_NARROW_SUM = frozenset({_F16, _BF16})
+LANES = 128  # XLA:CPU sums f16/bf16 in 128 interleaved partial sums: [2048, 1 x 2048] -> 4080 in f16
 
 
 def _ufunc_reduce(uf: np.ufunc, x: np.ndarray, axes: tuple[int, ...], init) -> np.ndarray:
@@ -928,26 +932,33 @@ def _ufunc_reduce(uf: np.ufunc, x: np.ndarray, axes: tuple[int, ...], init) -> n
     keep = [d for d in range(x.ndim) if d not in axes]
     if n == 0:
         return np.broadcast_to(np.asarray(init, npd), tuple(x.shape[d] for d in keep))
-    if uf is np.add and npd == _F16:
-        r = _f16_sum(x, axes, keep)
+    if uf is np.add and npd in _NARROW_SUM:
+        r = _narrow_sum(x, axes, keep)
     elif npd in _NATIVE_FLOATS or npd.kind in "iub":
         r = uf.reduce(x, axis=axes, dtype=npd)
-    else:  # bf16/f8: accumulate in f32, as XLA:CPU upcasts them
+    else:  # bf16/f8 max, min, ...: exact in f32
         r = uf.reduce(x.astype(_F32), axis=axes).astype(npd)
     return np.asarray(_combine(uf, np.asarray(init, npd), r)).astype(npd, copy=False)
 
 
-def _f16_sum(x: np.ndarray, axes: tuple[int, ...], keep: list[int]) -> np.ndarray:
+def _narrow_sum(x: np.ndarray, axes: tuple[int, ...], keep: list[int]) -> np.ndarray:
+    """A sum rounded to the element type after every add: element i goes to partial sum
+    i % LANES, the partial sums are then added one after another (as measured on XLA:CPU)."""
+    npd = x.dtype
     y = np.transpose(x, keep + list(axes))
     out_shape = y.shape[:len(keep)]
     y = y.reshape(out_shape + (-1,))
     n = y.shape[-1]
-    pad = (-n) % F16_LANES
+    pad = (-n) % LANES if n > LANES else 0
     if pad:
-        y = np.concatenate([y, np.zeros(out_shape + (pad,), _F16)], -1)
-    rows = y.reshape(out_shape + (-1, F16_LANES))
-    lanes = np.add.reduce(rows, axis=-2, dtype=_F16)  # row after row, rounding to f16 each time
-    return np.add.reduce(lanes, axis=-1, dtype=_F16)
+        y = np.concatenate([y, np.zeros(out_shape + (pad,), npd)], -1)
+    lanes = y.shape[-1] if n <= LANES else LANES
+    rows = y.reshape(out_shape + (-1, lanes))
+    part = np.add.reduce(rows, axis=-2, dtype=npd)  # reducing a non-inner axis: row after row, rounding each
+    acc = part[..., 0]
+    for i in range(1, min(n, lanes)):
+        acc = np.add(acc, part[..., i], dtype=npd)
+    return acc
 
 
 def _tree_reduce(fn: Fn, xs: list[np.ndarray], valid: np.ndarray | None = None):
@@ -977,9 +988,16 @@ def _tree_reduce(fn: Fn, xs: list[np.ndarray], valid: np.ndarray | None = None):
     return [x[..., 0] for x in xs], (None if valid is None else valid[..., 0])
 
 
+SEQUENTIAL_LIMIT = 1024  # generic reducers: in element order up to this length, pairwise beyond
+
+
 def _generic_reduce(fn: Fn, xs: list[np.ndarray], inits: list, axes: tuple[int, ...],
                     valid: np.ndarray | None = None) -> list[np.ndarray]:
-    """Any reducer computation, applied to whole arrays (it is elementwise in its scalars)."""
+    """Any reducer computation, applied to whole arrays (it is elementwise in its scalars).
+
+    Like XLA (HloEvaluator, and XLA:CPU's loops for reducers it does not vectorise) the
+    accumulator starts at init and takes the elements in order, which matters for reducers that
+    round or are not associative; very long reductions go pairwise instead, to stay fast."""
     rank = xs[0].ndim
     keep = [d for d in range(rank) if d not in axes]
     out_shape = tuple(xs[0].shape[d] for d in keep)
@@ -987,12 +1005,21 @@ def _generic_reduce(fn: Fn, xs: list[np.ndarray], inits: list, axes: tuple[int, 
     inits = [np.asarray(i, x.dtype) for i, x in zip(inits, xs)]
     if valid is not None:
         valid = np.transpose(valid, keep + list(axes)).reshape(out_shape + (-1,))
-    if flat[0].shape[-1] == 0:
-        return [np.broadcast_to(i, out_shape) for i in inits]
+    n = flat[0].shape[-1]
+
+    def apply(acc, vals):
+        r = fn(*acc, *vals)
+        r = r if isinstance(r, tuple) else (r,)
+        return [np.broadcast_to(v, out_shape).astype(x.dtype, copy=False) for v, x in zip(r, xs)]
+
+    if n <= SEQUENTIAL_LIMIT:
+        acc = [np.broadcast_to(i, out_shape) for i in inits]
+        for k in range(n):
+            r = apply(acc, [f[..., k] for f in flat])
+            acc = r if valid is None else [np.where(valid[..., k], v, a) for v, a in zip(r, acc)]
+        return acc
     vals, ok = _tree_reduce(fn, flat, valid)
-    r = fn(*inits, *vals)
-    r = list(r) if isinstance(r, tuple) else [r]
-    r = [np.broadcast_to(v, out_shape).astype(x.dtype, copy=False) for v, x in zip(r, xs)]
+    r = apply(inits, vals)
     if ok is not None:
         r = [np.where(ok, v, i) for v, i in zip(r, inits)]
     return r
@@ -1473,8 +1500,92 @@ def _cc_topk(ins: Instruction, ctx: _Ctx) -> Fn:
     return f
 
 
+def _lapack_config(ins: Instruction) -> dict[str, str]:
+    """`backend_config={uplo = 76 : ui8, ...}` of jax's LAPACK FFI calls, as characters."""
+    v = ins.attrs.get("backend_config")
+    text = v.text if isinstance(v, Raw) else str(v or "")
+    return {k: chr(int(c)) for k, c in re.findall(r"(\w+)\s*=\s*(\d+)\s*:\s*ui8", text)}
+
+
+def _cc_potrf(ins: Instruction, ctx: _Ctx) -> Fn:
+    """Cholesky: the uplo triangle gets the factor, the other keeps the input; info > 0 if not PD."""
+    lower = _lapack_config(ins).get("uplo", "L") == "L"
+    info_dt = ins.shape.tuple_shapes[1].dtype.np
+
+    def f(a):
+        a = np.asarray(a)
+        tri = np.tril(a) if lower else np.swapaxes(np.triu(a), -1, -2).conj()
+        full = tri + np.swapaxes(np.tril(tri, -1), -1, -2).conj()
+        flat = full.reshape((-1,) + a.shape[-2:])
+        fac = np.empty_like(flat)
+        info = np.zeros(flat.shape[0], info_dt)
+        for i, m in enumerate(flat):
+            try:
+                fac[i] = np.linalg.cholesky(m)
+            except np.linalg.LinAlgError:
+                fac[i], info[i] = np.nan, 1
+        fac = fac.reshape(a.shape)
+        fac = fac if lower else np.swapaxes(fac, -1, -2).conj()
+        keep = np.tril(np.ones(a.shape[-2:], bool)) if lower else np.triu(np.ones(a.shape[-2:], bool))
+        return np.where(keep, fac, a).astype(a.dtype), info.reshape(a.shape[:-2])
+    return f
+
+
+def _cc_trsm(ins: Instruction, ctx: _Ctx) -> Fn:
+    """op(A) X = B (side L) or X op(A) = B (side R) with A triangular (uplo, unit diag)."""
+    cfg = _lapack_config(ins)
+    left, lower = cfg.get("side", "L") == "L", cfg.get("uplo", "L") == "L"
+    unit, trans = cfg.get("diag", "N") == "U", cfg.get("trans_x", "N")
+
+    def f(a, b):
+        a, b = np.asarray(a), np.asarray(b)
+        t = np.tril(a) if lower else np.triu(a)
+        if unit:
+            eye = np.eye(a.shape[-1], dtype=bool)
+            t = np.where(eye, np.ones((), a.dtype), t)
+        if trans in "TC":
+            t = np.swapaxes(t, -1, -2)
+            t = t.conj() if trans == "C" else t
+        if left:
+            x = np.linalg.solve(t, b)
+        else:
+            x = np.swapaxes(np.linalg.solve(np.swapaxes(t, -1, -2), np.swapaxes(b, -1, -2)), -1, -2)
+        return x.astype(b.dtype)
+    return f
+
+
+def _cc_getrf(ins: Instruction, ctx: _Ctx) -> Fn:
+    """LU with partial pivoting (LAPACK getrf): (packed L\\U, 1-based row pivots, info)."""
+    piv_dt = ins.shape.tuple_shapes[1].dtype.np
+    info_dt = ins.shape.tuple_shapes[2].dtype.np
+
+    def f(a):
+        a = np.asarray(a)
+        m, n = a.shape[-2:]
+        lu = np.array(a.reshape((-1, m, n)), np.promote_types(a.dtype, np.float32))
+        nb, k = lu.shape[0], min(m, n)
+        piv = np.zeros((nb, k), piv_dt)
+        info = np.zeros(nb, info_dt)
+        rows = np.arange(nb)
+        for j in range(k):
+            p = j + np.argmax(np.abs(lu[:, j:, j]), axis=1)  # first largest, as i?amax
+            piv[:, j] = p + 1
+            lu[rows, [j] * nb], lu[rows, p] = lu[rows, p], lu[rows, [j] * nb].copy()
+            d = lu[:, j, j]
+            zero = d == 0
+            info = np.where(zero & (info == 0), j + 1, info).astype(info_dt)
+            scale = np.where(zero, 1, d)
+            lu[:, j + 1:, j] = np.where(zero[:, None], lu[:, j + 1:, j], lu[:, j + 1:, j] / scale[:, None])
+            lu[:, j + 1:, j + 1:] -= lu[:, j + 1:, j, None] * lu[:, j, None, j + 1:]
+        return lu.reshape(a.shape).astype(a.dtype), piv.reshape(a.shape[:-2] + (k,)), info.reshape(a.shape[:-2])
+    return f
+
+
 CUSTOM_CALLS: dict[str, Callable[[Instruction, _Ctx], Fn]] = {
     "TopK": _cc_topk,
+    **{f"lapack_{t}potrf_ffi": _cc_potrf for t in "sdcz"},
+    **{f"lapack_{t}trsm_ffi": _cc_trsm for t in "sdcz"},
+    **{f"lapack_{t}getrf_ffi": _cc_getrf for t in "sdcz"},
     "Sharding": _b_identity,
     "SPMDFullToShardShape": _b_identity,
     "SPMDShardToFullShape": _b_identity,
@@ -1604,7 +1715,7 @@ def _rng_bit_generator(algorithm: str, state: np.ndarray, dims: tuple[int, ...],
         raise EvaluationError(f"rng-bit-generator: unknown algorithm {algorithm!r}")
     if bits < 32:
         vals = vals.astype(np.dtype(f"u{bits // 8}"))
-    vals = np.ascontiguousarray(vals)
+    vals = np.ascontiguousarray(vals).reshape(dims)  # (ascontiguousarray makes 0-d 1-d)
     if vals.dtype != out:
         vals = vals.view(out) if vals.dtype.itemsize == out.itemsize else vals.astype(out)
     return new_state.astype(np.asarray(state).dtype), vals
