@@ -250,6 +250,8 @@ def test_compare_totalorder():
 def test_sign():
     assert same_bits(elementwise("sign", "f32", [-0.0, 0.0, NAN, 1e-40, -1e-40, -3.0, 2.0]),
                      [-0.0, 0.0, NAN, 0.0, -0.0, -1.0, 1.0])
+    # f16 runs in f32, where f16 subnormals are normal: only zeros keep their sign
+    assert same_bits(elementwise("sign", "f16", [-0.0, 0.0, 1e-7, -1e-7]), [-0.0, 0.0, 1.0, -1.0])
 
 
 def test_rounding():
@@ -396,6 +398,43 @@ def test_f16_reduce_accumulates_in_f16_blocks():
     x = np.ones(2049, np.float16)
     x[0] = 2048
     assert run(ADD_F16, x) == 4080
+
+
+BF16_ROUNDING_SUM = """HloModule t
+r {
+  a = f32[] parameter(0)
+  b = f32[] parameter(1)
+  s = f32[] add(a, b)
+  c = bf16[] convert(s)
+  ROOT d = f32[] convert(c)
+}
+ENTRY e {
+  x = f32[3,40] parameter(0)
+  z = f32[] constant(0)
+  ROOT r = f32[3] reduce(x, z), dimensions={1}, to_apply=r
+}"""
+
+
+def test_generic_reducer_takes_elements_in_order():
+    # XLA:CPU's optimized HLO rounds bf16 sums through a reducer like this one; the result
+    # depends on the order, and XLA's is init first, then element after element
+    x = np.random.default_rng(3).standard_normal((3, 40)).astype(np.float32) * 10
+    want = np.zeros(3, np.float32)
+    for k in range(40):
+        want = (want + x[:, k]).astype(ml_dtypes.bfloat16).astype(np.float32)
+    np.testing.assert_array_equal(run(BF16_ROUNDING_SUM, x), want)
+
+
+@pytest.mark.parametrize("dt", [np.float16, ml_dtypes.bfloat16])
+def test_narrow_float_sum_rounds_every_step(dt):
+    name = "f16" if dt is np.float16 else "bf16"
+    x = (np.random.default_rng(4).standard_normal((5, 7)) * 10).astype(dt)
+    text = ADD_F16.replace("f16", name).replace(f"{name}[2049]", f"{name}[5,7]").replace(
+        f"ROOT r = {name}[]", f"ROOT r = {name}[5]").replace("dimensions={0}", "dimensions={1}")
+    want = np.zeros(5, dt)
+    for k in range(7):
+        want = (want + x[:, k]).astype(dt)
+    np.testing.assert_array_equal(run(text, x), want)
 
 
 def test_reduce_window_padding_gives_init():
@@ -875,6 +914,53 @@ ENTRY e {
     v, i = run(text, x)
     np.testing.assert_array_equal(i, [[4, 1, 3], [2, 3, 4]])
     assert same_bits(v, [[NAN, 5, 5], [2, 2, 2]])
+
+
+# --- LAPACK custom calls (what jax lowers cholesky / triangular_solve / lu to on CPU) ----------
+
+SPD = np.array([[4.0, 2.0, 0.6], [2.0, 5.0, 1.0], [0.6, 1.0, 3.0]], np.float32)
+
+
+def test_lapack_potrf():
+    text = """HloModule t
+ENTRY e {
+  a = f32[2,3,3] parameter(0)
+  ROOT r = (f32[2,3,3]{1,2,0}, s32[2]{0}) custom-call(a), custom_call_target="lapack_spotrf_ffi",
+      api_version=API_VERSION_TYPED_FFI, backend_config={uplo = 76 : ui8}
+}"""
+    a = np.stack([SPD, -SPD])
+    a[0, 0, 2] = 99.0  # the upper triangle is not read, and comes back as it was
+    fac, info = run(text, a)
+    np.testing.assert_allclose(np.tril(fac[0]), np.linalg.cholesky(SPD), rtol=1e-6)
+    assert fac[0, 0, 2] == 99.0
+    np.testing.assert_array_equal(info, [0, 1])
+
+
+def test_lapack_trsm_and_getrf():
+    trsm = """HloModule t
+ENTRY e {
+  a = f32[3,3] parameter(0)
+  b = f32[2,3] parameter(1)
+  ROOT r = f32[2,3] custom-call(a, b), custom_call_target="lapack_strsm_ffi",
+      backend_config={diag = 85 : ui8, side = 82 : ui8, trans_x = 84 : ui8, uplo = 85 : ui8}
+}"""
+    a, b = SPD + np.triu(np.ones((3, 3), np.float32)), np.float32([[1, 2, 3], [4, 5, 6]])
+    t = np.triu(a, 1) + np.eye(3, dtype=np.float32)  # upper, unit diagonal; solve x @ t.T = b
+    np.testing.assert_allclose(run(trsm, a, b), b @ np.linalg.inv(t.T), rtol=1e-5)
+    getrf = """HloModule t
+ENTRY e {
+  a = f32[3,3] parameter(0)
+  ROOT r = (f32[3,3], s32[3], s32[]) custom-call(a), custom_call_target="lapack_sgetrf_ffi", backend_config={}
+}"""
+    m = np.float32([[1, 2, 3], [4, 5, 6], [7, 8, 10]])
+    lu, piv, info = run(getrf, m)
+    np.testing.assert_array_equal(piv, [3, 3, 3])  # 1-based rows, largest pivot first
+    assert info == 0
+    L, U = np.tril(lu, -1) + np.eye(3), np.triu(lu)
+    perm = np.arange(3)
+    for j, p in enumerate(piv - 1):
+        perm[[j, p]] = perm[[p, j]]
+    np.testing.assert_allclose(L @ U, m[perm], rtol=1e-5)
 
 
 # --- control flow, calls, fusion -------------------------------------------------------------
