@@ -1060,6 +1060,41 @@ def test_rng_bit_generator_state_and_determinism(alg):
     assert st[1] == (7 + 9 if alg == "rng_three_fry" else 7 + 4)
 
 
+RBG_JAX = """HloModule t
+ENTRY e {
+  k = u32[4] parameter(0)
+  r = u32[2,2] reshape(k)
+  s = u64[2] bitcast-convert(r)
+  g = (u64[2], DATA) rng-bit-generator(s), algorithm=ALG
+  s2 = u64[2] get-tuple-element(g), index=0
+  s3 = u32[2,2] bitcast-convert(s2)
+  s4 = u32[4] reshape(s3)
+  v = DATA get-tuple-element(g), index=1
+  ROOT t = (u32[4], DATA) tuple(s4, v)
+}"""
+
+
+@pytest.mark.parametrize("alg,data,state,want", [
+    # jax.lax.rng_bit_generator(jnp.uint32([1, 2, 3, 4]), ...) on XLA:CPU, jaxlib 0.10.2
+    ("rng_three_fry", "u32[3,5]", [1, 2, 12, 4],
+     [1576285164, 2249660814, 740599976, 2425682526, 2436392515, 1335360347, 2260235687, 3981753173,
+      3953550934, 3812192618, 2959620048, 1759477693, 3014899208, 3167314751, 1878941568]),
+    ("rng_philox", "u32[3,5]", [1, 2, 7, 4],
+     [512747620, 1298009047, 1267190206, 761827841, 1383286907, 1639995030, 2756207988, 2154813423,
+      2586587831, 3476143680, 1796768528, 312929065, 595050331, 3179752574, 3495892623]),
+    ("rng_default", "u64[7]", [1, 2, 7, 4],
+     [5574906407289874532, 3272025663544478142, 7043725020835825787, 9254853183523022196,
+      14929923424383677111, 1344020101939626768, 13656933315296870235]),
+    ("rng_three_fry", "u8[2,3]", [1, 2, 6, 4], [236, 168, 67, 142, 94, 25]),
+    ("rng_philox", "u16[5]", [1, 2, 5, 4], [59492, 3031, 51646, 37377, 18555]),
+])
+def test_rng_bit_generator_matches_xla(alg, data, state, want):
+    st, bits = run(RBG_JAX.replace("DATA", data).replace("ALG", alg), np.uint32([1, 2, 3, 4]))
+    np.testing.assert_array_equal(st, state)
+    assert bits.dtype == dtype(data.split("[")[0]).np
+    np.testing.assert_array_equal(bits.ravel(), np.array(want, bits.dtype))
+
+
 def test_rng_bit_generator_threefry_layout():
     # u32[4]: counters state+0, state+1 feed two Threefry calls whose outputs interleave
     st, bits = run(RBG.replace("u32[3,5]", "u32[4]").replace("ALG", "rng_three_fry"), np.uint64([5, 0]))
