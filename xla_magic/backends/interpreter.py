@@ -33,7 +33,7 @@ def compile(module: Module, report: Report | None = None) -> Executable:
     root = module.entry.root.shape
     dtypes = [leaf.dtype.np for leaf in root.leaves()]
 
-    def run(args: list[np.ndarray]) -> list[np.ndarray]:
+    def run(args: list[np.ndarray], outs=None) -> list[np.ndarray]:
         value = run_plan(plan, args)
         arrays = _leaves(value) if root.is_tuple else [np.asarray(value)]
         # 0-d numpy scalars come back as arrays of the declared type.

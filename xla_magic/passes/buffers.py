@@ -93,9 +93,11 @@ def assign_computation(comp: Computation, is_entry: bool, base: int, out: Buffer
     stack = [comp.root]
     while stack:
         i = stack.pop()
-        if i.opcode in _VIEWS:
-            stack.extend(i.operands)
-        else:
+        if i.opcode in (O.TUPLE, O.BITCAST, O.RESHAPE) or (i.opcode is O.GET_TUPLE_ELEMENT and
+                                                           i.operands[0].opcode is O.TUPLE):
+            stack.extend(i.operands if i.opcode is not O.GET_TUPLE_ELEMENT else
+                         [i.operands[0].operands[i.attrs["index"]]])
+        elif i.opcode is not O.GET_TUPLE_ELEMENT:
             root_leaves.add(id(i))
     last_use = {id(i): step[id(i)] for i in order}
     # A view keeps what it names alive.
@@ -111,13 +113,30 @@ def assign_computation(comp: Computation, is_entry: bool, base: int, out: Buffer
             source[id(i)] = i.operands[0]
         elif i.opcode is O.GET_TUPLE_ELEMENT and i.operands[0].opcode is O.TUPLE:
             source[id(i)] = i.operands[0].operands[i.attrs["index"]]
+    memo: dict[int, list[Instruction]] = {}
+
+    def holders(v: Instruction) -> list[Instruction]:
+        """The instructions whose buffers value `v` names (through views, tuples and their elements)."""
+        if id(v) in memo:
+            return memo[id(v)]
+        if v.opcode in (O.BITCAST, O.RESHAPE) and not v.operands[0].shape.is_tuple:
+            r = holders(v.operands[0])
+        elif v.opcode is O.TUPLE:
+            r = [h for e in v.operands for h in holders(e)]
+        elif v.opcode is O.GET_TUPLE_ELEMENT:
+            t = v.operands[0]
+            r = holders(t.operands[v.attrs["index"]]) if t.opcode is O.TUPLE else holders(t)
+        else:
+            r = [v]
+        memo[id(v)] = r
+        return r
+
     for i in order:
         for o in i.operands:
-            s = src(o)
-            last_use[id(s)] = max(last_use[id(s)], step[id(i)])
-            if o.opcode is O.TUPLE:  # a tuple's elements live as long as the tuple
-                for e in o.operands:
-                    last_use[id(src(e))] = max(last_use[id(src(e))], step[id(i)])
+            for h in holders(o):
+                last_use[id(h)] = max(last_use[id(h)], step[id(i)])
+    for h in holders(comp.root):  # what the computation returns lives to its end
+        last_use[id(h)] = len(order)
     end = len(order)
     placed: list[Buffer] = []
     temps: list[Buffer] = []
@@ -138,8 +157,7 @@ def assign_computation(comp: Computation, is_entry: bool, base: int, out: Buffer
                 kind = "output"
             else:
                 kind = "temp"
-            b = Buffer(name, leaf.nbytes, kind, step[id(i)], end if id(i) in root_leaves else last_use[id(i)],
-                       computation=comp.name)
+            b = Buffer(name, leaf.nbytes, kind, step[id(i)], last_use[id(i)], computation=comp.name)
             out.buffers.append(b)
             if kind == "temp":
                 # In place: the update writes into its operand's buffer when that dies here.

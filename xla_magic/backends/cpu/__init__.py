@@ -1,4 +1,59 @@
-"""The CPU backend: llvmlite-generated machine code.
+"""The CPU backend: the optimized module compiled to native code through llvmlite.
 
-Foundations: `jit` (LLVM IR -> machine code, artifacts), `mathlib` (vectorizable math functions
-emitted as LLVM IR), `callpath` (the ~1 us call from Python into generated code)."""
+`codegen` turns the module into one LLVM module (kernels from `kernels`, `elemental`, `scalar`,
+`library`; math from `mathlib`), `jit` compiles it for the host CPU at -O3, and `callpath` makes
+the call from Python one foreign call."""
+from __future__ import annotations
+
+import numpy as np
+
+from ...hlo.ir import Module
+from ...report import Report
+from ..base import Executable
+from .irtypes import Unsupported
+
+__all__ = ["available", "compile", "Unsupported"]
+
+
+def available() -> tuple[bool, str]:
+    try:
+        from .jit import host
+
+        h = host()
+    except Exception as e:  # noqa: BLE001 - any failure means no native code here
+        return False, f"llvmlite cannot target this machine: {e}"
+    return True, f"{h.cpu} ({h.triple})"
+
+
+def compile(module: Module, report: Report | None = None) -> Executable:  # noqa: A001
+    from ...passes.buffers import assign_buffers
+    from .callpath import make_caller
+    from .codegen import generate
+    from .jit import compile_ir
+
+    buffers = report.buffers if report is not None and report.buffers is not None else assign_buffers(module)
+    try:
+        program = generate(module, buffers)
+    except Unsupported as e:
+        raise Unsupported(f"the cpu backend cannot compile this module: {e}") from None
+    jm = compile_ir(program.llvm_module, [program.entry], name=module.name)
+    caller = make_caller(jm.address(program.entry), program.n_inputs, program.n_outputs, keepalive=jm)
+    leaves = module.entry.root.shape.leaves()
+    specs = [(s.dims, s.dtype.np) for s in leaves]
+
+    def run(args: list[np.ndarray], outs=None) -> list[np.ndarray]:
+        if outs is None:
+            outs = [np.empty(d, t) for d, t in specs]
+        caller(args + outs)
+        return outs
+
+    if report is None:
+        text = module.to_text()
+        report = Report("cpu", text, text, buffers=buffers)
+    report.artifacts.update({
+        "llvm_ir": jm.llvm_ir, "llvm_ir_opt": jm.llvm_ir_opt,
+        "kernels": program.kernels, "jit": jm,
+    })
+    exe = Executable(module, run, report, "cpu")
+    exe.jit = jm
+    return exe

@@ -1,0 +1,658 @@
+"""Kernels: one LLVM function per kernel of the fusion plan, `void k(ptr in0, .., ptr out0, ..)`.
+
+A kernel is described by a computation (a fused computation, or one instruction wrapped in a
+computation of its own); its parameters are the inputs and its root's leaves the outputs. The
+kind of loop nest follows from what the computation holds:
+
+- loop: elementwise and indexing work, one loop nest over the output;
+- reduction (with its producers and consumers along rows): for each kept index, one inner loop per
+  phase of dependent reductions, then one that writes the row's outputs; or, when the reduced
+  dimensions are not the innermost ones, the same phases over the whole input with an array
+  of accumulators;
+- window (reduce-window), in-place update (dynamic-update-slice), scatter, top-k;
+- library calls: dot, convolution, sort (`library.py`)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from llvmlite import ir
+
+from ...hlo.ir import Computation, Instruction
+from ...hlo.opcodes import Opcode as O
+from . import irtypes as T
+from .elemental import Elemental, strides
+from .irtypes import I1, I64, PTR, VOID, Unsupported, i64
+from .scalar import Emitter, emit_scalar_computation
+
+Body = Callable[[list], None]
+
+
+# --- loops ---------------------------------------------------------------------------------------
+
+def for_range(b: ir.IRBuilder, n, body: Callable[[ir.Value], None], name: str = "i") -> None:
+    """`for i in range(n)`: n an int or an i64 value (> 0 is checked when it is a value)."""
+    fn = b.function
+    if isinstance(n, int):
+        if n <= 0:
+            return
+        n = i64(n)
+        guarded = False
+    else:
+        guarded = True
+    pre = b.block
+    loop = fn.append_basic_block(f"{name}.loop")
+    after = fn.append_basic_block(f"{name}.end")
+    if guarded:
+        b.cbranch(b.icmp_signed(">", n, i64(0)), loop, after)
+    else:
+        b.branch(loop)
+    b.position_at_end(loop)
+    i = b.phi(I64, name=name)
+    i.add_incoming(i64(0), pre)
+    body(i)
+    nxt = b.add(i, i64(1))
+    i.add_incoming(nxt, b.block)
+    b.cbranch(b.icmp_signed("<", nxt, n), loop, after)
+    b.position_at_end(after)
+
+
+def loop_nest(b: ir.IRBuilder, dims, body: Body, name: str = "d") -> None:
+    """Nested loops over `dims`, outermost first; `body(index)` runs in the innermost."""
+    if any(d == 0 for d in dims):
+        return
+
+    def level(k: int, index: list) -> None:
+        if k == len(dims):
+            body(index)
+            return
+        for_range(b, dims[k], lambda i: level(k + 1, index + [i]), f"{name}{k}")
+
+    level(0, [])
+
+
+def if_then(b: ir.IRBuilder, cond: ir.Value, then: Callable[[], None]) -> None:
+    with b.if_then(cond):
+        then()
+
+
+# --- the kernel function ---------------------------------------------------------------------
+
+class Kernel:
+    def __init__(self, module: ir.Module, name: str, comp: Computation, in_place: bool = False):
+        self.module, self.comp = module, comp
+        self.params = comp.parameters
+        root = comp.root
+        self.outputs = list(root.operands) if root.opcode is O.TUPLE else [root]
+        # A tuple-shaped output (a variadic reduce, top-k) writes one pointer per leaf.
+        self.first_slot, n_slots = [], 0
+        for o in self.outputs:
+            self.first_slot.append(n_slots)
+            n_slots += len(o.shape.leaves())
+        n = len(self.params) + n_slots
+        self.fn = ir.Function(module, ir.FunctionType(VOID, [PTR] * n), name=name)
+        self.fn.linkage = "internal"
+        for k, a in enumerate(self.fn.args):
+            a.name = f"in{k}" if k < len(self.params) else f"out{k - len(self.params)}"
+            if not in_place:
+                a.add_attribute("noalias")
+        self.entry = self.fn.append_basic_block("entry")
+        self.b = ir.IRBuilder(self.entry)
+        self.em = Emitter(module, self.b)
+        self.in_ptrs = {id(p): self.fn.args[k] for k, p in enumerate(self.params)}
+        self.out_ptrs = self.fn.args[len(self.params):]
+
+    def alloca(self, t: ir.Type, n: int = 1, name: str = "") -> ir.Value:
+        """Stack slots live in the entry block, where LLVM promotes them to registers."""
+        with self.b.goto_block(self.entry):
+            self.b.position_at_start(self.entry)
+            return self.b.alloca(t, size=None if n == 1 else i64(n), name=name)
+
+    def elemental(self, special=None) -> Elemental:
+        return Elemental(self.em, self.in_ptrs, special)
+
+    def finish(self) -> ir.Function:
+        self.b.ret_void()
+        return self.fn
+
+
+def _linear(b: ir.IRBuilder, index: list, dims) -> ir.Value:
+    lin = i64(0)
+    for v, s in zip(index, strides(dims)):
+        term = v if s == 1 else b.mul(v, i64(s))
+        lin = term if (isinstance(lin, ir.Constant) and lin.constant == 0) else b.add(lin, term)
+    return lin
+
+
+def memcpy(module: ir.Module, b: ir.IRBuilder, dst: ir.Value, src: ir.Value, nbytes: int) -> None:
+    if nbytes <= 0:
+        return
+    f = T.intrinsic(module, "llvm.memcpy.p0.p0.i64", VOID, [PTR, PTR, I64, I1])
+    b.call(f, [dst, src, i64(nbytes), ir.Constant(I1, 0)])
+
+
+# --- loop kernels ----------------------------------------------------------------------------
+
+def _loop_kernel(k: Kernel) -> None:
+    """Every output over its own dims; outputs of the same dims share one loop nest."""
+    by_dims: dict[tuple, list[int]] = {}
+    for n, o in enumerate(k.outputs):
+        by_dims.setdefault(o.shape.dims, []).append(n)
+    for dims, outs in by_dims.items():
+        g = k.elemental()
+
+        def body(index, outs=outs, g=g):
+            g.reset()
+            for n in outs:
+                o = k.outputs[n]
+                T.store(k.b, k.out_ptrs[k.first_slot[n]], o.shape.dtype, _linear(k.b, index, dims),
+                        g.value(o, index))
+
+        loop_nest(k.b, dims, body)
+
+
+# --- reductions ------------------------------------------------------------------------------
+
+def _is_simple_reducer(comp: Computation) -> str | None:
+    """'add', 'multiply', 'maximum', 'minimum', ... when the reducer is one op on its two params."""
+    r = comp.root
+    ps = comp.parameters
+    if len(ps) == 2 and len(r.operands) == 2 and set(map(id, r.operands)) == {id(ps[0]), id(ps[1])}:
+        return r.opcode.value
+    return None
+
+
+def _apply_reducer(k: Kernel, reducer: Computation, accs: list[ir.Value], vals: list[ir.Value],
+                   dtype) -> list[ir.Value]:
+    simple = _is_simple_reducer(reducer)
+    b = k.b
+    if simple in ("add", "multiply") and dtype.kind == "f" and len(accs) == 1:
+        # Reassociation lets LLVM vectorize the row: partial sums in vector lanes, added at the end
+        # (a tree-like order that is more accurate than one running sum).
+        op = b.fadd if simple == "add" else b.fmul
+        return [T.round_narrow(b, dtype, op(accs[0], vals[0], flags=("reassoc", "contract")))]
+    return emit_scalar_computation(k.em, reducer, accs + vals)
+
+
+def _reduces(k: Kernel) -> list[Instruction]:
+    return [i for i in k.comp.instructions if i.opcode is O.REDUCE]
+
+
+def _depends_on(instr: Instruction, targets: set[int]) -> set[int]:
+    """Which of `targets` (instruction ids) `instr` reads, directly or not, inside the kernel."""
+    found, stack, seen = set(), list(instr.operands), set()
+    while stack:
+        o = stack.pop()
+        if id(o) in seen:
+            continue
+        seen.add(id(o))
+        if id(o) in targets:
+            found.add(id(o))
+            continue
+        stack.extend(o.operands)
+    return found
+
+
+def _phases(reds: list[Instruction]) -> list[list[Instruction]]:
+    ids = {id(r) for r in reds}
+    phase: dict[int, int] = {}
+    for r in reds:  # instructions are in definition order
+        deps = _depends_on(r, ids)
+        phase[id(r)] = 1 + max((phase[d] for d in deps), default=-1)
+    out: list[list[Instruction]] = [[] for _ in range(max(phase.values()) + 1)] if phase else []
+    for r in reds:
+        out[phase[id(r)]].append(r)
+    return out
+
+
+def _reduction_kernel(k: Kernel) -> None:
+    reds = _reduces(k)
+    full = reds[0].operands[0].shape.dims
+    rdims = tuple(sorted(reds[0].attrs["dimensions"]))
+    for r in reds:
+        if r.operands[0].shape.dims != full or tuple(sorted(r.attrs["dimensions"])) != rdims:
+            raise Unsupported(f"reductions over different spaces in one kernel ({r.name})")
+    rank = len(full)
+    kept = [d for d in range(rank) if d not in rdims]
+    kept_dims = [full[d] for d in kept]
+    red_dims = [full[d] for d in rdims]
+    row_schedule = list(rdims) == list(range(rank - len(rdims), rank))
+    phases = _phases(reds)
+    n_ops = {id(r): len(r.operands) // 2 for r in reds}
+    b = k.b
+    # Accumulators: one slot per reduce operand (row schedule), or one array over the kept dims.
+    n_kept = 1
+    for d in kept_dims:
+        n_kept *= d
+    slots: dict[int, list[ir.Value]] = {}
+    heap: list[ir.Value] = []
+    for r in reds:
+        ts = [T.value_type(o.shape.dtype) for o in r.operands[:n_ops[id(r)]]]
+        if row_schedule:
+            slots[id(r)] = [k.alloca(t, 1, f"acc.{r.name}") for t in ts]
+        else:
+            arrs = []
+            for t in ts:
+                size = n_kept * 8
+                if size <= 1 << 16:
+                    arrs.append(k.alloca(t, n_kept, f"acc.{r.name}"))
+                else:
+                    p = b.call(_malloc(k.module), [i64(size)])
+                    failed = b.icmp_unsigned("==", b.ptrtoint(p, I64), i64(0))
+                    with b.if_then(failed, likely=False):
+                        b.call(T.intrinsic(k.module, "abort", VOID, []), [])
+                    heap.append(p)
+                    arrs.append(p)
+            slots[id(r)] = arrs
+    leaf_types = {id(r): [T.value_type(o.shape.dtype) for o in r.operands[:n_ops[id(r)]]] for r in reds}
+
+    def acc_ptr(r: Instruction, j: int, kept_lin: ir.Value | None) -> ir.Value:
+        p = slots[id(r)][j]
+        if row_schedule:
+            return p
+        return b.gep(p, [kept_lin], inbounds=True, source_etype=leaf_types[id(r)][j])
+
+    def kept_linear_from_full(index: list) -> ir.Value:
+        return _linear(b, [index[d] for d in kept], kept_dims)
+
+    def reduce_value(r: Instruction, j: int, out_index: list) -> ir.Value:
+        # out_index addresses the reduce's result (the kept dims, in order).
+        lin = None if row_schedule else _linear(b, out_index, r.shape.leaves()[0].dims)
+        return b.load(acc_ptr(r, j, lin), typ=leaf_types[id(r)][j])
+
+    special = {}
+    for r in reds:
+        if n_ops[id(r)] == 1:
+            special[id(r)] = (lambda idx, r=r: reduce_value(r, 0, idx))
+        else:
+            for u in k.comp.instructions:
+                if u.opcode is O.GET_TUPLE_ELEMENT and u.operands[0] is r:
+                    special[id(u)] = (lambda idx, r=r, j=u.attrs["index"]: reduce_value(r, j, idx))
+    g = k.elemental(special)
+
+    def init(r: Instruction, kept_lin) -> None:
+        n = n_ops[id(r)]
+        for j in range(n):
+            b.store(g.value(r.operands[n + j], []), acc_ptr(r, j, kept_lin))
+
+    def accumulate(r: Instruction, index: list, kept_lin) -> None:
+        n = n_ops[id(r)]
+        accs = [b.load(acc_ptr(r, j, kept_lin), typ=leaf_types[id(r)][j]) for j in range(n)]
+        vals = [g.value(r.operands[j], index) for j in range(n)]
+        new = _apply_reducer(k, r.attrs["to_apply"], accs, vals, r.operands[0].shape.dtype)
+        for j in range(n):
+            b.store(new[j], acc_ptr(r, j, kept_lin))
+
+    full_outputs = [(n, o) for n, o in enumerate(k.outputs) if o.shape.dims == full and o.opcode is not O.REDUCE
+                    and not o.shape.is_tuple]
+    row_outputs = [(n, o) for n, o in enumerate(k.outputs) if (n, o) not in full_outputs]
+
+    def write_row_outputs(kept_index: list) -> None:
+        for n, o in row_outputs:
+            if o.opcode is O.REDUCE and o.shape.is_tuple:
+                dims = o.shape.leaves()[0].dims
+                it = iter([v for v, d in zip(kept_index, kept_dims) if d != 1])
+                idx = [next(it) if d != 1 else i64(0) for d in dims]
+                for j, leaf in enumerate(o.shape.leaves()):
+                    T.store(b, k.out_ptrs[k.first_slot[n] + j], leaf.dtype, _linear(b, idx, dims),
+                            reduce_value(o, j, idx))
+                continue
+            dims = o.shape.dims
+            if [d for d in dims if d != 1] != [d for d in kept_dims if d != 1]:
+                raise Unsupported(f"output {o.name} of shape {o.shape} in a reduction over {full}")
+            it = iter([v for v, d in zip(kept_index, kept_dims) if d != 1])
+            idx = [next(it) if d != 1 else i64(0) for d in dims]
+            T.store(b, k.out_ptrs[k.first_slot[n]], o.shape.dtype, _linear(b, idx, dims), g.value(o, idx))
+
+    if row_schedule:
+        def row(kept_index: list) -> None:
+            for ph in phases:
+                g.reset()
+                for r in ph:
+                    init(r, None)
+
+                def inner(red_index, ph=ph):
+                    g.reset()
+                    index = kept_index + red_index
+                    for r in ph:
+                        accumulate(r, index, None)
+
+                loop_nest(b, red_dims, inner, "r")
+            g.reset()
+            if full_outputs:
+                def final(red_index):
+                    g.reset()
+                    index = kept_index + red_index
+                    for n, o in full_outputs:
+                        T.store(b, k.out_ptrs[k.first_slot[n]], o.shape.dtype, _linear(b, index, full),
+                                g.value(o, index))
+
+                loop_nest(b, red_dims, final, "w")
+            g.reset()
+            write_row_outputs(kept_index)
+
+        loop_nest(b, kept_dims, row, "o")
+    else:
+        for ph in phases:
+            def init_all(kept_index, ph=ph):
+                g.reset()
+                lin = _linear(b, kept_index, kept_dims)
+                for r in ph:
+                    init(r, lin)
+
+            loop_nest(b, kept_dims, init_all, "z")
+
+            def acc_all(index, ph=ph):
+                g.reset()
+                lin = kept_linear_from_full(index)
+                for r in ph:
+                    accumulate(r, index, lin)
+
+            loop_nest(b, full, acc_all, "a")
+        if full_outputs:
+            def final_all(index):
+                g.reset()
+                for n, o in full_outputs:
+                    T.store(b, k.out_ptrs[k.first_slot[n]], o.shape.dtype, _linear(b, index, full),
+                            g.value(o, index))
+
+            loop_nest(b, full, final_all, "w")
+
+        def rows(kept_index):
+            g.reset()
+            write_row_outputs(kept_index)
+
+        loop_nest(b, kept_dims, rows, "o")
+    for p in heap:
+        b.call(_free(k.module), [p])
+
+
+def _malloc(module: ir.Module) -> ir.Function:
+    return T.intrinsic(module, "malloc", PTR, [I64])
+
+
+def _free(module: ir.Module) -> ir.Function:
+    return T.intrinsic(module, "free", VOID, [PTR])
+
+
+# --- reduce-window ---------------------------------------------------------------------------
+
+def _window_kernel(k: Kernel) -> None:
+    rw = k.outputs[0]
+    if len(k.outputs) != 1 or rw.opcode is not O.REDUCE_WINDOW or rw.shape.is_tuple:
+        raise Unsupported("reduce-window kernels with several outputs")
+    operand, init_v = rw.operands
+    win = rw.attrs["window"].dims
+    b = k.b
+    g = k.elemental()
+    acc = k.alloca(T.value_type(rw.shape.dtype), 1, "acc")
+    in_dims = operand.shape.dims
+
+    def out_body(oidx):
+        g.reset()
+        b.store(g.value(init_v, []), acc)
+
+        def win_body(widx):
+            ok = ir.Constant(I1, 1)
+            src = []
+            for o, w, wd, dim in zip(oidx, widx, win, in_dims):
+                p = b.sub(b.add(b.mul(o, i64(wd.stride)), b.mul(w, i64(wd.window_dilation))), i64(wd.pad_lo))
+                if wd.base_dilation != 1:
+                    ok = b.and_(ok, b.icmp_signed("==", b.srem(p, i64(wd.base_dilation)), i64(0)))
+                    p = b.sdiv(p, i64(wd.base_dilation))
+                ok = b.and_(ok, b.and_(b.icmp_signed(">=", p, i64(0)), b.icmp_signed("<", p, i64(dim))))
+                src.append(p)
+            with b.if_then(ok):
+                g.reset()
+                v = g.value(operand, src)
+                cur = b.load(acc, typ=acc.allocated_type)
+                (new,) = _apply_reducer(k, rw.attrs["to_apply"], [cur], [v], rw.shape.dtype)
+                b.store(new, acc)
+            g.reset()
+
+        loop_nest(b, [w.size for w in win], win_body, "w")
+        T.store(b, k.out_ptrs[0], rw.shape.dtype, _linear(b, oidx, rw.shape.dims), b.load(acc, typ=acc.allocated_type))
+
+    loop_nest(b, rw.shape.dims, out_body, "o")
+
+
+# --- in-place dynamic-update-slice -----------------------------------------------------------
+
+def _dus_kernel(k: Kernel) -> None:
+    dus = k.outputs[0]
+    operand, update, starts = dus.operands[0], dus.operands[1], dus.operands[2:]
+    b = k.b
+    out = k.out_ptrs[0]
+    if operand.opcode is not O.PARAMETER:
+        raise Unsupported("dynamic-update-slice of a computed operand as a kernel root")
+    src = k.in_ptrs[id(operand)]
+    nbytes = dus.shape.nbytes
+    # In place when the output is the operand's own buffer; otherwise copy it first.
+    same = b.icmp_unsigned("==", b.ptrtoint(src, I64), b.ptrtoint(out, I64))
+    with b.if_then(b.not_(same)):
+        memcpy(k.module, b, out, src, nbytes)
+    g = k.elemental()
+    start_vals = []
+    for s, dim, size in zip(starts, operand.shape.dims, update.shape.dims):
+        v = g.value(s, [])
+        v = b.sext(v, I64) if v.type.width < 64 and s.shape.dtype.kind == "s" else (
+            b.zext(v, I64) if v.type.width < 64 else v)
+        start_vals.append(g.clamp(v, 0, dim - size))
+    g.reset()
+
+    def body(uidx):
+        g.reset()
+        idx = [b.add(s, u) for s, u in zip(start_vals, uidx)]
+        T.store(b, out, dus.shape.dtype, _linear(b, idx, dus.shape.dims), g.value(update, uidx))
+
+    loop_nest(b, update.shape.dims, body, "u")
+
+
+# --- scatter ---------------------------------------------------------------------------------
+
+def _scatter_kernel(k: Kernel) -> None:
+    sc = k.outputs[0]
+    if len(sc.operands) != 3 or sc.shape.is_tuple:
+        raise Unsupported("variadic scatter")
+    operand, indices, updates = sc.operands
+    a = sc.attrs
+    uwd = a.get("update_window_dims", ())
+    inserted = a.get("inserted_window_dims", ())
+    sd2od = a["scatter_dims_to_operand_dims"]
+    ivd = a["index_vector_dim"]
+    in_batch = a.get("input_batching_dims", ())
+    idx_batch = a.get("scatter_indices_batching_dims", ())
+    b = k.b
+    out = k.out_ptrs[0]
+    memcpy(k.module, b, out, k.in_ptrs[id(operand)], sc.shape.nbytes)
+    g = k.elemental()
+    rank = operand.shape.rank
+    odims = operand.shape.dims
+    update_scatter_dims = [d for d in range(updates.shape.rank) if d not in uwd]
+    window_operand_dims = [d for d in range(rank) if d not in inserted and d not in in_batch]
+    idx_rank = indices.shape.rank
+    idx_batch_dims = [d for d in range(idx_rank) if d != ivd]
+    n_idx = indices.shape.dims[ivd] if ivd < idx_rank else 1
+    # Window extent per operand dim, for XLA's rule: an update whose window leaves the operand is skipped.
+    win_size = [1] * rank
+    for od, ud in zip(window_operand_dims, uwd):
+        win_size[od] = updates.shape.dims[ud]
+
+    def body(uidx):
+        g.reset()
+        sidx = [uidx[d] for d in update_scatter_dims]
+        start = [i64(0)] * rank
+        for kk in range(n_idx):
+            pos, it = [], iter(sidx)
+            for d in range(idx_rank):
+                pos.append(i64(kk) if d == ivd else next(it))
+            v = g.value(indices, pos)
+            v = b.sext(v, I64) if v.type.width < 64 and indices.shape.dtype.kind == "s" else (
+                b.zext(v, I64) if v.type.width < 64 else v)
+            start[sd2od[kk]] = v
+        for od, idd in zip(in_batch, idx_batch):
+            start[od] = sidx[idx_batch_dims.index(idd)]
+        ok = ir.Constant(I1, 1)
+        for d in range(rank):
+            ok = b.and_(ok, b.icmp_signed(">=", start[d], i64(0)))
+            ok = b.and_(ok, b.icmp_signed("<=", start[d], i64(odims[d] - win_size[d])))
+        full = list(start)
+        for od, ud in zip(window_operand_dims, uwd):
+            full[od] = b.add(start[od], uidx[ud])
+        with b.if_then(ok):
+            lin = _linear(b, full, odims)
+            cur = T.load(b, out, sc.shape.dtype, lin)
+            val = g.value(updates, uidx)
+            (new,) = emit_scalar_computation(k.em, a["to_apply"], [cur, val])
+            T.store(b, out, sc.shape.dtype, lin, new)
+        g.reset()
+
+    loop_nest(b, updates.shape.dims, body, "u")
+
+
+# --- top-k -----------------------------------------------------------------------------------
+
+def _topk_kernel(k: Kernel) -> None:
+    """Per row, insertion into a k-long sorted list by total order; ties keep the lower index."""
+    t = k.outputs[0]
+    x = t.operands[0]
+    kk = t.shape.tuple_shapes[0].dims[-1]
+    largest = bool(t.attrs.get("largest", True))
+    dims = x.shape.dims
+    n = dims[-1]
+    outer = dims[:-1]
+    b = k.b
+    vdt, idt = x.shape.dtype, t.shape.tuple_shapes[1].dtype
+    vals = k.alloca(T.value_type(vdt), kk, "topv")
+    keys = k.alloca(I64, kk, "topk")
+    idxs = k.alloca(I64, kk, "topi")
+    count = k.alloca(I64, 1, "count")
+    g = k.elemental()
+
+    def key_of(v: ir.Value) -> ir.Value:
+        from .scalar import _total_order_key
+
+        if vdt.kind == "f":
+            kv = _total_order_key(k.em, v)
+            kv = b.sext(kv, I64) if kv.type.width < 64 else kv
+        elif vdt.kind == "s":
+            kv = b.sext(v, I64) if v.type.width < 64 else v
+        else:
+            kv = b.zext(v, I64) if v.type.width < 64 else b.xor(v, i64(1 << 63))
+        return kv if largest else b.sub(i64(0), kv)
+
+    def row(oidx):
+        b.store(i64(0), count)
+
+        def each(i):
+            g.reset()
+            v = g.value(x, oidx + [i])
+            kv = key_of(v)
+            c = b.load(count, typ=I64)
+            last = b.sub(c, i64(1))
+            # Insert if the list is not full or v beats the last entry (strictly: ties keep earlier).
+            full = b.icmp_signed(">=", c, i64(kk))
+            last_key = b.load(b.gep(keys, [b.select(full, i64(kk - 1), i64(0))], source_etype=I64), typ=I64)
+            enter = b.or_(b.not_(full), b.icmp_signed(">", kv, last_key))
+            with b.if_then(enter):
+                pos_slot = k.alloca(I64, 1, "pos")
+                start = b.select(full, i64(kk - 1), c)
+                b.store(start, pos_slot)
+                # Shift smaller entries down one place.
+                cond_bb = b.append_basic_block("shift.cond")
+                body_bb = b.append_basic_block("shift.body")
+                done_bb = b.append_basic_block("shift.done")
+                b.branch(cond_bb)
+                b.position_at_end(cond_bb)
+                p = b.load(pos_slot, typ=I64)
+                prev = b.sub(p, i64(1))
+                can = b.icmp_signed(">", p, i64(0))
+                prev_key = b.load(b.gep(keys, [b.select(can, prev, i64(0))], source_etype=I64), typ=I64)
+                b.cbranch(b.and_(can, b.icmp_signed(">", kv, prev_key)), body_bb, done_bb)
+                b.position_at_end(body_bb)
+                for arr, ty in ((keys, I64), (idxs, I64), (vals, T.value_type(vdt))):
+                    moved = b.load(b.gep(arr, [prev], source_etype=ty), typ=ty)
+                    b.store(moved, b.gep(arr, [p], source_etype=ty))
+                b.store(prev, pos_slot)
+                b.branch(cond_bb)
+                b.position_at_end(done_bb)
+                p = b.load(pos_slot, typ=I64)
+                b.store(kv, b.gep(keys, [p], source_etype=I64))
+                b.store(i, b.gep(idxs, [p], source_etype=I64))
+                b.store(v, b.gep(vals, [p], source_etype=T.value_type(vdt)))
+                b.store(b.select(full, c, b.add(c, i64(1))), count)
+            del last
+            g.reset()
+
+        for_range(b, n, each, "n")
+
+        def write(j):
+            out_idx = oidx + [j]
+            lin = _linear(b, out_idx, list(outer) + [kk])
+            T.store(b, k.out_ptrs[0], vdt, lin, b.load(b.gep(vals, [j], source_etype=T.value_type(vdt)),
+                                                        typ=T.value_type(vdt)))
+            iv = b.load(b.gep(idxs, [j], source_etype=I64), typ=I64)
+            T.store(b, k.out_ptrs[1], idt, lin, b.trunc(iv, T.value_type(idt)) if T.value_type(idt).width < 64 else iv)
+
+        for_range(b, kk, write, "j")
+
+    loop_nest(b, outer, row, "o")
+
+
+# --- library calls ---------------------------------------------------------------------------
+
+def _comparator(module: ir.Module, name: str, comp: Computation, dtypes) -> ir.Function:
+    """The sort comparator as `i1 f(ptr lhs0, ptr rhs0, ptr lhs1, ptr rhs1, ...)`."""
+    fn = ir.Function(module, ir.FunctionType(I1, [PTR] * len(comp.parameters)), name=name)
+    fn.linkage = "internal"
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    em = Emitter(module, b)
+    args = [T.load(b, fn.args[j], dtypes[j // 2], i64(0)) for j in range(len(comp.parameters))]
+    (r,) = emit_scalar_computation(em, comp, args)
+    b.ret(r)
+    return fn
+
+
+def _library_kernel(module: ir.Module, name: str, comp: Computation) -> ir.Function:
+    from . import library
+
+    instr = comp.root
+    if instr.opcode is O.DOT:
+        return library.define_dot(module, instr, name)
+    if instr.opcode is O.CONVOLUTION:
+        return library.define_convolution(module, instr, name)
+    if instr.opcode is O.SORT:
+        cmp = _comparator(module, f"{name}.cmp", instr.attrs["to_apply"], [o.shape.dtype for o in instr.operands])
+        return library.define_sort(module, instr, name, cmp)
+    raise Unsupported(instr.opcode.value)
+
+
+LIBRARY = frozenset({O.DOT, O.CONVOLUTION, O.SORT})
+
+
+def define_kernel(module: ir.Module, name: str, comp: Computation) -> ir.Function:
+    """The LLVM function computing `comp`'s root leaves from its parameters."""
+    root = comp.root
+    body = [i for i in comp.instructions if i.opcode is not O.PARAMETER]
+    ops = {i.opcode for i in body}
+    if root.opcode in LIBRARY:
+        return _library_kernel(module, name, comp)
+    if root.opcode is O.DYNAMIC_UPDATE_SLICE:
+        k = Kernel(module, name, comp, in_place=True)
+        _dus_kernel(k)
+        return k.finish()
+    k = Kernel(module, name, comp)
+    if O.REDUCE in ops:
+        _reduction_kernel(k)
+    elif root.opcode is O.REDUCE_WINDOW:
+        _window_kernel(k)
+    elif root.opcode is O.SCATTER:
+        _scatter_kernel(k)
+    elif root.opcode is O.TOPK or (root.opcode is O.CUSTOM_CALL and root.attrs.get("custom_call_target") == "TopK"):
+        _topk_kernel(k)
+    else:
+        for i in body:
+            if i.opcode in (O.REDUCE_WINDOW, O.SCATTER, O.SELECT_AND_SCATTER, O.SORT, O.DOT, O.CONVOLUTION,
+                            O.RNG_BIT_GENERATOR, O.RNG, O.CUSTOM_CALL, O.FFT, O.WHILE, O.CONDITIONAL, O.CALL):
+                raise Unsupported(f"{i.opcode.value} ('{i.name}')")
+        _loop_kernel(k)
+    return k.finish()
