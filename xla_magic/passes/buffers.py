@@ -137,7 +137,6 @@ def assign_computation(comp: Computation, is_entry: bool, base: int, out: Buffer
                 last_use[id(h)] = max(last_use[id(h)], step[id(i)])
     for h in holders(comp.root):  # what the computation returns lives to its end
         last_use[id(h)] = len(order)
-    end = len(order)
     placed: list[Buffer] = []
     temps: list[Buffer] = []
     for i in order:

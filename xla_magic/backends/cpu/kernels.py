@@ -140,7 +140,7 @@ def _loop_kernel(k: Kernel) -> None:
     for dims, outs in by_dims.items():
         g = k.elemental()
 
-        def body(index, outs=outs, g=g):
+        def body(index, outs=outs, g=g, dims=dims):
             g.reset()
             for n in outs:
                 o = k.outputs[n]
