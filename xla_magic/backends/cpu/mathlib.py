@@ -545,10 +545,77 @@ def _reduce_cw(m: _M, ax):
     return r, m.to_int(j)
 
 
+_BIG_E0 = 1023 + 40  # f64 |x| >= 2^40 takes the table path (Cody-Waite is exact below)
+_TAB_G0 = 1056 // 8  # the table has one row per 8 exponents, from E = 1056 (2^33) up
+
+
+@functools.cache
+def _rem_pio2_table_f64() -> list[list[float]]:
+    """Row g covers biased f64 exponents E = 8g .. 8g+7: C = (2^e * 2/pi) mod 4 with
+    e = 8g - 1075, as four doubles c0 + c1 + c2 + c3 (212 bits)."""
+    two_over_pi = 2 / _PI
+    cols: list[list[float]] = [[], [], [], []]
+    for g in range(_TAB_G0, 256):
+        c = two_over_pi * Fraction(2) ** (8 * g - 1075)
+        c -= 4 * (c.numerator // (4 * c.denominator))
+        for col in cols:
+            v = float(c)
+            col.append(v)
+            c -= Fraction(v)
+    return cols
+
+
+def _two_sum(m: _M, a, b):
+    s = m.add(a, b)
+    bb = m.sub(s, a)
+    return s, m.add(m.sub(a, m.sub(s, bb)), m.sub(b, bb))
+
+
+def _reduce_f64_big(m: _M, ax):
+    """Payne-Hanek-style reduction for f64 |x| >= 2^40: x = M 2^e, M * ((2^e 2/pi) mod 4) summed
+    in double-double. Returns (r, j) like _reduce_cw; garbage (but finite) below 2^33."""
+    b = m.b
+    bits = m.bits(ax)
+    big_e = b.lshr(bits, m.ci(52))
+    idx = b.sub(b.lshr(big_e, m.ci(3)), m.ci(_TAB_G0))
+    idx = b.select(b.icmp_signed("<", idx, m.ci(0)), m.ci(0), idx)
+    # x = M' 2^(8g - 1075) with M' = M 2^(E mod 8) < 2^60: still exact in a double
+    md = m.to_fp(b.or_(b.and_(bits, m.ci((1 << 52) - 1)), m.ci(1 << 52)))
+    md = m.mul(md, m.pow2i(b.and_(big_e, m.ci(7))))
+    c = [_table_load(m, _const_table(m.module, f"xm.rem_pio2.f64.c{k}", col), idx)
+         for k, col in enumerate(_rem_pio2_table_f64())]
+    p0 = m.mul(md, c[0])
+    q0 = m.fma(md, c[0], m.neg(p0))  # M c0 = p0 + q0 exactly
+    p0 = m.sub(p0, m.mul(m.c(4.0), m.floor(m.mul(p0, m.c(0.25)))))  # exact mod 4
+    p1 = m.mul(md, c[1])
+    q1 = m.fma(md, c[1], m.neg(p1))
+    p2 = m.mul(md, c[2])
+    q2 = m.fma(md, c[2], m.neg(p2))
+    h, lo = _two_sum(m, p0, q0)
+    h, e = _two_sum(m, h, p1)
+    lo = m.add(lo, e)
+    j = m.rint(h)
+    h = m.sub(h, j)  # exact, |h| <= 1/2
+    for term in (lo, q1, p2):
+        h, e = _two_sum(m, h, term)
+        lo = e if term is lo else m.add(lo, e)
+    lo = m.add(lo, m.add(q2, m.mul(md, c[3])))
+    pio2_hi, pio2_lo = _hi_lo(_PI / 2, True)
+    r = m.mul(h, m.c(pio2_hi))
+    r_lo = m.add(m.fma(h, m.c(pio2_hi), m.neg(r)), m.add(m.mul(h, m.c(pio2_lo)), m.mul(lo, m.c(pio2_hi))))
+    return m.add(r, r_lo), m.to_int(j)
+
+
 def _sincos_parts(m: _M, x):
     """(sin r, cos r, quadrant j mod 4 as int) for |x|."""
     ax = m.abs(x)
-    r, j = _reduce_cw(m, ax) if m.f64 else _reduce_f32(m, ax)
+    if m.f64:
+        r, j = _reduce_cw(m, ax)
+        r_big, j_big = _reduce_f64_big(m, ax)
+        big = m.cmp(">=", ax, m.c(2.0 ** (_BIG_E0 - 1023)))
+        r, j = m.sel(big, r_big, r), m.b.select(big, j_big, j)
+    else:
+        r, j = _reduce_f32(m, ax)
     z = m.mul(r, r)
     s = m.fma(m.mul(r, z), m.poly(z, _SIN[m.f64]), r)
     c = m.add(m.c(1.0), m.fma(m.mul(z, z), m.poly(z, _COS[m.f64]), m.mul(m.c(-0.5), z)))
