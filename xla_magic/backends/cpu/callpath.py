@@ -13,6 +13,11 @@ builtin function (`PyCFunction_NewEx` with `METH_O`), whose `self` is a tuple
 the C API, checks each is an ndarray (`PyObject_IsInstance`, exact-type fast path), loads
 `PyArrayObject.data` and calls the kernel.
 
+Measured by `benchmarks/callpath.py` (2-core AMD EPYC znver4, CPython 3.11, numpy 2.4), one
+f32[1,64] `a + b` kernel, medians per call: this caller 0.06 us (0.32 us with `np.empty` for the
+output); plain ctypes 0.10 us with no arguments but 3.3 us with `arr.ctypes.data` for three
+arrays; cffi with `ffi.from_buffer` 0.93 us; the portable fallback below 3.8 us.
+
 Crash safety: the only layout assumption is the offset of `data` in `PyArrayObject` (right
 after the object header, numpy's public ABI since 1.x). It is measured at import against
 `__array_interface__` on several arrays; on any mismatch, on a non-CPython interpreter, or if
@@ -113,7 +118,6 @@ def _wrapper_ir(n: int, data_offset: int) -> ir.Module:
     null = ir.Constant(_PTR, None)
 
     fail = wrap.append_basic_block("fail")  # raise TypeError(msg) unless an error is already set
-    fail_msg = None
     seq_fail = wrap.append_basic_block("seq_fail")
     arr_fail = wrap.append_basic_block("arr_fail")
     with b.goto_block(fail):
