@@ -27,10 +27,57 @@ def interpret(m_or_text, *args):
     return interpreter.compile(_module(m_or_text))(*args)
 
 
-def compile(m_or_text, target: str = "cpu", optimize: bool = True, **options):  # noqa: A001 - public name
-    """Verifies, optimizes (unless optimize=False) and compiles for `target`; returns an Executable."""
+_CACHE: dict[str, object] = {}  # compile cache in memory: key -> Executable
+_CACHE_LIMIT = 256
+
+
+def _cache_key(text: str, target: str, optimize: bool, options: dict) -> str:
+    """The module's text, the target, the options, the host CPU and the compiler's versions."""
+    import hashlib
+    import platform
+
+    import llvmlite
+
+    from . import __version__
+
+    host = ""
+    if target == "cpu":
+        from .backends.cpu.jit import host as cpu_host
+
+        h = cpu_host()
+        host = f"{h.triple}|{h.cpu}|{h.features}"
+    parts = [__version__, llvmlite.__version__, platform.machine(), host, target, str(optimize),
+             repr(sorted(options.items())), text]
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
+
+
+def clear_cache() -> None:
+    _CACHE.clear()
+
+
+def compile(m_or_text, target: str = "cpu", optimize: bool = True, cache: bool = True,  # noqa: A001
+            **options):
+    """Verifies, optimizes (unless optimize=False) and compiles for `target`; returns an Executable.
+
+    Compiling the same text for the same target and options again returns the cached executable."""
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
+    cacheable = cache and not options.get("dump_to") and isinstance(m_or_text, (str, Module))
+    if cacheable:
+        text = m_or_text if isinstance(m_or_text, str) else m_or_text.to_text()
+        key = _cache_key(text, target, optimize, options)
+        hit = _CACHE.get(key)
+        if hit is not None:
+            return hit
+    exe = _compile_uncached(m_or_text, target, optimize, **options)
+    if cacheable:
+        if len(_CACHE) >= _CACHE_LIMIT:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = exe
+    return exe
+
+
+def _compile_uncached(m_or_text, target: str, optimize: bool, **options):
     from .passes.buffers import assign_buffers, interpreter_live_bytes
     from .passes.cost import analyze
     from .passes.fusion import FusionPlan

@@ -41,9 +41,11 @@ def compile(module: Module, report: Report | None = None) -> Executable:  # noqa
     leaves = module.entry.root.shape.leaves()
     specs = [(s.dims, s.dtype.np) for s in leaves]
 
+    empty = np.empty
+
     def run(args: list[np.ndarray], outs=None) -> list[np.ndarray]:
         if outs is None:
-            outs = [np.empty(d, t) for d, t in specs]
+            outs = [empty(d, t) for d, t in specs]
         caller(args + outs)
         return outs
 
@@ -54,6 +56,6 @@ def compile(module: Module, report: Report | None = None) -> Executable:  # noqa
         "llvm_ir": jm.llvm_ir, "llvm_ir_opt": jm.llvm_ir_opt,
         "kernels": program.kernels, "jit": jm,
     })
-    exe = Executable(module, run, report, "cpu")
+    exe = Executable(module, run, report, "cpu", fresh_results=True)
     exe.jit = jm
     return exe
