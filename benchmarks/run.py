@@ -84,47 +84,50 @@ def run(names: list[str], budget: float) -> None:
     print(f"roofs: copy {r['copy_bw'] / 1e9:.2f} GB/s (read+write), sgemm {r['sgemm_flops'] / 1e9:.1f} GFLOP/s")
     for make in workloads.ALL:
         w = make()
-        if names and w.name not in names:
-            continue
-        args = w.inputs(rng)
-        t0 = time.perf_counter()
-        exe = xm.compile(w.hlo, target="cpu", cache=False)
-        compile_s = time.perf_counter() - t0
-        cached_s = _cached(w.hlo)
-        interp = xm.compile(w.hlo, target="interpreter", optimize=False)
-        want = interp(*args)
-        got = exe(*args)
-        for g_, w_ in zip(got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,)):
-            np.testing.assert_allclose(g_, w_, rtol=2e-4, atol=2e-5)
-        outs = got if isinstance(got, tuple) else (got,)
-        out_bufs = tuple(np.empty_like(o) for o in outs)
-        out_arg = out_bufs if isinstance(got, tuple) else out_bufs[0]
-        t_interp = median_time(lambda: interp(*args), budget)[0]
-        t_cpu, spread = median_time(lambda: exe(*args), budget)
-        t_out = median_time(lambda: exe(*args, out=out_arg), budget)[0]
-        t_np = median_time(lambda: w.numpy(*args), budget)[0]
-        t_jax = None
-        if jax is not None:
-            jf = jax.jit(w.numpy)
-            jargs = [jax.device_put(a) for a in args]
-            jax.block_until_ready(jf(*jargs))
-            t_jax = median_time(lambda: jax.block_until_ready(jf(*jargs)), budget)[0]
-        b = exe.report.buffers
-        print(f"{w.name}: {w.what}")
-        print(f"   interpreter {fmt(t_interp)}  cpu {fmt(t_cpu)} (spread {spread:.2f})  cpu out= {fmt(t_out)}  "
-              f"numpy {fmt(t_np)}  jax.jit {fmt(t_jax)}")
-        print(f"   interpreter/cpu {t_interp / t_cpu:.1f}x  numpy/cpu {t_np / t_cpu:.2f}x"
-              + (f"  jax/cpu {t_jax / t_cpu:.2f}x" if t_jax else "")
-              + f"  compile {fmt(compile_s)} (cached {fmt(cached_s)})  kernels "
-              f"{len(exe.report.fusion_plan.kernels) if exe.report.fusion_plan else '?'}  temporaries "
-              f"{b.arena_bytes} B (one op at a time: {b.interpreter_peak_bytes} B)")
-        if w.name in ("W2", "W3", "W4"):
-            nbytes = sum(a.nbytes for a in args) + sum(o.nbytes for o in outs)
-            floor = nbytes / r["copy_bw"]
-            print(f"   bandwidth floor {fmt(floor)}: out= at {t_out / floor:.2f}x, fresh at {t_cpu / floor:.2f}x")
-        if w.name == "W5":
-            flops = 2 * 256 * 1024 * 1024
-            print(f"   {flops / t_cpu / 1e9:.1f} GFLOP/s ({flops / t_cpu / r['sgemm_flops'] * 100:.0f}% of numpy sgemm)")
+        if not names or w.name in names:
+            bench_one(w, w.inputs(rng), jax, r, budget)
+
+
+def bench_one(w, args, jax, r, budget) -> None:
+    t0 = time.perf_counter()
+    exe = xm.compile(w.hlo, target="cpu", cache=False)
+    compile_s = time.perf_counter() - t0
+    cached_s = _cached(w.hlo)
+    interp = xm.compile(w.hlo, target="interpreter", optimize=False)
+    want = interp(*args)
+    got = exe(*args)
+    for g_, w_ in zip(got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,)):
+        np.testing.assert_allclose(g_, w_, rtol=2e-4, atol=2e-5)
+    outs = got if isinstance(got, tuple) else (got,)
+    out_bufs = tuple(np.empty_like(o) for o in outs)
+    out_arg = out_bufs if isinstance(got, tuple) else out_bufs[0]
+    t_interp = median_time(lambda: interp(*args), budget)[0]
+    t_cpu, spread = median_time(lambda: exe(*args), budget)
+    t_out = median_time(lambda: exe(*args, out=out_arg), budget)[0]
+    t_np = median_time(lambda: w.numpy(*args), budget)[0]
+    t_jax = None
+    if jax is not None:
+        jf = jax.jit(w.numpy)
+        jargs = [jax.device_put(a) for a in args]
+        jax.block_until_ready(jf(*jargs))
+        t_jax = median_time(lambda: jax.block_until_ready(jf(*jargs)), budget)[0]
+    b = exe.report.buffers
+    print(f"{w.name}: {w.what}")
+    print(f"   interpreter {fmt(t_interp)}  cpu {fmt(t_cpu)} (spread {spread:.2f})  cpu out= {fmt(t_out)}  "
+          f"numpy {fmt(t_np)}  jax.jit {fmt(t_jax)}")
+    print(f"   interpreter/cpu {t_interp / t_cpu:.1f}x  numpy/cpu {t_np / t_cpu:.2f}x"
+          + (f"  jax/cpu {t_jax / t_cpu:.2f}x" if t_jax else "")
+          + f"  compile {fmt(compile_s)} (cached {fmt(cached_s)})  kernels "
+          f"{len(exe.report.fusion_plan.kernels) if exe.report.fusion_plan else '?'}  temporaries "
+          f"{b.arena_bytes} B (one op at a time: {b.interpreter_peak_bytes} B)")
+    if w.name in ("W2", "W3", "W4"):
+        nbytes = sum(a.nbytes for a in args) + sum(o.nbytes for o in outs)
+        floor = nbytes / r["copy_bw"]
+        print(f"   bandwidth floor {fmt(floor)}: out= at {t_out / floor:.2f}x, fresh at {t_cpu / floor:.2f}x")
+    if w.name == "W5":
+        flops = 2 * 256 * 1024 * 1024
+        print(f"   {flops / t_cpu / 1e9:.1f} GFLOP/s "
+              f"({flops / t_cpu / r['sgemm_flops'] * 100:.0f}% of numpy sgemm)")
 
 
 def _cached(text: str) -> float:

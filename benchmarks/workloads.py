@@ -3,8 +3,8 @@
 Each workload is (name, hlo_text, make_inputs(rng) -> list of arrays, numpy_fn(*arrays) -> result)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -137,8 +137,8 @@ def w3(rows: int = 4096, cols: int = 1024) -> Workload:
         e = np.exp(x - x.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True)
 
-    return Workload("W3", f"softmax over rows, {t}", text, lambda r: [r.standard_normal((rows, cols)).astype(np.float32)],
-                    ref)
+    return Workload("W3", f"softmax over rows, {t}", text,
+                    lambda r: [r.standard_normal((rows, cols)).astype(np.float32)], ref)
 
 
 def w4(rows: int = 4096, cols: int = 1024) -> Workload:

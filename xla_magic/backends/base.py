@@ -9,7 +9,6 @@ from ..hlo.ir import Module
 from ..report import Report
 from .args import check_args, check_out
 
-
 _NDARRAY = np.ndarray
 
 
