@@ -168,6 +168,9 @@ def _callees(module_comps: dict[int, Computation], comp: Computation) -> list[tu
     return out
 
 
+MAX_CALL_DEPTH = 100
+
+
 def _check_call_graph(module: Module) -> list[Computation]:
     """Rejects calls outside the module and call cycles; returns the computations callees-first."""
     comps = {id(c): c for c in module.computations}
@@ -195,6 +198,9 @@ def _check_call_graph(module: Module) -> list[Computation]:
                 cycle = path[[id(c) for c in path].index(id(callee)):] + [callee]
                 raise _fail("the call graph has a cycle: " + " -> ".join(c.name for c in cycle), comp, instr)
             if s is None:
+                if len(path) >= MAX_CALL_DEPTH:
+                    raise _fail(f"computations call each other more than {MAX_CALL_DEPTH} deep "
+                                f"(the limit keeps evaluation off Python's recursion limit)", comp, instr)
                 state[id(callee)] = 1
                 path.append(callee)
                 stack.append((callee, iter(edges[id(callee)])))
