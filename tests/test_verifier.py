@@ -356,15 +356,19 @@ def test_malformed_attribute_is_still_a_verify_error():
         verify_module("not a module")  # type: ignore[arg-type]
 
 
-def test_long_call_chain_does_not_recurse():
-    n = 3000
+def _call_chain(n: int) -> str:
     comps = [f"c{k} {{\n  x = f32[] parameter(0)\n  ROOT r = f32[] call(x), to_apply=c{k + 1}\n}}" for k in range(n)]
     comps.append(f"c{n} {{\n  x = f32[] parameter(0)\n  ROOT r = f32[] negate(x)\n}}")
-    text = module("p = f32[] parameter(0)\nROOT r = f32[] call(p), to_apply=c0", "\n".join(comps) + "\n")
-    verify_module(parse_hlo(text, verify=False))
-    bad = text.replace("ROOT r = f32[] negate(x)\n}", "ROOT r = f32[] call(x), to_apply=c0\n}")
+    return module("p = f32[] parameter(0)\nROOT r = f32[] call(p), to_apply=c0", "\n".join(comps) + "\n")
+
+
+def test_long_call_chain_does_not_recurse():
+    verify_module(parse_hlo(_call_chain(98), verify=False))  # 100 levels with the entry
+    e = verify_error(_call_chain(3000))
+    assert "more than 100 deep" in str(e)
+    bad = _call_chain(3000).replace("ROOT r = f32[] negate(x)\n}", "ROOT r = f32[] call(x), to_apply=c0\n}")
     e = verify_error(bad)
-    assert e.computation == f"c{n}" and "cycle" in str(e)
+    assert e.computation == "c3000" and "cycle" in str(e)
 
 
 def test_long_computation_and_deep_tuples():

@@ -198,12 +198,17 @@ def _check_call_graph(module: Module) -> list[Computation]:
                 cycle = path[[id(c) for c in path].index(id(callee)):] + [callee]
                 raise _fail("the call graph has a cycle: " + " -> ".join(c.name for c in cycle), comp, instr)
             if s is None:
-                if len(path) >= MAX_CALL_DEPTH:
-                    raise _fail(f"computations call each other more than {MAX_CALL_DEPTH} deep "
-                                f"(the limit keeps evaluation off Python's recursion limit)", comp, instr)
                 state[id(callee)] = 1
                 path.append(callee)
                 stack.append((callee, iter(edges[id(callee)])))
+    # The longest chain of calls, callees first: evaluation recurses once per level.
+    depth: dict[int, int] = {}
+    for comp in order:
+        depth[id(comp)] = 1 + max((depth[id(c)] for _, c in edges[id(comp)]), default=0)
+        if depth[id(comp)] > MAX_CALL_DEPTH:
+            instr = next(i for i, c in edges[id(comp)] if depth[id(c)] == MAX_CALL_DEPTH)
+            raise _fail(f"computations call each other more than {MAX_CALL_DEPTH} deep "
+                        f"(the limit keeps evaluation off Python's recursion limit)", comp, instr)
     return order
 
 
