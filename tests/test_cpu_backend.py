@@ -241,15 +241,13 @@ def test_reduce_window_with_padding_strides_and_dilation():
 {MAX}ENTRY e {{
   x = f32[7,9] parameter(0)
   m = f32[] constant(-inf)
-  ROOT r = f32[5,6] reduce-window(x, m), window={{size=3x2 stride=2x2 pad=2_1x1_1 lhs_dilate=1x2 rhs_dilate=1x2}}, to_apply=max
+  ROOT r = f32[5,6] reduce-window(x, m), window={{size=3x2 stride=2x2 pad=2_1x1_1 lhs_dilate=1x2 rhs_dilate=1x2}},
+    to_apply=max
 }}
 """
-    import xla_magic.hlo.parser as P
-
-    shape = P.parse_hlo(text, verify=False).entry.root
     from xla_magic.hlo.shape_inference import infer_shape
 
-    dims = infer_shape(shape).dims
+    dims = infer_shape(xm.parse_hlo(text, verify=False).entry.root).dims
     text = text.replace("ROOT r = f32[5,6]", f"ROOT r = f32[{','.join(map(str, dims))}]")
     check(text, RNG.standard_normal((7, 9)).astype(np.float32), rtol=0, atol=0)
 

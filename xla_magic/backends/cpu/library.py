@@ -153,16 +153,25 @@ def _loop(b: ir.IRBuilder, stop, start=0, step: int = 1, name: str = "i") -> Ite
 
 
 def _entry_alloca(b: ir.IRBuilder, ty: ir.Type, count: int = 1, name: str = "", align: int = 0) -> ir.Value:
-    """Stack memory for `count` values of `ty`, allocated once in the entry block."""
+    """Stack memory for `count` values of `ty`, allocated once in the entry block (which holds
+    only allocas and the branch to the code, see `_start`)."""
     entry = b.function.entry_basic_block
+    assert b.block is not entry and entry.is_terminated
     eb = ir.IRBuilder(entry)
-    if entry.instructions:
-        eb.position_before(entry.instructions[0])
+    eb.position_before(entry.terminator)
     a = eb.alloca(ir.ArrayType(ty, max(count, 1)) if count != 1 else ty, name=name)
     if align:
         a.align = align
     a.type = PTR  # opaque, like every other pointer here: loads and stores name their types
     return a
+
+
+def _start(fn: ir.Function) -> ir.IRBuilder:
+    """A builder for `fn`'s code, after an entry block kept for allocas."""
+    entry = fn.append_basic_block("entry")
+    body = fn.append_basic_block("start")
+    ir.IRBuilder(entry).branch(body)
+    return ir.IRBuilder(body)
 
 
 class _Var:
@@ -218,7 +227,7 @@ def _new_function(module: ir.Module, name: str, n_args: int) -> tuple[ir.Functio
     fn.attributes.add("nounwind")
     for a in fn.args:
         a.add_attribute("noalias")
-    return fn, ir.IRBuilder(fn.append_basic_block("entry"))
+    return fn, _start(fn)
 
 
 def _fma_fn(module: ir.Module, ty: ir.Type) -> ir.Function:
@@ -790,7 +799,7 @@ class _Packing:
 
     @property
     def scratch_bytes(self) -> int:
-        return (self.mc * self.kc + self.kc * self.nc) * self.csize + 128
+        return (self.mc * self.kc + self.kc * self.nc) * self.csize + 128  # + 2 alignment pads
 
 
 # Micro-tile shape per vector width in bits: (rows, vectors per row). 2*rows accumulators plus
@@ -839,8 +848,8 @@ def _define_ukernel(module: ir.Module, name: str, c: _Core, pk: _Packing) -> ir.
         a.add_attribute("noalias")
     fn.args[3].add_attribute("noalias")
     ap, bp, kc, cp, mr, nr, accumulate = fn.args
-    entry = fn.append_basic_block("entry")
-    b = ir.IRBuilder(entry)
+    b = _start(fn)
+    entry = b.block
     tile = _entry_alloca(b, ct, mr_ * nr_, "tile", align=64)
     head = fn.append_basic_block("k.head")
     body = fn.append_basic_block("k.body")
@@ -883,13 +892,14 @@ def _define_ukernel(module: ir.Module, name: str, c: _Core, pk: _Packing) -> ir.
                     ptr = _gep(b, cp, i * c.N + v * vl, _mem_type(c.odt))
                     val = accs[i][v]
                     if pk.single_pass:
-                        b.store(_to_storage(b, val, ck, c.odt), ptr)
+                        b.store(_to_storage(b, val, ck, c.odt), ptr, align=c.odt.itemsize)
                     else:
                         with b.if_else(accumulate) as (add, first):
                             with add:
-                                b.store(_muladd_add(b, b.load(ptr, typ=vt), val), ptr)
+                                old = b.load(ptr, typ=vt, align=pk.csize)  # C is only element-aligned
+                                b.store(_muladd_add(b, old, val), ptr, align=pk.csize)
                             with first:
-                                b.store(val, ptr)
+                                b.store(val, ptr, align=pk.csize)
         with otherwise:
             for i in range(mr_):
                 for v in range(nv):
@@ -916,7 +926,7 @@ def _core_packed(b: ir.IRBuilder, c: _Core, pk: _Packing, ukernel: ir.Function, 
     """BLIS loop order: jc (NC) > pc (KC) > pack B > ic (MC) > pack A > jr (NR) > ir (MR)."""
     ct, ck = _compute(c.odt)
     ap = _align_up(b, scratch)
-    bp = _align_up(b, _gep(b, ap, pk.mc * pk.kc + 16, ct))
+    bp = _align_up(b, _gep(b, ap, pk.mc * pk.kc, ct))
     mr, nr = pk.mr, pk.nr
     zero = _const(ct, 0)
     with _loop(b, c.N, step=pk.nc, name="jc") as jc:
@@ -1430,7 +1440,7 @@ def _total_order_less(module: ir.Module, name: str, dt: DType, largest: bool, in
     fn = ir.Function(module, ir.FunctionType(I1, [PTR] * 4), name=name)
     fn.linkage = "internal"
     fn.attributes.add("alwaysinline")
-    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    b = _start(fn)
     it = ir.IntType(8 * dt.itemsize)
     x, y = (b.load(p, typ=it) for p in fn.args[:2])
     if dt.kind == "f":  # negative floats: flip the magnitude bits so signed order is total order
