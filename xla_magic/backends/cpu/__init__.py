@@ -36,7 +36,9 @@ def compile(module: Module, report: Report | None = None) -> Executable:  # noqa
         program = generate(module, buffers)
     except Unsupported as e:
         raise Unsupported(f"the cpu backend cannot compile this module: {e}") from None
-    jm = compile_ir(program.llvm_module, [program.entry], name=module.name)
+    from .variants import with_vector_variants
+
+    jm = compile_ir(with_vector_variants(program.llvm_module), [program.entry], name=module.name)
     caller = make_caller(jm.address(program.entry), program.n_inputs, program.n_outputs, keepalive=jm)
     leaves = module.entry.root.shape.leaves()
     specs = [(s.dims, s.dtype.np) for s in leaves]

@@ -29,26 +29,29 @@ Body = Callable[[list], None]
 
 # --- loops ---------------------------------------------------------------------------------------
 
-def for_range(b: ir.IRBuilder, n, body: Callable[[ir.Value], None], name: str = "i") -> None:
-    """`for i in range(n)`: n an int or an i64 value (> 0 is checked when it is a value)."""
+def for_range(b: ir.IRBuilder, n, body: Callable[[ir.Value], None], name: str = "i",
+              start: ir.Value | None = None) -> None:
+    """`for i in range(start, n)`: n an int or an i64 value; a loop with a value bound or a start
+    is guarded against running zero times."""
     fn = b.function
     if isinstance(n, int):
         if n <= 0:
             return
         n = i64(n)
-        guarded = False
+        guarded = start is not None
     else:
         guarded = True
+    first = start if start is not None else i64(0)
     pre = b.block
     loop = fn.append_basic_block(f"{name}.loop")
     after = fn.append_basic_block(f"{name}.end")
     if guarded:
-        b.cbranch(b.icmp_signed(">", n, i64(0)), loop, after)
+        b.cbranch(b.icmp_signed("<", first, n), loop, after)
     else:
         b.branch(loop)
     b.position_at_end(loop)
     i = b.phi(I64, name=name)
-    i.add_incoming(i64(0), pre)
+    i.add_incoming(first, pre)
     body(i)
     nxt = b.add(i, i64(1))
     i.add_incoming(nxt, b.block)
@@ -56,8 +59,9 @@ def for_range(b: ir.IRBuilder, n, body: Callable[[ir.Value], None], name: str = 
     b.position_at_end(after)
 
 
-def loop_nest(b: ir.IRBuilder, dims, body: Body, name: str = "d") -> None:
-    """Nested loops over `dims`, outermost first; `body(index)` runs in the innermost."""
+def loop_nest(b: ir.IRBuilder, dims, body: Body, name: str = "d", outer: tuple | None = None) -> None:
+    """Nested loops over `dims`, outermost first; `body(index)` runs in the innermost. `outer`
+    = (lo, hi) i64 values restricts the outermost loop to one thread's share."""
     if any(d == 0 for d in dims):
         return
 
@@ -65,7 +69,10 @@ def loop_nest(b: ir.IRBuilder, dims, body: Body, name: str = "d") -> None:
         if k == len(dims):
             body(index)
             return
-        for_range(b, dims[k], lambda i: level(k + 1, index + [i]), f"{name}{k}")
+        if k == 0 and outer is not None:
+            for_range(b, outer[1], lambda i: level(1, [i]), f"{name}0", start=outer[0])
+        else:
+            for_range(b, dims[k], lambda i: level(k + 1, index + [i]), f"{name}{k}")
 
     level(0, [])
 
@@ -78,8 +85,12 @@ def if_then(b: ir.IRBuilder, cond: ir.Value, then: Callable[[], None]) -> None:
 # --- the kernel function ---------------------------------------------------------------------
 
 class Kernel:
-    def __init__(self, module: ir.Module, name: str, comp: Computation, in_place: bool = False):
-        self.module, self.comp = module, comp
+    """One kernel function. With `extent`, its outermost loop is split across threads: the body
+    takes (lo, hi) and `finish()` wraps it in a function that runs the shares in parallel."""
+
+    def __init__(self, module: ir.Module, name: str, comp: Computation, in_place: bool = False,
+                 extent: int | None = None):
+        self.module, self.comp, self.name, self.extent = module, comp, name, extent
         self.params = comp.parameters
         root = comp.root
         self.outputs = list(root.operands) if root.opcode is O.TUPLE else [root]
@@ -89,9 +100,13 @@ class Kernel:
             self.first_slot.append(n_slots)
             n_slots += len(o.shape.leaves())
         n = len(self.params) + n_slots
-        self.fn = ir.Function(module, ir.FunctionType(VOID, [PTR] * n), name=name)
+        self.n_ptrs = n
+        extra = [I64, I64] if extent is not None else []
+        self.fn = ir.Function(module, ir.FunctionType(VOID, [PTR] * n + extra),
+                              name=name if extent is None else f"{name}.body")
         self.fn.linkage = "internal"
-        for k, a in enumerate(self.fn.args):
+        self.outer = (self.fn.args[n], self.fn.args[n + 1]) if extent is not None else None
+        for k, a in enumerate(self.fn.args[:n]):
             a.name = f"in{k}" if k < len(self.params) else f"out{k - len(self.params)}"
             if not in_place:
                 a.add_attribute("noalias")
@@ -99,7 +114,7 @@ class Kernel:
         self.b = ir.IRBuilder(self.entry)
         self.em = Emitter(module, self.b)
         self.in_ptrs = {id(p): self.fn.args[k] for k, p in enumerate(self.params)}
-        self.out_ptrs = self.fn.args[len(self.params):]
+        self.out_ptrs = self.fn.args[len(self.params):n]
 
     def alloca(self, t: ir.Type, n: int = 1, name: str = "") -> ir.Value:
         """Stack slots live in the entry block, where LLVM promotes them to registers."""
@@ -112,7 +127,73 @@ class Kernel:
 
     def finish(self) -> ir.Function:
         self.b.ret_void()
-        return self.fn
+        if self.extent is None:
+            return self.fn
+        return parallel_wrapper(self.module, self.name, self.fn, self.n_ptrs, self.extent, threads())
+
+
+# --- threads ---------------------------------------------------------------------------------
+
+PARALLEL_MIN_ELEMENTS = 1 << 18  # below this a kernel runs on one thread: starting one costs ~20 µs
+PARALLEL_MIN_WORK = 1 << 21  # elements x instructions
+
+
+def threads() -> int:
+    import os
+
+    try:
+        return max(1, min(len(os.sched_getaffinity(0)), 16))
+    except AttributeError:
+        return max(1, min(os.cpu_count() or 1, 16))
+
+
+def parallel_extent(dims, n_instructions: int) -> int | None:
+    """The outermost extent to split across threads, or None when one thread is better."""
+    size = 1
+    for d in dims:
+        size *= d
+    if threads() < 2 or not dims or dims[0] < 2 or size < PARALLEL_MIN_ELEMENTS or \
+            size * max(1, n_instructions) < PARALLEL_MIN_WORK:
+        return None
+    return dims[0]
+
+
+def parallel_wrapper(module: ir.Module, name: str, body: ir.Function, n_ptrs: int, extent: int,
+                     n_threads: int) -> ir.Function:
+    """`void name(ptr..)`: shares [lo, hi) of the outer loop run on pthreads, the first on the
+    calling thread. A thread that cannot be started runs its share on the caller instead."""
+    # A thread's arguments: n_ptrs pointers then lo and hi, each in one 8-byte slot.
+    worker = ir.Function(module, ir.FunctionType(PTR, [PTR]), name=f"{name}.worker")
+    worker.linkage = "internal"
+    wb = ir.IRBuilder(worker.append_basic_block("entry"))
+    words = [wb.load(wb.gep(worker.args[0], [i64(k)], source_etype=I64), typ=I64) for k in range(n_ptrs + 2)]
+    wb.call(body, [wb.inttoptr(w, PTR) for w in words[:n_ptrs]] + words[n_ptrs:])
+    wb.ret(ir.Constant(PTR, None))
+    create = T.intrinsic(module, "pthread_create", T.I32, [PTR, PTR, PTR, PTR])
+    join = T.intrinsic(module, "pthread_join", T.I32, [I64, PTR])
+    fn = ir.Function(module, ir.FunctionType(VOID, [PTR] * n_ptrs), name=name)
+    fn.linkage = "internal"
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    n = min(n_threads, extent)
+    chunk = -(-extent // n)
+    shares = [(t * chunk, min(extent, (t + 1) * chunk)) for t in range(n) if t * chunk < extent]
+    started = []
+    for lo, hi in shares[1:]:
+        slot = b.alloca(I64, size=i64(n_ptrs + 2))
+        for k, v in enumerate([b.ptrtoint(a, I64) for a in fn.args] + [i64(lo), i64(hi)]):
+            b.store(v, b.gep(slot, [i64(k)], source_etype=I64))
+        tid = b.alloca(I64)
+        rc = b.call(create, [tid, ir.Constant(PTR, None), worker, slot])
+        started.append((tid, b.icmp_signed("==", rc, ir.Constant(T.I32, 0)), lo, hi))
+    b.call(body, list(fn.args) + [i64(shares[0][0]), i64(shares[0][1])])
+    for tid, ok, lo, hi in started:
+        with b.if_else(ok) as (joined, inline):
+            with joined:
+                b.call(join, [b.load(tid, typ=I64), ir.Constant(PTR, None)])
+            with inline:
+                b.call(body, list(fn.args) + [i64(lo), i64(hi)])
+    b.ret_void()
+    return fn
 
 
 def _linear(b: ir.IRBuilder, index: list, dims) -> ir.Value:
@@ -147,7 +228,7 @@ def _loop_kernel(k: Kernel) -> None:
                 T.store(k.b, k.out_ptrs[k.first_slot[n]], o.shape.dtype, _linear(k.b, index, dims),
                         g.value(o, index))
 
-        loop_nest(k.b, dims, body)
+        loop_nest(k.b, dims, body, outer=k.outer)
 
 
 # --- reductions ------------------------------------------------------------------------------
@@ -330,7 +411,7 @@ def _reduction_kernel(k: Kernel) -> None:
             g.reset()
             write_row_outputs(kept_index)
 
-        loop_nest(b, kept_dims, row, "o")
+        loop_nest(b, kept_dims, row, "o", outer=k.outer)
     else:
         for ph in phases:
             def init_all(kept_index, ph=ph):
@@ -629,6 +710,25 @@ def _library_kernel(module: ir.Module, name: str, comp: Computation) -> ir.Funct
 LIBRARY = frozenset({O.DOT, O.CONVOLUTION, O.SORT})
 
 
+def _extent(comp: Computation, body: list[Instruction], ops: set) -> int | None:
+    """How far the kernel's outer loop runs when it is worth splitting across threads."""
+    root = comp.root
+    outputs = list(root.operands) if root.opcode is O.TUPLE else [root]
+    if O.REDUCE in ops:
+        reds = [i for i in body if i.opcode is O.REDUCE]
+        full = reds[0].operands[0].shape.dims
+        rdims = sorted(reds[0].attrs["dimensions"])
+        if rdims != list(range(len(full) - len(rdims), len(full))) or len(rdims) == len(full):
+            return None  # only the row schedule splits its rows
+        return parallel_extent(full, len(body))
+    if ops & {O.REDUCE_WINDOW, O.SCATTER, O.TOPK, O.CUSTOM_CALL, O.DYNAMIC_UPDATE_SLICE}:
+        return None
+    dims = {o.shape.dims for o in outputs}
+    if len(dims) != 1 or any(o.shape.is_tuple for o in outputs):
+        return None
+    return parallel_extent(next(iter(dims)), len(body))
+
+
 def define_kernel(module: ir.Module, name: str, comp: Computation) -> ir.Function:
     """The LLVM function computing `comp`'s root leaves from its parameters."""
     root = comp.root
@@ -640,7 +740,7 @@ def define_kernel(module: ir.Module, name: str, comp: Computation) -> ir.Functio
         k = Kernel(module, name, comp, in_place=True)
         _dus_kernel(k)
         return k.finish()
-    k = Kernel(module, name, comp)
+    k = Kernel(module, name, comp, extent=_extent(comp, body, ops))
     if O.REDUCE in ops:
         _reduction_kernel(k)
     elif root.opcode is O.REDUCE_WINDOW:

@@ -1,0 +1,66 @@
+"""Vector variants of the math functions, handed to LLVM's loop vectorizer.
+
+Inlining a polynomial exp or tanh at every use makes big kernels slow to compile (a chain of
+100 ops with 33 transcendentals spent ~100 ms in LLVM's optimizer). Instead each scalar math
+function stays out of line (`noinline`) and names its vector versions with LLVM's
+`vector-function-abi-variant` attribute: the vectorizer replaces the scalar call in a
+vectorized loop by a call to `xm.tanh.v16f32`, compiled once per module. The scalar versions
+serve the loops' remainders."""
+from __future__ import annotations
+
+import re
+
+from llvmlite import ir
+
+from .irtypes import F32, F64
+
+# Widths offered: what AVX2 and AVX-512 loops pick.
+WIDTHS = {"f32": (8, 16), "f64": (4, 8)}
+_SCALAR = re.compile(r'^define internal (float|double) @"?(xm\.(\w+)\.(f32|f64))"?\(([^)]*)\)([^{\n]*)$', re.M)
+
+
+def _variants(module: ir.Module) -> dict[str, list[tuple[int, str]]]:
+    """Emits vector versions of every scalar math function the module uses."""
+    from .mathlib import ARITY, declare_math, math_function_name
+
+    out: dict[str, list[tuple[int, str]]] = {}
+    for g in list(module.globals.values()):
+        m = re.fullmatch(r"xm\.(\w+)\.(f32|f64)", g.name)
+        if not m or not isinstance(g, ir.Function) or m.group(1) not in ARITY:
+            continue
+        name, suffix = m.groups()
+        elem = F32 if suffix == "f32" else F64
+        out[g.name] = []
+        for w in WIDTHS[suffix]:
+            vt = ir.VectorType(elem, w)
+            declare_math(module, name, vt)
+            out[g.name].append((w, math_function_name(name, vt)))
+    return out
+
+
+def with_vector_variants(module: ir.Module) -> str:
+    """The module's IR text, math functions out of line with their vector variants attached."""
+    variants = _variants(module)
+    if not variants:
+        return str(module)
+    text = str(module)
+    vector_names = {v for vs in variants.values() for _, v in vs}
+
+    def scalar_def(m: re.Match) -> str:
+        name = m.group(2)
+        if name not in variants:
+            return m.group(0)
+        arity = len([a for a in m.group(5).split(",") if a.strip()])
+        abi = ",".join(f"_ZGV_LLVM_N{w}{'v' * arity}_{name}({v})" for w, v in variants[name])
+        attrs = m.group(6).replace("alwaysinline", "noinline")
+        return f'define internal {m.group(1)} @"{name}"({m.group(5)}){attrs} "vector-function-abi-variant"="{abi}"'
+
+    text = _SCALAR.sub(scalar_def, text)
+    # Vector versions: out of line too, and kept alive until the vectorizer has used them.
+    for v in vector_names:
+        text = re.sub(rf'^(define internal <\d+ x (?:float|double)> @"{re.escape(v)}"\([^)]*\))([^{{\n]*)',
+                      lambda m: m.group(1) + m.group(2).replace("alwaysinline", "noinline"), text, flags=re.M)
+    used = ", ".join(f'ptr @"{v}"' for v in sorted(vector_names))
+    text += (f'\n@"llvm.compiler.used" = appending global [{len(vector_names)} x ptr] [{used}], '
+             f'section "llvm.metadata"\n')
+    return text
