@@ -304,5 +304,10 @@ def test_two_threads_share_one_executable():
 def test_artifacts_are_there_per_kernel():
     exe = xm.compile(load_case("softmax")[0], target="cpu")
     art = exe.report.artifacts
+    assert set(art) == {"llvm_ir", "llvm_ir_opt", "asm"}
     assert "define" in art["llvm_ir"] and "define" in art["llvm_ir_opt"]
-    assert art["kernels"] and all(n.startswith("k.") for n in art["kernels"])
+    assert "ret" in art["asm"]
+    assert art.kernels and all(n.startswith("k.") for n in art.kernels)
+    (fn, instr), *_ = art.kernels.items()
+    one = art.kernel(instr)
+    assert fn in one["llvm_ir"] and one["asm"].strip() and len(one["llvm_ir"]) < len(art["llvm_ir"])

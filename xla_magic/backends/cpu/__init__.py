@@ -9,6 +9,7 @@ import numpy as np
 
 from ...hlo.ir import Module
 from ...report import Report
+from ..artifacts import Artifacts
 from ..base import Executable
 from .irtypes import Unsupported
 
@@ -54,10 +55,17 @@ def compile(module: Module, report: Report | None = None) -> Executable:  # noqa
     if report is None:
         text = module.to_text()
         report = Report("cpu", text, text, buffers=buffers)
-    report.artifacts.update({
-        "llvm_ir": jm.llvm_ir, "llvm_ir_opt": jm.llvm_ir_opt,
-        "kernels": program.kernels, "jit": jm,
-    })
+
+    def per_kernel(fn: str) -> dict[str, str]:
+        def find(table: dict[str, str]) -> str:
+            # A parallel kernel's work is in its .body and .worker functions too.
+            return "\n\n".join(v for k, v in table.items() if k == fn or k.startswith(fn + "."))
+
+        return {"llvm_ir": find(jm.llvm_ir_by_function), "llvm_ir_opt": find(jm.llvm_ir_opt_by_function),
+                "asm": find(jm.asm_by_function)}
+
+    report.artifacts = Artifacts({"llvm_ir": lambda: jm.llvm_ir, "llvm_ir_opt": lambda: jm.llvm_ir_opt,
+                                  "asm": lambda: jm.asm}, per_kernel, program.kernels)
     exe = Executable(module, run, report, "cpu", fresh_results=True)
     exe.jit = jm
     return exe

@@ -105,6 +105,7 @@ class Kernel:
         self.fn = ir.Function(module, ir.FunctionType(VOID, [PTR] * n + extra),
                               name=name if extent is None else f"{name}.body")
         self.fn.linkage = "internal"
+        self.fn.attributes.add("noinline")  # each kernel stays a function of its own in the assembly
         self.outer = (self.fn.args[n], self.fn.args[n + 1]) if extent is not None else None
         for k, a in enumerate(self.fn.args[:n]):
             a.name = f"in{k}" if k < len(self.params) else f"out{k - len(self.params)}"
@@ -173,6 +174,7 @@ def parallel_wrapper(module: ir.Module, name: str, body: ir.Function, n_ptrs: in
     join = T.intrinsic(module, "pthread_join", T.I32, [I64, PTR])
     fn = ir.Function(module, ir.FunctionType(VOID, [PTR] * n_ptrs), name=name)
     fn.linkage = "internal"
+    fn.attributes.add("noinline")
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     n = min(n_threads, extent)
     chunk = -(-extent // n)
