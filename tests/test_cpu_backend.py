@@ -311,3 +311,26 @@ def test_artifacts_are_there_per_kernel():
     (fn, instr), *_ = art.kernels.items()
     one = art.kernel(instr)
     assert fn in one["llvm_ir"] and one["asm"].strip() and len(one["llvm_ir"]) < len(art["llvm_ir"])
+
+
+def test_big_outputs_are_recycled_only_when_nobody_holds_them():
+    n = 1 << 19  # 2 MiB of f32: pooled
+    text = f"HloModule p\n\nENTRY e {{\n  x = f32[{n}] parameter(0)\n  ROOT r = f32[{n}] negate(x)\n}}\n"
+    exe = xm.compile(text, target="cpu", cache=False)
+    x = np.arange(n, dtype=np.float32)
+    a = exe(x)
+    b = exe(x)
+    assert not np.shares_memory(a, b)
+    view = a[::2]
+    keep = {"b": b}
+    del a, b
+    c = exe(x)  # a is still seen through the view, b through the dict: neither may be reused
+    assert not np.shares_memory(c, view) and not np.shares_memory(c, keep["b"])
+    np.testing.assert_array_equal(view, -x[::2])
+    np.testing.assert_array_equal(keep["b"], -x)
+    addr = c.__array_interface__["data"][0]
+    del c
+    d = exe(x)  # now free: its memory comes back, already paged in
+    assert d.__array_interface__["data"][0] == addr
+    np.testing.assert_array_equal(d, -x)
+    exe.release_memory()

@@ -5,12 +5,11 @@
 the call from Python one foreign call."""
 from __future__ import annotations
 
-import numpy as np
-
 from ...hlo.ir import Module
 from ...report import Report
 from ..artifacts import Artifacts
 from ..base import Executable
+from ..outputs import OutputAllocator
 from .irtypes import Unsupported
 
 __all__ = ["available", "compile", "Unsupported"]
@@ -44,11 +43,11 @@ def compile(module: Module, report: Report | None = None) -> Executable:  # noqa
     leaves = module.entry.root.shape.leaves()
     specs = [(s.dims, s.dtype.np) for s in leaves]
 
-    empty = np.empty
+    allocate = OutputAllocator(specs)
 
     def run(args: list[np.ndarray], outs=None) -> list[np.ndarray]:
         if outs is None:
-            outs = [empty(d, t) for d, t in specs]
+            outs = allocate()
         caller(args + outs)
         return outs
 
@@ -68,4 +67,5 @@ def compile(module: Module, report: Report | None = None) -> Executable:  # noqa
                                   "asm": lambda: jm.asm}, per_kernel, program.kernels)
     exe = Executable(module, run, report, "cpu", fresh_results=True)
     exe.jit = jm
+    exe.release_memory = allocate.release
     return exe
