@@ -359,7 +359,7 @@ def test_convolution_dtypes(dts) -> None:
     ((2, 9, 9, 4), (3, 3, 4, 8), (2, 9, 9, 8), "b01f_01io->b01f", "size=3x3 pad=1_1x1_1", 1, 1),
     ((2, 4, 9, 9), (8, 4, 3, 3), (2, 8, 5, 5), "bf01_oi01->bf01", "size=3x3 stride=2x2 pad=1_1x1_1", 1, 1),
     ((1, 8, 8, 6), (3, 3, 1, 6), (1, 8, 8, 6), "b01f_01io->b01f", "size=3x3 pad=1_1x1_1", 6, 1),  # depthwise
-    ((4, 7, 7, 3), (4, 7, 7, 5), (3, 1, 1, 5), "f01b_i01o->01bf", "size=7x7", 1, 1),  # weight gradient
+    ((4, 7, 7, 3), (4, 7, 7, 5), (1, 1, 3, 5), "f01b_i01o->01bf", "size=7x7", 1, 1),  # weight gradient
     ((2, 5, 5, 4), (3, 3, 4, 3), (2, 11, 11, 3), "b01f_01io->b01f", "size=3x3 pad=2_2x2_2 lhs_dilate=2x2", 1, 1),
     ((1, 300, 2), (5, 2, 3), (1, 296, 3), "b0f_0io->b0f", "size=5", 1, 1),  # long rows: chunked accumulator
     ((6, 5, 5, 2), (3, 3, 2, 6), (2, 3, 3, 6), "b01f_01io->b01f", "size=3x3", 1, 3),  # batch groups

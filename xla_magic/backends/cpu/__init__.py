@@ -5,6 +5,8 @@
 the call from Python one foreign call."""
 from __future__ import annotations
 
+import numpy as np
+
 from ...hlo.ir import Module
 from ...report import Report
 from ..artifacts import Artifacts

@@ -728,16 +728,26 @@ def _core_blas(b: ir.IRBuilder, c: _Core, pa, pb, pc) -> None:
                   pa, i(lda), pb, i(ldb), ir.Constant(ft, 0.0), pc, i(max(c.N, 1))])
 
 
+# Rows and vectors of the loops path's register block: LLVM fully unrolls the constant-trip
+# inner loop and keeps the LOOP_ROWS x LOOP_VECTORS accumulator vectors in registers.
+LOOP_ROWS, LOOP_VECTORS = 4, 6
+
+
 def _core_loops(b: ir.IRBuilder, c: _Core, pa, pb, pc) -> None:
-    """Small products: an axpy form `C[m,:] += A[m,k] * B[k,:]` (4 rows at a time) when B's rows
-    are contiguous, else a dot-product form with a reassociable reduction over k."""
+    """Small products without packing. When B's rows are contiguous: an axpy form
+    `C[m0:m0+4, n0:n0+NB] += A[m0:m0+4, k] * B[k, n0:n0+NB]` over k, NB a few vectors wide and
+    every trip count a constant, so the vectorized inner loop unrolls fully and its accumulators
+    live in registers (a micro-kernel the vectorizer builds). Otherwise a dot-product form with a
+    reassociable reduction over k."""
     ct, ck = _compute(c.odt)
     if c.sb_n == 1 and c.N > 1:
-        nb_ = min(c.N, 512)
-        mb = 4 if c.M >= 4 else 1
+        vl = max(1, host().vector_bits // _bits(ct))
+        vecs = LOOP_VECTORS if host().vector_bits >= 512 else max(2, LOOP_VECTORS // 2)
+        nb_ = min(c.N, vecs * vl)
+        mb = min(LOOP_ROWS, c.M)
         acc = _entry_alloca(b, ct, mb * nb_, "acc", align=64)
 
-        def rows(m0: ir.Value, mrows: int, n0: ir.Value, nb: ir.Value) -> None:
+        def block(m0: ir.Value, mrows: int, n0: ir.Value, nb: int) -> None:
             _memset0(b, acc, mrows * nb_ * (_bits(ct) // 8))
             with _loop(b, c.K, name="k") as k:
                 xs = [_load_c(b, pa, _add(b, _mul(b, _add(b, m0, i), c.sa_m), _mul(b, k, c.sa_k)), c.adt, ct, ck)
@@ -753,15 +763,19 @@ def _core_loops(b: ir.IRBuilder, c: _Core, pa, pb, pc) -> None:
                 with _loop(b, nb, name="st") as n:
                     _store_c(b, pc, _add(b, crow, n), c.odt, b.load(_gep(b, acc, _add(b, n, i * nb_), ct), typ=ct), ck)
 
-        with _loop(b, c.N, step=nb_, name="n0") as n0:
-            nb = _min(b, nb_, b.sub(_i64(c.N), n0))
+        def columns(n0: ir.Value, nb: int) -> None:
             full = c.M // mb * mb
             if full:
                 with _loop(b, full, step=mb, name="m") as m0:
-                    rows(m0, mb, n0, nb)
+                    block(m0, mb, n0, nb)
             if full < c.M:
-                with _loop(b, c.M, start=full, name="mr") as m0:
-                    rows(m0, 1, n0, nb)
+                block(_i64(full), c.M - full, n0, nb)
+
+        nfull = c.N // nb_ * nb_
+        with _loop(b, nfull, step=nb_, name="n0") as n0:
+            columns(n0, nb_)
+        if nfull < c.N:
+            columns(_i64(nfull), c.N - nfull)
         return
 
     flags = ("reassoc", "contract") if ck == "f" else ()
@@ -826,7 +840,8 @@ def _packing(c: _Core, tile: tuple[int, int] | None = None, kc: int | None = Non
     if single:  # one pass over K: no partial sums are stored in C
         kc = c.K
     elif kc is None:
-        kc = _balanced(c.K, max(64, (L1_BYTES // 2) // (nr * csize) // 8 * 8 * 2))
+        # B micro-panels of KC x NR about twice L1 measured best (Zen 4: 512 for f32, 12 x 32 tiles)
+        kc = _balanced(c.K, max(64, 2 * L1_BYTES // (nr * csize) // 8 * 8))
     mc = _balanced(c.M, max(mr, (L2_BYTES // 2) // (kc * csize) // mr * mr), mr)
     nc = _balanced(c.N, max(nr, (L3_BYTES // 2) // (kc * csize) // nr * nr), nr)
     return _Packing(vl, mr, nv, kc, mc, nc, single, csize)
