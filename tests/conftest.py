@@ -2,13 +2,19 @@
 from __future__ import annotations
 
 import json
+import os
 import pathlib
+import tempfile
 
 import ml_dtypes
 import numpy as np
 import pytest
 
 CORPUS = pathlib.Path(__file__).parent / "corpus"
+
+# The compile cache on disk goes to a folder of this test session, not the user's cache.
+if "XLA_MAGIC_CACHE_DIR" not in os.environ:
+    os.environ["XLA_MAGIC_CACHE_DIR"] = tempfile.mkdtemp(prefix="xla_magic_cache_")
 MANIFEST = json.loads((CORPUS / "manifest.json").read_text())
 CASES = {c["name"]: c for c in MANIFEST["cases"]}
 CASE_NAMES = sorted(CASES)

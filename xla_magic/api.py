@@ -69,7 +69,18 @@ def compile(m_or_text, target: str = "cpu", optimize: bool = True, cache: bool =
         hit = _CACHE.get(key)
         if hit is not None:
             return hit
+    if cacheable and target == "cpu":
+        from .backends.cpu import load_from_disk
+
+        exe = load_from_disk(key)
+        if exe is not None:
+            _CACHE[key] = exe
+            return exe
     exe = _compile_uncached(m_or_text, target, optimize, **options)
+    if cacheable and target == "cpu":
+        from .backends.cpu import save_to_disk
+
+        save_to_disk(key, exe)
     if cacheable:
         if len(_CACHE) >= _CACHE_LIMIT:
             _CACHE.pop(next(iter(_CACHE)))

@@ -29,22 +29,28 @@ def available() -> tuple[bool, str]:
 
 def compile(module: Module, report: Report | None = None) -> Executable:  # noqa: A001
     from ...passes.buffers import assign_buffers
-    from .callpath import make_caller
     from .codegen import generate
     from .jit import compile_ir
+    from .variants import with_vector_variants
 
     buffers = report.buffers if report is not None and report.buffers is not None else assign_buffers(module)
     try:
         program = generate(module, buffers)
     except Unsupported as e:
         raise Unsupported(f"the cpu backend cannot compile this module: {e}") from None
-    from .variants import with_vector_variants
-
     jm = compile_ir(with_vector_variants(program.llvm_module), [program.entry], name=module.name)
-    caller = make_caller(jm.address(program.entry), program.n_inputs, program.n_outputs, keepalive=jm)
-    leaves = module.entry.root.shape.leaves()
-    specs = [(s.dims, s.dtype.np) for s in leaves]
+    if report is None:
+        text = module.to_text()
+        report = Report("cpu", text, text, buffers=buffers)
+    return _executable(module, report, jm, program.entry, program.n_inputs, program.n_outputs, program.kernels)
 
+
+def _executable(module: Module, report: Report, jm, entry: str, n_in: int, n_out: int,
+                kernels: dict[str, str]) -> Executable:
+    from .callpath import make_caller
+
+    caller = make_caller(jm.address(entry), n_in, n_out, keepalive=jm)
+    specs = [(s.dims, s.dtype.np) for s in module.entry.root.shape.leaves()]
     allocate = OutputAllocator(specs)
 
     def run(args: list[np.ndarray], outs=None) -> list[np.ndarray]:
@@ -52,10 +58,6 @@ def compile(module: Module, report: Report | None = None) -> Executable:  # noqa
             outs = allocate()
         caller(args + outs)
         return outs
-
-    if report is None:
-        text = module.to_text()
-        report = Report("cpu", text, text, buffers=buffers)
 
     def per_kernel(fn: str) -> dict[str, str]:
         def find(table: dict[str, str]) -> str:
@@ -66,8 +68,43 @@ def compile(module: Module, report: Report | None = None) -> Executable:  # noqa
                 "asm": find(jm.asm_by_function)}
 
     report.artifacts = Artifacts({"llvm_ir": lambda: jm.llvm_ir, "llvm_ir_opt": lambda: jm.llvm_ir_opt,
-                                  "asm": lambda: jm.asm}, per_kernel, program.kernels)
+                                  "asm": lambda: jm.asm}, per_kernel, kernels)
     exe = Executable(module, run, report, "cpu", fresh_results=True)
     exe.jit = jm
     exe.release_memory = allocate.release
+    exe._disk = {"entry": entry, "n_in": n_in, "n_out": n_out, "kernels": kernels}
     return exe
+
+
+def save_to_disk(key: str, exe: Executable) -> None:
+    """Stores a compiled executable in the on-disk cache (see disk_cache)."""
+    import copy
+
+    from . import disk_cache
+
+    jm = exe.jit
+    if getattr(jm, "object_code", None) is None:
+        return
+    report = copy.copy(exe.report)
+    report.artifacts = {}
+    disk_cache.store(key, {"report": report, "llvm_ir": jm.llvm_ir, "llvm_ir_opt": jm.llvm_ir_opt,
+                           "llvm_ir_by_function": jm.llvm_ir_by_function, "object": jm.object_code, **exe._disk})
+
+
+def load_from_disk(key: str) -> Executable | None:
+    """The executable stored under `key`, with its machine code mapped again; None on any doubt."""
+    from ...hlo.parser import parse_hlo
+    from . import disk_cache
+    from .jit import compile_ir
+
+    data = disk_cache.load(key)
+    if data is None:
+        return None
+    try:
+        report = data["report"]
+        module = parse_hlo(report.hlo_after, verify=False)
+        jm = compile_ir(data["llvm_ir_opt"], [data["entry"]], name=module.name, object_code=data["object"])
+        jm.llvm_ir, jm.llvm_ir_by_function = data["llvm_ir"], data["llvm_ir_by_function"]
+        return _executable(module, report, jm, data["entry"], data["n_in"], data["n_out"], data["kernels"])
+    except Exception:  # noqa: BLE001 - anything odd: recompile instead
+        return None

@@ -190,9 +190,13 @@ def _defined_externals(mod: llvm.ModuleRef) -> list[str]:
 
 
 def compile_ir(source: str | ir.Module, entries: Iterable[str] | None = None, *, opt: int = 3,
-               name: str | None = None) -> JitModule:
+               name: str | None = None, object_code: bytes | None = None) -> JitModule:
     """Parses, verifies, optimizes and JIT-compiles `source`. `entries` are the functions whose
-    addresses are wanted (default: every defined function with external linkage)."""
+    addresses are wanted (default: every defined function with external linkage).
+
+    With `object_code` (what `JitModule.object_code` held after an earlier compile of the same,
+    already optimized, IR) the optimizer and code generation are skipped: the engine maps the
+    stored machine code. `JitModule.object_code` always holds the machine code produced."""
     if not 0 <= opt <= 3:
         raise ValueError(f"opt must be 0..3, got {opt}")
     text = str(source)
@@ -218,13 +222,16 @@ def compile_ir(source: str | ir.Module, entries: Iterable[str] | None = None, *,
                 raise JitError(f"module {name!r} defines no function {w!r}")
         ir_funcs = _ir_by_function(mod)
         t1 = time.perf_counter()
-        if opt:
+        if opt and object_code is None:
             _optimize(mod, opt)
         # Captured before the engine runs codegen: codegen-prepare rewrites the module in place.
         text_opt = str(mod)
         ir_opt_funcs = _ir_by_function(mod)
         t2 = time.perf_counter()
         engine = llvm.create_mcjit_compiler(mod, target.target_machine(opt))
+        produced: list[bytes] = []
+        engine.set_object_cache(lambda _m, data: produced.append(bytes(data)),
+                                (lambda _m: object_code) if object_code is not None else (lambda _m: None))
         engine.finalize_object()
         addresses = {w: engine.get_function_address(w) for w in wanted}
         t3 = time.perf_counter()
@@ -232,4 +239,6 @@ def compile_ir(source: str | ir.Module, entries: Iterable[str] | None = None, *,
     if missing:
         raise JitError(f"module {name!r}: no machine code for {missing}")
     timings = {"parse": t1 - t0, "optimize": t2 - t1, "codegen": t3 - t2}
-    return JitModule(name, text, text_opt, engine, addresses, timings, ir_funcs, ir_opt_funcs, opt)
+    jm = JitModule(name, text, text_opt, engine, addresses, timings, ir_funcs, ir_opt_funcs, opt)
+    jm.object_code = object_code if object_code is not None else (produced[0] if produced else None)
+    return jm
