@@ -387,6 +387,19 @@ def _reduction_kernel(k: Kernel) -> None:
             T.store(b, k.out_ptrs[k.first_slot[n]], o.shape.dtype, _linear(b, idx, dims), g.value(o, idx))
 
     if row_schedule:
+        # An expensive value a reduction reads and later phases read again (softmax's exp) is
+        # kept in a row-long scratch buffer instead of being computed twice.
+        row_len = 1
+        for d in red_dims:
+            row_len *= d
+        scratch: dict[int, tuple[Instruction, ir.Value]] = {}
+        for ph in phases[:-1] + ([phases[-1]] if full_outputs else []):
+            for r in ph:
+                v = r.operands[0]
+                if n_ops[id(r)] == 1 and row_len <= ROW_SCRATCH_MAX and v.shape.dims == full and \
+                        _is_expensive(v) and _read_again(k.comp, v, r):
+                    scratch[id(r)] = (v, k.alloca(T.value_type(v.shape.dtype), row_len, f"row.{v.name}"))
+
         def row(kept_index: list) -> None:
             for ph in phases:
                 g.reset()
@@ -397,9 +410,19 @@ def _reduction_kernel(k: Kernel) -> None:
                     g.reset()
                     index = kept_index + red_index
                     for r in ph:
+                        if id(r) in scratch:
+                            v, buf = scratch[id(r)]
+                            at = _linear(b, red_index, red_dims)
+                            b.store(g.value(v, index), b.gep(buf, [at], source_etype=T.value_type(v.shape.dtype)))
                         accumulate(r, index, None)
 
                 loop_nest(b, red_dims, inner, "r")
+                for r in ph:  # later phases read the kept row
+                    if id(r) in scratch:
+                        v, buf = scratch[id(r)]
+                        g.special[id(v)] = (lambda idx, v=v, buf=buf: b.load(
+                            b.gep(buf, [_linear(b, idx[len(kept_dims):], red_dims)],
+                                  source_etype=T.value_type(v.shape.dtype)), typ=T.value_type(v.shape.dtype)))
             g.reset()
             if full_outputs:
                 def final(red_index):
@@ -447,6 +470,30 @@ def _reduction_kernel(k: Kernel) -> None:
         loop_nest(b, kept_dims, rows, "o")
     for p in heap:
         b.call(_free(k.module), [p])
+
+
+ROW_SCRATCH_MAX = 16384  # elements of a row kept on the stack
+
+
+def _is_expensive(v: Instruction) -> bool:
+    """Does computing v involve a transcendental function or a division inside the kernel?"""
+    from ...hlo.opcodes import TRANSCENDENTAL
+
+    stack, seen = [v], set()
+    while stack:
+        i = stack.pop()
+        if id(i) in seen or i.opcode is O.PARAMETER:
+            continue
+        seen.add(id(i))
+        if i.opcode in TRANSCENDENTAL or i.opcode is O.DIVIDE:
+            return True
+        stack.extend(i.operands)
+    return False
+
+
+def _read_again(comp: Computation, v: Instruction, reducer: Instruction) -> bool:
+    return any(v in u.operands for u in comp.instructions if u is not reducer) or \
+        v is comp.root or (comp.root.opcode is O.TUPLE and v in comp.root.operands)
 
 
 def _malloc(module: ir.Module) -> ir.Function:
