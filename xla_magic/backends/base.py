@@ -21,6 +21,7 @@ class Executable:
         self.module, self._run, self.report, self.target = module, run, report, target
         self._params = module.entry.parameters
         self._root = module.entry.root.shape
+        self._is_tuple = self._root.is_tuple
         self._fresh = fresh_results  # the backend never returns an argument or a view of one
         # What a well-formed argument looks like, for the fast check: exact type, dtype, shape, strides.
         self._specs = []
@@ -37,7 +38,7 @@ class Executable:
 
     def __call__(self, *args, out=None):
         # Fast check (the common case): exact ndarray, same dtype object, shape and C-contiguous.
-        arrays = list(args)
+        arrays = args
         specs = self._specs
         if specs is not None and len(args) == len(specs):
             for a, (dt, dims, _) in zip(args, specs):
@@ -57,7 +58,7 @@ class Executable:
             return out
         if not self._fresh:  # results aliasing an argument (a ROOT parameter, a view) are copied
             results = [r if r.flags.owndata and not any(r is a for a in arrays) else np.array(r) for r in results]
-        return tuple(results) if self._root.is_tuple else results[0]
+        return tuple(results) if self._is_tuple else results[0]
 
     def __repr__(self) -> str:
         sig = ", ".join(p.shape.to_text(layout=False) for p in self._params)

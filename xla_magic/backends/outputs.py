@@ -21,6 +21,7 @@ class OutputAllocator:
         self.specs = specs
         self.pooled = [np.dtype(t).itemsize * _size(d) >= POOL_MIN_BYTES for d, t in specs]
         self.pools: list[list[np.ndarray]] = [[] for _ in specs]
+        self.any_pooled = any(self.pooled)
         self.lock = threading.Lock()
         # What sys.getrefcount reports for an array held by the pool alone (the list slot, the
         # loop variable and the call's own argument).
@@ -29,7 +30,7 @@ class OutputAllocator:
             self.baseline = sys.getrefcount(a)
 
     def __call__(self) -> list[np.ndarray]:
-        if not any(self.pooled):
+        if not self.any_pooled:
             return [np.empty(d, t) for d, t in self.specs]
         out = []
         with self.lock:

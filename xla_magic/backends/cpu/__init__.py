@@ -56,7 +56,7 @@ def _executable(module: Module, report: Report, jm, entry: str, n_in: int, n_out
     def run(args: list[np.ndarray], outs=None) -> list[np.ndarray]:
         if outs is None:
             outs = allocate()
-        caller(args + outs)
+        caller([*args, *outs])
         return outs
 
     def per_kernel(fn: str) -> dict[str, str]:
