@@ -128,3 +128,19 @@ def test_cli_run_every_corpus_case(tmp_path):
 def test_cli_run_missing_inputs_is_a_clear_error():
     r = _cli("run", str(CORPUS / "softmax.hlo"))
     assert r.returncode != 0 and "--inputs" in (r.stderr + r.stdout) and "Traceback" not in r.stderr
+
+
+def test_cli_compile_emits_plan_ir_and_asm():
+    r = _cli("compile", str(CORPUS / "softmax.hlo"), "--emit", "plan")
+    assert r.returncode == 0, r.stderr
+    assert "kernels on cpu" in r.stdout and "arena" in r.stdout
+    r = _cli("compile", str(CORPUS / "softmax.hlo"), "--emit", "asm")
+    assert r.returncode == 0 and "k.reduce" in r.stdout
+    r = _cli("compile", str(CORPUS / "softmax.hlo"), "--emit", "hlo")
+    assert xm.parse_hlo(r.stdout).entry.root is not None and "fusion(" in r.stdout
+
+
+def test_cli_bench_reports_medians_and_speedup():
+    r = _cli("bench", str(CORPUS / "layernorm.hlo"), "--inputs", str(CORPUS / "layernorm.npz"), "--seconds", "0.05")
+    assert r.returncode == 0, r.stderr
+    assert "median" in r.stdout and "speedup" in r.stdout

@@ -74,6 +74,52 @@ def cmd_run(ns) -> int:
     return 0
 
 
+def cmd_compile(ns) -> int:
+    from . import api
+
+    exe = api.compile(_read(ns.file), target=ns.target, optimize=not ns.no_opt)
+    r = exe.report
+    if ns.emit == "hlo":
+        sys.stdout.write(r.hlo_after)
+    elif ns.emit == "plan":
+        print(r.fusion_plan.summary() if r.fusion_plan else "no fusion plan (--no-opt)")
+        print(r.buffers.summary())
+        print(r.cost)
+    else:
+        key = {"llvm": "llvm_ir", "llvm-opt": "llvm_ir_opt", "asm": "asm"}[ns.emit]
+        if key not in r.artifacts:
+            raise SystemExit(f"xla-magic: the {ns.target} target has no {ns.emit} to show")
+        sys.stdout.write(r.artifacts[key])
+    print(f"\n; compiled for {ns.target} in {r.compile_seconds * 1e3:.1f} ms", file=sys.stderr)
+    return 0
+
+
+def cmd_bench(ns) -> int:
+    import statistics
+    import time
+
+    from . import api
+
+    module = api.parse_hlo(_read(ns.file))
+    args = _load_inputs(ns.inputs, module.entry.parameters)
+    rows = [("interpreter (one op at a time)", api.compile(module, target="interpreter", optimize=False)),
+            (f"{ns.target} (compiled)", api.compile(module, target=ns.target))]
+    medians = []
+    for label, exe in rows:
+        exe(*args)
+        samples = []
+        deadline = time.perf_counter() + ns.seconds
+        while len(samples) < 5 or time.perf_counter() < deadline:
+            t0 = time.perf_counter()
+            exe(*args)
+            samples.append(time.perf_counter() - t0)
+        med = statistics.median(samples)
+        medians.append(med)
+        print(f"{label:34s} median {med * 1e6:10.1f} µs over {len(samples)} calls")
+    print(f"speedup {medians[0] / medians[1]:.1f}x")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="xla-magic", description="An XLA-style compiler for HLO text.")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -85,9 +131,21 @@ def main(argv=None) -> int:
     r.add_argument("file")
     r.add_argument("--inputs", help="an .npz holding arg0, arg1, ...")
     r.add_argument("--out", help="write the outputs out0, out1, ... to this .npz")
-    r.add_argument("--target", default="interpreter", choices=("interpreter", "cpu", "gpu"))
+    r.add_argument("--target", default="cpu", choices=("interpreter", "cpu", "gpu"))
     r.add_argument("--no-opt", action="store_true", help="skip the optimizer")
     r.set_defaults(fn=cmd_run)
+    c = sub.add_parser("compile", help="optimize and compile FILE.hlo, print what was produced")
+    c.add_argument("file")
+    c.add_argument("--target", default="cpu", choices=("interpreter", "cpu", "gpu"))
+    c.add_argument("--emit", default="hlo", choices=("hlo", "plan", "llvm", "llvm-opt", "asm"))
+    c.add_argument("--no-opt", action="store_true", help="skip the optimizer")
+    c.set_defaults(fn=cmd_compile)
+    bch = sub.add_parser("bench", help="time FILE.hlo one op at a time against compiled")
+    bch.add_argument("file")
+    bch.add_argument("--inputs", help="an .npz holding arg0, arg1, ...")
+    bch.add_argument("--target", default="cpu", choices=("cpu", "gpu", "interpreter"))
+    bch.add_argument("--seconds", type=float, default=1.0, help="time budget per variant")
+    bch.set_defaults(fn=cmd_bench)
     ns = ap.parse_args(argv)
     from .hlo.parser import HloParseError
     from .hlo.verifier import HloVerifyError
