@@ -78,40 +78,37 @@ def _arith(fop: str, iop: str) -> Row:
     return row
 
 
-def _divide(em, instr, dts, vals):
-    a, b = vals
-    dt = dts[0]
-    if _is_float(dt):
-        return _narrow(em, instr, em.b.fdiv(a, b))
-    t = a.type
-    zero, ones = ir.Constant(t, 0), ir.Constant(t, -1)
-    by_zero = em.b.icmp_unsigned("==", b, zero)
-    if dt.kind == "s":
+def _int_division(signed_op: str, unsigned_op: str, by_zero, overflow_result) -> Callable:
+    """Integer division or remainder with XLA's answers where C's are undefined: `by_zero(a, ones)`
+    for x/0, `overflow_result(t)` for INT_MIN/-1 (the divisor is made safe before dividing)."""
+    def emit(em: Emitter, a: ir.Value, b: ir.Value, signed: bool) -> ir.Value:
+        t = a.type
+        one, ones = ir.Constant(t, 1), ir.Constant(t, -1)
+        zero_div = em.b.icmp_unsigned("==", b, ir.Constant(t, 0))
+        if not signed:
+            r = getattr(em.b, unsigned_op)(a, em.b.select(zero_div, one, b))
+            return em.b.select(zero_div, by_zero(a, ones), r)
         int_min = ir.Constant(t, 1 << (t.width - 1))
         overflow = em.b.and_(em.b.icmp_unsigned("==", a, int_min), em.b.icmp_unsigned("==", b, ones))
-        safe = em.b.select(em.b.or_(by_zero, overflow), ir.Constant(t, 1), b)
-        q = em.b.sdiv(a, safe)
-        return em.b.select(by_zero, ones, em.b.select(overflow, int_min, q))
-    q = em.b.udiv(a, em.b.select(by_zero, ir.Constant(t, 1), b))
-    return em.b.select(by_zero, ones, q)  # x/0 is all ones
+        r = getattr(em.b, signed_op)(a, em.b.select(em.b.or_(zero_div, overflow), one, b))
+        return em.b.select(zero_div, by_zero(a, ones), em.b.select(overflow, overflow_result(t), r))
+    return emit
+
+
+_INT_DIV = _int_division("sdiv", "udiv", lambda a, ones: ones, lambda t: ir.Constant(t, 1 << (t.width - 1)))
+_INT_REM = _int_division("srem", "urem", lambda a, ones: a, lambda t: ir.Constant(t, 0))
+
+
+def _divide(em, instr, dts, vals):
+    if _is_float(dts[0]):
+        return _narrow(em, instr, em.b.fdiv(*vals))
+    return _INT_DIV(em, *vals, dts[0].kind == "s")  # x/0 = -1 (all ones), INT_MIN/-1 = INT_MIN
 
 
 def _remainder(em, instr, dts, vals):
-    a, b = vals
-    dt = dts[0]
-    if _is_float(dt):
-        return _narrow(em, instr, em.b.frem(a, b))  # C fmod: sign of the dividend
-    t = a.type
-    zero, ones = ir.Constant(t, 0), ir.Constant(t, -1)
-    by_zero = em.b.icmp_unsigned("==", b, zero)
-    if dt.kind == "s":
-        int_min = ir.Constant(t, 1 << (t.width - 1))
-        overflow = em.b.and_(em.b.icmp_unsigned("==", a, int_min), em.b.icmp_unsigned("==", b, ones))
-        safe = em.b.select(em.b.or_(by_zero, overflow), ir.Constant(t, 1), b)
-        r = em.b.srem(a, safe)
-        return em.b.select(by_zero, a, em.b.select(overflow, zero, r))
-    r = em.b.urem(a, em.b.select(by_zero, ir.Constant(t, 1), b))
-    return em.b.select(by_zero, a, r)
+    if _is_float(dts[0]):
+        return _narrow(em, instr, em.b.frem(*vals))  # C fmod: sign of the dividend
+    return _INT_REM(em, *vals, dts[0].kind == "s")  # x%0 = x, INT_MIN%-1 = 0
 
 
 def _minmax(fname: str, sname: str, uname: str, pred_op: str) -> Row:
