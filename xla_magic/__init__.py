@@ -4,7 +4,9 @@
     m = xm.parse_hlo(text)            # HloParseError / HloVerifyError on bad text
     xm.interpret(m, x)                # numpy, one op at a time, XLA's exact semantics
     exe = xm.compile(m, target="cpu") # optimized and compiled; exe(x), exe.report
+    xm.aot_compile(m, "out/")         # NAME.o, NAME.h, libNAME.so, executable NAME: no Python to run
 """
+from .aot import aot_compile
 from .api import compile, interpret
 from .hlo.ir import Computation, Instruction, Module
 from .hlo.parser import HloParseError, parse_hlo
@@ -13,7 +15,7 @@ from .hlo.verifier import HloVerifyError
 from .report import Report
 
 __all__ = [
-    "compile", "interpret", "parse_hlo", "HloParseError", "HloVerifyError", "Module", "Computation",
+    "compile", "interpret", "aot_compile", "parse_hlo", "HloParseError", "HloVerifyError", "Module", "Computation",
     "Instruction", "Shape", "Report",
 ]
 __version__ = "0.1.0"

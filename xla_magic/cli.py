@@ -1,4 +1,4 @@
-"""`xla-magic parse|run FILE.hlo ...` (also `python -m xla_magic`)."""
+"""`xla-magic parse|run|compile|bench|aot FILE.hlo ...` (also `python -m xla_magic`)."""
 from __future__ import annotations
 
 import argparse
@@ -120,6 +120,25 @@ def cmd_bench(ns) -> int:
     return 0
 
 
+def cmd_aot(ns) -> int:
+    from pathlib import Path
+
+    from .aot import NoCompilerError, aot_compile
+
+    name = ns.name or "".join(c if c.isalnum() else "_" for c in Path(ns.file).stem)
+    if name[:1].isdigit():
+        name = "m_" + name
+    try:
+        res = aot_compile(_read(ns.file), ns.out, name=name, target_triple=ns.target_triple, cpu=ns.cpu,
+                          opt=ns.opt, size=ns.size, threads=ns.threads, vector_math=ns.vector_math)
+    except NoCompilerError as e:
+        print(e.result.summary())
+        print(f"xla-magic: {e}", file=sys.stderr)
+        return 1
+    print(res.summary())
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="xla-magic", description="An XLA-style compiler for HLO text.")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -146,6 +165,18 @@ def main(argv=None) -> int:
     bch.add_argument("--target", default="cpu", choices=("cpu", "gpu", "interpreter"))
     bch.add_argument("--seconds", type=float, default=1.0, help="time budget per variant")
     bch.set_defaults(fn=cmd_bench)
+    a = sub.add_parser("aot", help="compile FILE.hlo ahead of time: NAME.o, NAME.h, libNAME.so, executable NAME")
+    a.add_argument("file")
+    a.add_argument("-o", "--out", required=True, metavar="OUTDIR", help="folder for the files (created)")
+    a.add_argument("--name", help="C name of the model (default: the file's stem)")
+    a.add_argument("--target-triple", help="e.g. aarch64-unknown-linux-gnu, or aarch64 / armv7 / riscv64 "
+                   "(default: the host; only .o and .h for other machines)")
+    a.add_argument("--cpu", help="LLVM CPU name (default: the host's; e.g. x86-64-v2 for a portable build)")
+    a.add_argument("--opt", type=int, default=3, choices=(0, 1, 2, 3), help="LLVM optimization level")
+    a.add_argument("--size", action="store_true", help="optimize for size (optsize on every function)")
+    a.add_argument("--threads", type=int, help="most threads a kernel may use (default: the host's; 1 off-host)")
+    a.add_argument("--vector-math", action="store_true", help="out-of-line math with vector variants")
+    a.set_defaults(fn=cmd_aot)
     ns = ap.parse_args(argv)
     from .hlo.parser import HloParseError
     from .hlo.verifier import HloVerifyError
