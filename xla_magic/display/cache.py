@@ -1,0 +1,35 @@
+"""Per-report memo of what is costly to redo on every display: parsed modules, rendered plots.
+
+Kept on the Report instance itself (outside its dataclass fields, so equality and `replace`
+ignore it); keys that depend on timings include the Timings object's id."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+_ATTR = "_xm_display_cache"
+
+
+def memo(report, key: tuple, make: Callable[[], Any]) -> Any:
+    store = report.__dict__.setdefault(_ATTR, {})
+    if key not in store:
+        store[key] = make()
+    return store[key]
+
+
+def parsed(report, which: str):
+    """The module `which` is "before", "after" or "pre_fusion" (as the fusion pass received it)."""
+    from ..hlo.parser import parse_hlo
+
+    def make():
+        if which == "before":
+            text = report.hlo_before
+        elif which == "after":
+            text = report.hlo_after
+        else:
+            from .graph import pre_fusion_text
+
+            text = pre_fusion_text(report)
+        return parse_hlo(text, verify=False)
+
+    return memo(report, ("module", which), make)

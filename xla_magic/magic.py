@@ -1,0 +1,291 @@
+"""The notebook magics: `%%hlo` compiles the HLO text of its cell and shows the Report;
+`%hlo_config` sets the defaults of its flags.
+
+    %load_ext xla_magic
+
+    %%hlo --target cpu --args x -o
+    HloModule m
+    ENTRY e { x = f32[8] parameter(0)  ROOT y = f32[8] exponential(x) }
+
+A mistake in the cell (its text, its module, or the arguments given with --args) shows a
+short message with the line of the cell and a caret, never a traceback of xla_magic's
+internals: the exception carries `_render_traceback_`, which IPython shows instead."""
+from __future__ import annotations
+
+import numpy as np
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from . import display as xm_display
+from .api import TARGETS
+from .api import compile as xm_compile
+from .hlo.parser import HloParseError
+from .hlo.verifier import HloVerifyError
+
+BUILTIN_DEFAULTS = {"target": "cpu", "no_opt": False, "passes": None, "skip": None, "show": None, "bench": False,
+                    "quiet": False}
+_RED, _BOLD, _RESET = "\x1b[31m", "\x1b[1m", "\x1b[0m"
+
+
+class HloCellError(Exception):
+    """A problem with what the cell says. IPython shows `_render_traceback_`'s lines, not a traceback."""
+
+    def __init__(self, kind: str, message: str, excerpt: str = ""):
+        self.kind, self.message, self.excerpt = kind, message, excerpt
+        super().__init__(f"{kind}: {message}" + (f"\n{excerpt}" if excerpt else ""))
+
+    def _render_traceback_(self) -> list[str]:
+        lines = [f"{_RED}{_BOLD}{self.kind}{_RESET}: {self.message}"]
+        if self.excerpt:
+            lines.append(self.excerpt)
+        return lines
+
+
+def _excerpt(cell: str, line: int, column: int = 0, name: str | None = None) -> str:
+    """The HLO line `line` (1-based) of the cell and a caret under `column` (or under `name`)."""
+    lines = cell.split("\n")
+    if not 1 <= line <= len(lines):
+        return ""
+    text = lines[line - 1].expandtabs(1)
+    if column <= 0 and name:
+        at = text.find(name)
+        column = at + 1 if at >= 0 else 0
+    start = max(0, column - 60)
+    shown = ("..." if start else "") + text[start:start + 120]
+    gutter = f"{line + 1:>4} | "  # the cell's own line number: the %%hlo line is line 1
+    caret = ""
+    if column > 0:
+        caret = "\n" + " " * (len(gutter) + column - 1 - start + (3 if start else 0)) + f"{_RED}^{_RESET}"
+    return f"{gutter}{shown}{caret}"
+
+
+def cell_error(err: Exception, cell: str) -> HloCellError:
+    """The short message for an error from parsing or verifying the cell's text."""
+    if isinstance(err, HloParseError):
+        return HloCellError("HLO syntax error", f"cell line {err.line + 1}, column {err.column}: {err.msg}",
+                            _excerpt(cell, err.line, err.column))
+    if isinstance(err, HloVerifyError):
+        where = []
+        if err.line:
+            where.append(f"cell line {err.line + 1}")
+        if err.instruction:
+            where.append(f"instruction '{err.instruction}'")
+        elif err.computation:
+            where.append(f"computation '{err.computation}'")
+        return HloCellError("HLO verify error", ", ".join(where) + (": " if where else "") + err.msg,
+                            _excerpt(cell, err.line, err.column, err.instruction) if err.line else "")
+    return HloCellError(type(err).__name__, str(err))
+
+
+def _split(values) -> list[str]:
+    """`--args x w`, `--args x,w` and `--args "x, w"` all mean ['x', 'w']."""
+    out: list[str] = []
+    for v in values or ():
+        out += [p.strip() for p in v.split(",") if p.strip()]
+    return out
+
+
+def _check_target(target: str) -> None:
+    if target not in TARGETS:
+        raise HloCellError("UsageError", f"--target {target!r}: choose one of {', '.join(TARGETS)}")
+    try:
+        if target == "cpu":
+            from .backends import cpu as backend
+        elif target == "gpu":
+            from .backends import gpu as backend
+        else:
+            from .backends import interpreter as backend
+    except ImportError as e:
+        raise HloCellError("UsageError", f"target {target!r} is not part of this installation ({e})") from None
+    ok, why = backend.available()
+    if not ok:
+        raise HloCellError("UsageError", f"target {target!r} is not available here: {why}")
+
+
+def _check_passes(target: str, names: list[str]) -> None:
+    from .passes.pipeline import default_pipeline, pass_names
+
+    pipeline = default_pipeline(target)
+    known = set(pass_names(pipeline)) | {name for name, _ in pipeline}
+    bad = [n for n in names if n not in known]
+    if bad:
+        raise HloCellError("UsageError", f"unknown pass {', '.join(map(repr, bad))}; the pipeline has "
+                                         f"{', '.join(sorted(known))}")
+
+
+def _common_flags(fn):
+    """The flags %%hlo and %hlo_config share (defaults None, so a config can fill what is not given)."""
+    for arg in reversed([
+        argument("-t", "--target", default=None, help="where to run: cpu (default), gpu or interpreter"),
+        argument("--no-opt", dest="no_opt", action="store_const", const=True, default=None,
+                 help="skip the optimizer (the module runs as written)"),
+        argument("--opt", dest="no_opt", action="store_const", const=False, help="run the optimizer (the default)"),
+        argument("--passes", nargs="+", default=None, metavar="PASS",
+                 help="run only these passes (comma or space separated), e.g. --passes algsimp,dce,fusion"),
+        argument("--skip", nargs="+", default=None, metavar="PASS", help="run every pass but these"),
+        argument("--show", nargs="+", default=None, metavar="TAB",
+                 help="tabs the report opens with: summary, fusion, passes, hlo, code, latency, memory, or all"),
+        argument("--bench", action="store_const", const=True, default=None,
+                 help="time interpreted against compiled execution (xm.benchmark); fills the Latency tab"),
+        argument("--no-bench", dest="bench", action="store_const", const=False, help="do not time (the default)"),
+        argument("-q", "--quiet", dest="quiet", action="store_const", const=True, default=None,
+                 help="show nothing (the outputs still go to _ and --out)"),
+    ]):
+        fn = arg(fn)
+    return fn
+
+
+@magics_class
+class HloMagics(Magics):
+    def __init__(self, shell=None):
+        super().__init__(shell)
+        self.defaults: dict[str, object] = {}
+
+    def _option(self, opts, key: str):
+        v = getattr(opts, key, None)
+        if v is not None:
+            return v
+        return self.defaults.get(key, BUILTIN_DEFAULTS[key])
+
+    @magic_arguments()
+    @_common_flags
+    @argument("-a", "--args", nargs="+", default=None, metavar="NAME",
+              help="notebook variables bound to the entry parameters, in order; the cell then runs the module")
+    @argument("--out", nargs="+", default=None, metavar="NAME",
+              help="store the outputs under these names (one per output of a tuple result, or one for all)")
+    @argument("-n", "--name", default=None, help="store the compiled executable under this name, as a callable")
+    @argument("-o", dest="return_report", action="store_true",
+              help="return the Report as the cell's value (as %%timeit -o does)")
+    @argument("-v", dest="var", default=None, metavar="NAME", help="store the Report in this variable")
+    @cell_magic
+    def hlo(self, line: str, cell: str):
+        """Compile the HLO text of this cell, show the Report, and run it on --args.
+
+        The Report shows the fusion plan, every pass's effect, the generated code, latency
+        and memory. With --args the outputs become the cell's value (and `_`); -o makes the
+        Report the value instead. Defaults of the flags can be set with %hlo_config."""
+        opts = parse_argstring(self.hlo, line)
+        target = self._option(opts, "target")
+        _check_target(target)
+        passes, skip = _split(self._option(opts, "passes")) or None, _split(self._option(opts, "skip"))
+        _check_passes(target, (passes or []) + skip)
+        try:
+            show = xm_display.normalize_tabs(_split(self._option(opts, "show")) or None)
+        except ValueError as e:
+            raise HloCellError("UsageError", f"--show: {e}") from None
+        if not cell.strip():
+            raise HloCellError("UsageError", "the cell holds no HLO text")
+        options = {"passes": passes, "skip": tuple(skip)} if passes or skip else {}
+        try:
+            exe = xm_compile(cell, target=target, optimize=not self._option(opts, "no_opt"), **options)
+        except (HloParseError, HloVerifyError) as e:
+            raise cell_error(e, cell) from None
+        except NotImplementedError as e:
+            raise HloCellError(f"not supported on {target}", str(e)) from None
+        report = exe.report
+        ns = self.shell.user_ns
+        names = _split(opts.args)
+        arrays = self._arguments(exe, names) if opts.args is not None else None
+        outputs = None
+        if arrays is not None:
+            outputs = self._run(exe, arrays)
+            self._store_outputs(outputs, _split(opts.out))
+        elif opts.out:
+            raise HloCellError("UsageError", "--out needs --args: the cell runs only when given its arguments")
+        if self._option(opts, "bench"):
+            from .bench import benchmark
+
+            benchmark(exe, *(arrays or ()))
+        if opts.name:
+            ns[opts.name] = exe
+        if opts.var:
+            ns[opts.var] = report
+        xm_display.set_view(report, show, exe, arrays)
+        quiet = self._option(opts, "quiet")
+        if not quiet and not opts.return_report:
+            from IPython.display import display
+
+            display(xm_display.view(report, show, exe, arrays))
+        if opts.return_report:
+            return report
+        if outputs is not None:
+            if quiet:
+                ns["_"] = outputs
+                return None
+            return outputs
+        return None
+
+    def _arguments(self, exe, names: list[str]) -> list[np.ndarray]:
+        from .backends.args import check_args
+
+        values = []
+        for name in names:
+            try:
+                values.append(self.shell.ev(name))
+            except NameError:
+                raise HloCellError("UsageError", f"--args: {name!r} is not defined in the notebook") from None
+            except SyntaxError:
+                raise HloCellError("UsageError", f"--args: {name!r} is not a variable name") from None
+        try:
+            return check_args(exe.parameters, values)
+        except (TypeError, ValueError) as e:
+            hint = ""
+            if "expected dtype" in str(e):
+                hint = " (convert with .astype(...))"
+            raise HloCellError("argument mismatch", f"--args {', '.join(names)}: {e}{hint}") from None
+
+    @staticmethod
+    def _run(exe, arrays):
+        from .hlo.evaluator import EvaluationError
+
+        try:
+            return exe(*arrays)
+        except EvaluationError as e:
+            raise HloCellError("cannot run", str(e)) from None
+
+    def _store_outputs(self, outputs, names: list[str]) -> None:
+        if not names:
+            return
+        ns = self.shell.user_ns
+        if len(names) == 1:
+            ns[names[0]] = outputs
+            return
+        if not isinstance(outputs, tuple) or len(outputs) != len(names):
+            n = len(outputs) if isinstance(outputs, tuple) else 1
+            raise HloCellError("UsageError", f"--out names {len(names)} variables but the module has {n} "
+                                             f"output{'s' if n != 1 else ''}")
+        for name, value in zip(names, outputs):
+            ns[name] = value
+
+    @magic_arguments()
+    @_common_flags
+    @argument("--reset", action="store_true", help="forget the defaults set so far")
+    @line_magic
+    def hlo_config(self, line: str = ""):
+        """Set the defaults of %%hlo's flags for this session, e.g. `%hlo_config --target interpreter
+        --show fusion --bench`; with no flags, show them."""
+        opts = parse_argstring(self.hlo_config, line)
+        if opts.reset:
+            self.defaults.clear()
+        for key in BUILTIN_DEFAULTS:
+            v = getattr(opts, key, None)
+            if v is not None:
+                self.defaults[key] = v
+        if "target" in self.defaults:
+            _check_target(self.defaults["target"])
+        if "show" in self.defaults:
+            try:
+                xm_display.normalize_tabs(_split(self.defaults["show"]))
+            except ValueError as e:
+                del self.defaults["show"]
+                raise HloCellError("UsageError", f"--show: {e}") from None
+        current = {k: self.defaults.get(k, v) for k, v in BUILTIN_DEFAULTS.items()}
+        print("%%hlo defaults: " + ", ".join(f"{k}={v!r}" for k, v in current.items()))
+
+
+def load_ipython_extension(ipython) -> None:
+    ipython.register_magics(HloMagics)
+
+
+def unload_ipython_extension(ipython) -> None:
+    """%reload_ext: the next load registers fresh magics over these."""
