@@ -4,10 +4,12 @@
     m = xm.parse_hlo(text)            # HloParseError / HloVerifyError on bad text
     xm.interpret(m, x)                # numpy, one op at a time, XLA's exact semantics
     exe = xm.compile(m, target="cpu") # optimized and compiled; exe(x), exe.report
+    xm.benchmark(exe, x)              # interpreted per op vs compiled per call -> exe.report.timings
     xm.aot_compile(m, "out/")         # NAME.o, NAME.h, libNAME.so, executable NAME: no Python to run
 """
 from .aot import aot_compile
 from .api import compile, interpret
+from .bench import Timings, benchmark
 from .hlo.ir import Computation, Instruction, Module
 from .hlo.parser import HloParseError, parse_hlo
 from .hlo.shape import Shape
@@ -16,7 +18,7 @@ from .report import Report
 
 __all__ = [
     "compile", "interpret", "aot_compile", "parse_hlo", "HloParseError", "HloVerifyError", "Module", "Computation",
-    "Instruction", "Shape", "Report",
+    "Instruction", "Shape", "Report", "benchmark", "Timings",
 ]
 __version__ = "0.1.0"
 
