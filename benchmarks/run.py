@@ -107,7 +107,11 @@ def bench_one(w, args, jax, r, budget) -> None:
     t_np = median_time(lambda: w.numpy(*args), budget)[0]
     t_jax = None
     if jax is not None:
-        jf = jax.jit(w.numpy)
+        import functools
+
+        import jax.numpy as jnp
+
+        jf = jax.jit(functools.partial(w.numpy, xp=jnp))
         jargs = [jax.device_put(a) for a in args]
         jax.block_until_ready(jf(*jargs))
         t_jax = median_time(lambda: jax.block_until_ready(jf(*jargs)), budget)[0]

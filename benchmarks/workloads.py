@@ -18,7 +18,7 @@ class Workload:
     what: str
     hlo: str
     inputs: Callable[[np.random.Generator], list]
-    numpy: Callable
+    numpy: Callable  # fn(*arrays, xp=np): numpy op by op, or jax.numpy under jax.jit
 
 
 def _chain(n_ops: int = 100, shape=(1, 64)) -> tuple[str, Callable]:
@@ -55,7 +55,7 @@ def _chain(n_ops: int = 100, shape=(1, 64)) -> tuple[str, Callable]:
     lines.append(f"  ROOT out = {t} copy({cur})")
     text = "HloModule w1_chain\n\nENTRY main {\n" + "\n".join(lines) + "\n}\n"
 
-    def ref(x, w):
+    def ref(x, w, xp=np):
         v = x
         for kind, c in steps:
             if kind == "mul":
@@ -63,13 +63,13 @@ def _chain(n_ops: int = 100, shape=(1, 64)) -> tuple[str, Callable]:
             elif kind == "addw":
                 v = v + w
             elif kind == "tanh":
-                v = np.tanh(v)
+                v = xp.tanh(v)
             elif kind == "maxw":
-                v = np.maximum(v, w)
+                v = xp.maximum(v, w)
             elif kind == "neg":
                 v = -v
             else:
-                v = np.exp(v)
+                v = xp.exp(v)
         return v
 
     return text, ref
@@ -108,8 +108,8 @@ ENTRY main {{
 }}
 """
 
-    def ref(x):
-        return np.float32(0.5) * x * (np.float32(1) + np.tanh(np.float32(0.7978845608) *
+    def ref(x, xp=np):
+        return np.float32(0.5) * x * (np.float32(1) + xp.tanh(np.float32(0.7978845608) *
                                                              (x + np.float32(0.044715) * x * x * x)))
 
     return Workload("W2", f"gelu-tanh, f32[{n}]", text, lambda r: [r.standard_normal(n).astype(np.float32)], ref)
@@ -133,8 +133,8 @@ def w3(rows: int = 4096, cols: int = 1024) -> Workload:
 }}
 """
 
-    def ref(x):
-        e = np.exp(x - x.max(axis=1, keepdims=True))
+    def ref(x, xp=np):
+        e = xp.exp(x - x.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True)
 
     return Workload("W3", f"softmax over rows, {t}", text,
@@ -172,11 +172,11 @@ def w4(rows: int = 4096, cols: int = 1024) -> Workload:
 }}
 """
 
-    def ref(x, gamma, beta):
+    def ref(x, gamma, beta, xp=np):
         mean = x.mean(axis=1, keepdims=True)
         d = x - mean
         var = (d * d).mean(axis=1, keepdims=True)
-        return d / np.sqrt(var + np.float32(1e-5)) * gamma + beta
+        return d / xp.sqrt(var + np.float32(1e-5)) * gamma + beta
 
     return Workload("W4", f"layernorm, {t}", text,
                     lambda r: [r.standard_normal((rows, cols)).astype(np.float32),
@@ -201,7 +201,7 @@ ENTRY main {{
                     lambda r: [r.standard_normal((m, k)).astype(np.float32) * 0.05,
                                r.standard_normal((k, n)).astype(np.float32) * 0.05,
                                r.standard_normal(n).astype(np.float32)],
-                    lambda x, w, b: np.tanh(x @ w + b))
+                    lambda x, w, b, xp=np: xp.tanh(x @ w + b))
 
 
 def w6(hidden: int = 256) -> Workload:
@@ -238,12 +238,12 @@ ENTRY main {{
 }}
 """
 
-    def ref(x, h, c, wih, whh, b):
+    def ref(x, h, c, wih, whh, b, xp=np):
         z = x @ wih + h @ whh + b
-        sig = lambda a: 1 / (1 + np.exp(-a))  # noqa: E731
+        sig = lambda a: 1 / (1 + xp.exp(-a))  # noqa: E731
         i, f, g_, o = (z[:, k * hidden:(k + 1) * hidden] for k in range(4))
-        c2 = sig(f) * c + sig(i) * np.tanh(g_)
-        return sig(o) * np.tanh(c2), c2
+        c2 = sig(f) * c + sig(i) * xp.tanh(g_)
+        return sig(o) * xp.tanh(c2), c2
 
     def inputs(r):
         return [r.standard_normal((1, hidden)).astype(np.float32), r.standard_normal((1, hidden)).astype(np.float32),
