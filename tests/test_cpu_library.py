@@ -109,7 +109,8 @@ def _dot_text(ld, rd, od, lb, rb, lc, rc, dts) -> str:
     attrs = []
     if lb:
         attrs.append(f"lhs_batch_dims={{{','.join(map(str, lb))}}}, rhs_batch_dims={{{','.join(map(str, rb))}}}")
-    attrs.append(f"lhs_contracting_dims={{{','.join(map(str, lc))}}}, rhs_contracting_dims={{{','.join(map(str, rc))}}}")
+    attrs.append(f"lhs_contracting_dims={{{','.join(map(str, lc))}}}, "
+                 f"rhs_contracting_dims={{{','.join(map(str, rc))}}}")
     return (f"HloModule m\nENTRY e {{\n  a = {s(a, ld)} parameter(0)\n  b = {s(b, rd)} parameter(1)\n"
             f"  ROOT d = {s(o, od)} dot(a, b), {', '.join(attrs)}\n}}\n")
 
@@ -248,7 +249,9 @@ def test_dot_auto_strategy_and_vectorized_loops() -> None:
     expect = "blas" if L.find_blas() is not None else "packed"
     assert L.dot_strategy(xm.parse_hlo(big).entry.root) == expect
     ints = _dot_text([256, 512], [512, 256], [256, 256], [], [], [1], [0], ("s32",) * 3)
-    assert L.dot_strategy(xm.parse_hlo(ints).entry.root) == "packed"
+    assert L.dot_strategy(xm.parse_hlo(ints).entry.root) == "loops"
+    huge = _dot_text([2048, 2048], [2048, 64], [2048, 64], [], [], [1], [0], ("s32",) * 3)
+    assert L.dot_strategy(xm.parse_hlo(huge).entry.root) == "packed"  # A beyond the caches
 
 
 def test_blas_found_where_numpy_has_openblas() -> None:
@@ -323,9 +326,9 @@ def _random_conv(rng: np.random.Generator, nsp: int, dts=("f32",) * 3):
     return _conv_text(xd, kd, od, labels, " ".join(parts), fg, bg, dts), xd, kd
 
 
-def _check_conv(text, xd, kd, dts, rng, label="") -> None:
+def _check_conv(text, xd, kd, dts, rng, label="", strategy=None) -> None:
     args = [_random(rng, xd, dts[0]), _random(rng, kd, dts[1])]
-    (got,) = run(L.define_convolution, text, args)
+    (got,) = run(L.define_convolution, text, args, conv_strategy=strategy)
     (ref,) = _as_list(xm.interpret(text, *args))
     if dts[2] in ("f32", "f64"):
         absargs = [np.abs(a) for a in args]
@@ -337,21 +340,23 @@ def _check_conv(text, xd, kd, dts, rng, label="") -> None:
         _check(got, ref, 0.0, label=label)
 
 
+@pytest.mark.parametrize("strategy", [None, "gemm", "direct"])
 @pytest.mark.parametrize("nsp", [0, 1, 2, 3])
-@pytest.mark.parametrize("seed", range(10))
-def test_convolution_random(nsp: int, seed: int) -> None:
+@pytest.mark.parametrize("seed", range(8))
+def test_convolution_random(strategy, nsp: int, seed: int) -> None:
     rng = np.random.default_rng(100 * nsp + seed)
     for _ in range(3 if nsp < 3 else 2):
         text, xd, kd = _random_conv(rng, nsp)
-        _check_conv(text, xd, kd, ("f32",) * 3, rng, text)
+        _check_conv(text, xd, kd, ("f32",) * 3, rng, text, strategy)
 
 
+@pytest.mark.parametrize("strategy", ["gemm", "direct"])
 @pytest.mark.parametrize("dts", [("f64",) * 3, ("s32",) * 3, ("bf16",) * 3, ("f16", "f16", "f32"), ("s8", "s8", "s32")])
-def test_convolution_dtypes(dts) -> None:
+def test_convolution_dtypes(dts, strategy) -> None:
     rng = np.random.default_rng(7)
     for nsp in (1, 2):
         text, xd, kd = _random_conv(rng, nsp, dts)
-        _check_conv(text, xd, kd, dts, rng, text)
+        _check_conv(text, xd, kd, dts, rng, text, strategy)
 
 
 @pytest.mark.parametrize("case", [
@@ -364,10 +369,21 @@ def test_convolution_dtypes(dts) -> None:
     ((1, 300, 2), (5, 2, 3), (1, 296, 3), "b0f_0io->b0f", "size=5", 1, 1),  # long rows: chunked accumulator
     ((6, 5, 5, 2), (3, 3, 2, 6), (2, 3, 3, 6), "b01f_01io->b01f", "size=3x3", 1, 3),  # batch groups
 ])
-def test_convolution_layouts(case) -> None:
+@pytest.mark.parametrize("strategy", ["gemm", "direct"])
+def test_convolution_layouts(case, strategy) -> None:
     xd, kd, od, labels, window, fg, bg = case
     text = _conv_text(xd, kd, od, labels, window, fg, bg)
-    _check_conv(text, xd, kd, ("f32",) * 3, np.random.default_rng(3), text)
+    _check_conv(text, xd, kd, ("f32",) * 3, np.random.default_rng(3), text, strategy)
+
+
+def test_convolution_chunked_accumulator(monkeypatch) -> None:
+    """Output lines longer than the direct loops' accumulator row run in chunks."""
+    monkeypatch.setattr(L, "CONV_CHUNK", 7)
+    rng = np.random.default_rng(9)
+    for nsp in (1, 2):
+        for _ in range(4):
+            text, xd, kd = _random_conv(rng, nsp)
+            _check_conv(text, xd, kd, ("f32",) * 3, rng, text, "direct")
 
 
 def test_convolution_empty_input_and_padding_only() -> None:

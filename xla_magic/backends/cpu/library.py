@@ -507,7 +507,7 @@ def _canonical_b(g: _DotGeom) -> _DotGeom:
 
 @dataclass(frozen=True)
 class _Core:
-    """One 2-D product `C[M,N] = A[M,K] @ B[K,N]` with element strides; C is dense, ldc = N."""
+    """One 2-D product `C[M,N] = A[M,K] @ B[K,N]`, element strides for all three."""
 
     M: int
     N: int
@@ -519,28 +519,54 @@ class _Core:
     adt: DType
     bdt: DType
     odt: DType
+    sc_m: int
+    sc_n: int = 1
 
     @property
     def flops(self) -> int:
         return 2 * self.M * self.N * self.K
 
+    def swapped(self) -> _Core:
+        """The same product as C^T = B^T @ A^T (operands swap places)."""
+        return _Core(self.N, self.M, self.K, self.sb_n, self.sb_k, self.sa_k, self.sa_m, self.bdt, self.adt,
+                     self.odt, self.sc_n, self.sc_m)
+
+    def loops_form(self) -> str:
+        """How `_core_loops` computes it: "axpy" (B rows contiguous), "axpy_t" (A columns
+        contiguous: swap), "dot" / "dot_t" (a contiguous reduction for a matrix-vector
+        product), or "strided" (none of those: slow for large sizes)."""
+        if self.N > 1 and self.sb_n == 1:
+            return "axpy"
+        if self.M > 1 and self.sa_m == 1:
+            return "axpy_t"
+        if self.N == 1 and (self.sa_k == 1 or self.K == 1):
+            return "dot"
+        if self.M == 1 and (self.sb_k == 1 or self.K == 1):
+            return "dot_t"
+        return "strided"
+
 
 def _core_of(g: _DotGeom) -> _Core:
     one = _Dim(1, 0, 0, 0)
     m, n, k = (g.m or [one])[0], (g.n or [one])[0], (g.k or [one])[0]
-    return _Core(m.n, n.n, k.n, m.sa, k.sa, k.sb, n.sb, g.adt, g.bdt, g.odt)
+    return _Core(m.n, n.n, k.n, m.sa, k.sa, k.sb, n.sb, g.adt, g.bdt, g.odt, n.n)
 
 
 # --- dot: strategy ---------------------------------------------------------------------------
 
 DOT_STRATEGIES = ("blas", "packed", "loops", "naive")
-BLAS_MIN_FLOPS = 2 * 48 ** 3  # below this, a call into BLAS costs more than it saves
-PACKED_MIN_FLOPS = 2 * 40 ** 3  # below this, packing costs more than it saves
+# Measured on a 2-core Zen 4 (benchmarks/gemm.py): the loops path runs at ~115 GFLOP/s on one
+# core from 32^3 up, so BLAS (two threads) pays only for products large in all three dims, and
+# packing only once A no longer fits the caches (the loops path streams A once per NB columns).
+BLAS_MIN_FLOPS = 2 * 128 ** 3
+BLAS_MIN_DIM = 64  # OpenBLAS is slow when N or K is small (512x16x512 and the like)
+PACKED_MIN_A_BYTES = 8 << 20
+COPY_MIN_FLOPS = 2 * 16 ** 3  # below this, strided naive loops beat copying an operand
 
 
 def _blas_args(c: _Core) -> tuple[bool, int, bool, int] | None:
     """(transpose A, lda, transpose B, ldb) for a row-major cblas call, or None when an operand
-    has no unit stride."""
+    has no unit stride or C is not dense."""
     def one(rows: int, cols: int, s_row: int, s_col: int):
         if cols == 1 or s_col == 1:
             ld = s_row if rows > 1 else cols
@@ -553,7 +579,7 @@ def _blas_args(c: _Core) -> tuple[bool, int, bool, int] | None:
         return None
 
     a, b = one(c.M, c.K, c.sa_m, c.sa_k), one(c.K, c.N, c.sb_k, c.sb_n)
-    if a is None or b is None:
+    if a is None or b is None or c.sc_n != 1 or c.sc_m != c.N:
         return None
     return a[0], a[1], b[0], b[1]
 
@@ -565,20 +591,57 @@ def _blas_for(c: _Core) -> Blas | None:
     return blas if _blas_args(c) is not None else None
 
 
+@dataclass(frozen=True)
+class _Plan:
+    strategy: str
+    copy_a: bool  # lhs is first copied to a dense [batch..., M, K] buffer
+    copy_b: bool  # rhs is first copied to a dense [batch..., K, N] buffer
+    geom: _DotGeom  # after those copies, dims merged
+    core: _Core
+
+
+def _plan(g: _DotGeom, strategy: str | None) -> _Plan:
+    """The strategy (forced or chosen by size) and the operand copies it needs."""
+    if strategy is not None and strategy not in DOT_STRATEGIES:
+        raise ValueError(f"strategy must be one of {DOT_STRATEGIES}, got {strategy!r}")
+
+    def make(s: str, ca: bool, cb: bool) -> _Plan:
+        h = g
+        if ca:
+            h = _canonical_a(h)
+        if cb:
+            h = _canonical_b(h)
+        h = h.coalesced()
+        return _Plan(s, ca, cb, h, _core_of(h))
+
+    if strategy == "naive":
+        return make("naive", False, False)
+    # Operands whose groups do not each merge into one dim are copied into canonical order.
+    p = make(strategy or "loops", not g.a_flat(), not g.b_flat())
+    c = p.core
+    if strategy is None:
+        csize = _bits(_compute(g.odt)[0]) // 8
+        if (p.copy_a or p.copy_b) and c.flops < COPY_MIN_FLOPS:
+            return make("naive", False, False)
+        if (c.flops >= BLAS_MIN_FLOPS and min(c.N, c.K) >= BLAS_MIN_DIM and c.M >= 16
+                and _blas_for(c) is not None):
+            return replace(p, strategy="blas")
+        if c.M * c.K * csize >= PACKED_MIN_A_BYTES and min(c.M, c.N) >= 16:
+            return replace(p, strategy="packed")
+        strategy = "loops"
+    if strategy == "blas" and _blas_for(c) is None:
+        strategy = "packed"
+    if strategy == "loops" and c.loops_form() == "strided" and c.flops >= COPY_MIN_FLOPS:
+        return make("loops", p.copy_a, True)  # B copied: its rows become contiguous
+    return replace(p, strategy=strategy)
+
+
 def dot_strategy(instr: Instruction) -> str:
-    """The way `define_dot` computes `instr` by default (see DOT_STRATEGIES)."""
+    """The way `define_dot` computes `instr` by default (one of DOT_STRATEGIES)."""
     g = _dot_geometry(instr)
     if g.empty or g.zero:
         return "naive"
-    flat = g.a_flat() and g.b_flat()
-    c = _core_of(_canonical_b(_canonical_a(g)).coalesced() if not flat else g.coalesced())
-    if c.M == 1 or c.N == 1:  # matrix-vector: memory bound, streamed by plain loops
-        return "loops" if flat else "naive"
-    if c.flops >= BLAS_MIN_FLOPS and _blas_for(c) is not None:
-        return "blas"
-    if c.flops >= PACKED_MIN_FLOPS and min(c.M, c.N) >= 8 and c.K >= 8:
-        return "packed"
-    return "loops" if flat else "naive"
+    return _plan(g, None).strategy
 
 
 # --- dot: emission ---------------------------------------------------------------------------
@@ -592,6 +655,7 @@ def define_dot(module: ir.Module, instr: Instruction, name: str, *, strategy: st
     _compute(g.odt)
     for dt in (g.adt, g.bdt):
         _mem_type(dt)
+    plan = _plan(g, strategy)
     fn, b = _new_function(module, name, 3)
     a_ptr, b_ptr, c_ptr = fn.args
     if g.empty:
@@ -601,33 +665,19 @@ def define_dot(module: ir.Module, instr: Instruction, name: str, *, strategy: st
         _memset0(b, c_ptr, math.prod(instr.shape.dims) * g.odt.itemsize)
         b.ret_void()
         return fn
-    if strategy is None:
-        strategy = dot_strategy(instr)
-    if strategy not in DOT_STRATEGIES:
-        raise ValueError(f"strategy must be one of {DOT_STRATEGIES}, got {strategy!r}")
-    if strategy == "naive":
+    if plan.strategy == "naive":
         _dot_naive(b, g.coalesced(), a_ptr, b_ptr, c_ptr)
         b.ret_void()
         return fn
 
-    # Operands whose groups do not each merge into one dim are first copied into canonical order.
-    copy_a, copy_b = not g.a_flat(), not g.b_flat()
-    h = g
-    if copy_a:
-        h = _canonical_a(h)
-    if copy_b:
-        h = _canonical_b(h)
-    h = h.coalesced()
-    core = _core_of(h)
-    if strategy == "blas" and _blas_for(core) is None:
-        strategy = "packed"
+    h, core = plan.geom, plan.core
     nbatch = math.prod(d.n for d in h.batch)
-    size_a = nbatch * core.M * core.K * g.adt.itemsize if copy_a else 0
-    size_b = nbatch * core.K * core.N * g.bdt.itemsize if copy_b else 0
-    pk = _packing(core) if strategy == "packed" else None
-    need = (size_a + 64) * copy_a + (size_b + 64) * copy_b + (pk.scratch_bytes if pk else 0)
+    size_a = nbatch * core.M * core.K * g.adt.itemsize if plan.copy_a else 0
+    size_b = nbatch * core.K * core.N * g.bdt.itemsize if plan.copy_b else 0
+    pk = _packing(core) if plan.strategy == "packed" else None
+    need = (size_a + 64) * plan.copy_a + (size_b + 64) * plan.copy_b + (pk.scratch_bytes if pk else 0)
     if not need:
-        _dot_batched(b, fn, name, h, core, strategy, pk, a_ptr, b_ptr, c_ptr, None)
+        _dot_batched(b, name, h, core, plan.strategy, pk, a_ptr, b_ptr, c_ptr, None)
         b.ret_void()
         return fn
 
@@ -636,15 +686,15 @@ def define_dot(module: ir.Module, instr: Instruction, name: str, *, strategy: st
     with b.if_else(ok) as (then, otherwise):
         with then:
             cur = mem
-            if copy_a:
+            if plan.copy_a:
                 a2 = _align_up(b, cur)
                 _dot_copy(b, a_ptr, a2, g.adt, g.batch + g.m + g.k, "sa")
                 a_ptr, cur = a2, b.gep(a2, [_i64(size_a)], source_etype=I8)
-            if copy_b:
+            if plan.copy_b:
                 b2 = _align_up(b, cur)
                 _dot_copy(b, b_ptr, b2, g.bdt, g.batch + g.k + g.n, "sb")
                 b_ptr, cur = b2, b.gep(b2, [_i64(size_b)], source_etype=I8)
-            _dot_batched(b, fn, name, h, core, strategy, pk, a_ptr, b_ptr, c_ptr, cur if pk else None)
+            _dot_batched(b, name, h, core, plan.strategy, pk, a_ptr, b_ptr, c_ptr, cur if pk else None)
             _free(b, mem)
         with otherwise:  # out of memory: the loops that need none
             _dot_naive(b, g.coalesced(), fn.args[0], fn.args[1], c_ptr)
@@ -693,7 +743,7 @@ def _dot_naive(b: ir.IRBuilder, g: _DotGeom, a_ptr, b_ptr, c_ptr) -> None:
     _nest(b, [(d.n, (d.sa, d.sb, d.sc)) for d in g.dims], [_i64(0)] * 3, element, "o")
 
 
-def _dot_batched(b: ir.IRBuilder, fn: ir.Function, name: str, h: _DotGeom, core: _Core, strategy: str,
+def _dot_batched(b: ir.IRBuilder, name: str, h: _DotGeom, core: _Core, strategy: str,
                  pk: _Packing | None, a_ptr, b_ptr, c_ptr, scratch) -> None:
     """The 2-D core once per batch element (batch dims as outer loops)."""
     ukernel = _define_ukernel(b.module, f"{name}.ukernel", core, pk) if pk else None
@@ -733,51 +783,90 @@ def _core_blas(b: ir.IRBuilder, c: _Core, pa, pb, pc) -> None:
 LOOP_ROWS, LOOP_VECTORS = 4, 6
 
 
-def _core_loops(b: ir.IRBuilder, c: _Core, pa, pb, pc) -> None:
-    """Small products without packing. When B's rows are contiguous: an axpy form
-    `C[m0:m0+4, n0:n0+NB] += A[m0:m0+4, k] * B[k, n0:n0+NB]` over k, NB a few vectors wide and
-    every trip count a constant, so the vectorized inner loop unrolls fully and its accumulators
-    live in registers (a micro-kernel the vectorizer builds). Otherwise a dot-product form with a
-    reassociable reduction over k."""
-    ct, ck = _compute(c.odt)
-    if c.sb_n == 1 and c.N > 1:
-        vl = max(1, host().vector_bits // _bits(ct))
-        vecs = LOOP_VECTORS if host().vector_bits >= 512 else max(2, LOOP_VECTORS // 2)
-        nb_ = min(c.N, vecs * vl)
-        mb = min(LOOP_ROWS, c.M)
-        acc = _entry_alloca(b, ct, mb * nb_, "acc", align=64)
+def _gemm_axpy(b: ir.IRBuilder, M: int | ir.Value, N: int | ir.Value, K: int, sa: tuple[int, int],
+               sb: tuple[int, int], sc: tuple[int, int], pa: ir.Value, pb: ir.Value, pc: ir.Value,
+               dts: tuple[DType, DType, DType], accumulate: bool = False, m_max: int = 0, n_max: int = 0) -> None:
+    """C[M,N] (+)= A[M,K] @ B[K,N], strides sa = (m, k), sb = (k, n), sc = (m, n) in elements.
 
-        def block(m0: ir.Value, mrows: int, n0: ir.Value, nb: int) -> None:
-            _memset0(b, acc, mrows * nb_ * (_bits(ct) // 8))
-            with _loop(b, c.K, name="k") as k:
-                xs = [_load_c(b, pa, _add(b, _mul(b, _add(b, m0, i), c.sa_m), _mul(b, k, c.sa_k)), c.adt, ct, ck)
-                      for i in range(mrows)]
-                brow = _add(b, _mul(b, k, c.sb_k), n0)
-                with _loop(b, nb, name="n") as n:
-                    y = _load_c(b, pb, _add(b, brow, n), c.bdt, ct, ck)
-                    for i, x in enumerate(xs):
-                        p = _gep(b, acc, _add(b, n, i * nb_), ct)
-                        b.store(_muladd(b, x, y, b.load(p, typ=ct)), p)
+    Register-blocked axpy form: `acc[4, NB] += A[m0:m0+4, k] * B[k, n0:n0+NB]` over k, NB a few
+    vectors wide. With constant trip counts the vectorized inner loop unrolls fully and the
+    accumulators live in registers (a micro-kernel the vectorizer builds), so B's rows should be
+    contiguous (sb[1] == 1). M and N may be runtime values bounded by m_max and n_max; the
+    partial blocks then run with runtime trip counts. `accumulate` adds to C instead of storing."""
+    adt, bdt, odt = dts
+    ct, ck = _compute(odt)
+    vl = max(1, host().vector_bits // _bits(ct))
+    vecs = LOOP_VECTORS if host().vector_bits >= 512 else max(2, LOOP_VECTORS // 2)
+    nb_ = max(1, min(N if isinstance(N, int) else n_max, vecs * vl))
+    # narrow blocks take more rows, so that about LOOP_ROWS x LOOP_VECTORS accumulators stay busy
+    rows = max(LOOP_ROWS, min(2 * LOOP_ROWS, LOOP_ROWS * vecs // -(-nb_ // vl)))
+    mb = max(1, min(rows, M if isinstance(M, int) else m_max))
+    acc = _entry_alloca(b, ct, mb * nb_, "acc", align=64)
+
+    def block(m0: ir.Value, mrows: int, n0: ir.Value, nb: int | ir.Value) -> None:
+        crows = [_add(b, _mul(b, _add(b, m0, i), sc[0]), _mul(b, n0, sc[1])) for i in range(mrows)]
+        if accumulate:
             for i in range(mrows):
-                crow = _add(b, _mul(b, _add(b, m0, i), c.N), n0)
-                with _loop(b, nb, name="st") as n:
-                    _store_c(b, pc, _add(b, crow, n), c.odt, b.load(_gep(b, acc, _add(b, n, i * nb_), ct), typ=ct), ck)
+                with _loop(b, nb, name="ld") as n:
+                    v = _load_c(b, pc, _add(b, crows[i], _mul(b, n, sc[1])), odt, ct, ck)
+                    b.store(v, _gep(b, acc, _add(b, n, i * nb_), ct))
+        else:
+            _memset0(b, acc, mrows * nb_ * (_bits(ct) // 8))
+        with _loop(b, K, name="k") as k:
+            xs = [_load_c(b, pa, _add(b, _mul(b, _add(b, m0, i), sa[0]), _mul(b, k, sa[1])), adt, ct, ck)
+                  for i in range(mrows)]
+            brow = _add(b, _mul(b, k, sb[0]), _mul(b, n0, sb[1]))
+            with _loop(b, nb, name="n") as n:
+                y = _load_c(b, pb, _add(b, brow, _mul(b, n, sb[1])), bdt, ct, ck)
+                for i, x in enumerate(xs):
+                    p = _gep(b, acc, _add(b, n, i * nb_), ct)
+                    b.store(_muladd(b, x, y, b.load(p, typ=ct)), p)
+        for i in range(mrows):
+            with _loop(b, nb, name="st") as n:
+                v = b.load(_gep(b, acc, _add(b, n, i * nb_), ct), typ=ct)
+                _store_c(b, pc, _add(b, crows[i], _mul(b, n, sc[1])), odt, v, ck)
 
-        def columns(n0: ir.Value, nb: int) -> None:
-            full = c.M // mb * mb
+    def columns(n0: ir.Value, nb: int | ir.Value) -> None:
+        if isinstance(M, int):
+            full = M // mb * mb
             if full:
                 with _loop(b, full, step=mb, name="m") as m0:
                     block(m0, mb, n0, nb)
-            if full < c.M:
-                block(_i64(full), c.M - full, n0, nb)
+            if full < M:
+                block(_i64(full), M - full, n0, nb)
+            return
+        full = b.mul(b.udiv(M, _i64(mb)), _i64(mb))
+        with _loop(b, full, step=mb, name="m") as m0:
+            block(m0, mb, n0, nb)
+        with _loop(b, M, start=full, name="mr") as m0:
+            block(m0, 1, n0, nb)
 
-        nfull = c.N // nb_ * nb_
+    if isinstance(N, int):
+        nfull = N // nb_ * nb_
         with _loop(b, nfull, step=nb_, name="n0") as n0:
             columns(n0, nb_)
-        if nfull < c.N:
-            columns(_i64(nfull), c.N - nfull)
+        if nfull < N:
+            columns(_i64(nfull), N - nfull)
         return
+    nfull = b.mul(b.udiv(N, _i64(nb_)), _i64(nb_))
+    with _loop(b, nfull, step=nb_, name="n0") as n0:
+        columns(n0, nb_)
+    with b.if_then(b.icmp_signed("<", nfull, N)):
+        columns(nfull, b.sub(N, nfull))
 
+
+def _core_loops(b: ir.IRBuilder, c: _Core, pa, pb, pc) -> None:
+    """Products without packing: `_gemm_axpy` when B's rows are contiguous (or A's columns:
+    then C^T = B^T A^T is computed); otherwise (matrix-vector products) a dot-product form
+    with a reassociable reduction."""
+    form = c.loops_form()
+    if form in ("axpy_t", "dot_t"):
+        c, pa, pb = c.swapped(), pb, pa
+    if form in ("axpy", "axpy_t"):
+        _gemm_axpy(b, c.M, c.N, c.K, (c.sa_m, c.sa_k), (c.sb_k, c.sb_n), (c.sc_m, c.sc_n), pa, pb, pc,
+                   (c.adt, c.bdt, c.odt))
+        return
+    ct, ck = _compute(c.odt)
     flags = ("reassoc", "contract") if ck == "f" else ()
     acc = _Var(b, ct, _const(ct, 0), "acc")
     with _loop(b, c.M, name="m") as m:
@@ -788,7 +877,7 @@ def _core_loops(b: ir.IRBuilder, c: _Core, pa, pb, pc) -> None:
                 x = _load_c(b, pa, _add(b, arow, _mul(b, k, c.sa_k)), c.adt, ct, ck)
                 y = _load_c(b, pb, _add(b, bcol, _mul(b, k, c.sb_k)), c.bdt, ct, ck)
                 acc.set(_muladd(b, x, y, acc.get(), flags))
-            _store_c(b, pc, _add(b, _mul(b, m, c.N), n), c.odt, acc.get(), ck)
+            _store_c(b, pc, _add(b, _mul(b, m, c.sc_m), _mul(b, n, c.sc_n)), c.odt, acc.get(), ck)
 
 
 # --- dot: packed GEMM (generated) ------------------------------------------------------------
@@ -1026,15 +1115,106 @@ class _Spatial:
         return (self.d - 1) * self.win.base_dilation + 1 if self.d > 0 else 0
 
 
-def define_convolution(module: ir.Module, instr: Instruction, name: str) -> ir.Function:
+CONV_GEMM_MIN_FEATURES = 8
+CONV_CHUNK = 1024  # accumulator row of the direct loops, in elements
+
+
+def _conv_as_gemms(b: ir.IRBuilder, sp: list[_Spatial], batch: tuple[int, int, int], feat: tuple[int, int, int],
+                   red: tuple[int, int, int], dts: tuple[DType, DType, DType], x_ptr, w_ptr, o_ptr,
+                   out_bytes: int) -> bool:
+    """An ungrouped convolution as a sum of small GEMMs accumulated into the zeroed output: for
+    each output position outside one "pixel" dim P (the batch or a spatial dim) and each
+    kernel position, `out[P range, :] += x[P range, :] @ w[:, :]` over input features, with P's
+    range limited to the windows that hit the input. Emits nothing and returns False when no
+    pixel dim gives `_gemm_axpy` contiguous rows to stream (x along P, or w along features)."""
+    n_out, sx_n, sc_n = batch
+    n_feat, sw_o, sc_o = feat
+    cg, sx_c, sw_i = red
+    # (key, extent, x step, out step); spatial keys are ints; lhs dilation makes x not affine in P
+    cands = [("n", n_out, sx_n, sc_n)] + [(j, s.s, s.win.stride * s.sx, s.sc) for j, s in enumerate(sp)
+                                          if s.win.base_dilation == 1]
+    best = None
+    for key, ext, xstep, ostep in cands:
+        if xstep == 1 or sw_o == 1:
+            score = (ext > 1, xstep == 1 and n_feat > 1, ext)
+            if best is None or score > best[0]:
+                best = (score, key, ext, xstep, ostep)
+    if best is None:
+        return False
+    _, pkey, pext, xstep, ostep = best
+    pixels_as_n = xstep == 1 and (sw_o != 1 or n_feat < pext)
+    _memset0(b, o_ptr, out_bytes)
+
+    def gemm(count: int | ir.Value, x0, w0, o0) -> None:
+        pa, pb, pc = _gep(b, x_ptr, x0, _mem_type(dts[0])), _gep(b, w_ptr, w0, _mem_type(dts[1])), o0
+        pc = _gep(b, o_ptr, o0, _mem_type(dts[2]))
+        if pixels_as_n:  # out[f, p] += w^T[f, c] @ x[c, p]
+            _gemm_axpy(b, n_feat, count, cg, (sw_o, sw_i), (sx_c, xstep), (sc_o, ostep), pb, pa, pc,
+                       (dts[1], dts[0], dts[2]), accumulate=True, n_max=pext)
+        else:  # out[p, f] += x[p, c] @ w[c, f]
+            _gemm_axpy(b, count, n_feat, cg, (xstep, sx_c), (sw_i, sw_o), (ostep, sc_o), pa, pb, pc, dts,
+                       accumulate=True, m_max=pext)
+
+    outer = ([] if pkey == "n" else ["n"]) + [j for j in range(len(sp)) if j != pkey]
+
+    def positions(i: int, x0, w0, o0) -> None:
+        """Loops over the output position outside P, then over kernel positions."""
+        if i < len(outer):
+            key = outer[i]
+            if key == "n":
+                with _loop(b, n_out, name="cn") as v:
+                    positions(i + 1, _add(b, x0, _mul(b, v, sx_n)), w0, _add(b, o0, _mul(b, v, sc_n)))
+                return
+            s = sp[key]
+            wd = s.win
+            with _loop(b, s.s, name=f"cs{key}") as v:
+                base = b.sub(_mul(b, v, wd.stride), _i64(wd.pad_lo))
+                k_lo = _max(b, 0, _ceildiv(b, b.sub(_i64(0), base), wd.window_dilation))
+                k_hi = _min(b, s.w, b.add(_floordiv(b, b.sub(_i64(s.dilated - 1), base), wd.window_dilation), _i64(1)))
+                with _loop(b, k_hi, start=k_lo, name=f"ck{key}") as k:
+                    pos = b.add(base, _mul(b, k, wd.window_dilation))
+                    kw = b.sub(_i64(s.w - 1), k) if wd.reversal else k
+                    w1, o1 = _add(b, w0, _mul(b, kw, s.sw)), _add(b, o0, _mul(b, v, s.sc))
+                    if wd.base_dilation == 1:
+                        positions(i + 1, _add(b, x0, _mul(b, pos, s.sx)), w1, o1)
+                    else:
+                        with b.if_then(b.icmp_signed("==", b.srem(pos, _i64(wd.base_dilation)), _i64(0))):
+                            q = b.sdiv(pos, _i64(wd.base_dilation))
+                            positions(i + 1, _add(b, x0, _mul(b, q, s.sx)), w1, o1)
+            return
+        if pkey == "n":
+            gemm(n_out, x0, w0, o0)
+            return
+        s = sp[pkey]
+        wd = s.win
+        with _loop(b, s.w, name="ckp") as k:
+            kw = b.sub(_i64(s.w - 1), k) if wd.reversal else k
+            off = b.sub(_mul(b, k, wd.window_dilation), _i64(wd.pad_lo))
+            # output positions t whose window position t*stride + off lies in [0, extent)
+            t_lo = _max(b, 0, _ceildiv(b, b.sub(_i64(0), off), wd.stride))
+            t_hi = _min(b, s.s, b.add(_floordiv(b, b.sub(_i64(s.dilated - 1), off), wd.stride), _i64(1)))
+            with b.if_then(b.icmp_signed("<", t_lo, t_hi)):
+                x1 = _add(b, x0, _mul(b, b.add(_mul(b, t_lo, wd.stride), off), s.sx))
+                gemm(b.sub(t_hi, t_lo), x1, _add(b, w0, _mul(b, kw, s.sw)), _add(b, o0, _mul(b, t_lo, s.sc)))
+
+    positions(0, _i64(0), _i64(0), _i64(0))
+    return True
+
+
+def define_convolution(module: ir.Module, instr: Instruction, name: str, *, conv_strategy: str | None = None
+                       ) -> ir.Function:
     """`void name(ptr lhs, ptr rhs, ptr out)` computing the HLO convolution `instr`: any
     dim_labels, window stride/padding (negative too)/lhs and rhs dilation/reversal,
     feature_group_count and batch_group_count.
 
-    Direct loops: per output line along the output's most contiguous dim (the "inner" dim), a
-    stack accumulator row is zeroed, every (input feature, kernel position) pair adds one
-    vectorizable axpy into it, and the row is converted and stored once. Kernel positions whose
-    window falls into padding are skipped by computing each loop's valid range."""
+    Two ways (`conv_strategy` forces one; by default the first where it applies):
+    - "gemm": ungrouped convolutions with >= CONV_GEMM_MIN_FEATURES input features and f32/f64/
+      integer results: a sum of small register-blocked GEMMs (`_conv_as_gemms`);
+    - "direct": per output line along the output's most contiguous dim (the "inner" dim), a
+      stack accumulator row is zeroed, every (input feature, kernel position) pair adds one
+      vectorizable axpy into it, and the row is converted and stored once.
+    Both skip kernel positions whose window falls into padding by computing each loop's valid
+    range, so no index is ever clamped or checked per element (lhs dilation excepted)."""
     lhs, rhs = instr.operands
     dl = instr.attrs.get("dim_labels")
     if dl is None:
@@ -1048,7 +1228,7 @@ def define_convolution(module: ir.Module, instr: Instruction, name: str) -> ir.F
     bg = int(instr.attrs.get("batch_group_count", 1) or 1)
     adt, bdt, odt = lhs.shape.dtype, rhs.shape.dtype, instr.shape.dtype
     ct, ck = _compute(odt)
-    at, bt = _mem_type(adt), _mem_type(bdt)
+    _mem_type(adt), _mem_type(bdt)
     fn, b = _new_function(module, name, 3)
     x_ptr, w_ptr, o_ptr = fn.args
     if math.prod(od) == 0:
@@ -1064,6 +1244,15 @@ def define_convolution(module: ir.Module, instr: Instruction, name: str) -> ir.F
     cg, sw_i, sw_o = kd[dl.kernel_input_feature], ks[dl.kernel_input_feature], ks[dl.kernel_output_feature]
     G = fg * bg
     og = O // G
+    if conv_strategy not in (None, "gemm", "direct"):
+        raise ValueError(f"conv_strategy must be None, 'gemm' or 'direct', got {conv_strategy!r}")
+    # GEMMs pay for their accumulator loads and stores once there are enough input features.
+    gemm_ok = G == 1 and cg > 0 and _mem_type(odt) == ct and odt.kind != "pred"
+    if gemm_ok and (conv_strategy == "gemm" or (conv_strategy is None and cg >= CONV_GEMM_MIN_FEATURES)):
+        if _conv_as_gemms(b, sp, (n_out, sx_n, sc_n), (O, sw_o, sc_o), (cg, sx_c, sw_i), (adt, bdt, odt),
+                          x_ptr, w_ptr, o_ptr, math.prod(od) * odt.itemsize):
+            b.ret_void()
+            return fn
     # How the group index moves through the input: batch groups pick input batches, feature
     # groups pick input features.
     gx = n_out * sx_n if bg > 1 else cg * sx_c if fg > 1 else 0
@@ -1076,7 +1265,7 @@ def define_convolution(module: ir.Module, instr: Instruction, name: str) -> ir.F
     inner = min(cand, key=lambda d: d[2]) if cand else odims[1]
     outer = sorted((d for d in odims if d is not inner), key=lambda d: -d[2])
     ikey, iext = inner[0], inner[1]
-    T = min(iext, 1024)
+    T = min(iext, CONV_CHUNK)
     acc = _entry_alloca(b, ct, T, "acc", align=64)
     csize = _bits(ct) // 8
     # Reduction dims, the one walking the input most contiguously innermost.
@@ -1175,7 +1364,6 @@ def define_convolution(module: ir.Module, instr: Instruction, name: str) -> ir.F
             p = _gep(b, acc, t, ct)
             b.store(_muladd(b, xt, wt, b.load(p, typ=ct)), p)
 
-    del at, bt
     outer_loops(0, {})
     b.ret_void()
     return fn
