@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 INTERPRETED = "#d62728"
 COMPILED = "#1f77b4"
 DPI = 96
+_ZEROS = re.compile(r"\.0+ ")
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -37,15 +39,31 @@ def data_uri(data: bytes, mime: str = "image/png") -> str:
 def _seconds_axis(ax, axis: str = "x") -> None:
     from matplotlib.ticker import FuncFormatter
 
-    fmt = FuncFormatter(lambda v, _: seconds(v) if v > 0 else "0")
+    fmt = FuncFormatter(lambda v, _: _ZEROS.sub(" ", seconds(v)) if v > 0 else "0")  # "10 µs", not "10.00 µs"
     (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(fmt)
 
 
-def _bytes_axis(ax, axis: str = "y") -> None:
-    from matplotlib.ticker import FuncFormatter
+def _bytes_axis(ax, top: float) -> None:
+    """Ticks at powers of two (4 KiB, 8 KiB, ...), which is how buffers are sized."""
+    from matplotlib.ticker import FuncFormatter, MultipleLocator
 
-    fmt = FuncFormatter(lambda v, _: nbytes(v) if v > 0 else "0")
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+    step = 2.0 ** max(0, int(np.floor(np.log2(max(top, 1) / 4))))
+    ax.yaxis.set_major_locator(MultipleLocator(step))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _ZEROS.sub(" ", nbytes(v)) if v > 0 else "0"))
+
+
+def _hbox(ax, samples, y: float, color: str) -> None:
+    """A horizontal box of the 10th-90th percentiles (matplotlib 3.10 renamed vert= to orientation=)."""
+    import matplotlib
+
+    kw = {"positions": [y], "widths": 0.55, "whis": (10, 90), "showfliers": False,
+          "medianprops": {"color": "black", "lw": 1.6}, "boxprops": {"color": color},
+          "whiskerprops": {"color": color}, "capprops": {"color": color}}
+    if tuple(int(p) for p in matplotlib.__version__.split(".")[:2]) >= (3, 10):
+        kw["orientation"] = "horizontal"
+    else:
+        kw["vert"] = False
+    ax.boxplot([samples], **kw)
 
 
 def latency_figure(timings) -> Figure:
@@ -58,9 +76,7 @@ def latency_figure(timings) -> Figure:
     rng = np.random.default_rng(0)
     for y, (_, samples, color) in enumerate(rows):
         ax.scatter(samples, y + rng.uniform(-0.18, 0.18, len(samples)), s=9, color=color, alpha=0.45, lw=0)
-        ax.boxplot([samples], positions=[y], vert=False, widths=0.55, whis=(10, 90), showfliers=False,
-                   medianprops={"color": "black", "lw": 1.6}, boxprops={"color": color},
-                   whiskerprops={"color": color}, capprops={"color": color})
+        _hbox(ax, samples, y, color)
         med = float(np.median(samples))
         ax.annotate(f"median {seconds(med)}", (med, y + 0.33), ha="center", va="bottom", fontsize=9)
     ax.set_xscale("log")
@@ -105,15 +121,20 @@ def per_op_figure(timings, colors: dict[str, str] | None = None, max_ops: int = 
     c = timings.compiled_median
     ax.axvline(c, color=COMPILED, ls="--", lw=1.3, label=f"whole compiled call: {seconds(c)}")
     floor = timings.cheapest_op
-    ax.axvline(floor, color="#555555", ls=":", lw=1.2, label=f"cheapest op: {seconds(floor)}")
+    ax.axvline(floor, color="#555555", ls=":", lw=1.2, label=f"cheapest op (≈ dispatch cost): {seconds(floor)}")
     ax.set_xlim(min(min(values), c, floor) / 2, max(values) * 2)
-    ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
+    handles, _ = ax.get_legend_handles_labels()
+    if colors and any(o.name not in colors for o in ops):
+        from matplotlib.patches import Patch
+
+        handles.append(Patch(facecolor="#bbbbbb", edgecolor="#555555", label="in no kernel: simplified away"))
+    ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.9)
     ax.grid(axis="x", alpha=0.3)
     ax.set_xlabel("interpreter time per op (median, log scale)" +
                   ("; bar colour: the kernel it was fused into" if colors else ""))
     n_slower = sum(1 for o in timings.per_op if o.seconds > c)
-    ax.set_title(f"Interpreter: {len(timings.per_op)} ops, {seconds(timings.per_op_total)} in ops per call; "
-                 f"{n_slower} of them alone take longer than the compiled call", fontsize=10)
+    ax.set_title(f"Interpreter: {len(timings.per_op)} ops, {seconds(timings.per_op_total)} per call in ops;\n"
+                 f"{n_slower} of them alone take longer than the whole compiled call", fontsize=10)
     return fig
 
 
@@ -132,7 +153,7 @@ def memory_figure(buffers) -> Figure:
     for b, v in zip(bars, (peak_i, peak_c)):
         ax.annotate(nbytes(v), (b.get_x() + b.get_width() / 2, v), ha="center", va="bottom", fontsize=8)
     ax.set_xticks([0, 1], ["interpreted", "compiled"], fontsize=9)
-    _bytes_axis(ax)
+    _bytes_axis(ax, max(peak_i, peak_c))
     ax.set_ylim(0, max(peak_i, peak_c, 1) * 1.2)
     saved = 1 - peak_c / peak_i if peak_i else 0.0
     ax.set_title(f"Peak live bytes\n({saved:.0%} less)" if saved > 0 else "Peak live bytes", fontsize=10)
@@ -143,7 +164,7 @@ def memory_figure(buffers) -> Figure:
         x = np.arange(len(data) + 1)
         ax.stairs(data, x, color=color, lw=1.5, label=f"{label}: {len(data)} steps, peak {nbytes(max(data))}")
         ax.stairs(data, x, color=color, alpha=0.12, fill=True)
-    _bytes_axis(ax)
+    _bytes_axis(ax, max(peak_i, peak_c))
     ax.set_xlabel("schedule step (instruction run order)")
     ax.set_ylim(0, max(peak_i, peak_c, 1) * 1.15)
     ax.legend(fontsize=8, loc="upper left")

@@ -1,0 +1,205 @@
+"""%%hlo and %hlo_config, driven through a real IPython InteractiveShell."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from conftest import load_case
+
+pytest.importorskip("IPython")
+from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
+
+import xla_magic as xm  # noqa: E402
+from xla_magic import display  # noqa: E402
+
+CELL = """HloModule m
+ENTRY e {
+  x = f32[8] parameter(0)
+  e = f32[8] exponential(x)
+  ROOT y = f32[8] add(e, x)
+}"""
+
+TUPLE_CELL = """HloModule t
+ENTRY e {
+  x = f32[4] parameter(0)
+  w = f32[4] parameter(1)
+  s = f32[4] add(x, w)
+  p = f32[4] multiply(x, w)
+  ROOT t = (f32[4], f32[4]) tuple(s, p)
+}"""
+
+
+@pytest.fixture
+def ip():
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "xla_magic")
+    shell.run_line_magic("hlo_config", "--reset")
+    shell.user_ns["x"] = np.linspace(-1, 1, 8, dtype=np.float32)
+    yield shell
+    for name in ("y", "f", "rep", "a", "b", "z", "out"):
+        shell.user_ns.pop(name, None)
+
+
+def run(ip, line: str, cell: str = CELL):
+    return ip.run_cell(f"%%hlo {line}\n{cell}")
+
+
+def expected(x):
+    return np.exp(x) + x
+
+
+def test_args_run_the_module_and_outputs_become_the_value(ip, capsys):
+    res = run(ip, "--args x --out y")
+    assert res.success, res.error_in_exec
+    np.testing.assert_allclose(res.result, expected(ip.user_ns["x"]), rtol=1e-6)
+    np.testing.assert_array_equal(ip.user_ns["y"], res.result)
+    np.testing.assert_array_equal(ip.user_ns["_"], res.result)
+    shown = capsys.readouterr().out
+    assert "exponential_add_fusion" in shown  # the report was displayed (text/plain in a terminal)
+
+
+def test_tuple_outputs_named(ip):
+    ip.user_ns["w"] = np.ones(4, np.float32)
+    ip.user_ns["x4"] = np.arange(4, dtype=np.float32)
+    res = run(ip, "--args x4,w --out a b -q", TUPLE_CELL)
+    assert res.success and res.result is None
+    np.testing.assert_array_equal(ip.user_ns["a"], np.arange(4) + 1)
+    np.testing.assert_array_equal(ip.user_ns["b"], np.arange(4))
+    assert isinstance(ip.user_ns["_"], tuple)
+    res = run(ip, "--args x4 w --out a b c -q", TUPLE_CELL)
+    assert not res.success and "3 variables" in str(res.error_in_exec)
+
+
+def test_o_returns_the_report_and_name_and_v_store(ip, capsys):
+    res = run(ip, "-o -q -n f -v rep --target interpreter")
+    assert res.success
+    r = res.result
+    assert isinstance(r, xm.Report) and r.target == "interpreter"
+    assert ip.user_ns["rep"] is r
+    f = ip.user_ns["f"]
+    x = ip.user_ns["x"]
+    np.testing.assert_allclose(f(x), expected(x), rtol=1e-6)
+    capsys.readouterr()
+    res = run(ip, "-q")
+    assert res.success and res.result is None
+    assert capsys.readouterr().out == ""
+
+
+def test_no_opt_passes_skip(ip):
+    r = run(ip, "-o -q --no-opt").result
+    assert r.passes == [] and r.fusion_plan is None
+    r = run(ip, "-o -q --passes fusion,dce").result
+    assert {p.name for p in r.passes} == {"fusion", "dce"}
+    r = run(ip, "-o -q --skip fusion").result
+    assert "fusion" not in {p.name for p in r.passes}
+    res = run(ip, "-q --passes nosuchpass")
+    assert not res.success and "unknown pass 'nosuchpass'" in str(res.error_in_exec)
+
+
+def test_bench_fills_latency(ip):
+    r = run(ip, "--args x -o -q --bench --show latency").result
+    assert r.timings is not None and r.timings.compiled.size
+    html = display.mimebundle(r)["text/html"]
+    opened = [c.split("</summary>")[0] for c in html.split("<details open")[1:]]
+    sections = [o for o in opened if "font-weight:600" in o]  # the report's own sections, not nested ones
+    assert len(sections) == 1 and "Latency" in sections[0]
+
+
+def _error_text(ip, capsys, res) -> str:
+    assert not res.success
+    return re.sub(r"\x1b\[[0-9;]*m", "", capsys.readouterr().out)  # without colours
+
+
+def test_parse_error_points_at_the_cell_line(ip, capsys):
+    res = run(ip, "", CELL.replace("add(e, x)", "add(e x)"))
+    out = _error_text(ip, capsys, res)
+    assert "HLO syntax error" in out and "cell line 6" in out
+    assert "   6 |   ROOT y = f32[8] add(e x)" in out
+    caret_line = out.split("add(e x)")[1].splitlines()[1]
+    assert caret_line.index("^") == "   6 |   ROOT y = f32[8] add(e x)".index("x)")
+    assert "Traceback" not in out and "xla_magic/" not in out
+
+
+def test_verify_error_points_at_the_instruction(ip, capsys):
+    res = run(ip, "", CELL.replace("ROOT y = f32[8]", "ROOT y = f32[9]"))
+    out = _error_text(ip, capsys, res)
+    assert "HLO verify error" in out and "instruction 'y'" in out and "cell line 6" in out
+    assert "f32[9]" in out and "^" in out and "Traceback" not in out
+
+
+@pytest.mark.parametrize("line,message", [
+    ("--args nope", "'nope' is not defined"),
+    ("--args x x", "expected 1 argument"),
+    ("--args z64", "expected dtype f32"),
+    ("--target tpu", "choose one of"),
+    ("--show nonsense", "unknown tab"),
+    ("--out y", "--out needs --args"),
+])
+def test_usage_errors_are_short(ip, capsys, line, message):
+    ip.user_ns["z64"] = np.zeros(8)
+    res = run(ip, line)
+    out = _error_text(ip, capsys, res)
+    assert message in out and "Traceback" not in out
+
+
+def test_empty_cell(ip, capsys):
+    out = _error_text(ip, capsys, ip.run_cell("%%hlo\n   \n"))
+    assert "no HLO text" in out
+
+
+def test_bad_flag_is_a_usage_error(ip, capsys):
+    res = run(ip, "--frobnicate")
+    assert not res.success
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.out + captured.err
+
+
+def test_config_sets_defaults(ip, capsys):
+    ip.run_line_magic("hlo_config", "--target interpreter --show fusion,memory")
+    assert "target='interpreter'" in capsys.readouterr().out
+    r = run(ip, "-o -q").result
+    assert r.target == "interpreter"
+    assert r.__dict__["_xm_view"]["show"] == ["fusion", "memory"]
+    assert run(ip, "-o -q --target cpu").result.target == "cpu"  # a flag beats the default
+    ip.run_line_magic("hlo_config", "--reset")
+    assert run(ip, "-o -q").result.target == "cpu"
+    res = ip.run_cell("%hlo_config --show nope")
+    assert not res.success
+
+
+def test_help_documents_the_flags():
+    from xla_magic.magic import HloMagics
+
+    doc = HloMagics.hlo.__doc__
+    for flag in ("--target", "--args", "--name", "--no-opt", "--passes", "--show", "--bench", "-o", "-v", "-q"):
+        assert flag in doc
+
+
+def test_reload_ext(ip):
+    ip.run_line_magic("reload_ext", "xla_magic")
+    assert "hlo" in ip.magics_manager.magics["cell"]
+    assert "hlo_config" in ip.magics_manager.magics["line"]
+    assert run(ip, "-q --args x").success
+
+
+def test_real_jax_module_with_args_returns_a_report_showing_its_kernels(ip):
+    """The issue's acceptance check: a JAX-exported module in a %%hlo cell with --args and -o."""
+    text, args, outs, _ = load_case("lstm_cell")
+    names = [f"arg{i}" for i in range(len(args))]
+    for n, a in zip(names, args):
+        ip.user_ns[n] = a
+    res = run(ip, f"--target cpu --args {','.join(names)} --out out -o", text)
+    assert res.success, res.error_in_exec
+    r = res.result
+    got = ip.user_ns["out"]
+    got = got if isinstance(got, tuple) else (got,)
+    for g, e in zip(got, outs):
+        np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-5)
+    html = r._repr_mimebundle_()["text/html"]
+    w = display.report_widget(r, eager=True)
+    from test_display import _strings
+
+    widget_text = "\n".join(_strings(w))
+    for k in r.fusion_plan.kernels:
+        assert k.name in html and k.name in widget_text
