@@ -6,6 +6,8 @@
     exe = xm.compile(m, target="cpu") # optimized and compiled; exe(x), exe.report
     xm.benchmark(exe, x)              # interpreted per op vs compiled per call -> exe.report.timings
     xm.aot_compile(m, "out/")         # NAME.o, NAME.h, libNAME.so, executable NAME: no Python to run
+    f = xm.jit(numpy_fn)              # traced to HLO, compiled and cached per argument signature
+    xm.trace(numpy_fn, x)             # -> Module; xm.fori_loop / while_loop / cond / scan inside
 """
 from .aot import aot_compile
 from .api import compile, interpret
@@ -15,10 +17,12 @@ from .hlo.parser import HloParseError, parse_hlo
 from .hlo.shape import Shape
 from .hlo.verifier import HloVerifyError
 from .report import Report
+from .trace import cond, fori_loop, jit, scan, trace, while_loop
 
 __all__ = [
     "compile", "interpret", "aot_compile", "parse_hlo", "HloParseError", "HloVerifyError", "Module", "Computation",
     "Instruction", "Shape", "Report", "benchmark", "Timings",
+    "trace", "jit", "fori_loop", "while_loop", "cond", "scan",
 ]
 __version__ = "0.1.0"
 
