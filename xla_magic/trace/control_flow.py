@@ -140,11 +140,12 @@ def fori_loop(lower, upper, body_fun: Callable, init_val):
         for i in range(int(lower), int(upper)):
             val = body_fun(i, val)
         return val
+    # the index is weak, like the Python int it replaces: `x * i` keeps x's dtype
     if isinstance(lower, Tracer) or isinstance(upper, Tracer):
-        dt, _ = result_dtype(lower, upper)
-        i0 = as_tracer(lower, dt)
+        i0 = as_tracer(lower, result_dtype(lower, upper)[0])
+        i0 = Tracer(i0.builder, i0.instr, weak=True)
     else:
-        i0 = as_tracer(int(lower))  # a weak integer, like the Python loop index it replaces
+        i0 = as_tracer(int(lower))
 
     def cond(state):
         return state[0] < upper
