@@ -1,0 +1,961 @@
+"""CUDA kernels: one `extern "C" __global__` function per kernel of the fusion plan.
+
+A kernel is described by a computation (a fused computation, or one instruction wrapped in a
+computation of its own): parameters are the inputs, the root's leaves the outputs, every one a
+pointer argument; sizes are constants in the code. The schedule follows from what it holds:
+
+- loop: grid-stride loop over the output; 16-byte vector loads and stores when every input is
+  read at the output's own index and all elements are 4 bytes (`loop/vec4`);
+- transpose: a loop kernel whose input is read transposed goes through a 32x33 shared-memory
+  tile, so both the read and the write are coalesced;
+- reduction and row: the reduced dims innermost -> a warp (short rows) or a block (long rows)
+  per kept index, warp shuffles then shared memory across warps; otherwise (column) a 32x8 block
+  whose x runs along kept elements and y splits the reduced ones, combined in shared memory.
+  Phases of dependent reductions (softmax: max, then sum of exp) run one after the other with
+  the group's result broadcast to all its threads; full-size outputs are written last;
+- window (reduce-window), in-place dynamic-update-slice, scatter (compare-and-swap loops for
+  commutative combiners, one ordered thread otherwise), sort and top-k (rank of each element by
+  the comparator), dot for small shapes and convolution (one thread per output element)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ...hlo.ir import Computation, Instruction
+from ...hlo.opcodes import ELEMENTWISE
+from ...hlo.opcodes import Opcode as O
+from . import ctype as C
+from .ctype import Unsupported
+from .elemental import Constants, Elemental, Index, linear_expr, strides
+from .scalar import Emitter, inline_computation
+
+BLOCK = 256
+MAX_BLOCKS = 1056  # grid-stride loops cap the grid here: 8 blocks of 256 threads per SM of an H100
+TILE = 32
+
+
+@dataclass
+class KernelCode:
+    name: str
+    hlo: str  # the instruction it computes
+    schedule: str
+    text: str = ""
+    grid: tuple[int, int, int] = (1, 1, 1)
+    block: tuple[int, int, int] = (BLOCK, 1, 1)
+    cooperative: bool = False  # uses __syncthreads or shuffles (the host test runs it with fibers)
+    params: list[str] = field(default_factory=list)  # C pointer types, in argument order
+    n_in: int = 0
+
+
+def _size(dims) -> int:
+    n = 1
+    for d in dims:
+        n *= d
+    return n
+
+
+def _grid(n: int, per_block: int = BLOCK) -> int:
+    return max(1, min(-(-n // per_block), MAX_BLOCKS))
+
+
+class KernelBuilder:
+    def __init__(self, name: str, hlo: str, comp: Computation, consts: Constants, restrict: bool = True):
+        self.name, self.hlo, self.comp, self.consts = name, hlo, comp, consts
+        self.params = comp.parameters
+        root = comp.root
+        self.outputs = list(root.operands) if root.opcode is O.TUPLE else [root]
+        self.first_slot, self.slot_types, n = [], [], 0
+        for o in self.outputs:
+            self.first_slot.append(n)
+            for leaf in o.shape.leaves():
+                self.slot_types.append(leaf.dtype)
+                n += 1
+        self.em = Emitter(depth=1)
+        self.in_names = {id(p): f"in{k}" for k, p in enumerate(self.params)}
+        self.out_names = [f"out{k}" for k in range(n)]
+        r = " __restrict__" if restrict else ""
+        self.sig = [f"const {C.storage(p.shape.dtype)}*{r} in{k}" for k, p in enumerate(self.params)] + \
+                   [f"{C.storage(dt)}*{r} out{k}" for k, dt in enumerate(self.slot_types)]
+        self.ptypes = [f"const {C.storage(p.shape.dtype)}*" for p in self.params] + \
+                      [f"{C.storage(dt)}*" for dt in self.slot_types]
+
+    def elemental(self, special=None) -> Elemental:
+        return Elemental(self.em, self.consts, self.in_names, special)
+
+    def store(self, slot: int, index_lin: str, v: str) -> None:
+        dt = self.slot_types[slot]
+        self.em.line(f"{self.out_names[slot]}[{index_lin}] = {C.to_storage(dt, v)};")
+
+    def finish(self, schedule: str, grid, block, threads: int | None = None) -> KernelCode:
+        block = tuple(block) + (1,) * (3 - len(block))
+        grid = (grid, 1, 1) if isinstance(grid, int) else tuple(grid) + (1,) * (3 - len(grid))
+        n_threads = threads or block[0] * block[1] * block[2]
+        head = f'extern "C" __global__ void __launch_bounds__({n_threads}) {self.name}(' + \
+               ", ".join(self.sig) + ") {"
+        text = "\n".join([f"// {self.hlo}: {schedule}", head, self.em.text(), "}"])
+        return KernelCode(self.name, self.hlo, schedule, text, grid, block, self.em.uses_sync, self.ptypes,
+                          len(self.params))
+
+
+def _grid_stride(var: str, n: int) -> str:
+    return (f"for (xm_i {var} = (xm_i)blockIdx.x * (xm_i)blockDim.x + (xm_i)threadIdx.x; {var} < {n}; "
+            f"{var} += (xm_i)gridDim.x * (xm_i)blockDim.x)")
+
+
+# --- loop kernels ----------------------------------------------------------------------------
+
+def _loop_kernel(kb: KernelBuilder) -> KernelCode:
+    by_dims: dict[tuple, list[int]] = {}
+    for n, o in enumerate(kb.outputs):
+        if o.shape.is_tuple:
+            raise Unsupported(f"tuple-shaped output {o.name} of a loop kernel")
+        by_dims.setdefault(o.shape.dims, []).append(n)
+    vec = _vectorizable(kb)
+    if vec:
+        return _vec_loop_kernel(kb)
+    biggest = 1
+    for dims, outs in by_dims.items():
+        n = _size(dims)
+        biggest = max(biggest, n)
+        if n == 0:
+            continue
+        with kb.em.block(_grid_stride("lin", n)):
+            g = kb.elemental()
+            index = g.delinear("lin", dims)
+            for k in outs:
+                kb.store(kb.first_slot[k], "lin", g.value(kb.outputs[k], index))
+    return kb.finish("loop", _grid(biggest), (BLOCK,))
+
+
+_VEC_TYPES = {"f32": "float4", "s32": "int4", "u32": "uint4"}
+
+
+def _vectorizable(kb: KernelBuilder) -> bool:
+    """Every input read at the output's own index (or a scalar), 4-byte elements, no indexing ops."""
+    dims = kb.outputs[0].shape.dims
+    if _size(dims) < 4 * BLOCK or any(o.shape.is_tuple or o.shape.dims != dims for o in kb.outputs):
+        return False
+    if any(o.shape.dtype.name not in _VEC_TYPES for o in kb.outputs):
+        return False
+    for p in kb.params:
+        if p.shape.rank != 0 and (p.shape.dims != dims or p.shape.dtype.name not in _VEC_TYPES):
+            return False
+    for i in kb.comp.instructions:
+        op = i.opcode
+        if op in (O.PARAMETER, O.TUPLE):
+            continue
+        if op is O.CONSTANT and (i.shape.rank == 0 or i.literal is not None and i.literal.size == 1):
+            continue
+        if op is O.BROADCAST and i.operands[0].shape.rank == 0:
+            continue
+        if op in ELEMENTWISE and i.shape.dims == dims and all(o.shape.rank == 0 or o.shape.dims == dims
+                                                             for o in i.operands):
+            continue
+        return False
+    return True
+
+
+def _vec_loop_kernel(kb: KernelBuilder) -> KernelCode:
+    dims = kb.outputs[0].shape.dims
+    n = _size(dims)
+    n4 = n // 4
+    em = kb.em
+    rank = len(dims)
+    lanes = "xyzw"
+    with em.block(_grid_stride("v", n4)):
+        loaded = {}
+        for p in kb.params:
+            if p.shape.rank:
+                t = _VEC_TYPES[p.shape.dtype.name]
+                loaded[id(p)] = em.var(f"const {t}", f"reinterpret_cast<const {t}*>({kb.in_names[id(p)]})[v]", "q")
+        results = [[None] * 4 for _ in kb.outputs]
+        for j in range(4):
+            special = {pid: (lambda idx, name=name, j=j: f"{name}.{lanes[j]}") for pid, name in loaded.items()}
+            g = kb.elemental(special)
+            index = [f"4 * v + {j}"] * rank  # read only by the loaded inputs above
+            for k, o in enumerate(kb.outputs):
+                results[k][j] = g.value(o, index)
+        for k, o in enumerate(kb.outputs):
+            t = _VEC_TYPES[o.shape.dtype.name]
+            em.line(f"reinterpret_cast<{t}*>({kb.out_names[kb.first_slot[k]]})[v] = "
+                    f"make_{t}({', '.join(results[k])});")
+    if n % 4:
+        with em.block(f"for (xm_i lin = {4 * n4} + (xm_i)blockIdx.x * (xm_i)blockDim.x + (xm_i)threadIdx.x; "
+                      f"lin < {n}; lin += (xm_i)gridDim.x * (xm_i)blockDim.x)"):
+            g = kb.elemental()
+            index = g.delinear("lin", dims)
+            for k, o in enumerate(kb.outputs):
+                kb.store(kb.first_slot[k], "lin", g.value(o, index))
+    return kb.finish("loop/vec4", _grid(n4), (BLOCK,))
+
+
+# --- transposes through shared memory --------------------------------------------------------
+
+def _transpose_candidate(kb: KernelBuilder) -> Instruction | None:
+    dims = kb.outputs[0].shape.dims
+    if len(dims) < 2 or any(o.shape.is_tuple or o.shape.dims != dims for o in kb.outputs):
+        return None
+    ts = [i for i in kb.comp.instructions if i.opcode is O.TRANSPOSE]
+    if len(ts) != 1:
+        return None
+    t = ts[0]
+    perm = t.attrs["dimensions"]
+    if t.operands[0].opcode is not O.PARAMETER or t.shape.dims != dims or perm[-1] == len(dims) - 1:
+        return None
+    b = list(perm).index(len(dims) - 1)
+    if dims[-1] < TILE // 2 or dims[b] < TILE // 2:
+        return None
+    # Everything that reads the transposed value must read it at the output's own index.
+    tainted = {id(t)}
+    for i in kb.comp.instructions:
+        if i is t or not any(id(o) in tainted for o in i.operands):
+            continue
+        if i.opcode is O.TUPLE or (i.opcode in ELEMENTWISE and i.shape.dims == dims):
+            tainted.add(id(i))
+            continue
+        return None
+    return t
+
+
+def _transpose_kernel(kb: KernelBuilder, t: Instruction) -> KernelCode:
+    dims = kb.outputs[0].shape.dims
+    rank = len(dims)
+    a = rank - 1
+    b = list(t.attrs["dimensions"]).index(rank - 1)
+    da, db = dims[a], dims[b]
+    other = [k for k in range(rank) if k not in (a, b)]
+    other_dims = [dims[k] for k in other]
+    ta, tb = -(-da // TILE), -(-db // TILE)
+    total = _size(other_dims) * ta * tb
+    em = kb.em
+    em.uses_sync = True
+    vt = C.value(t.shape.dtype)
+    em.line(f"__shared__ {vt} tile[{TILE}][{TILE + 1}];")
+    with em.block(f"for (xm_i t = blockIdx.x; t < {total}; t += gridDim.x)"):
+        em.line(f"const xm_i ta = t % {ta}, tb = (t / {ta}) % {tb}, to = t / {ta * tb};")
+        g0 = kb.elemental()
+        oidx = g0.delinear("to", other_dims) if other else []
+
+        def full(va: str, vb: str) -> Index:
+            idx = [""] * rank
+            for k, v in zip(other, oidx):
+                idx[k] = v
+            idx[a], idx[b] = va, vb
+            return idx
+
+        with em.block(f"for (int r = threadIdx.y; r < {TILE}; r += blockDim.y)"):
+            em.line(f"const xm_i ob = tb * {TILE} + threadIdx.x, oa = ta * {TILE} + r;")
+            with em.block(f"if (ob < {db} && oa < {da})"):
+                g = kb.elemental()
+                em.line(f"tile[r][threadIdx.x] = {g.value(t, full('oa', 'ob'))};")
+        em.line("__syncthreads();")
+        with em.block(f"for (int r = threadIdx.y; r < {TILE}; r += blockDim.y)"):
+            em.line(f"const xm_i oa = ta * {TILE} + threadIdx.x, ob = tb * {TILE} + r;")
+            with em.block(f"if (oa < {da} && ob < {db})"):
+                g = kb.elemental({id(t): lambda idx: "tile[threadIdx.x][r]"})
+                idx = full("oa", "ob")
+                lin = g.linear(idx, dims)
+                for k, o in enumerate(kb.outputs):
+                    kb.store(kb.first_slot[k], lin, g.value(o, idx))
+        em.line("__syncthreads();")
+    return kb.finish("transpose/tiled", min(total, MAX_BLOCKS), (TILE, 8))
+
+
+# --- reductions ------------------------------------------------------------------------------
+
+def _depends_on(instr: Instruction, targets: set[int]) -> set[int]:
+    found, stack, seen = set(), list(instr.operands), set()
+    while stack:
+        o = stack.pop()
+        if id(o) in seen:
+            continue
+        seen.add(id(o))
+        if id(o) in targets:
+            found.add(id(o))
+            continue
+        stack.extend(o.operands)
+    return found
+
+
+def _phases(reds: list[Instruction]) -> list[list[Instruction]]:
+    ids = {id(r) for r in reds}
+    phase: dict[int, int] = {}
+    for r in reds:
+        deps = _depends_on(r, ids)
+        phase[id(r)] = 1 + max((phase[d] for d in deps), default=-1)
+    out: list[list[Instruction]] = [[] for _ in range(max(phase.values()) + 1)] if phase else []
+    for r in reds:
+        out[phase[id(r)]].append(r)
+    return out
+
+
+class _Reduction:
+    """What every schedule of a reduction kernel shares: spaces, phases, accumulators."""
+
+    def __init__(self, kb: KernelBuilder):
+        self.kb = kb
+        self.reds = [i for i in kb.comp.instructions if i.opcode is O.REDUCE]
+        r0 = self.reds[0]
+        self.full = r0.operands[0].shape.dims
+        self.rdims = tuple(sorted(r0.attrs["dimensions"]))
+        for r in self.reds:
+            if r.operands[0].shape.dims != self.full or tuple(sorted(r.attrs["dimensions"])) != self.rdims:
+                raise Unsupported(f"reductions over different spaces in one kernel ({r.name})")
+        rank = len(self.full)
+        self.kept = [d for d in range(rank) if d not in self.rdims]
+        self.kept_dims = [self.full[d] for d in self.kept]
+        self.red_dims = [self.full[d] for d in self.rdims]
+        self.nk, self.nr = _size(self.kept_dims), _size(self.red_dims)
+        self.row = list(self.rdims) == list(range(rank - len(self.rdims), rank))
+        self.n_ops = {id(r): len(r.operands) // 2 for r in self.reds}
+        self.results: dict[int, list[str]] = {}  # reduce -> its per-group result variables
+        self.special = {}
+        for r in self.reds:
+            if self.n_ops[id(r)] == 1:
+                self.special[id(r)] = (lambda idx, r=r: self.results[id(r)][0])
+            else:
+                for u in kb.comp.instructions:
+                    if u.opcode is O.GET_TUPLE_ELEMENT and u.operands[0] is r:
+                        self.special[id(u)] = (lambda idx, r=r, j=u.attrs["index"]: self.results[id(r)][j])
+
+    def full_index(self, kidx: Index, ridx: Index) -> Index:
+        idx = [""] * len(self.full)
+        for d, v in zip(self.kept, kidx):
+            idx[d] = v
+        for d, v in zip(self.rdims, ridx):
+            idx[d] = v
+        return idx
+
+    def operand_types(self, r: Instruction) -> list[str]:
+        return [C.value(o.shape.dtype) for o in r.operands[:self.n_ops[id(r)]]]
+
+    def declare(self, phase: list[Instruction]) -> dict[int, tuple[list[str], str]]:
+        """Per reduce: accumulator variables and a 'has a value' flag."""
+        em = self.kb.em
+        out = {}
+        for r in phase:
+            accs = [em.var(t, None, "acc") for t in self.operand_types(r)]
+            out[id(r)] = (accs, em.var("bool", "false", "has"))
+        return out
+
+    def accumulate(self, g: Elemental, accs, index: Index) -> None:
+        """Each reduce of the phase takes its operands' values at `index` into its accumulators."""
+        for r in accs:
+            red = next(x for x in self.reds if id(x) == r)
+            acc, has = accs[r]
+            vals = [g.value(o, index) for o in red.operands[:self.n_ops[r]]]
+            self.combine(red, acc, has, vals, "true")
+
+    def combine(self, red: Instruction, acc: list[str], has: str, vals: list[str], vals_valid: str) -> None:
+        """acc = has ? reducer(acc, vals) : vals, when vals_valid; then has |= vals_valid."""
+        em = self.kb.em
+        with em.block(f"if ({vals_valid})"):
+            with em.block(f"if ({has})"):
+                new = inline_computation(em, red.attrs["to_apply"], acc + vals)
+                for a, v in zip(acc, new):
+                    em.line(f"{a} = {v};")
+            with em.block("else"):
+                for a, v in zip(acc, vals):
+                    em.line(f"{a} = {v};")
+            em.line(f"{has} = true;")
+
+    def finalize(self, g: Elemental, accs) -> None:
+        """results = has ? reducer(init, acc) : init (XLA applies the init value once)."""
+        em = self.kb.em
+        for r in accs:
+            red = next(x for x in self.reds if id(x) == r)
+            acc, has = accs[r]
+            n = self.n_ops[r]
+            inits = [g.value(o, []) for o in red.operands[n:]]
+            res = [em.var(t, i, "res") for t, i in zip(self.operand_types(red), inits)]
+            with em.block(f"if ({has})"):
+                new = inline_computation(em, red.attrs["to_apply"], inits + acc)
+                for a, v in zip(res, new):
+                    em.line(f"{a} = {v};")
+            self.results[r] = res
+
+    def outputs(self):
+        """(slot, instruction, per_group) for each output leaf; per_group ones are written once per kept index."""
+        kb = self.kb
+        for k, o in enumerate(kb.outputs):
+            if o.shape.is_tuple:  # a variadic reduce as the output: one slot per leaf
+                if o.opcode is not O.REDUCE:
+                    raise Unsupported(f"tuple-shaped output {o.name}")
+                for j in range(len(o.shape.leaves())):
+                    yield kb.first_slot[k] + j, o, True, j
+            else:
+                per_group = _squeeze(o.shape.dims) == _squeeze(tuple(self.kept_dims))
+                if not per_group and o.shape.dims != self.full:
+                    raise Unsupported(f"output {o.name} of a reduction kernel is neither per row nor full size")
+                yield kb.first_slot[k], o, per_group, None
+
+    def write_group_outputs(self, g: Elemental, k: str) -> None:
+        for slot, o, per_group, leaf in self.outputs():
+            if not per_group:
+                continue
+            if leaf is not None:
+                self.kb.store(slot, k, self.results[id(o)][leaf])
+            else:
+                self.kb.store(slot, k, g.value(o, g.delinear(k, o.shape.dims)))
+
+    def has_full_outputs(self) -> bool:
+        return any(not pg for _, _, pg, _ in self.outputs())
+
+    def write_full_outputs(self, g: Elemental, kidx: Index, ridx: Index) -> None:
+        idx = self.full_index(kidx, ridx)
+        lin = None
+        for slot, o, per_group, _ in self.outputs():
+            if per_group:
+                continue
+            lin = lin or g.linear(idx, self.full)
+            self.kb.store(slot, lin, g.value(o, idx))
+
+
+def _squeeze(dims) -> tuple:
+    return tuple(d for d in dims if d != 1)
+
+
+def _reduction_kernel(kb: KernelBuilder) -> KernelCode:
+    red = _Reduction(kb)
+    if red.row:
+        return _row_schedule(kb, red)
+    return _column_schedule(kb, red)
+
+
+def _shuffle_combine(kb: KernelBuilder, red: _Reduction, accs) -> None:
+    """Tree over the 32 lanes of each warp with shuffles: lane 0 ends with the warp's value."""
+    em = kb.em
+    with em.block("for (int off = 16; off > 0; off >>= 1)"):
+        for r, (acc, has) in accs.items():
+            rr = next(x for x in red.reds if id(x) == r)
+            other = [em.tmp(t, f"xm_shfl_down({a}, off)", "o") for t, a in zip(red.operand_types(rr), acc)]
+            oh = em.tmp("bool", f"xm_shfl_down({has}, off)", "oh")
+            red.combine(rr, acc, has, other, oh)
+
+
+def _row_schedule(kb: KernelBuilder, red: _Reduction) -> KernelCode:
+    """Reduced dims innermost: one warp per kept index for short rows, one block for long ones."""
+    em = kb.em
+    em.uses_sync = True
+    nk, nr = red.nk, red.nr
+    group = 32 if nr <= 2048 else (256 if nr <= 32768 else 1024)
+    phases = _phases(red.reds)
+    if group == 32:
+        em.line("const int lane = threadIdx.x & 31;")
+        loop = (f"for (xm_i k = (xm_i)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5); k < {nk}; "
+                f"k += (xm_i)gridDim.x * (blockDim.x >> 5))")
+        member, step = "lane", 32
+        block, grid = BLOCK, _grid(nk, BLOCK // 32)
+    else:
+        em.line("const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;")
+        loop = f"for (xm_i k = blockIdx.x; k < {nk}; k += gridDim.x)"
+        member, step = "threadIdx.x", group
+        block, grid = group, min(nk, MAX_BLOCKS)
+        for r in red.reds:
+            for j, t in enumerate(red.operand_types(r)):
+                em.line(f"__shared__ {t} sh_{_cname(r)}_{j}[32];")
+            em.line(f"__shared__ bool shh_{_cname(r)}[32];")
+    with em.block(loop):
+        g = kb.elemental(red.special)
+        kidx = g.delinear("k", red.kept_dims)
+        for phase in phases:
+            accs = red.declare(phase)
+            with em.block(f"for (xm_i r = {member}; r < {nr}; r += {step})"):
+                gi = kb.elemental(red.special)
+                ridx = gi.delinear("r", red.red_dims)
+                red.accumulate(gi, accs, red.full_index(kidx, ridx))
+            _shuffle_combine(kb, red, accs)
+            if group == 32:
+                for acc, has in accs.values():  # lane 0 holds the row's value: everyone takes it
+                    for a in acc:
+                        em.line(f"{a} = xm_shfl0({a});")
+                    em.line(f"{has} = xm_shfl0({has});")
+            else:
+                with em.block("if (lane == 0)"):
+                    for r, (acc, has) in accs.items():
+                        rr = next(x for x in red.reds if id(x) == r)
+                        for j, a in enumerate(acc):
+                            em.line(f"sh_{_cname(rr)}_{j}[warp] = {a};")
+                        em.line(f"shh_{_cname(rr)}[warp] = {has};")
+                em.line("__syncthreads();")
+                for r, (acc, has) in accs.items():  # every thread combines the warps' values in order
+                    rr = next(x for x in red.reds if id(x) == r)
+                    em.line(f"{has} = false;")
+                    with em.block(f"for (int w = 0; w < {group // 32}; w++)"):
+                        vals = [em.tmp(t, f"sh_{_cname(rr)}_{j}[w]", "o") for j, t in enumerate(red.operand_types(rr))]
+                        red.combine(rr, acc, has, vals, f"shh_{_cname(rr)}[w]")
+                em.line("__syncthreads();")
+            red.finalize(g, accs)
+        with em.block(f"if ({member} == 0)"):
+            red.write_group_outputs(kb.elemental(red.special), "k")
+        if red.has_full_outputs():
+            with em.block(f"for (xm_i r = {member}; r < {nr}; r += {step})"):
+                gi = kb.elemental(red.special)
+                red.write_full_outputs(gi, kidx, gi.delinear("r", red.red_dims))
+    sched = "row/warp" if group == 32 else f"row/block{group}"
+    return kb.finish(sched, grid, (block,))
+
+
+def _cname(i: Instruction) -> str:
+    return "".join(c if c.isalnum() else "_" for c in i.name)
+
+
+def _column_schedule(kb: KernelBuilder, red: _Reduction) -> KernelCode:
+    """Kept dims innermost: x runs along 32 kept elements (coalesced), y splits the reduced ones."""
+    em = kb.em
+    em.uses_sync = True
+    nk, nr = red.nk, red.nr
+    ty = 8
+    phases = _phases(red.reds)
+    for r in red.reds:
+        for j, t in enumerate(red.operand_types(r)):
+            em.line(f"__shared__ {t} sh_{_cname(r)}_{j}[{ty}][{TILE + 1}];")
+        em.line(f"__shared__ bool shh_{_cname(r)}[{ty}][{TILE + 1}];")
+    with em.block(f"for (xm_i kb = (xm_i)blockIdx.x * {TILE}; kb < {nk}; kb += (xm_i)gridDim.x * {TILE})"):
+        em.line(f"const xm_i k = kb + threadIdx.x; const bool active = k < {nk};")
+        em.line("const xm_i kc = active ? k : 0;  // inactive threads read in bounds and write nothing")
+        g = kb.elemental(red.special)
+        kidx = g.delinear("kc", red.kept_dims)
+        for phase in phases:
+            accs = red.declare(phase)
+            with em.block(f"for (xm_i r = threadIdx.y; active && r < {nr}; r += {ty})"):
+                gi = kb.elemental(red.special)
+                red.accumulate(gi, accs, red.full_index(kidx, gi.delinear("r", red.red_dims)))
+            for r, (acc, has) in accs.items():
+                rr = next(x for x in red.reds if id(x) == r)
+                for j, a in enumerate(acc):
+                    em.line(f"sh_{_cname(rr)}_{j}[threadIdx.y][threadIdx.x] = {a};")
+                em.line(f"shh_{_cname(rr)}[threadIdx.y][threadIdx.x] = {has};")
+            em.line("__syncthreads();")
+            for r, (acc, has) in accs.items():
+                rr = next(x for x in red.reds if id(x) == r)
+                em.line(f"{has} = false;")
+                with em.block(f"for (int y = 0; y < {ty}; y++)"):
+                    vals = [em.tmp(t, f"sh_{_cname(rr)}_{j}[y][threadIdx.x]", "o")
+                            for j, t in enumerate(red.operand_types(rr))]
+                    red.combine(rr, acc, has, vals, f"shh_{_cname(rr)}[y][threadIdx.x]")
+            em.line("__syncthreads();")
+            red.finalize(g, accs)
+        with em.block("if (active && threadIdx.y == 0)"):
+            red.write_group_outputs(kb.elemental(red.special), "k")
+        if red.has_full_outputs():
+            with em.block(f"for (xm_i r = threadIdx.y; active && r < {nr}; r += {ty})"):
+                gi = kb.elemental(red.special)
+                red.write_full_outputs(gi, kidx, gi.delinear("r", red.red_dims))
+    return kb.finish("column", _grid(nk, TILE), (TILE, ty))
+
+
+# --- reduce-window ---------------------------------------------------------------------------
+
+def _window_kernel(kb: KernelBuilder) -> KernelCode:
+    rw = kb.outputs[0]
+    if len(kb.outputs) != 1 or rw.opcode is not O.REDUCE_WINDOW or rw.shape.is_tuple:
+        raise Unsupported("reduce-window kernels with several outputs")
+    operand, init_v = rw.operands
+    win = rw.attrs["window"].dims
+    in_dims = operand.shape.dims
+    em = kb.em
+    n = rw.shape.size
+    with em.block(_grid_stride("lin", n)):
+        g = kb.elemental()
+        oidx = g.delinear("lin", rw.shape.dims)
+        acc = em.var(C.value(rw.shape.dtype), g.value(init_v, []), "acc")
+        widx = []
+        for k, w in enumerate(win):
+            em.line(f"for (xm_i w{k} = 0; w{k} < {w.size}; w{k}++) {{")
+            em.depth += 1
+            em.scopes.append({})
+            widx.append(f"w{k}")
+        conds, src = [], []
+        for o, w, wd, dim in zip(oidx, widx, win, in_dims):
+            p = em.tmp("long long", f"(long long){o} * {wd.stride} + {w} * {wd.window_dilation} - {wd.pad_lo}", "s")
+            if wd.base_dilation != 1:
+                conds.append(f"{p} % {wd.base_dilation} == 0")
+                p = em.tmp("long long", f"{p} / {wd.base_dilation}", "s")
+            conds.append(f"{p} >= 0 && {p} < {dim}")
+            src.append(f"(xm_i){p}")
+        with em.block(f"if ({' && '.join(conds) or 'true'})"):
+            gi = kb.elemental()
+            v = gi.value(operand, [gi.tmp_index(s) for s in src])
+            (new,) = inline_computation(em, rw.attrs["to_apply"], [acc, v])
+            em.line(f"{acc} = {new};")
+        for _ in win:
+            em.scopes.pop()
+            em.depth -= 1
+            em.line("}")
+        kb.store(0, "lin", acc)
+    return kb.finish("window", _grid(n), (BLOCK,))
+
+
+# --- dynamic-update-slice in place -----------------------------------------------------------
+
+def update_reads_operand(comp: Computation) -> bool:
+    """Does the update of an in-place dynamic-update-slice read the buffer it updates? Then threads
+    writing the slice could change what others read: the kernel must not run in place."""
+    dus = comp.root
+    operand = dus.operands[0]
+    return any(operand in i.operands for i in comp.instructions if i is not dus)
+
+
+def _dus_kernel(kb: KernelBuilder) -> KernelCode:
+    dus = kb.outputs[0]
+    operand, update, starts = dus.operands[0], dus.operands[1], dus.operands[2:]
+    if operand.opcode is not O.PARAMETER:
+        raise Unsupported("dynamic-update-slice of a computed operand as a kernel root")
+    em = kb.em
+    n = update.shape.size
+    with em.block(_grid_stride("lin", n)):
+        g = kb.elemental()
+        st = [g.clamp(g.start_index(s), 0, dim - size)
+              for s, dim, size in zip(starts, operand.shape.dims, update.shape.dims)]
+        uidx = g.delinear("lin", update.shape.dims)
+        idx = [g.tmp_index(f"{s} + {u}") for s, u in zip(st, uidx)]
+        kb.store(0, g.linear(idx, dus.shape.dims), g.value(update, uidx))
+    return kb.finish("in-place update", _grid(n), (BLOCK,))
+
+
+# --- scatter ---------------------------------------------------------------------------------
+
+_COMMUTATIVE = {"add", "multiply", "maximum", "minimum", "and", "or", "xor"}
+
+
+def _simple_reducer(comp: Computation) -> str | None:
+    r = comp.root
+    ps = comp.parameters
+    if len(ps) == 2 and len(r.operands) == 2 and {id(o) for o in r.operands} == {id(ps[0]), id(ps[1])}:
+        return r.opcode.value
+    return None
+
+
+def _scatter_kernel(kb: KernelBuilder) -> KernelCode:
+    sc = kb.outputs[0]
+    if len(sc.operands) != 3 or sc.shape.is_tuple:
+        raise Unsupported("variadic scatter")
+    operand, indices, updates = sc.operands
+    a = sc.attrs
+    uwd = a.get("update_window_dims", ())
+    inserted = a.get("inserted_window_dims", ())
+    sd2od = a["scatter_dims_to_operand_dims"]
+    ivd = a["index_vector_dim"]
+    in_batch = a.get("input_batching_dims", ())
+    idx_batch = a.get("scatter_indices_batching_dims", ())
+    rank = operand.shape.rank
+    odims = operand.shape.dims
+    update_scatter_dims = [d for d in range(updates.shape.rank) if d not in uwd]
+    window_operand_dims = [d for d in range(rank) if d not in inserted and d not in in_batch]
+    idx_rank = indices.shape.rank
+    idx_batch_dims = [d for d in range(idx_rank) if d != ivd]
+    n_idx = indices.shape.dims[ivd] if ivd < idx_rank else 1
+    win_size = [1] * rank
+    for od, ud in zip(window_operand_dims, uwd):
+        win_size[od] = updates.shape.dims[ud]
+    dt = sc.shape.dtype
+    kind = _simple_reducer(a["to_apply"])
+    # Commutative combiners of 4- or 8-byte values: every update element on its own thread, each
+    # applied with a compare-and-swap loop. Anything else: one thread, in XLA's update order.
+    parallel = kind in _COMMUTATIVE and dt.bits in (32, 64) and dt.kind != "pred"
+    if kind is not None and a.get("unique_indices") and dt.bits in (32, 64):
+        parallel = True
+    em = kb.em
+    n = updates.shape.size
+    loop = _grid_stride("lin", n) if parallel else f"for (xm_i lin = 0; lin < {n}; lin++)"
+    with em.block(loop):
+        g = kb.elemental()
+        uidx = g.delinear("lin", updates.shape.dims)
+        sidx = [uidx[d] for d in update_scatter_dims]
+        start = ["0"] * rank
+        for kk in range(n_idx):
+            pos, it = [], iter(sidx)
+            for d in range(idx_rank):
+                pos.append(str(kk) if d == ivd else next(it))
+            start[sd2od[kk]] = em.tmp("long long", f"(long long){g.value(indices, pos)}", "s")
+        for od, idd in zip(in_batch, idx_batch):
+            start[od] = f"(long long){sidx[idx_batch_dims.index(idd)]}"
+        ok = " && ".join(f"{start[d]} >= 0 && {start[d]} <= {odims[d] - win_size[d]}" for d in range(rank)) or "true"
+        with em.block(f"if ({ok})"):
+            full = [f"(xm_i){s}" for s in start]
+            for od, ud in zip(window_operand_dims, uwd):
+                full[od] = f"(xm_i)({start[od]} + {uidx[ud]})"
+            gi = kb.elemental()
+            lin = gi.linear([gi.tmp_index(f) for f in full], odims)
+            val = gi.value(updates, uidx)
+            out = kb.out_names[0]
+            if parallel and kind in _COMMUTATIVE:
+                w = "unsigned" if dt.bits == 32 else "unsigned long long"
+                em.line(f"{w}* addr = reinterpret_cast<{w}*>(&{out}[{lin}]);")
+                em.line(f"{w} old = *addr, assumed;")
+                with em.block("do"):
+                    em.line("assumed = old;")
+                    cur = em.tmp(C.value(dt), _from_word(dt, "assumed"), "c")
+                    (new,) = inline_computation(em, a["to_apply"], [cur, val])
+                    em.line(f"old = atomicCAS(addr, assumed, ({w}){_to_word(dt, new)});")
+                em.lines[-1] += " while (assumed != old);"
+            else:
+                cur = C.load(dt, out, lin)
+                (new,) = inline_computation(em, a["to_apply"], [em.tmp(C.value(dt), cur, "c"), val])
+                kb.store(0, lin, new)
+    return kb.finish("scatter/atomic" if parallel else "scatter/ordered", _grid(n) if parallel else 1,
+                     (BLOCK,) if parallel else (1,))
+
+
+def _to_word(dt, v: str) -> str:
+    if dt.name == "f32":
+        return f"xm_fbits({v})"
+    if dt.name == "f64":
+        return f"(xm_u64)xm_dbits({v})"
+    return v
+
+
+def _from_word(dt, w: str) -> str:
+    if dt.name == "f32":
+        return f"xm_bitsf({w})"
+    if dt.name == "f64":
+        return f"xm_bitsd((long long){w})"
+    return f"({C.value(dt)}){w}"
+
+
+# --- sort and top-k: the rank of every element ------------------------------------------------
+
+def _rank_kernel(kb: KernelBuilder, operands: list[Instruction], dim: int, less, k_out: int | None,
+                 extra_index_output: bool) -> None:
+    """Each thread takes one element, counts the elements of its row that go first (by `less`,
+    ties by position: a stable order), and writes itself at that rank (if below k_out)."""
+    em = kb.em
+    dims = operands[0].shape.dims
+    n = dims[dim]
+    total = _size(dims)
+    with em.block(_grid_stride("lin", total)):
+        g = kb.elemental()
+        idx = g.delinear("lin", dims)
+        mine = [g.value(o, idx) for o in operands]
+        rank = em.var("xm_i", "0", "rank")
+        with em.block(f"for (xm_i j = 0; j < {n}; j++)"):
+            gj = kb.elemental()
+            jidx = [("j" if d == dim else v) for d, v in enumerate(idx)]
+            theirs = [gj.value(o, jidx) for o in operands]
+            before = less(theirs, mine, "j", idx[dim])
+            after = less(mine, theirs, idx[dim], "j")
+            em.line(f"{rank} += ({before} || (!{after} && j < {idx[dim]})) ? 1 : 0;")
+        out_dims = list(dims)
+        if k_out is not None:
+            out_dims[dim] = k_out
+            em.line(f"if ({rank} >= {k_out}) continue;")
+        oidx = [(rank if d == dim else v) for d, v in enumerate(idx)]
+        lin = g.linear(oidx, out_dims)
+        for slot, v in enumerate(mine):
+            kb.store(slot, lin, v)
+        if extra_index_output:
+            kb.store(len(mine), lin, f"({C.value(kb.slot_types[len(mine)])}){idx[dim]}")
+
+
+def _sort_kernel(kb: KernelBuilder) -> KernelCode:
+    s = kb.outputs[0]
+    dim = int(s.attrs["dimensions"][0]) if s.attrs.get("dimensions") else s.operands[0].shape.rank - 1
+    cmp = s.attrs["to_apply"]
+
+    def less(x, y, xi, yi):
+        args = [v for pair in zip(x, y) for v in pair]
+        (r,) = inline_computation(kb.em, cmp, args)
+        return r
+
+    _rank_kernel(kb, list(s.operands), dim, less, None, False)
+    return kb.finish("sort/rank", _grid(s.operands[0].shape.size), (BLOCK,))
+
+
+def _topk_kernel(kb: KernelBuilder) -> KernelCode:
+    t = kb.outputs[0]
+    x = t.operands[0]
+    k = t.shape.tuple_shapes[0].dims[-1]
+    comps = t.attrs.get("called_computations") or ()
+    comparator = comps[0] if t.opcode is O.CUSTOM_CALL and comps else None
+    largest = bool(t.attrs.get("largest", True))
+    dt = x.shape.dtype
+    idt = C.value(t.shape.tuple_shapes[1].dtype)
+
+    def less(a, b, ai, bi):
+        if comparator is not None:  # the comparator sees (x_a, x_b, index_a, index_b)
+            (r,) = inline_computation(kb.em, comparator, [a[0], b[0], f"({idt}){ai}", f"({idt}){bi}"])
+            return r
+        ka, kb_ = (f"xm_tokey({a[0]})", f"xm_tokey({b[0]})") if dt.kind == "f" else (a[0], b[0])
+        return f"({ka} {'>' if largest else '<'} {kb_})"
+
+    _rank_kernel(kb, [x], x.shape.rank - 1, less, k, True)
+    return kb.finish("top-k/rank", _grid(x.shape.size), (BLOCK,))
+
+
+# --- dot (small shapes) and convolution: one thread per output element ------------------------
+
+def _accumulator(dt) -> tuple[str, str]:
+    """(C type, zero) in which a dot or convolution sums its products."""
+    if dt.kind == "f":
+        return ("double", "0.0") if dt.name == "f64" else ("float", "0.0f")
+    if dt.kind == "pred":
+        return "int", "0"
+    return C.value(dt), "0"
+
+
+def _mul_add(dt, acc: str, a: str, b: str) -> str:
+    if dt.kind in ("s", "u"):
+        w = C.WIDE_UNSIGNED[dt.name]
+        return f"{acc} = ({C.value(dt)})(({w}){acc} + ({w}){a} * ({w}){b});"
+    if dt.kind == "pred":
+        return f"{acc} += ({a} && {b}) ? 1 : 0;"
+    return f"{acc} += {a} * {b};"
+
+
+def _finish_acc(dt, acc: str) -> str:
+    if dt.kind == "pred":
+        return f"({acc} != 0)"
+    return C.round_narrow(dt, acc)
+
+
+def _dot_kernel(kb: KernelBuilder) -> KernelCode:
+    d = kb.outputs[0]
+    lhs, rhs = d.operands
+    ls, rs = lhs.shape.dims, rhs.shape.dims
+    lb, rb = d.attrs.get("lhs_batch_dims", ()), d.attrs.get("rhs_batch_dims", ())
+    lc, rc = d.attrs.get("lhs_contracting_dims", ()), d.attrs.get("rhs_contracting_dims", ())
+    lf = [x for x in range(len(ls)) if x not in lb and x not in lc]
+    rf = [x for x in range(len(rs)) if x not in rb and x not in rc]
+    cdims = [ls[x] for x in lc]
+    kk = _size(cdims)
+    dt = d.shape.dtype
+    at, zero = _accumulator(dt)
+    em = kb.em
+    n = d.shape.size
+    with em.block(_grid_stride("lin", n)):
+        g = kb.elemental()
+        oidx = g.delinear("lin", d.shape.dims)
+        nb = len(lb)
+        bidx, fl, fr = oidx[:nb], oidx[nb:nb + len(lf)], oidx[nb + len(lf):]
+        acc = em.var(at, zero, "acc")
+        with em.block(f"for (xm_i c = 0; c < {kk}; c++)"):
+            gi = kb.elemental()
+            cidx = gi.delinear("c", cdims)
+            li, ri = [""] * len(ls), [""] * len(rs)
+            for x, v in zip(lb, bidx):
+                li[x] = v
+            for x, v in zip(rb, bidx):
+                ri[x] = v
+            for x, v in zip(lf, fl):
+                li[x] = v
+            for x, v in zip(rf, fr):
+                ri[x] = v
+            for x, y, v in zip(lc, rc, cidx):
+                li[x] = v
+                ri[y] = v
+            a = gi.value(lhs, li)
+            b = gi.value(rhs, ri)
+            if dt.kind == "f" and lhs.shape.dtype != dt:
+                a, b = f"({at}){a}", f"({at}){b}"
+            em.line(_mul_add(dt, acc, a, b))
+        kb.store(0, "lin", _finish_acc(dt, acc))
+    return kb.finish("dot/generated", _grid(n), (BLOCK,))
+
+
+def _convolution_kernel(kb: KernelBuilder) -> KernelCode:
+    cv = kb.outputs[0]
+    lhs, rhs = cv.operands
+    dl = cv.attrs.get("dim_labels")
+    if dl is None:
+        raise Unsupported("convolution without dim_labels")
+    nsp = len(dl.input_spatial)
+    win = cv.attrs["window"].dims if nsp else ()
+    fg = int(cv.attrs.get("feature_group_count", 1))
+    bg = int(cv.attrs.get("batch_group_count", 1))
+    ls, rs, os_ = lhs.shape.dims, rhs.shape.dims, cv.shape.dims
+    n_out_feat = os_[dl.output_feature]
+    n_in_kfeat = rs[dl.kernel_input_feature]
+    out_batch = os_[dl.output_batch]
+    dt = cv.shape.dtype
+    at, zero = _accumulator(dt)
+    em = kb.em
+    n = cv.shape.size
+    with em.block(_grid_stride("lin", n)):
+        g = kb.elemental()
+        oidx = g.delinear("lin", os_)
+        b, o = oidx[dl.output_batch], oidx[dl.output_feature]
+        if bg > 1:
+            nin = g.tmp_index(f"({o} / {n_out_feat // bg}) * {out_batch} + {b}")
+        else:
+            nin = b
+        cbase = g.tmp_index(f"({o} / {n_out_feat // fg}) * {n_in_kfeat}") if fg > 1 else "0"
+        acc = em.var(at, zero, "acc")
+        em.line(f"for (xm_i ci = 0; ci < {n_in_kfeat}; ci++) {{")
+        em.depth += 1
+        em.scopes.append({})
+        depth0 = 1
+        for k, w in enumerate(win):
+            em.line(f"for (xm_i w{k} = 0; w{k} < {w.size}; w{k}++) {{")
+            em.depth += 1
+            em.scopes.append({})
+            depth0 += 1
+        conds, src = [], []
+        for k, w in enumerate(win):
+            s = oidx[dl.output_spatial[k]]
+            p = em.tmp("long long", f"(long long){s} * {w.stride} + w{k} * {w.window_dilation} - {w.pad_lo}", "s")
+            if w.base_dilation != 1:
+                conds.append(f"{p} % {w.base_dilation} == 0")
+                p = em.tmp("long long", f"{p} / {w.base_dilation}", "s")
+            conds.append(f"{p} >= 0 && {p} < {ls[dl.input_spatial[k]]}")
+            src.append(p)
+        with em.block(f"if ({' && '.join(conds) or 'true'})"):
+            gi = kb.elemental()
+            li, ri = [""] * len(ls), [""] * len(rs)
+            li[dl.input_batch] = nin
+            li[dl.input_feature] = gi.tmp_index(f"{cbase} + ci") if cbase != "0" else "ci"
+            ri[dl.kernel_output_feature] = o
+            ri[dl.kernel_input_feature] = "ci"
+            for k, w in enumerate(win):
+                li[dl.input_spatial[k]] = gi.tmp_index(f"(xm_i){src[k]}")
+                ri[dl.kernel_spatial[k]] = f"({w.size - 1} - w{k})" if w.reversal else f"w{k}"
+            a, bv = gi.value(lhs, li), gi.value(rhs, ri)
+            if dt.kind == "f" and lhs.shape.dtype != dt:
+                a, bv = f"({at}){a}", f"({at}){bv}"
+            em.line(_mul_add(dt, acc, a, bv))
+        for _ in range(depth0):
+            em.scopes.pop()
+            em.depth -= 1
+            em.line("}")
+        kb.store(0, "lin", _finish_acc(dt, acc))
+    return kb.finish("convolution/generated", _grid(n), (BLOCK,))
+
+
+# --- choosing the schedule -------------------------------------------------------------------
+
+_NOT_IN_LOOPS = (O.REDUCE_WINDOW, O.SCATTER, O.SELECT_AND_SCATTER, O.SORT, O.DOT, O.CONVOLUTION,
+                 O.RNG_BIT_GENERATOR, O.RNG, O.CUSTOM_CALL, O.FFT, O.WHILE, O.CONDITIONAL, O.CALL, O.TOPK)
+
+
+def define_kernel(name: str, hlo: str, comp: Computation, consts: Constants, in_place: bool = False) -> KernelCode:
+    """The CUDA function computing `comp`'s root leaves from its parameters."""
+    root = comp.root
+    body = [i for i in comp.instructions if i.opcode is not O.PARAMETER]
+    ops = {i.opcode for i in body}
+    if root.opcode is O.DYNAMIC_UPDATE_SLICE and in_place:
+        return _dus_kernel(KernelBuilder(name, hlo, comp, consts, restrict=False))
+    kb = KernelBuilder(name, hlo, comp, consts)
+    if root.opcode is O.DOT:
+        return _dot_kernel(kb)
+    if root.opcode is O.CONVOLUTION:
+        return _convolution_kernel(kb)
+    if root.opcode is O.SORT:
+        return _sort_kernel(kb)
+    if root.opcode is O.TOPK or (root.opcode is O.CUSTOM_CALL and root.attrs.get("custom_call_target") == "TopK"):
+        return _topk_kernel(kb)
+    if O.REDUCE in ops:
+        return _reduction_kernel(kb)
+    if root.opcode is O.REDUCE_WINDOW:
+        return _window_kernel(kb)
+    if root.opcode is O.SCATTER:
+        return _scatter_kernel(kb)
+    for i in body:
+        if i.opcode in _NOT_IN_LOOPS:
+            what = i.attrs.get("custom_call_target", "") if i.opcode is O.CUSTOM_CALL else ""
+            raise Unsupported(f"{i.opcode.value} {what}('{i.name}')".replace("  ", " "))
+    t = _transpose_candidate(kb)
+    if t is not None:
+        return _transpose_kernel(kb, t)
+    return _loop_kernel(kb)
+
+
+__all__ = ["KernelCode", "define_kernel", "update_reads_operand", "linear_expr", "strides"]
