@@ -37,6 +37,7 @@ class ModuleBuilder:
         self._reducers: dict[tuple, Computation] = {}
         self._metadata: dict[tuple, Metadata] = {}
         self.op_names: list[str] = []  # numpy-level operations being traced, outermost first
+        self.location: tuple[str, int] | None = None  # overrides the caller's line (parameters, outputs)
 
     def fresh(self, base: str) -> str:
         """A module-unique instruction or computation name."""
@@ -45,7 +46,7 @@ class ModuleBuilder:
     def metadata(self) -> Metadata:
         """The user's line and the outermost numpy operation being traced, as JAX's op_name."""
         op = self.op_names[0] if self.op_names else "op"
-        loc = user_location()
+        loc = self.location or user_location()
         key = (op,) + (loc or ())
         md = self._metadata.get(key)
         if md is None:
@@ -55,12 +56,17 @@ class ModuleBuilder:
         return md
 
     @contextmanager
-    def op(self, name: str) -> Iterator[None]:
+    def op(self, name: str, location: tuple[str, int] | None = None) -> Iterator[None]:
+        """Names what is emitted inside after the numpy operation `name` (the outermost one wins);
+        `location` pins its source line (for parameters and outputs, which have no caller line)."""
         self.op_names.append(name)
+        saved = self.location
+        self.location = location or saved
         try:
             yield
         finally:
             self.op_names.pop()
+            self.location = saved
 
     def add(self, comp: Computation) -> Computation:
         self.computations.append(comp)

@@ -136,6 +136,8 @@ def trace_function(fn: Callable, args: tuple, kwargs: dict, static_argnums: Sequ
     signature = signature or _Signature(fn, static_argnums, static_argnames)
     entries, rebuild = signature.split(args, kwargs)
     mb = ModuleBuilder(hlo_name(name or getattr(fn, "__name__", "fn"), "fn"))
+    code = getattr(fn, "__code__", None)
+    where = (code.co_filename, code.co_firstlineno) if code else None  # parameters and outputs: the def line
     entry = ComputationBuilder(mb, what=f"the traced function {mb.fn_name}")
     in_names, in_specs, values = [], [], []
     with active(entry):
@@ -147,7 +149,7 @@ def trace_function(fn: Callable, args: tuple, kwargs: dict, static_argnums: Sequ
             tracers = []
             for leaf, leaf_name in zip(leaves, names):
                 spec = leaf_spec(leaf)
-                with mb.op(leaf_name):
+                with mb.op(leaf_name, where):
                     p = entry.parameter(shape_of(spec.dtype, spec.shape), hlo_name(leaf_name))
                 tracers.append(Tracer(entry, p, spec.weak))
                 in_names.append(leaf_name)
@@ -155,7 +157,7 @@ def trace_function(fn: Callable, args: tuple, kwargs: dict, static_argnums: Sequ
             values.append(unflatten(tree, tracers))
         call_args, call_kwargs = rebuild(values)
         out = fn(*call_args, **call_kwargs)
-        with mb.op("output"):
+        with mb.op("output", where):
             leaves, out_tree, _ = flatten(out)
             if not leaves:
                 raise TracingError(f"{mb.fn_name} returned no arrays ({out!r:.60}); return the arrays to compute")
