@@ -283,8 +283,21 @@ class HloMagics(Magics):
         print("%%hlo defaults: " + ", ".join(f"{k}={v!r}" for k, v in current.items()))
 
 
+def _figure_png(fig) -> bytes:
+    from .display.plots import figure_png
+
+    return figure_png(fig)
+
+
 def load_ipython_extension(ipython) -> None:
     ipython.register_magics(HloMagics)
+    # The report's figures are plain matplotlib Figures (no pyplot), which IPython only draws once
+    # a pyplot backend has registered a formatter; register one, unless something already did.
+    png = ipython.display_formatter.formatters["image/png"]
+    try:
+        png.lookup_by_type("matplotlib.figure.Figure")
+    except KeyError:
+        png.for_type_by_name("matplotlib.figure", "Figure", _figure_png)
 
 
 def unload_ipython_extension(ipython) -> None:
