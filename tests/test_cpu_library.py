@@ -580,3 +580,64 @@ def test_topk_custom_call_with_comparator(monkeypatch) -> None:
         for g, r in zip(got, ref):
             assert g.tobytes() == r.tobytes()
         monkeypatch.setattr(L, "_malloc", lambda b, n: ir.Constant(PTR, None))  # second round: no scratch
+
+
+# --- BLAS found by the kernel at run time ------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["no library", "no symbol"])
+def test_dot_blas_missing_at_run_time_falls_back(monkeypatch, how: str) -> None:
+    """The kernel looks the gemm up itself (dlopen/dlsym) and computes with loops without it."""
+    real = L.find_blas()
+    if real is None:
+        pytest.skip("no BLAS in this process")
+    from dataclasses import replace
+
+    fake = (replace(real, path="/nonexistent/libnothing.so") if how == "no library"
+            else replace(real, sgemm_name="no_such_gemm_symbol", dgemm_name="no_such_gemm_symbol"))
+    monkeypatch.setattr(L, "find_blas", lambda: fake)
+    rng = np.random.default_rng(11)
+    for trans in ("nn", "nt", "tn"):
+        m, n, k = 70, 90, 80
+        ld, lc = ([k, m], [0]) if trans[0] == "t" else ([m, k], [1])
+        rd, rc = ([n, k], [1]) if trans[1] == "t" else ([k, n], [0])
+        text = _dot_text(ld, rd, [m, n], [], [], lc, rc, ("f32",) * 3)
+        _check_dot(text, [_random(rng, ld, "f32"), _random(rng, rd, "f32")], ("f32",) * 3, "blas", trans)
+
+
+_RELOAD = r"""
+import sys, numpy as np
+from xla_magic.backends.cpu.jit import compile_ir
+ir_text, obj = open(sys.argv[1]).read(), open(sys.argv[2], "rb").read()
+jm = compile_ir(ir_text, ["k"], object_code=obj)
+a = np.arange(96 * 80, dtype=np.float32).reshape(96, 80) % 7
+b = np.arange(80 * 100, dtype=np.float32).reshape(80, 100) % 5
+out = np.empty((96, 100), np.float32)
+jm.caller("k", 2, 1)([a, b, out])
+assert np.array_equal(out, a @ b), "wrong product"
+import ctypes
+from xla_magic.backends.cpu.library import find_blas
+slot = jm._engine.get_global_value_address("xla_magic.blas." + find_blas().sgemm_name)
+assert ctypes.c_void_p.from_address(slot).value == find_blas().sgemm, "the kernel did not find the BLAS"
+print("ok")
+"""
+
+
+def test_dot_blas_machine_code_runs_in_another_process(tmp_path) -> None:
+    """Machine code cached on disk and loaded by a fresh process finds the BLAS again."""
+    import subprocess
+    import sys
+
+    if L.find_blas() is None:
+        pytest.skip("no BLAS in this process")
+    text = _dot_text([96, 80], [80, 100], [96, 100], [], [], [1], [0], ("f32",) * 3)
+    mod = ir.Module("reload")
+    L.define_dot(mod, xm.parse_hlo(text).entry.root, "k", strategy="blas")
+    jm = compile_ir(mod, ["k"])
+    if getattr(jm, "object_code", None) is None:
+        pytest.skip("this jit keeps no object code")
+    (tmp_path / "k.ll").write_text(jm.llvm_ir_opt)
+    (tmp_path / "k.o").write_bytes(jm.object_code)
+    r = subprocess.run([sys.executable, "-c", _RELOAD, str(tmp_path / "k.ll"), str(tmp_path / "k.o")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "ok" in r.stdout, r.stderr[-2000:]

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import hashlib
 import math
 import os
 import pathlib
@@ -339,13 +340,16 @@ def _row_major(dims: Sequence[int]) -> list[int]:
 
 @dataclass(frozen=True)
 class Blas:
-    """A CBLAS found in the process: gemm entry addresses and the width of its integers."""
+    """A CBLAS found in the process: its file, the gemm symbols (names and, in this process,
+    addresses) and the width of its integers."""
 
     path: str
     sgemm: int
     dgemm: int
     int_bits: int  # 64 for an ILP64 build (numpy's scipy-openblas64)
     set_num_threads: int | None = None  # void f(int), for benchmarks
+    sgemm_name: str = "cblas_sgemm"
+    dgemm_name: str = "cblas_dgemm"
 
 
 _KEEP: list[object] = []  # the CDLL handles whose code generated kernels call
@@ -379,6 +383,8 @@ def find_blas() -> Blas | None:
     """The gemm routines of numpy's BLAS, or None (not found, or `XLA_MAGIC_BLAS=0`)."""
     if os.environ.get("XLA_MAGIC_BLAS", "1").strip().lower() in ("0", "no", "off", "false"):
         return None
+    if os.name != "posix":  # generated code finds the library again with dlopen/dlsym
+        return None
     try:
         paths = _blas_candidates()
     except Exception:
@@ -404,7 +410,7 @@ def find_blas() -> Blas | None:
                     break
             _KEEP.append(lib)
             addr = lambda f: ctypes.cast(f, ctypes.c_void_p).value
-            return Blas(str(path), addr(s), addr(d), bits, nt)
+            return Blas(str(path), addr(s), addr(d), bits, nt, f"{prefix}sgemm{suffix}", f"{prefix}dgemm{suffix}")
     return None
 
 
@@ -745,37 +751,94 @@ def _dot_naive(b: ir.IRBuilder, g: _DotGeom, a_ptr, b_ptr, c_ptr) -> None:
 
 def _dot_batched(b: ir.IRBuilder, name: str, h: _DotGeom, core: _Core, strategy: str,
                  pk: _Packing | None, a_ptr, b_ptr, c_ptr, scratch) -> None:
-    """The 2-D core once per batch element (batch dims as outer loops)."""
+    """The 2-D core once per batch element (batch dims as outer loops). The BLAS strategy
+    falls back to the loops when the kernel cannot find the BLAS at run time."""
     ukernel = _define_ukernel(b.module, f"{name}.ukernel", core, pk) if pk else None
 
-    def one(o):
-        pa = _gep(b, a_ptr, o[0], _mem_type(core.adt))
-        pb = _gep(b, b_ptr, o[1], _mem_type(core.bdt))
-        pc = _gep(b, c_ptr, o[2], _mem_type(core.odt))
-        if strategy == "blas":
-            _core_blas(b, core, pa, pb, pc)
-        elif strategy == "packed":
-            _core_packed(b, core, pk, ukernel, pa, pb, pc, scratch)
-        else:
-            _core_loops(b, core, pa, pb, pc)
+    def batched(core_fn) -> None:
+        def one(o):
+            pa = _gep(b, a_ptr, o[0], _mem_type(core.adt))
+            pb = _gep(b, b_ptr, o[1], _mem_type(core.bdt))
+            pc = _gep(b, c_ptr, o[2], _mem_type(core.odt))
+            core_fn(pa, pb, pc)
 
-    _nest(b, [(d.n, (d.sa, d.sb, d.sc)) for d in h.batch], [_i64(0)] * 3, one, "b")
+        _nest(b, [(d.n, (d.sa, d.sb, d.sc)) for d in h.batch], [_i64(0)] * 3, one, "b")
+
+    if strategy == "blas":
+        blas = find_blas()
+        assert blas is not None
+        gemm = _blas_gemm(b, blas, F32 if core.odt.name == "f32" else F64)
+        found = b.icmp_unsigned("!=", gemm, b.inttoptr(_i64(_UNAVAILABLE), PTR))
+        with b.if_else(found, likely=True) as (then, otherwise):
+            with then:
+                batched(lambda pa, pb, pc: _core_blas(b, core, gemm, pa, pb, pc))
+            with otherwise:
+                batched(lambda pa, pb, pc: _core_loops(b, core, pa, pb, pc))
+    elif strategy == "packed":
+        batched(lambda pa, pb, pc: _core_packed(b, core, pk, ukernel, pa, pb, pc, scratch))
+    else:
+        batched(lambda pa, pb, pc: _core_loops(b, core, pa, pb, pc))
 
 
-def _core_blas(b: ir.IRBuilder, c: _Core, pa, pb, pc) -> None:
+def _cstring(module: ir.Module, text: str) -> ir.GlobalVariable:
+    name = "xla_magic.str." + hashlib.sha1(text.encode()).hexdigest()[:16]
+    g = module.globals.get(name)
+    if g is None:
+        data = bytearray(text.encode() + b"\0")
+        g = ir.GlobalVariable(module, ir.ArrayType(I8, len(data)), name)
+        g.initializer = ir.Constant(g.value_type, data)
+        g.global_constant, g.linkage = True, "private"
+    return g
+
+
+_UNAVAILABLE = 1  # the cached "pointer" meaning: looked for the gemm, it is not there
+
+
+def _blas_gemm(b: ir.IRBuilder, blas: Blas, ft: ir.Type) -> ir.Value:
+    """The gemm's address, found by the kernel itself on its first call (dlopen of numpy's
+    BLAS, dlsym) and kept in a module global; `_UNAVAILABLE` when not found. Not an address
+    constant: machine code may be cached on disk and run in another process, where the library
+    sits elsewhere (or has gone)."""
+    module = b.module
+    symbol = blas.sgemm_name if ft == F32 else blas.dgemm_name
+    gname = f"xla_magic.blas.{symbol}"
+    slot = module.globals.get(gname)
+    if slot is None:
+        slot = ir.GlobalVariable(module, PTR, gname)
+        slot.initializer = ir.Constant(PTR, None)
+        slot.linkage = "internal"
+    cached = b.load_atomic(slot, "monotonic", 8, typ=PTR)
+    found = _Var(b, PTR, cached, "gemm")
+    with b.if_then(b.icmp_unsigned("==", cached, ir.Constant(PTR, None)), likely=False):
+        dlopen = _declare(module, "dlopen", PTR, [PTR, I32])
+        dlsym = _declare(module, "dlsym", PTR, [PTR, PTR])
+        rtld_lazy = 1
+        handle = b.call(dlopen, [_cstring(module, blas.path).bitcast(PTR), ir.Constant(I32, rtld_lazy)])
+        none = b.inttoptr(_i64(_UNAVAILABLE), PTR)
+        found.set(none)
+        with b.if_then(b.icmp_unsigned("!=", handle, ir.Constant(PTR, None))):
+            f = b.call(dlsym, [handle, _cstring(module, symbol).bitcast(PTR)])
+            found.set(b.select(b.icmp_unsigned("==", f, ir.Constant(PTR, None)), none, f))
+        # IRBuilder.store_atomic insists on a typed pointer; the instruction itself does not
+        b._insert(ir.instructions.StoreAtomicInstr(b.block, found.get(), slot, "monotonic", 8))
+    return found.get()
+
+
+def _core_blas(b: ir.IRBuilder, c: _Core, gemm: ir.Value, pa, pb, pc) -> None:
     blas = find_blas()
     assert blas is not None
     ta, lda, tb, ldb = _blas_args(c)
     it = ir.IntType(blas.int_bits)
     ft = F32 if c.odt.name == "f32" else F64
     fnty = ir.FunctionType(VOID, [I32, I32, I32, it, it, it, ft, PTR, it, PTR, it, ft, PTR, it])
-    addr = blas.sgemm if c.odt.name == "f32" else blas.dgemm
-    gemm = b.inttoptr(_i64(addr), fnty.as_pointer(), name="gemm")
     row_major, no_trans, trans = 101, 111, 112
     i = lambda v: ir.Constant(it, v)
-    b.call(gemm, [ir.Constant(I32, row_major), ir.Constant(I32, trans if ta else no_trans),
-                  ir.Constant(I32, trans if tb else no_trans), i(c.M), i(c.N), i(c.K), ir.Constant(ft, 1.0),
-                  pa, i(lda), pb, i(ldb), ir.Constant(ft, 0.0), pc, i(max(c.N, 1))])
+    # a pointer value llvmlite knows the function type of (bitcast of an opaque ptr is a no-op)
+    fp = b.inttoptr(b.ptrtoint(gemm, I64), fnty.as_pointer())
+    b.call(fp, [
+        ir.Constant(I32, row_major), ir.Constant(I32, trans if ta else no_trans),
+        ir.Constant(I32, trans if tb else no_trans), i(c.M), i(c.N), i(c.K), ir.Constant(ft, 1.0),
+        pa, i(lda), pb, i(ldb), ir.Constant(ft, 0.0), pc, i(max(c.N, 1))])
 
 
 # Rows and vectors of the loops path's register block: LLVM fully unrolls the constant-trip
