@@ -238,7 +238,7 @@ def _entry_computation(m, entry: str):
 
 
 def _add_api(m, program, name: str, triple: str, module_name: str, ins: list[BufferSpec],
-             outs: list[BufferSpec], arena_bytes: int) -> None:
+             outs: list[BufferSpec], arena_bytes: int, threads: int) -> None:
     """NAME_run_with_arena, NAME_run_array and NAME_info, next to the backend's xm_entry."""
     from llvmlite import ir
 
@@ -297,7 +297,7 @@ def _add_api(m, program, name: str, triple: str, module_name: str, ins: list[Buf
 
     info = const_global(ir.Constant(info_t, [
         ir.Constant(I64, 1), ir.Constant(I64, n_in), ir.Constant(I64, n_out), ir.Constant(I64, arena_bytes),
-        ir.Constant(I64, ARENA_ALIGN), ir.Constant(I64, 0), cstr(name), cstr(module_name), cstr(triple),
+        ir.Constant(I64, ARENA_ALIGN), ir.Constant(I64, threads), cstr(name), cstr(module_name), cstr(triple),
         table(ins, "inputs"), table(outs, "outputs")]), "model")
     fi = ir.Function(m, ir.FunctionType(PTR, []), name=f"{name}_info")
     ir.IRBuilder(fi.append_basic_block("entry")).ret(info)
@@ -436,34 +436,9 @@ def elf_info(data: bytes) -> dict:
 
 # --- header ----------------------------------------------------------------------------------
 
-_COMMON_TYPES = """\
-#ifndef XM_MODEL_INFO_DEFINED
-#define XM_MODEL_INFO_DEFINED
-/* One parameter or output: a dense row-major array. */
-typedef struct xm_buffer_info {
-  const char *name;      /* the HLO parameter's name, or "out0", "out1", ... */
-  const char *dtype;     /* HLO element type: "f32", "bf16", "s32", "pred", ... */
-  const char *npy_descr; /* .npy type code the harness uses ("<f4" for bf16: see the docs) */
-  const int64_t *dims;   /* rank entries (NULL for a scalar) */
-  int64_t rank;
-  int64_t elem_bytes;
-  int64_t bytes;         /* the buffer's size in bytes */
-} xm_buffer_info;
-
-typedef struct xm_model_info {
-  int64_t abi_version;   /* 1 */
-  int64_t n_inputs, n_outputs;
-  int64_t arena_bytes;   /* temporaries: one block of this size ... */
-  int64_t arena_align;   /* ... aligned to this many bytes */
-  int64_t reserved;
-  const char *name;           /* NAME */
-  const char *hlo_module;     /* the HLO module's name */
-  const char *target_triple;
-  const xm_buffer_info *inputs;   /* n_inputs entries */
-  const xm_buffer_info *outputs;  /* n_outputs entries */
-} xm_model_info;
-#endif
-"""
+def _common_types() -> str:
+    """The xm_model_info / xm_buffer_info types, from the header the harness also includes."""
+    return (Path(__file__).parent / "kernels" / "xm_model.h").read_text()
 
 
 def _macro(s: str) -> str:
@@ -500,7 +475,7 @@ def _header(name: str, module_name: str, target: AotTarget, ins: list[BufferSpec
              " * Calls are independent: concurrent calls are safe when each has its own arena.",
              f" * The object needs from the C library: {', '.join(undefined) or 'nothing'}. */",
              f"#ifndef {guard}", f"#define {guard}", "", "#include <stdint.h>", "",
-             "#ifdef __cplusplus", 'extern "C" {', "#endif", "", _COMMON_TYPES,
+             "#ifdef __cplusplus", 'extern "C" {', "#endif", "", _common_types(),
              f"#define {M}_NUM_INPUTS {len(ins)}", f"#define {M}_NUM_OUTPUTS {len(outs)}",
              f"#define {M}_ARENA_BYTES {arena_bytes} /* temporaries */",
              f"#define {M}_ARENA_ALIGN {ARENA_ALIGN}",
@@ -568,10 +543,44 @@ def _link(cc: str, args: list[str], what: str) -> None:
 
 
 def _link_flags(undefined: list[str]) -> list[str]:
-    flags = ["-lm"]
-    if any(u.startswith("pthread") for u in undefined):
-        flags.append("-lpthread")
-    return flags
+    return ["-lm"] + (["-lpthread"] if any(u.startswith("pthread") for u in undefined) else [])
+
+
+_HARNESS_OBJECTS: dict[tuple, Path | None] = {}  # (cc, flags, source) -> compiled once per process
+_HARNESS_LOCK = threading.Lock()
+
+
+def _harness_object(cc: str) -> Path | None:
+    """The harness compiled without a model (it calls xm_harness_info/xm_harness_run), once per
+    process: linking a model against it costs ~20 ms where compiling the harness costs ~150 ms."""
+    import atexit
+    import hashlib
+    import tempfile
+
+    src = harness_source()
+    key = (cc, HARNESS_CFLAGS, hashlib.sha256(src.read_bytes() + (src.parent / "xm_model.h").read_bytes()).hexdigest())
+    with _HARNESS_LOCK:
+        if key not in _HARNESS_OBJECTS:
+            d = Path(tempfile.mkdtemp(prefix="xla_magic_harness_"))
+            atexit.register(shutil.rmtree, d, True)
+            obj = d / "aot_harness.o"
+            p = subprocess.run([cc, *HARNESS_CFLAGS, "-I", str(src.parent), "-c", "-o", str(obj), str(src)],
+                               capture_output=True, text=True)
+            _HARNESS_OBJECTS[key] = obj if p.returncode == 0 else None
+        return _HARNESS_OBJECTS[key]
+
+
+def _build_executable(cc: str, res: AotResult, libs: list[str], strip_flag: list[str]) -> None:
+    exe, name = res.executable, res.name
+    obj = _harness_object(cc)
+    if obj is not None:
+        alias = f"-Wl,--defsym=xm_harness_info={name}_info,--defsym=xm_harness_run={name}_run_array"
+        args = ["-o", str(exe), str(obj), str(res.object), alias, *strip_flag, *libs]
+        if subprocess.run([cc, *args, *SIZE_LDFLAGS], capture_output=True).returncode == 0 or \
+                subprocess.run([cc, *args], capture_output=True).returncode == 0:
+            return
+    _link(cc, [*HARNESS_CFLAGS, "-I", str(res.out_dir), f'-DXM_HEADER="{name}.h"', f"-DXM_PREFIX={name}",
+               "-o", str(exe), str(harness_source()), str(res.object), *strip_flag, *libs], exe.name)
 
 
 # --- the entry point -------------------------------------------------------------------------
@@ -579,7 +588,7 @@ def _link_flags(undefined: list[str]) -> list[str]:
 def aot_compile(module_or_text: Module | str, out_dir: str | os.PathLike, name: str | None = None,
                 target_triple: str | None = None, *, cpu: str | None = None, features: str | None = None,
                 opt: int = 3, size: bool = False, threads: int | None = None, vector_math: bool = False,
-                build: bool = True, strip: bool = True, cc_flags: tuple[str, ...] = ()) -> AotResult:
+                build: bool = True, strip: bool = True) -> AotResult:
     """Compiles an HLO module ahead of time into `out_dir`: NAME.o and NAME.h always; for the
     host (unless build=False) also libNAME.so and the executable NAME, built with the system C
     compiler. Raises NoCompilerError (with `.result`) when there is none, after writing .o and .h.
@@ -627,7 +636,8 @@ def aot_compile(module_or_text: Module | str, out_dir: str | os.PathLike, name: 
             program = generate(module, buffers)
     except Unsupported as e:
         raise AotError(f"the cpu backend cannot compile this module: {e}") from None
-    _add_api(program.llvm_module, program, name, target.triple, source.name, ins, outs, buffers.arena_bytes)
+    _add_api(program.llvm_module, program, name, target.triple, source.name, ins, outs, buffers.arena_bytes,
+             threads)
     text = with_vector_variants(program.llvm_module) if vector_math else str(program.llvm_module)
     text = re.sub(r'@"?xm_entry"?(?=[(\s,])', f'@"{name}_run"', text)
     bad = _ABSOLUTE.search(text)
@@ -670,11 +680,9 @@ def aot_compile(module_or_text: Module | str, out_dir: str | os.PathLike, name: 
         res.notes.append(f"no executable: the harness reads and writes .npy types only; "
                          f"{unsupported[0].name} is {unsupported[0].dtype}")
     else:
-        exe = out / name
-        _link(cc, [*HARNESS_CFLAGS, "-I", str(out), f'-DXM_HEADER="{name}.h"', f"-DXM_PREFIX={name}",
-                   "-o", str(exe), str(harness_source()), str(res.object), *strip_flag, *libs, *cc_flags], exe.name)
-        res.executable = exe
-        res.sizes["executable"] = exe.stat().st_size
+        res.executable = out / name
+        _build_executable(cc, res, libs, strip_flag)
+        res.sizes["executable"] = res.executable.stat().st_size
     res.timings["cc"] = time.perf_counter() - t3
     res.timings["total"] = time.perf_counter() - t0
     return res

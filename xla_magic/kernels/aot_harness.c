@@ -3,8 +3,11 @@
  *   NAME arg0.npy arg1.npy ... [-o OUTDIR] [--repeat N]     writes OUTDIR/out0.npy, out1.npy, ...
  *   NAME --info                                             prints shapes, dtypes and sizes
  *
- * Built by xla_magic.aot as  cc -DXM_HEADER='"NAME.h"' -DXM_PREFIX=NAME aot_harness.c NAME.o -lm
- * Everything it knows about the model comes from NAME_info(), so this file is the same for all.
+ * Everything it knows about the model comes from NAME_info(), so this file is the same for all
+ * models. xla_magic.aot compiles it once, without a model, and links each model in with
+ *   cc aot_harness.o NAME.o -Wl,--defsym=xm_harness_info=NAME_info,--defsym=xm_harness_run=NAME_run_array
+ * or, where the linker lacks --defsym, compiles it against the model's header:
+ *   cc -DXM_HEADER='"NAME.h"' -DXM_PREFIX=NAME aot_harness.c NAME.o -lm
  *
  * Inputs are checked before the model runs: the .npy magic and version, the header's dict
  * (descr, fortran_order, shape), the dtype and shape against the parameter, and the data's
@@ -24,16 +27,23 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#ifdef XM_HEADER
 #include XM_HEADER
-
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-#error "the harness reads and writes little-endian .npy files on a little-endian machine"
-#endif
-
 #define XM_CAT2(a, b) a##b
 #define XM_CAT(a, b) XM_CAT2(a, b)
 #define MODEL_INFO XM_CAT(XM_PREFIX, _info)
 #define MODEL_RUN XM_CAT(XM_PREFIX, _run_array)
+#else
+#include "xm_model.h"
+const xm_model_info *xm_harness_info(void);
+void xm_harness_run(void *arena, const void *const *args, void *const *outs);
+#define MODEL_INFO xm_harness_info
+#define MODEL_RUN xm_harness_run
+#endif
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#error "the harness reads and writes little-endian .npy files on a little-endian machine"
+#endif
 
 #define MAX_RANK 64
 #define MAX_HEADER (1 << 20) /* numpy itself refuses headers much longer than this */
@@ -83,7 +93,7 @@ static const char *parse_str(const char *p, char *out, size_t cap) {
   size_t n = 0;
   if (q != '\'' && q != '"') return NULL;
   for (p++; *p && *p != q; p++) {
-    if (n + 1 >= cap) return NULL;
+    if (n + 1 >= cap || *p < 0x20 || *p > 0x7e) return NULL; /* printable ASCII only: it may be echoed */
     out[n++] = *p;
   }
   if (*p != q) return NULL;
@@ -299,19 +309,19 @@ static int write_npy(const char *dir, int k, const xm_buffer_info *b, const void
   return ok ? 0 : fail("writing %s failed: %s", path, strerror(errno));
 }
 
-static void print_info(const xm_model_info *m) {
+static void print_info(FILE *f, const xm_model_info *m) {
   char t[160];
-  printf("%s (HLO module '%s', %s): %lld inputs, %lld outputs, arena %lld bytes (aligned %lld)\n", m->name,
+  fprintf(f, "%s (HLO module '%s', %s): %lld inputs, %lld outputs, arena %lld bytes (aligned %lld)\n", m->name,
          m->hlo_module, m->target_triple, (long long)m->n_inputs, (long long)m->n_outputs,
          (long long)m->arena_bytes, (long long)m->arena_align);
   for (int64_t i = 0; i < m->n_inputs; i++) {
     type_text(&m->inputs[i], t, sizeof t);
-    printf("  arg%lld '%s': %s, %lld bytes (.npy '%s')\n", (long long)i, m->inputs[i].name, t,
+    fprintf(f, "  arg%lld '%s': %s, %lld bytes (.npy '%s')\n", (long long)i, m->inputs[i].name, t,
            (long long)m->inputs[i].bytes, m->inputs[i].npy_descr);
   }
   for (int64_t i = 0; i < m->n_outputs; i++) {
     type_text(&m->outputs[i], t, sizeof t);
-    printf("  out%lld: %s, %lld bytes (.npy '%s')\n", (long long)i, t, (long long)m->outputs[i].bytes,
+    fprintf(f, "  out%lld: %s, %lld bytes (.npy '%s')\n", (long long)i, t, (long long)m->outputs[i].bytes,
            m->outputs[i].npy_descr);
   }
 }
@@ -320,7 +330,7 @@ static int usage(const xm_model_info *m) {
   fprintf(stderr, "usage: %s", prog);
   for (int64_t i = 0; i < m->n_inputs; i++) fprintf(stderr, " arg%lld.npy", (long long)i);
   fprintf(stderr, " [-o OUTDIR] [--repeat N] | --info\n");
-  print_info(m);
+  print_info(stderr, m);
   return 2;
 }
 
@@ -342,10 +352,11 @@ int main(int argc, char **argv) {
       repeat = strtol(argv[i], &end, 10);
       if (*end || repeat < 1) return usage(m);
     } else if (!strcmp(argv[i], "--info")) {
-      print_info(m);
+      print_info(stdout, m);
       return 0;
     } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-      usage(m);
+      fprintf(stdout, "usage: %s arg0.npy ... [-o OUTDIR] [--repeat N] | --info\n", prog);
+      print_info(stdout, m);
       return 0;
     } else if (argv[i][0] == '-' && argv[i][1]) {
       fprintf(stderr, "%s: unknown option %s\n", prog, argv[i]);
