@@ -13,18 +13,29 @@ it is NULL the kernel takes a slower path that needs none, never a crash.
 
 Dot: the dims are grouped as XLA's DotGeneral defines them (batch, lhs free, rhs free,
 contracting), size-1 dims dropped and neighbours merged where the strides allow, so most dots
-become a batch of one strided 2-D GEMM `C[M,N] = A[M,K] @ B[K,N]`. Four ways to compute it:
+become a batch of one strided 2-D GEMM `C[M,N] = A[M,K] @ B[K,N]` (an operand whose groups do
+not merge is first copied into canonical order). Four ways to compute it:
 
-- `blas`: a call into the BLAS numpy ships (OpenBLAS, found with ctypes at emission time; its
-  address is a constant in the IR, so no Python is on the call path), for f32/f64;
-- `packed`: generated BLIS-style code: A and B packed into panels, a register-blocked
-  micro-kernel of explicit vector FMAs (MR x NR accumulators in registers);
-- `loops`: plain loops with a contiguous innermost loop for LLVM's vectorizer (small sizes,
-  matrix-vector products);
-- `naive`: one nested loop per dim with strided loads; needs no memory (the fallback).
+- `loops`: register-blocked loops LLVM vectorizes (`_gemm_axpy`): every trip count constant,
+  so the inner vector loop unrolls fully and a 4 x 96 (f32, AVX-512) block of C stays in
+  registers while k runs; ~115 GFLOP/s on one Zen 4 core from 32^3 up. Matrix-vector products
+  use a vectorized reduction. The default for all but large f32/f64 products;
+- `blas`: a call into the BLAS numpy ships (OpenBLAS, multithreaded), for large f32/f64
+  products. The kernel finds it itself on its first call (dlopen of the library file found at
+  emission, dlsym, kept in a module global; no Python on the call path) and computes with the
+  loops when it is not there, so machine code cached on disk stays valid in another process;
+- `packed`: BLIS-style generated code: A and B packed into panels, a micro-kernel of explicit
+  vector FMAs (MR x NR accumulators); the default once A outgrows the caches without BLAS;
+- `naive`: one nested loop per dim with strided loads; needs no memory (the fallback when
+  malloc fails, and tiny products with awkward layouts).
 
-`define_dot(..., strategy=...)` forces one (tests and benchmarks); by default the sizes decide.
-`XLA_MAGIC_BLAS=0` in the environment disables the BLAS lookup.
+`define_dot(..., strategy=...)` forces one (tests and benchmarks), `dot_strategy(instr)` says
+which the sizes pick. `XLA_MAGIC_BLAS=0` in the environment disables the BLAS lookup.
+
+Convolution: ungrouped convolutions with enough input features run as small GEMMs through
+`_gemm_axpy`; the rest through direct loops with a vectorized accumulator row. Sort: a stable
+merge sort per row with the caller's comparator. Top-k: a sorted top-k list per row (small k)
+or the merge sort.
 """
 from __future__ import annotations
 
@@ -1291,7 +1302,8 @@ def define_convolution(module: ir.Module, instr: Instruction, name: str, *, conv
     bg = int(instr.attrs.get("batch_group_count", 1) or 1)
     adt, bdt, odt = lhs.shape.dtype, rhs.shape.dtype, instr.shape.dtype
     ct, ck = _compute(odt)
-    _mem_type(adt), _mem_type(bdt)
+    for dt in (adt, bdt):
+        _mem_type(dt)  # refuses element types without a storage type here
     fn, b = _new_function(module, name, 3)
     x_ptr, w_ptr, o_ptr = fn.args
     if math.prod(od) == 0:
@@ -1344,18 +1356,12 @@ def define_convolution(module: ir.Module, instr: Instruction, name: str, *, conv
             te = _min(b, T, b.sub(_i64(iext), t0))
             _memset0(b, acc, b.mul(te, _i64(csize)))
             ivs = {**iv, ikey: t0}  # the inner dim's offsets start at the chunk's first index
-            x0 = _i64(0)
-            w0 = _i64(0)
-            out0 = _i64(0)
+            x0, w0, out0 = _i64(0), _i64(0), _i64(0)
             for key, _, sc, sx, sw in odims:
-                v = ivs[key] if key in ivs else None
-                if v is None or isinstance(key, int):
-                    if isinstance(key, int):
-                        out0 = _add(b, out0, _mul(b, v, sc))
-                    continue
-                out0 = _add(b, out0, _mul(b, v, sc))
-                x0 = _add(b, x0, _mul(b, v, sx))
-                w0 = _add(b, w0, _mul(b, v, sw))
+                out0 = _add(b, out0, _mul(b, ivs[key], sc))
+                if not isinstance(key, int):  # spatial dims reach x through the kernel loops
+                    x0 = _add(b, x0, _mul(b, ivs[key], sx))
+                    w0 = _add(b, w0, _mul(b, ivs[key], sw))
             reduce_loops(0, ivs, t0, te, x0, w0)
             ostep = inner[2]
             with _loop(b, te, name="st") as t:
@@ -1467,6 +1473,7 @@ def _less(b: ir.IRBuilder, cmp: ir.Function, lhs: list[ir.Value], rhs: list[ir.V
     return b.call(cmp, args)
 
 
+@contextmanager
 def _while(b: ir.IRBuilder, cond: Callable[[], ir.Value], name: str) -> Iterator[None]:
     """`while (cond())`: the body is what the `with` block emits; cond may emit blocks."""
     fn = b.function
@@ -1480,9 +1487,6 @@ def _while(b: ir.IRBuilder, cond: Callable[[], ir.Value], name: str) -> Iterator
     yield
     b.branch(head)
     b.position_at_end(end)
-
-
-_while_cm = contextmanager(_while)
 
 
 def _and_then(b: ir.IRBuilder, first: ir.Value, second: Callable[[], ir.Value]) -> ir.Value:
@@ -1516,7 +1520,7 @@ def _insertion_sort(b: ir.IRBuilder, cmp: ir.Function, rows: _Rows, lo, hi, tmp:
             return _and_then(b, b.icmp_signed(">", jj, _v(lo)),
                              lambda: _less(b, cmp, tmp, rows.ptrs(b.sub(j.get(), _i64(1)))))
 
-        with _while_cm(b, cond, "shift"):
+        with _while(b, cond, "shift"):
             jj = j.get()
             jm = b.sub(jj, _i64(1))
             rows.move(rows, jm, jj)
@@ -1555,7 +1559,7 @@ def _merge(b: ir.IRBuilder, cmp: ir.Function, src: _Rows, dst: _Rows, lo, mid, h
             def cond() -> ir.Value:
                 return b.and_(b.icmp_signed("<", i.get(), mid), b.icmp_signed("<", j.get(), hi))
 
-            with _while_cm(b, cond, "merge"):
+            with _while(b, cond, "merge"):
                 ii, jj, oo = i.get(), j.get(), o.get()
                 take_right = _less(b, cmp, src.ptrs(jj), src.ptrs(ii))
                 with b.if_else(take_right) as (right, left):
@@ -1583,13 +1587,13 @@ def _merge_sort(b: ir.IRBuilder, cmp: ir.Function, a: _Rows, s: _Rows, n: int, t
         return a
     width = _Var(b, I64, RUN, "width")
     parity = _Var(b, I1, ir.Constant(I1, 0), "parity")
-    with _while_cm(b, lambda: b.icmp_signed("<", width.get(), _i64(n)), "pass"):
+    with _while(b, lambda: b.icmp_signed("<", width.get(), _i64(n)), "pass"):
         w = width.get()
         odd = parity.get()
         src = _Rows(b, [b.select(odd, y, x) for x, y in zip(a.bases, s.bases)], a.types)
         dst = _Rows(b, [b.select(odd, x, y) for x, y in zip(a.bases, s.bases)], a.types)
         lo = _Var(b, I64, 0, "lo")
-        with _while_cm(b, lambda: b.icmp_signed("<", lo.get(), _i64(n)), "mgl"):
+        with _while(b, lambda: b.icmp_signed("<", lo.get(), _i64(n)), "mgl"):
             l0 = lo.get()
             mid = _min(b, b.add(l0, w), n)
             hi = _min(b, b.add(l0, b.mul(w, _i64(2))), n)
@@ -1775,7 +1779,7 @@ def define_topk(module: ir.Module, instr: Instruction, name: str,
                         return _and_then(b, b.icmp_signed(">", j.get(), _i64(0)),
                                          lambda: _less(b, comparator, [tv, ti], best.ptrs(b.sub(j.get(), _i64(1)))))
 
-                    with _while_cm(b, cond, "tkshift"):
+                    with _while(b, cond, "tkshift"):
                         jj = j.get()
                         best.move(best, b.sub(jj, _i64(1)), jj)
                         j.set(b.sub(jj, _i64(1)))
