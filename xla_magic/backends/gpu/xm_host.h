@@ -25,6 +25,14 @@ struct dim3 {
     unsigned x, y, z;
 };
 
+// CUDA's built-in vector types, as the vectorized loop kernels use them.
+struct alignas(16) float4 { float x, y, z, w; };
+struct alignas(16) int4 { int x, y, z, w; };
+struct alignas(16) uint4 { unsigned x, y, z, w; };
+static inline float4 make_float4(float x, float y, float z, float w) { return float4{x, y, z, w}; }
+static inline int4 make_int4(int x, int y, int z, int w) { return int4{x, y, z, w}; }
+static inline uint4 make_uint4(unsigned x, unsigned y, unsigned z, unsigned w) { return uint4{x, y, z, w}; }
+
 struct xm_fiber {
     dim3 tid;
     int lin, done;
