@@ -647,3 +647,19 @@ def test_dot_blas_machine_code_runs_in_another_process(tmp_path) -> None:
     r = subprocess.run([sys.executable, "-c", _RELOAD, str(tmp_path / "k.ll"), str(tmp_path / "k.o")],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "ok" in r.stdout, r.stderr[-2000:]
+
+
+@pytest.mark.parametrize("bits", [128, 256])
+def test_narrower_vector_units(monkeypatch, bits: int) -> None:
+    """The blockings chosen for SSE and AVX2 hosts compute the same (run on this host)."""
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(L, "host", lambda: SimpleNamespace(vector_bits=bits))
+    rng = np.random.default_rng(bits)
+    for dts in [("f32",) * 3, ("f64",) * 3, ("s32",) * 3]:
+        for m, n, k in [(37, 45, 29), (5, 130, 17)]:
+            text = _dot_text([m, k], [k, n], [m, n], [], [], [1], [0], dts)
+            for strategy in ("loops", "packed"):
+                _check_dot(text, [_random(rng, (m, k), dts[0]), _random(rng, (k, n), dts[1])], dts, strategy)
+    text = _conv_text((2, 9, 9, 16), (3, 3, 16, 8), (2, 9, 9, 8), "b01f_01io->b01f", "size=3x3 pad=1_1x1_1", 1, 1)
+    _check_conv(text, (2, 9, 9, 16), (3, 3, 16, 8), ("f32",) * 3, rng, text, "gemm")
