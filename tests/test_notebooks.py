@@ -37,8 +37,9 @@ def kernel_name(tmp_path_factory, request):
     return KERNEL
 
 
-def test_there_are_four_tutorials():
-    assert [p.name[:2] for p in PATHS] == ["01", "02", "03", "04"]
+def test_the_tutorials_are_numbered():
+    numbers = [p.name[:2] for p in PATHS]
+    assert {"01", "02", "03", "04"} <= set(numbers) and len(set(numbers)) == len(numbers)
 
 
 @pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
