@@ -348,7 +348,8 @@ class _Reduction:
     def combine(self, red: Instruction, acc: list[str], has: str, vals: list[str], vals_valid: str) -> None:
         """acc = has ? reducer(acc, vals) : vals, when vals_valid; then has |= vals_valid."""
         em = self.kb.em
-        with em.block(f"if ({vals_valid})"):
+
+        def take() -> None:
             with em.block(f"if ({has})"):
                 new = inline_computation(em, red.attrs["to_apply"], acc + vals)
                 for a, v in zip(acc, new):
@@ -357,6 +358,12 @@ class _Reduction:
                 for a, v in zip(acc, vals):
                     em.line(f"{a} = {v};")
             em.line(f"{has} = true;")
+
+        if vals_valid == "true":
+            take()
+            return
+        with em.block(f"if ({vals_valid})"):
+            take()
 
     def finalize(self, g: Elemental, accs) -> None:
         """results = has ? reducer(init, acc) : init (XLA applies the init value once)."""
