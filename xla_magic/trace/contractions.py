@@ -11,13 +11,17 @@ import numpy as np
 from ..hlo.opcodes import Opcode
 from . import primitives as P
 from .errors import UnsupportedNumpyError
-from .promotion import as_tracer, result_dtype
+from .promotion import PY_SCALARS, as_tracer, result_dtype
 from .reductions import reduce_axes
 from .shape_ops import broadcast_shapes, broadcast_to, normalize_axis
 from .tracer import Tracer
 
 
-def _operands(a, b, dtype=None) -> tuple[Tracer, Tracer]:
+def _operands(a, b, dtype=None, weak_scalars: bool = False) -> tuple[Tracer, Tracer]:
+    """Both operands in their common dtype. Only matmul is a ufunc with numpy's weak Python
+    scalars; dot, inner, outer, ... turn scalars into (strong) arrays first, as numpy does."""
+    if not weak_scalars:
+        a, b = (np.asarray(v) if type(v) in PY_SCALARS else v for v in (a, b))
     dt = np.dtype(dtype) if dtype is not None else result_dtype(a, b)[0]
     x, y = as_tracer(a, dt), as_tracer(b, dt)
     if dt == np.bool_:  # HLO dot has no pred form; numpy's bool matmul is an or of ands
@@ -26,34 +30,26 @@ def _operands(a, b, dtype=None) -> tuple[Tracer, Tracer]:
 
 
 def matmul(a, b, dtype=None) -> Tracer:
-    x, y = _operands(a, b, dtype)
+    x, y = _operands(a, b, dtype, weak_scalars=True)
     if x.ndim == 0 or y.ndim == 0:
         raise ValueError("matmul: Input operand does not have enough dimensions (use * for scalars)")
-    x1, y1 = x.ndim == 1, y.ndim == 1
-    if x1:
-        x = P.reshape(x, (1,) + x.shape)
-    if y1:
-        y = P.reshape(y, y.shape + (1,))
-    if x.shape[-1] != y.shape[-2]:
-        raise ValueError(f"matmul: Input operand 1 has a mismatch in its core dimension 0 (size {y.shape[-2]} "
-                         f"is different from {x.shape[-1]}): shapes {x.shape} and {y.shape}")
-    if y.ndim == 2:  # (..., n, k) @ (k, m): no batch dims needed; dot's order is already numpy's
-        out = P.dot_general(x, y, ((x.ndim - 1,), (0,)))
-    elif x.ndim == 2:  # (n, k) @ (..., k, m): dot gives (n, ..., m)
-        out = P.dot_general(x, y, ((1,), (y.ndim - 2,)))
+    if x.shape[-1] != y.shape[-2 if y.ndim > 1 else 0]:
+        raise ValueError(f"matmul: Input operand 1 has a mismatch in its core dimension 0 (size "
+                         f"{y.shape[-2 if y.ndim > 1 else 0]} is different from {x.shape[-1]}): shapes {x.shape} "
+                         f"and {y.shape}")
+    if y.ndim <= 2:  # (..., k) @ (k[, m]): no batch dims; dot's dimension order is numpy's
+        return P.dot_general(x, y, ((x.ndim - 1,), (0,)))
+    if x.ndim <= 2:  # (n, k) @ (..., k, m) gives (n, ..., m); 1-D x gives (..., m) directly
+        out = P.dot_general(x, y, ((x.ndim - 1,), (y.ndim - 2,)))
+        if x.ndim == 1:
+            return out
         nb = y.ndim - 2
-        out = P.transpose(out, list(range(1, nb + 1)) + [0, nb + 1])
-    else:
-        batch = broadcast_shapes(x.shape[:-2], y.shape[:-2])
-        x = broadcast_to(x, batch + x.shape[-2:])
-        y = broadcast_to(y, batch + y.shape[-2:])
-        nb = len(batch)
-        out = P.dot_general(x, y, ((nb + 1,), (nb,)), (tuple(range(nb)), tuple(range(nb))))
-    if x1:
-        out = P.reshape(out, out.shape[:-2] + out.shape[-1:])
-    if y1:
-        out = P.reshape(out, out.shape[:-1])
-    return out
+        return P.transpose(out, list(range(1, nb + 1)) + [0, nb + 1])
+    batch = broadcast_shapes(x.shape[:-2], y.shape[:-2])
+    x = broadcast_to(x, batch + x.shape[-2:])
+    y = broadcast_to(y, batch + y.shape[-2:])
+    nb = len(batch)
+    return P.dot_general(x, y, ((nb + 1,), (nb,)), (tuple(range(nb)), tuple(range(nb))))
 
 
 def dot(a, b, out=None) -> Tracer:
@@ -111,6 +107,7 @@ def einsum(subscripts, *operands, out=None, dtype=None, optimize=False, **kwargs
         raise UnsupportedNumpyError("einsum", "the return value", "out= (traced arrays are immutable)")
     if not isinstance(subscripts, str):
         raise UnsupportedNumpyError("einsum", "the subscripts string form", "the interleaved operand form")
+    operands = [np.asarray(o) if type(o) in PY_SCALARS else o for o in operands]
     dt = np.dtype(dtype) if dtype is not None else result_dtype(*operands)[0]
     xs = [as_tracer(o, dt) for o in operands]
     ins, out_labels = _parse_einsum(subscripts.replace(" ", ""), [x.ndim for x in xs])

@@ -145,13 +145,13 @@ def diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue) -> Tracer:
         if extra is None:
             parts.append(x)
         elif extra is not np._NoValue:
-            e = as_tracer(extra, x.dtype)
+            e = as_tracer(extra if isinstance(extra, Tracer) else np.asarray(extra))  # strong, as numpy's
             if e.ndim == 0:
                 shape = list(x.shape)
                 shape[ax] = 1
                 e = S.broadcast_to(e, shape)
             parts.append(e)
-    x = P.concatenate(parts, ax) if len(parts) > 1 else x
+    x = S.concatenate(parts, ax) if len(parts) > 1 else x
     for _ in range(n):
         m = x.shape[ax]
         hi = S._slice_axis(x, ax, 1, m)

@@ -347,10 +347,10 @@ def _matrix_norm(t: Tracer, ord, axes: tuple[int, int], keepdims: bool) -> Trace
         out = P.unary(Opcode.SQRT, sum_(elementwise(Opcode.MULTIPLY, t, t), axis=axes, keepdims=keepdims))
     elif ord in (1, -1):
         col = sum_(a, axis=r, keepdims=True)
-        out = (max if ord == 1 else min)(col, axis=c, keepdims=True)
+        out = (max_ if ord == 1 else min_)(col, axis=c, keepdims=True)
     elif ord in (np.inf, -np.inf):
         row = sum_(a, axis=c, keepdims=True)
-        out = (max if ord == np.inf else min)(row, axis=r, keepdims=True)
+        out = (max_ if ord == np.inf else min_)(row, axis=r, keepdims=True)
     else:
         raise UnsupportedNumpyError("linalg.norm", "ord=None/'fro', 1 or inf",
                                     f"the matrix norm ord={ord!r} needs singular values")

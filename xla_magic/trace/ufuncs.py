@@ -430,16 +430,28 @@ def call_ufunc(ufunc, inputs: tuple, kwargs: dict):
         raise UnsupportedNumpyError(name, alt)
     dtype = _check_kwargs(name, kwargs)
     ins, outs, weak = ufunc_dtypes(ufunc, inputs, dtype)
-    if name == "power" and _small_int_exponent(inputs[1]) is not None and not isinstance(inputs[0], (int, float)):
-        result = integer_power(as_tracer(inputs[0], ins[0]), _small_int_exponent(inputs[1]))
-        if outs[0].kind in "iu" and _small_int_exponent(inputs[1]) < 0:
-            raise ValueError("Integers to negative integer powers are not allowed.")
-        return _finish(result, outs[0], weak)
+    if name == "power" and isinstance(inputs[0], Tracer):
+        result = _scalar_power(as_tracer(inputs[0], ins[0]), inputs[1])
+        if result is not None:
+            return _finish(result, outs[0], weak)
     xs = broadcast_all(*[as_tracer(x, d) for x, d in zip(inputs, ins)])
     result = row(*xs)
     if isinstance(result, tuple):
         return tuple(_finish(r, d, weak) for r, d in zip(result, outs))
     return _finish(result, outs[0], weak)
+
+
+def _scalar_power(x: Tracer, y) -> Tracer | None:
+    """x**y for a constant y that numpy also special-cases: small integers by multiplication,
+    0.5 as sqrt (numpy's fast path gives sqrt's exact result); None for the general case."""
+    n = _small_int_exponent(y)
+    if n is not None:
+        if x.dtype.kind in "iu" and n < 0:
+            raise ValueError("Integers to negative integer powers are not allowed.")
+        return integer_power(x, n)
+    if type(y) in (float, np.float64, np.float32) and float(y) == 0.5 and x.dtype.kind == "f":
+        return P.unary(O.SQRT, x)
+    return None
 
 
 def _small_int_exponent(y) -> int | None:
