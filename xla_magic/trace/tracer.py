@@ -76,10 +76,10 @@ class Tracer:
         raise ConcretizationError("Python's `if`, `while`, `and`/`or`/`not` or bool()", self.describe())
 
     def __int__(self):
-        raise ConcretizationError("int()", self.describe())
+        raise ConcretizationError("int() (or storing it into a numpy array)", self.describe())
 
     def __float__(self):
-        raise ConcretizationError("float()", self.describe())
+        raise ConcretizationError("float() (or storing it into a numpy array)", self.describe())
 
     def __complex__(self):
         raise ConcretizationError("complex()", self.describe())
