@@ -9,8 +9,8 @@ import re
 PALETTE = [
     ("#aec7e8", "#1f77b4"), ("#ffbb78", "#ff7f0e"), ("#98df8a", "#2ca02c"), ("#ff9896", "#d62728"),
     ("#c5b0d5", "#9467bd"), ("#c49c94", "#8c564b"), ("#f7b6d2", "#e377c2"), ("#dbdb8d", "#bcbd22"),
-    ("#9edae5", "#17becf"), ("#c7c7c7", "#7f7f7f"),
-]
+    ("#9edae5", "#17becf"), ("#fdd0a2", "#e6550d"), ("#a1d99b", "#31a354"), ("#bcbddc", "#756bb1"),
+]  # no grey: grey is for library calls
 LIBRARY_COLOR = ("#e0e0e0", "#606060")
 
 

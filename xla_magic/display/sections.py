@@ -179,14 +179,15 @@ def kernel_table_html(report) -> str:
     opcodes = _opcodes(report)
     entry = module_entry(report)
     rows = []
+    with_lines = any(k.source_lines for k in plan.kernels)  # JAX's unoptimized text often has no metadata
     for k in plan.kernels:
         where = "" if k.computation == entry else f'<br><span style="{NOTE}">in {esc(k.computation)}</span>'
-        rows.append([chip(k.name, colors) + where, esc(k.kind), _ops_cell(k.instructions, opcodes),
-                     f"{len(k.inputs)} → {len(k.outputs)}", nbytes(k.bytes_read), nbytes(k.bytes_written),
-                     count(k.flops) + (f" (+{count(k.transcendentals)} tr.)" if k.transcendentals else ""),
-                     _source_cell(k.source_lines)])
-    return table(["kernel", "kind", "ops", "in → out", "read", "written", "flops", "source lines"], rows,
-                 numeric={4, 5, 6})
+        row = [chip(k.name, colors) + where, esc(k.kind), _ops_cell(k.instructions, opcodes),
+               f"{len(k.inputs)} → {len(k.outputs)}", nbytes(k.bytes_read), nbytes(k.bytes_written),
+               count(k.flops) + (f" (+{count(k.transcendentals)} tr.)" if k.transcendentals else "")]
+        rows.append(row + [_source_cell(k.source_lines)] if with_lines else row)
+    headers = ["kernel", "kind", "ops", "in → out", "read", "written", "flops"]
+    return table(headers + ["source lines"] if with_lines else headers, rows, numeric={4, 5, 6})
 
 
 def module_entry(report) -> str:
@@ -395,11 +396,13 @@ def memory_table_html(report) -> str:
     peak_i, peak_c = memory_numbers(report)
     temps = [x for x in b.buffers if x.kind == "temp"]
     rows = [["peak live bytes, interpreted (every value materialized)", nbytes(peak_i)],
-            ["peak live bytes, compiled", nbytes(peak_c)],
-            ["arena for temporaries (slots reused when lifetimes allow)", nbytes(b.arena_bytes)],
-            [f"the same {len(temps)} temporaries without reuse", nbytes(sum(x.size for x in temps))],
-            ["outputs", nbytes(b.output_bytes)],
-            ["in-place updates", esc(", ".join(b.in_place) or "none")]]
+            ["peak live bytes, compiled", nbytes(peak_c)]]
+    if temps:
+        rows += [["arena for temporaries (slots reused when lifetimes allow)", nbytes(b.arena_bytes)],
+                 [f"the same {len(temps)} temporaries without reuse", nbytes(sum(x.size for x in temps))]]
+    else:
+        rows.append(["temporaries", "none: every intermediate stays inside a kernel"])
+    rows += [["outputs", nbytes(b.output_bytes)], ["in-place updates", esc(", ".join(b.in_place) or "none")]]
     return table(["", ""], rows, numeric={1}).replace(
         f'<thead><tr><th style="{TH}"></th><th style="{TH}"></th></tr></thead>', "")
 

@@ -71,7 +71,9 @@ def report_widget(report, show: Sequence[str] = ("summary",), exe=None, args: Se
 
 
 def _html(W, value: str):
-    return W.HTML(value, layout=W.Layout(width="100%"))
+    # min_width 0: a flex child may shrink below its content, so wide code scrolls inside its own
+    # box instead of pushing a scrollbar onto the whole tab.
+    return W.HTML(value, layout=W.Layout(min_width="0"))
 
 
 def _summary(report, W, state, rebuild):
