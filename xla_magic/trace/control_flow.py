@@ -58,11 +58,13 @@ def _flatten_out(out, treedef: TreeDef | None, what: str) -> tuple[list[Tracer],
     return [as_tracer(v) for v in leaves], tdef
 
 
-def _reconcile(avals, outs: list[Tracer], what: str):
+def _reconcile(avals, outs: list[Tracer], what: str, hidden: int = 0):
     """New carry types if a weak carry meets a strong output (then the loop is traced again), else
-    None. Weak outputs adopt the carry's dtype; strong ones must match it."""
+    None. Weak outputs adopt the carry's dtype; strong ones must match it. Errors count the
+    user's values, after the `hidden` internal ones (a loop index)."""
     new, retrace = [], False
     for k, ((shape, dt, weak), o) in enumerate(zip(avals, outs)):
+        k -= hidden
         if o.shape != shape:
             raise TracingError(f"{what} changed the shape of loop-carried value #{k}: {_desc((shape, dt, weak))} "
                                f"in, {o.describe()} out. Loop-carried values keep their shapes and dtypes.")
@@ -95,25 +97,30 @@ def _scalar_pred(p, what: str) -> Tracer:
 
 def while_loop(cond_fun: Callable, body_fun: Callable, init_val):
     """Repeats `val = body_fun(val)` while `cond_fun(val)`; returns the final `val` (HLO while)."""
-    parent = current()
-    if parent is None:
+    if current() is None:
         val = init_val
         while cond_fun(val):
             val = body_fun(val)
         return val
+    return _while(cond_fun, body_fun, init_val, "while_loop")
+
+
+def _while(cond_fun: Callable, body_fun: Callable, init_val, what: str, hidden: int = 0):
+    """The HLO while behind while_loop, fori_loop and scan (`hidden` leading state values are theirs)."""
+    parent = current()
     leaves, treedef, _ = flatten(init_val)
     init = [as_tracer(v) for v in leaves]
     avals = _avals(init)
     for _ in range(_MAX_RETRACES):
         caps = Captures()
-        cb = ComputationBuilder(parent.module, parent, caps, "the condition of while_loop")
+        cb = ComputationBuilder(parent.module, parent, caps, f"the condition of {what}")
         with _user_code(cb):
-            pred = _scalar_pred(cond_fun(unflatten(treedef, _state(cb, avals))), "the while_loop condition")
+            pred = _scalar_pred(cond_fun(unflatten(treedef, _state(cb, avals))), f"the {what} condition")
             pred_instr = local(pred)
-        bb = ComputationBuilder(parent.module, parent, caps, "the body of while_loop")
+        bb = ComputationBuilder(parent.module, parent, caps, f"the body of {what}")
         with _user_code(bb):
-            outs, _ = _flatten_out(body_fun(unflatten(treedef, _state(bb, avals))), treedef, "the while_loop body")
-            changed = _reconcile(avals, outs, "the while_loop body")
+            outs, _ = _flatten_out(body_fun(unflatten(treedef, _state(bb, avals))), treedef, f"the {what} body")
+            changed = _reconcile(avals, outs, f"the {what} body", hidden)
             if changed is None:
                 outs = _cast_like(outs, avals)
                 out_instrs = [local(o) for o in outs]
@@ -121,7 +128,7 @@ def while_loop(cond_fun: Callable, body_fun: Callable, init_val):
             break
         avals = changed
     else:
-        raise TracingError("the while_loop state's dtypes did not settle; give the initial values explicit dtypes")
+        raise TracingError(f"the {what} state's dtypes did not settle; give the initial values explicit dtypes")
     cond_comp = cb.seal("while_cond", None, root=pred_instr)
     body_comp = bb.seal("while_body", out_instrs)
     with active(parent):
@@ -154,7 +161,7 @@ def fori_loop(lower, upper, body_fun: Callable, init_val):
         i, val = state
         return i + 1, body_fun(i, val)
 
-    return while_loop(cond, body, (i0, init_val))[1]
+    return _while(cond, body, (i0, init_val), "fori_loop", hidden=1)[1]
 
 
 # --- scan -----------------------------------------------------------------------------------------
@@ -212,7 +219,7 @@ def scan(f: Callable, init, xs=None, length: int | None = None, reverse: bool = 
     def cond(state):
         return state[0] < n
 
-    _, carry, ys = while_loop(cond, body, (as_tracer(0), list(carry0), bufs))
+    _, carry, ys = _while(cond, body, (as_tracer(0), list(carry0), bufs), "scan", hidden=1)
     ys = [Tracer(t.builder, t.instr, weak) for t, (_, _, weak) in zip(ys, y_avals)]
     return unflatten(c_tree, carry), unflatten(y_tree, ys)
 
