@@ -86,11 +86,14 @@ def cmd_compile(ns) -> int:
         print(r.buffers.summary())
         print(r.cost)
     else:
-        key = {"llvm": "llvm_ir", "llvm-opt": "llvm_ir_opt", "asm": "asm"}[ns.emit]
+        key = {"llvm": "llvm_ir", "llvm-opt": "llvm_ir_opt", "asm": "asm", "cuda": "cuda", "ptx": "ptx",
+               "sass": "sass"}[ns.emit]
         if key not in r.artifacts:
             raise SystemExit(f"xla-magic: the {ns.target} target has no {ns.emit} to show")
         sys.stdout.write(r.artifacts[key])
     print(f"\n; compiled for {ns.target} in {r.compile_seconds * 1e3:.1f} ms", file=sys.stderr)
+    if getattr(exe, "unavailable", None):  # gpu code shown, but nothing here can run it
+        print(f"; {ns.target} cannot run here: {exe.unavailable}", file=sys.stderr)
     return 0
 
 
@@ -156,7 +159,7 @@ def main(argv=None) -> int:
     c = sub.add_parser("compile", help="optimize and compile FILE.hlo, print what was produced")
     c.add_argument("file")
     c.add_argument("--target", default="cpu", choices=("interpreter", "cpu", "gpu"))
-    c.add_argument("--emit", default="hlo", choices=("hlo", "plan", "llvm", "llvm-opt", "asm"))
+    c.add_argument("--emit", default="hlo", choices=("hlo", "plan", "llvm", "llvm-opt", "asm", "cuda", "ptx", "sass"))
     c.add_argument("--no-opt", action="store_true", help="skip the optimizer")
     c.set_defaults(fn=cmd_compile)
     bch = sub.add_parser("bench", help="time FILE.hlo one op at a time against compiled")
