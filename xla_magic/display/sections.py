@@ -294,7 +294,8 @@ def hlo_html(report, max_lines: int = 300) -> str:
 # --- code -------------------------------------------------------------------------------------
 
 ARTIFACT_TITLES = {"llvm_ir": "LLVM IR", "llvm_ir_opt": "optimized LLVM IR", "asm": "assembly", "cuda": "CUDA C",
-                   "ptx": "PTX", "sass": "SASS"}
+                   "ptx": "PTX", "sass": "SASS",
+                   "host_program": "host program"}
 
 
 def artifact_keys(report) -> list[str]:
