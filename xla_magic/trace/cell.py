@@ -120,12 +120,13 @@ def _is_input(value) -> bool:
 
 
 def _loaded_names(tree: ast.AST) -> dict[str, int]:
-    """Names the cell reads -> the first line reading each, in order of that line."""
-    first: dict[str, int] = {}
+    """Names the cell reads -> the first line reading each, in the order they are first read."""
+    first: dict[str, tuple[int, int]] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            first[node.id] = min(first.get(node.id, node.lineno), node.lineno)
-    return dict(sorted(first.items(), key=lambda kv: kv[1]))
+            at = (node.lineno, node.col_offset)
+            first[node.id] = min(first.get(node.id, at), at)
+    return {name: at[0] for name, at in sorted(first.items(), key=lambda kv: kv[1])}
 
 
 def _assigned_names(body: list[ast.stmt]) -> list[str]:
