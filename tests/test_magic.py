@@ -227,3 +227,18 @@ def test_gpu_target_shows_code_even_without_a_device(ip, capsys):
 def test_passes_inside_groups(ip):
     r = run(ip, "-o -q --passes algsimp,dce").result
     assert {p.name for p in r.passes} == {"algsimp", "dce"}
+
+
+def test_latency_button_reads_the_args_variables_when_clicked(ip):
+    import ipywidgets
+
+    from test_display import _widgets
+
+    cell = CELL.replace("HloModule m", "HloModule m_button")  # a report of its own (the cache shares them)
+    r = run(ip, "--args x -o -q", cell).result
+    prefs = r.__dict__["_xm_view"]
+    assert callable(prefs["args"])  # the report keeps no arrays alive
+    w = display.report_widget(r, ["latency"], exe=prefs["exe"], args=prefs["args"])
+    ip.user_ns["x"] = np.ones(8, np.float32)
+    _widgets(w, ipywidgets.Button)[0].click()
+    assert r.timings is not None

@@ -202,12 +202,14 @@ class HloMagics(Magics):
             ns[opts.name] = exe
         if opts.var:
             ns[opts.var] = report
-        xm_display.set_view(report, show, exe, arrays)
+        # The Latency tab's button reads the variables again when clicked, rather than holding them.
+        bench_args = (lambda: self._arguments(exe, names)) if arrays is not None else None
+        xm_display.set_view(report, show, exe, bench_args)
         quiet = self._option(opts, "quiet")
         if not quiet and not opts.return_report:
             from IPython.display import display
 
-            display(xm_display.view(report, show, exe, arrays))
+            display(xm_display.view(report, show, exe, bench_args))
         if opts.return_report:
             return report
         if outputs is not None:

@@ -68,9 +68,10 @@ def mimebundle(report, show: Sequence[str] | None = None, exe=None, args=None) -
 
 
 def set_view(report, show=None, exe=None, args=None) -> None:
-    """How this Report displays from now on (the tab it opens on; what the Latency tab may run)."""
+    """How this Report displays from now on: the tab it opens on, and what its Latency tab may run
+    (`args`: arrays, or a function returning them, so no arrays are kept alive by the report)."""
     report.__dict__[_VIEW_ATTR] = {"show": normalize_tabs(show) if show is not None else None, "exe": exe,
-                                   "args": tuple(args) if args is not None else None}
+                                   "args": args if args is None or callable(args) else tuple(args)}
 
 
 class ReportView:

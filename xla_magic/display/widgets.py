@@ -34,14 +34,15 @@ CODE_LINES = 4000  # per view; the full texts stay in report.artifacts
 def report_widget(report, show: Sequence[str] = ("summary",), exe=None, args: Sequence | None = None,
                   eager: bool = False):
     """A VBox: a header line and a Tab. `show[0]` is the tab it opens on. With `exe`, the Latency
-    tab offers to run the benchmark when there are no timings yet."""
+    tab offers to run the benchmark when there are no timings yet, on `args` (arrays, or a
+    function returning them; none: random inputs)."""
     import ipywidgets as W
 
     boxes = [W.VBox() for _ in TABS]
     tabs = W.Tab(children=boxes)
     tabs.titles = [TITLES[t] for t in TABS]
     built: set[int] = set()
-    state = {"exe": exe, "args": tuple(args or ())}
+    state = {"exe": exe, "args": args if callable(args) else tuple(args or ())}
 
     def build(i: int | None, force: bool = False) -> None:
         if i is None or (i in built and not force):
@@ -176,7 +177,8 @@ def _latency(report, W, state, rebuild):
         button.disabled = True
         status.value = note("running…")
         try:
-            benchmark(state["exe"], *state["args"])
+            args = state["args"]() if callable(state["args"]) else state["args"]
+            benchmark(state["exe"], *args)
         except Exception as e:
             status.value = note(f"benchmark failed: {esc(type(e).__name__)}: {esc(e)}")
             button.disabled = False
