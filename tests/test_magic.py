@@ -231,7 +231,6 @@ def test_passes_inside_groups(ip):
 
 def test_latency_button_reads_the_args_variables_when_clicked(ip):
     import ipywidgets
-
     from test_display import _widgets
 
     cell = CELL.replace("HloModule m", "HloModule m_button")  # a report of its own (the cache shares them)
