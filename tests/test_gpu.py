@@ -380,3 +380,47 @@ def test_host_source_is_what_nvrtc_compiles():
     g = generated("layernorm")
     src = hostsim.host_source(g.program)
     assert g.program.source in src and gpu.header() in src
+
+
+# --- the benchmark workloads -------------------------------------------------------------------
+
+def _workloads():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+    import workloads
+
+    return workloads
+
+
+def test_benchmark_workloads_compile_at_full_size():
+    """W1-W6 at the sizes benchmarks/gpu.py measures: generated, NVRTC-compiled, one kernel each for
+    the fused ones, a cuBLAS call for W5's dot."""
+    need_nvrtc()
+    from xla_magic.backends.gpu.program import Dot, walk
+
+    wl = _workloads()
+    counts = {}
+    for make in wl.ALL:
+        w = make()
+        g = gpu.generate(optimized(w.hlo))
+        g.compiled("sm_90")
+        counts[w.name] = (len(g.program.kernels), sum(isinstance(s, Dot) for s in walk(g.program.steps)))
+    assert counts["W1"] == (1, 0) and counts["W2"] == (1, 0)
+    assert counts["W3"][0] == 1 and counts["W4"][0] == 1
+    assert counts["W5"] == (1, 1)
+
+
+@needs_cxx
+@pytest.mark.parametrize("name,kw", [("w1", {}), ("w2", {"n": 4099}), ("w3", {"rows": 33, "cols": 300}),
+                                     ("w4", {"rows": 33, "cols": 300}), ("w5", {"m": 8, "k": 64, "n": 48}),
+                                     ("w6", {"hidden": 32})])
+def test_benchmark_workloads_in_host_simulation(name, kw):
+    w = getattr(_workloads(), name)(**kw)
+    args = w.inputs(np.random.default_rng(0))
+    got = hostsim.compile(optimized(w.hlo))(*args)
+    ref = w.numpy(*args)
+    got, ref = (got if isinstance(got, tuple) else (got,)), (ref if isinstance(ref, tuple) else (ref,))
+    for g, r in zip(got, ref):
+        np.testing.assert_allclose(g, np.asarray(r, np.float32), rtol=2e-4, atol=2e-5)

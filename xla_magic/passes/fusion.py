@@ -43,10 +43,14 @@ class FusionConfig:
     multi_output: bool = True
     row_fusion: bool = True
     large_constant: int = 256  # elements; bigger constants stay buffers instead of being copied in
+    # Dots with fewer multiply-adds than this are generated code, not library calls (a GPU's cuBLAS
+    # call costs more than a small dot computed in a kernel).
+    library_min_macs: int = 0
 
 
 CPU = FusionConfig("cpu")
-GPU = FusionConfig("gpu", max_instructions=200, max_inputs=48)
+# GPU: smaller kernels (register pressure, NVRTC time), fewer inputs (kernel parameter space).
+GPU = FusionConfig("gpu", max_instructions=200, max_inputs=48, library_min_macs=1 << 20)
 INTERPRETER = FusionConfig("interpreter")
 PRESETS = {"cpu": CPU, "gpu": GPU, "interpreter": INTERPRETER}
 

@@ -100,9 +100,18 @@ class Elemental:
         return self.em.tmp("xm_i", expr, "i")
 
     def linear(self, index: Index, dims) -> str:
+        # The index of an element of the same shape as the one it was derived from: no arithmetic.
+        known = self.em.lookup(("delinear", tuple(index)))
+        if known is not None and known[1] == tuple(dims):
+            return known[0]
         return self.tmp_index(linear_expr(index, dims))
 
     def delinear(self, lin: str, dims) -> Index:
+        out = self._delinear(lin, dims)
+        self.em.remember(("delinear", tuple(out)), (lin, tuple(dims)))
+        return out
+
+    def _delinear(self, lin: str, dims) -> Index:
         out = []
         for d, s in zip(dims, strides(dims)):
             if d == 1:

@@ -15,14 +15,14 @@ import numpy as np
 from ...hlo.ir import Computation, Instruction, Module
 from ...hlo.opcodes import Opcode as O
 from ...passes.buffers import BufferAssignment
-from ...passes.fusion import control_flow_computations
+from ...passes.fusion import PRESETS, control_flow_computations
 from . import ctype as C
 from .ctype import Unsupported
 from .elemental import Constants
 from .kernels import KernelCode, define_kernel, update_reads_operand
 
 ALIGN = 256  # what cudaMalloc guarantees, so 16-byte vector loads are always aligned
-LIBRARY_MIN_MACS = 1 << 20  # dots with fewer multiply-adds run as generated code (no cuBLAS call)
+LIBRARY_MIN_MACS = PRESETS["gpu"].library_min_macs  # smaller dots run as generated code (no cuBLAS call)
 _VIEWS = (O.BITCAST, O.RESHAPE)
 
 
