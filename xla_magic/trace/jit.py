@@ -89,6 +89,15 @@ class _Signature:
         names |= {positional[i] for i in nums if i < len(positional)}
         nums |= {positional.index(n) for n in names if n in positional}
         self.static_nums, self.static_names = frozenset(nums), frozenset(names)
+        self.positional = positional
+
+    def _positional(self, args: tuple):
+        """Positional arguments only: no binding needed (the common call, kept cheap)."""
+        entries = [(name, a, i in self.static_nums) for i, (name, a) in enumerate(zip(self.positional, args))]
+
+        def rebuild(vals):
+            return tuple(vals), {}
+        return entries, rebuild
 
     def split(self, args: tuple, kwargs: dict):
         """(ordered (name, value, static) entries, rebuild(values) -> (args, kwargs))."""
@@ -100,6 +109,8 @@ class _Signature:
             def rebuild(vals):
                 return tuple(vals[:n]), dict(zip(kwargs, vals[n:]))
             return entries, rebuild
+        if not kwargs and len(args) <= len(self.positional):
+            return self._positional(args)
         try:
             bound = self.sig.bind(*args, **kwargs)
         except TypeError as e:
@@ -212,16 +223,18 @@ class Jitted:
         self._last: _Compiled | None = None
         functools.update_wrapper(self, fn)
 
-    def _key(self, args: tuple, kwargs: dict):
+    def _key(self, args: tuple, kwargs: dict) -> tuple[tuple, list]:
+        """(cache key, the array leaves in parameter order) of one call."""
         entries, _ = self._signature.split(args, kwargs)
-        parts = []
+        parts, leaves = [], []
         for name, value, static in entries:
             if static:
                 parts.append((name, "static", _key_of(value)))
             else:
-                leaves, tree, _ = flatten(value, name)
-                parts.append((name, tree, tuple(leaf_spec(v) for v in leaves)))
-        return tuple(parts)
+                vals, tree, _ = flatten(value, name)
+                parts.append((name, tree, tuple(leaf_spec(v) for v in vals)))
+                leaves.extend(vals)
+        return tuple(parts), leaves
 
     def _traced_for(self, key, args: tuple, kwargs: dict) -> Traced:
         t = self._traced.get(key)
@@ -232,7 +245,7 @@ class Jitted:
 
     def lower(self, *args, **kwargs) -> Module:
         """The traced Module for these arguments (cached; nothing is compiled)."""
-        return self._traced_for(self._key(args, kwargs), args, kwargs).module
+        return self._traced_for(self._key(args, kwargs)[0], args, kwargs).module
 
     trace = lower
 
@@ -240,11 +253,12 @@ class Jitted:
         """The Executable these arguments run on (traced and compiled when new)."""
         return self._entry(args, kwargs)[0].executable
 
-    def _entry(self, args: tuple, kwargs: dict) -> tuple[_Compiled, Any]:
+    def _entry(self, args: tuple, kwargs: dict) -> tuple[_Compiled, list | tuple]:
+        """The compiled entry for this call, and the arrays to pass it."""
         if self._plain and not kwargs and all(type(a) is np.ndarray for a in args):
-            key = ("arrays", tuple((a.shape, a.dtype) for a in args))  # the common case, kept cheap
+            key, leaves = ("arrays", tuple((a.shape, a.dtype) for a in args)), args  # the common case, kept cheap
         else:
-            key = self._key(args, kwargs)
+            key, leaves = self._key(args, kwargs)
         hit = self._compiled.get(key)
         if hit is None:
             from ..api import compile as compile_module
@@ -253,21 +267,14 @@ class Jitted:
             exe = compile_module(traced.module, target=self.target, optimize=self.optimize,
                                  **self.compile_options)
             hit = self._compiled[key] = _Compiled(traced, exe)
-        return hit, key
+        if leaves is not args:
+            leaves = [leaf_value(v, s) for v, s in zip(leaves, hit.traced.in_specs)]
+        return hit, leaves
 
     def __call__(self, *args, **kwargs):
-        entry, key = self._entry(args, kwargs)
+        entry, leaves = self._entry(args, kwargs)
         self._last = entry
         traced = entry.traced
-        if key[0] == "arrays":
-            leaves = args
-        else:
-            entries, _ = self._signature.split(args, kwargs)
-            leaves = []
-            for _, value, static in entries:
-                if not static:
-                    leaves.extend(flatten(value)[0])
-            leaves = [leaf_value(v, s) for v, s in zip(leaves, traced.in_specs)]
         out = entry.executable(*leaves)
         return unflatten(traced.out_tree, [out] if traced.single_output else list(out))
 
