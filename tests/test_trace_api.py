@@ -315,3 +315,18 @@ def test_bad_arguments_are_clear():
         xm.trace(lambda x, s: x, x_(2), "text")
     with pytest.raises(TracingError, match="returned no arrays"):
         xm.trace(lambda x: None, x_(2))
+
+
+def test_trace_layering():
+    """The trace package builds IR only: passes, backends and display are not imported at module
+    level (jit reaches the compiler through xla_magic.api, inside the call)."""
+    import ast
+    import pathlib
+
+    root = pathlib.Path(xm.__file__).parent / "trace"
+    for path in root.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom) and node.level >= 2:
+                top = (node.module or "").split(".")[0]
+                assert top == "hlo", f"{path.name} imports ..{node.module} at module level"
