@@ -332,7 +332,8 @@ def _shim_size_t(text: str) -> str:
     return text
 
 
-_ABSOLUTE = re.compile(r"inttoptr \(i64 (-?\d{6,})")
+_ABSOLUTE = re.compile(r"inttoptr \(?i64 (-?\d{6,})")  # an address of this process as a constant
+_PROCESS_BOUND = ("dlopen", "dlsym")  # e.g. numpy's BLAS found at run time by its path here
 
 
 def _optimize(mod, tm, opt: int, size: bool) -> None:
@@ -651,6 +652,10 @@ def aot_compile(module_or_text: Module | str, out_dir: str | os.PathLike, name: 
     obj, _ = _emit_object(text, target, api, opt, size)
     t3 = time.perf_counter()
     elf = elf_info(obj)
+    bound = sorted(set(_PROCESS_BOUND) & set(elf["undefined"]))
+    if bound:
+        raise AotError(f"the generated code calls {', '.join(bound)} (a library of this Python installation); "
+                       "it cannot run standalone")
     res = AotResult(name, out, target, ins, outs, buffers.arena_bytes, threads, out / f"{name}.o", out / f"{name}.h",
                     sections=elf["sections"], undefined=elf["undefined"])
     res.object.write_bytes(obj)
