@@ -428,13 +428,19 @@ def _reduction_kernel(kb: KernelBuilder) -> KernelCode:
     return _column_schedule(kb, red)
 
 
-def _shuffle_combine(kb: KernelBuilder, red: _Reduction, accs) -> None:
-    """Tree over the 32 lanes of each warp with shuffles: lane 0 ends with the warp's value."""
+def _shuffle_combine(kb: KernelBuilder, red: _Reduction, accs, all_lanes_hold_values: bool) -> None:
+    """Tree over the 32 lanes of each warp with shuffles: lane 0 ends with the warp's value. When
+    every lane took at least one element, the 'has a value' flags need no shuffles of their own."""
     em = kb.em
     with em.block("for (int off = 16; off > 0; off >>= 1)"):
         for r, (acc, has) in accs.items():
             rr = next(x for x in red.reds if id(x) == r)
             other = [em.tmp(t, f"xm_shfl_down({a}, off)", "o") for t, a in zip(red.operand_types(rr), acc)]
+            if all_lanes_hold_values:
+                new = inline_computation(em, rr.attrs["to_apply"], acc + other)
+                for a, v in zip(acc, new):
+                    em.line(f"{a} = {v};")
+                continue
             oh = em.tmp("bool", f"xm_shfl_down({has}, off)", "oh")
             red.combine(rr, acc, has, other, oh)
 
@@ -470,7 +476,7 @@ def _row_schedule(kb: KernelBuilder, red: _Reduction) -> KernelCode:
                 gi = kb.elemental(red.special)
                 ridx = gi.delinear("r", red.red_dims)
                 red.accumulate(gi, accs, red.full_index(kidx, ridx))
-            _shuffle_combine(kb, red, accs)
+            _shuffle_combine(kb, red, accs, nr >= group)
             if group == 32:
                 for acc, has in accs.values():  # lane 0 holds the row's value: everyone takes it
                     for a in acc:
