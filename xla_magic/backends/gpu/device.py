@@ -16,6 +16,8 @@ as CUDA graphs.
 Nothing here can run without a GPU; `hostsim.py` runs the same program on the CPU in tests."""
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from ...hlo.ir import Module
@@ -24,9 +26,16 @@ from ..args import check_one
 from ..base import Executable
 from . import Generated, full_source
 from .program import Conditional, Copy, Dot, Launch, Program, While
-from .runner import Bases, run_dot
+from .runner import Bases, pick_branch, run_dot
 
 GRAPHS = True  # module switch, for measuring what graphs save
+ALIGN = 16  # vector loads and stores need 16-byte aligned buffers: others are copied
+
+
+def _device_dtype(dt) -> np.dtype:
+    """CuPy has no bfloat16: such buffers are held as their 16 bits."""
+    dt = np.dtype(dt)
+    return np.dtype(np.uint16) if dt.name == "bfloat16" else dt
 _GRAPH_CACHE = 8  # graphs kept per segment (pointer sets of CuPy arguments)
 
 
@@ -165,11 +174,7 @@ class _Runner:
                     self._run(body, at)
             else:
                 _, s, branches = item
-                dt = np.dtype(s.index_dtype if s.index_dtype != "pred" else np.bool_)
-                v = np.frombuffer(dev.read(at(s.index), dt.itemsize), dt)[0]
-                n = len(branches)
-                k = (0 if v else 1) if s.index_dtype == "pred" else int(v)
-                self._run(branches[k if 0 <= k < n else n - 1], at)
+                self._run(branches[pick_branch(s, dev, at)], at)
 
 
 class GpuExecutable(Executable):
@@ -187,8 +192,9 @@ class GpuExecutable(Executable):
         self._arena = cp.empty(max(p.arena_bytes, 1), cp.uint8)
         self._scratch = cp.zeros(max(p.scratch_bytes, 1), cp.uint8)
         self._const = cp.asarray(np.frombuffer(p.consts, np.uint8)) if p.consts else cp.empty(1, cp.uint8)
-        self._staging = [cp.empty(d, t) for d, t in p.in_specs]
-        self._outs = [cp.empty(d, t) for d, t in p.out_specs]
+        self._staging = [cp.empty(d, _device_dtype(t)) for d, t in p.in_specs]
+        self._outs = [cp.empty(d, _device_dtype(t)) for d, t in p.out_specs]
+        self._lock = threading.Lock()  # numpy calls share the staging and output buffers
         self._fixed = (self._arena.data.ptr, self._const.data.ptr, self._scratch.data.ptr)
 
     @staticmethod
@@ -201,55 +207,68 @@ class GpuExecutable(Executable):
 
     def __call__(self, *args, out=None):
         cp = self.cp
-        params = self._params
-        if len(args) != len(params):
+        if any(isinstance(a, cp.ndarray) for a in args):
+            return self._call_device(args, out)
+        with self._lock:
+            return self._call_host(args, out)
+
+    def _check_count(self, args) -> None:
+        if len(args) != len(self._params):
             from ..args import check_args
 
-            check_args(params, args)  # raises with the signature
-        on_device = any(isinstance(a, cp.ndarray) for a in args)
+            check_args(self._params, args)  # raises with the signature
+
+    def _call_host(self, args, out):
+        """numpy in, numpy out: through fixed staging and output buffers (one graph per segment)."""
+        self._check_count(args)
         stream = self.device.stream
-        ptrs = []
-        for k, (p, a) in enumerate(zip(params, args)):
+        for k, (p, a) in enumerate(zip(self._params, args)):
+            host = check_one(k, p.name, p.shape, a)
+            self._staging[k].set(host.view(self._staging[k].dtype), stream=stream)
+        self.runner.run(self._bases([s.data.ptr for s in self._staging], [o.data.ptr for o in self._outs]))
+        specs = self.program.out_specs
+        if out is not None:
+            targets = list(out) if isinstance(out, (tuple, list)) else [out]
+            for t, o in zip(targets, self._outs):
+                o.get(stream=stream, out=t.view(o.dtype))
+            stream.synchronize()
+            return out
+        results = [o.get(stream=stream).view(t) for o, (_, t) in zip(self._outs, specs)]
+        stream.synchronize()
+        return tuple(results) if self._root.is_tuple else results[0]
+
+    def _call_device(self, args, out):
+        """Any CuPy argument: everything on the device, CuPy results."""
+        cp = self.cp
+        self._check_count(args)
+        keep, ptrs = [], []
+        for k, (p, a) in enumerate(zip(self._params, args)):
             if isinstance(a, cp.ndarray):
-                want = np.dtype(p.shape.dtype.np)
+                want = _device_dtype(p.shape.dtype.np)
                 if a.dtype != want:
                     raise TypeError(f"argument {k} ('{p.name}'): expected dtype {p.shape.dtype.name}, got {a.dtype}")
                 if a.shape != p.shape.dims:
                     raise ValueError(f"argument {k} ('{p.name}'): expected shape {p.shape.dims}, got {a.shape}")
-                if not a.flags.c_contiguous:
-                    a = cp.ascontiguousarray(a)
-                ptrs.append(a.data.ptr)
+                if not a.flags.c_contiguous or a.data.ptr % ALIGN:
+                    a = a.copy()
             else:
                 host = check_one(k, p.name, p.shape, a)
-                if on_device:
-                    dev_arr = cp.asarray(host)
-                    ptrs.append(dev_arr.data.ptr)
-                    args = args[:k] + (dev_arr,) + args[k + 1:]  # keeps it alive for the call
-                else:
-                    self._staging[k].set(host, stream=stream)
-                    ptrs.append(self._staging[k].data.ptr)
-        leaves = self.module.entry.root.shape.leaves()
-        if on_device:
-            outs = list(out) if isinstance(out, (tuple, list)) else ([out] if out is not None else
-                                                                    [cp.empty(s.dims, s.dtype.np) for s in leaves])
-        else:
-            outs = self._outs
-        self.runner.run(self._bases(ptrs, [o.data.ptr for o in outs]))
-        if not on_device:
-            if out is not None:
-                targets = list(out) if isinstance(out, (tuple, list)) else [out]
-                for t, o in zip(targets, outs):
-                    o.get(stream=stream, out=t)
-                stream.synchronize()
-                return out
-            results = [o.get(stream=stream) for o in outs]
-            stream.synchronize()
-        else:
-            stream.synchronize()
-            if out is not None:
-                return out
-            results = outs
-        return tuple(results) if self._root.is_tuple else results[0]
+                a = cp.asarray(host.view(_device_dtype(host.dtype)))
+            keep.append(a)
+            ptrs.append(a.data.ptr)
+        fresh = [cp.empty(d, _device_dtype(t)) for d, t in self.program.out_specs]
+        given = None
+        if out is not None:
+            given = list(out) if isinstance(out, (tuple, list)) else [out]
+            fresh = [g if g.flags.c_contiguous and g.data.ptr % ALIGN == 0 else f for g, f in zip(given, fresh)]
+        self.runner.run(self._bases(ptrs, [o.data.ptr for o in fresh]))
+        self.device.stream.synchronize()
+        if given is not None:
+            for g, f in zip(given, fresh):
+                if g is not f:
+                    g[...] = f
+            return out
+        return tuple(fresh) if self._root.is_tuple else fresh[0]
 
 
 def make_executable(module: Module, report: Report, gen: Generated) -> Executable:

@@ -61,6 +61,17 @@ def _np(name: str):
     return dtype(name).np
 
 
+def pick_branch(s: Conditional, dev: Device, at: Bases) -> int:
+    """The branch a conditional runs: its index read back from the device (true is branch 0)."""
+    dt = np.dtype(_np(s.index_dtype))
+    v = np.frombuffer(dev.read(at(s.index), dt.itemsize), dt)[0]
+    n = len(s.branches)
+    if s.index_dtype == "pred":
+        return 0 if v else 1
+    k = int(v)
+    return n - 1 if k < 0 or k >= n else k  # out of range runs the last branch
+
+
 def run_steps(steps: list, dev: Device, at: Bases) -> None:
     for s in steps:
         if isinstance(s, Launch):
@@ -79,15 +90,7 @@ def run_steps(steps: list, dev: Device, at: Bases) -> None:
                 run_steps(s.body, dev, at)
                 run_steps(s.back, dev, at)
         elif isinstance(s, Conditional):
-            dt = np.dtype(_np(s.index_dtype))
-            v = np.frombuffer(dev.read(at(s.index), dt.itemsize), dt)[0]
-            n = len(s.branches)
-            if s.index_dtype == "pred":
-                k = 0 if v else 1
-            else:
-                k = int(v)
-                k = n - 1 if k < 0 or k >= n else k  # out of range runs the last branch
-            run_steps(s.branches[k], dev, at)
+            run_steps(s.branches[pick_branch(s, dev, at)], dev, at)
         else:
             raise TypeError(f"unknown step {s!r}")
 
