@@ -309,13 +309,21 @@ def render_dot(source: str, fmt: str = "svg", timeout: float = 20.0) -> bytes | 
 # --- the plain fallback: matplotlib, kernel graph in columns ----------------------------------
 
 def _levels(g: Graph) -> dict[str, int]:
+    """Longest path from a source. A kernel appears where its first instruction is defined, which
+    can be before its other operands, so node order is not topological: relax to a fixed point."""
     preds: dict[str, list[str]] = {n.id: [] for n in g.nodes}
     for a, b in g.edges:
         if a in preds and b in preds:
             preds[b].append(a)
-    level: dict[str, int] = {}
-    for n in g.nodes:  # nodes are in definition order, so predecessors come first
-        level[n.id] = 1 + max((level.get(p, 0) for p in preds[n.id]), default=-1)
+    level = {n.id: 0 for n in g.nodes}
+    for _ in range(len(g.nodes)):  # the DAG's depth bounds the rounds
+        changed = False
+        for n in g.nodes:
+            want = 1 + max((level[p] for p in preds[n.id]), default=-1)
+            if want > level[n.id]:
+                level[n.id], changed = want, True
+        if not changed:
+            break
     # Sources (parameters) sit just before their first consumer, not all in the first column.
     succs: dict[str, list[str]] = {}
     for a, b in g.edges:
