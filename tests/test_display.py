@@ -261,3 +261,10 @@ def test_timings_display(softmax):
     bundle = t._repr_mimebundle_()
     assert "faster" in bundle["text/plain"] and "data:image/png" in bundle["text/html"]
     assert np.isfinite(t.speedup)
+
+
+def test_fallback_columns_follow_the_data_flow():
+    text, _, _, _ = load_case("attention_multihead")
+    g = graph.kernel_graph(xm.compile(text, target="cpu").report)
+    level = graph._levels(g)
+    assert all(level[a] < level[b] for a, b in g.edges)
