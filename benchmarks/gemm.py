@@ -23,6 +23,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from llvmlite import ir
@@ -36,20 +37,39 @@ from xla_magic.backends.cpu.jit import compile_ir, host  # noqa: E402
 DEFAULT_SIZES = "256x1024x1024,64x64x64,128x128x128,32x32x32,512x512x512,1024x1024x1024,1x1024x1024,100x300x200"
 
 
-def _median_s(fn: Callable[[], None], repeat: int, budget_s: float = 2.0) -> float:
-    fn()  # warm up (first touch, BLAS thread start)
-    t0 = time.perf_counter()
-    fn()
-    once = time.perf_counter() - t0
-    number = max(1, min(1000, int(0.02 / max(once, 1e-9))))
-    repeat = max(3, min(repeat, int(budget_s / max(once * number, 1e-9))))
-    times = []
-    for _ in range(repeat):
+@dataclass
+class _Row:
+    label: str
+    fn: Callable[[], object]
+    before: Callable[[], object] | None = None  # untimed, around each timed batch
+    after: Callable[[], object] | None = None
+
+
+def _measure(rows: list[_Row], repeat: int, budget_s: float = 6.0) -> list[float]:
+    """Median seconds per call of each row. Rounds interleave the rows (each round times every
+    row once), so load from other processes on a shared machine hits all rows alike."""
+    numbers, per_round = [], 0.0
+    for r in rows:
+        r.before and r.before()
+        r.fn()  # warm up (first touch, BLAS threads)
         t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        times.append((time.perf_counter() - t0) / number)
-    return statistics.median(times)
+        r.fn()
+        once = time.perf_counter() - t0
+        r.after and r.after()
+        number = max(1, min(1000, int(0.02 / max(once, 1e-9))))  # batches of about 20 ms
+        numbers.append(number)
+        per_round += number * once
+    rounds = max(5, min(repeat, int(budget_s / max(per_round, 1e-9))))
+    times: list[list[float]] = [[] for _ in rows]
+    for _ in range(rounds):
+        for i, (r, number) in enumerate(zip(rows, numbers)):
+            r.before and r.before()
+            t0 = time.perf_counter()
+            for _ in range(number):
+                r.fn()
+            times[i].append((time.perf_counter() - t0) / number)
+            r.after and r.after()
+    return [statistics.median(t) for t in times]
 
 
 def _dot_module(m: int, k: int, n: int, dt: str) -> str:
@@ -87,7 +107,8 @@ def main() -> None:
           f"{host().vector_bits}-bit vectors, numpy {np.__version__}")
     print(f"# BLAS: {blas.path if blas else 'not found'}"
           + (" (ILP64)" if blas and blas.int_bits == 64 else ""))
-    print(f"# micro-tile {library.MICRO_TILE.get(host().vector_bits)} (rows, vectors); medians")
+    print(f"# load average {os.getloadavg()[0]:.2f} (other work on the machine skews the rows alike: they"
+          " interleave)")
     if args.threads is not None:
         _set_blas_threads(args.threads)
     strategies = [s for s in args.strategies.split(",") if s]
@@ -124,10 +145,11 @@ def _bench_size(m: int, k: int, n: int, dtype: str, strategies: list[str], repea
     else:
         x, w = rng.standard_normal((m, k)).astype(npd), rng.standard_normal((k, n)).astype(npd)
     out = np.empty((m, n), npd)
-    rows: list[tuple[str, float]] = [("numpy", _median_s(lambda: np.matmul(x, w, out=out), repeat))]
+    rows = [_Row("numpy", lambda: np.matmul(x, w, out=out))]
     if dtype != "s32" and _set_blas_threads(1):
-        rows.append(("numpy 1 thread", _median_s(lambda: np.matmul(x, w, out=out), repeat)))
         _set_blas_threads(threads or os.cpu_count() or 1)
+        rows.append(_Row("numpy 1 thread", lambda: np.matmul(x, w, out=out), lambda: _set_blas_threads(1),
+                         lambda: _set_blas_threads(threads or os.cpu_count() or 1)))
     text = _dot_module(m, k, n, dtype)
     ref = x.astype(np.float64) @ w.astype(np.float64)
     blas = library.find_blas()
@@ -141,21 +163,18 @@ def _bench_size(m: int, k: int, n: int, dtype: str, strategies: list[str], repea
         err = np.abs(out - ref).max() / max(1.0, np.abs(ref).max())
         assert err < 1e-4, f"{s} {m}x{k}x{n}: wrong result (relative error {err})"
         label = f"auto: {library.dot_strategy(xm.parse_hlo(text).entry.root)}" if s == "auto" else s
-        rows.append((label, _median_s(lambda call=call: call([x, w, out]), repeat)))
+        rows.append(_Row(label, lambda call=call: call([x, w, out])))
     if (m, k, n) == (256, 1024, 1024) and dtype == "f32":
         bias = rng.standard_normal(n).astype(npd)
-
-        def w5_numpy() -> None:
-            np.tanh(np.add(np.matmul(x, w, out=out), bias, out=out), out=out)
-
-        rows.append(("W5 numpy", _median_s(w5_numpy, repeat)))
+        rows.append(_Row("W5 numpy", lambda: np.tanh(np.add(np.matmul(x, w, out=out), bias, out=out), out=out)))
         try:  # the whole W5 module through the cpu backend, where it compiles
             exe = xm.compile(W5, target="cpu")
-            exe(x, w, bias)
-            rows.append(("W5 xla_magic", _median_s(lambda: exe(x, w, bias), repeat)))
+            got = exe(x, w, bias)
+            assert np.allclose(got, np.tanh(ref + bias), atol=1e-4), "W5: wrong result"
+            rows.append(_Row("W5 xla_magic", lambda: exe(x, w, bias)))
         except Exception as e:  # the backend is still being written: say why the row is missing
             print(f"# W5 through xm.compile(target='cpu') skipped: {type(e).__name__}: {str(e)[:100]}")
-    return rows
+    return [(r.label, t) for r, t in zip(rows, _measure(rows, repeat))]
 
 
 if __name__ == "__main__":

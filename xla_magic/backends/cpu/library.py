@@ -925,8 +925,19 @@ def _gemm_axpy(b: ir.IRBuilder, M: int | ir.Value, N: int | ir.Value, K: int, sa
     nfull = b.mul(b.udiv(N, _i64(nb_)), _i64(nb_))
     with _loop(b, nfull, step=nb_, name="n0") as n0:
         columns(n0, nb_)
-    with b.if_then(b.icmp_signed("<", nfull, N)):
-        columns(nfull, b.sub(N, nfull))
+    # The rest (< NB columns) in blocks of constant power-of-two widths, each taken when its
+    # bit is set in the count, so that these too unroll and keep their sums in registers.
+    rest = b.sub(N, nfull)
+    start = _Var(b, I64, nfull, "n_rest")
+    width = 1 << max(0, (nb_ - 1).bit_length() - 1)
+    while width >= 2:
+        with b.if_then(b.icmp_unsigned("!=", b.and_(rest, _i64(width)), _i64(0))):
+            n0 = start.get()
+            columns(n0, width)
+            start.set(b.add(n0, _i64(width)))
+        width //= 2
+    with b.if_then(b.icmp_unsigned("!=", b.and_(rest, _i64(1)), _i64(0))):
+        columns(start.get(), 1)
 
 
 def _core_loops(b: ir.IRBuilder, c: _Core, pa, pb, pc) -> None:
