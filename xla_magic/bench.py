@@ -153,8 +153,9 @@ def benchmark(exe, *args, seconds: float = 1.0, min_samples: int = 5, max_sample
               progress: bool | None = None) -> Timings:
     """Times `exe(*args)` against the unoptimized module interpreted one op at a time.
 
-    Spends about `seconds` in all (more when `min_samples` interpreted calls take longer),
-    stores the result in `exe.report.timings` and returns it. Without arguments, random
+    Spends up to about `seconds` (less once `max_samples` samples per side are taken; more when
+    `min_samples` interpreted calls take longer), stores the result in `exe.report.timings` and
+    returns it. Without arguments, random
     inputs of the parameters' shapes are used. `progress`: None shows a bar only for runs
     expected to take over ~1.5 s (and only where tqdm is installed)."""
     from .api import compile as xm_compile

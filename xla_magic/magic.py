@@ -150,7 +150,7 @@ class HloMagics(Magics):
 
     @magic_arguments()
     @_common_flags
-    @argument("-a", "--args", nargs="+", default=None, metavar="NAME",
+    @argument("-a", "--args", nargs="*", default=None, metavar="NAME",
               help="notebook variables bound to the entry parameters, in order; the cell then runs the module")
     @argument("--out", nargs="+", default=None, metavar="NAME",
               help="store the outputs under these names (one per output of a tuple result, or one for all)")
