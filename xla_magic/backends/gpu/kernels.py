@@ -257,7 +257,7 @@ def _transpose_kernel(kb: KernelBuilder, t: Instruction) -> KernelCode:
                 for k, o in enumerate(kb.outputs):
                     kb.store(kb.first_slot[k], lin, g.value(o, idx))
         em.line("__syncthreads();")
-    return kb.finish("transpose/tiled", min(total, MAX_BLOCKS), (TILE, 8))
+    return kb.finish("transpose/tiled", max(1, min(total, MAX_BLOCKS)), (TILE, 8))
 
 
 # --- reductions ------------------------------------------------------------------------------
@@ -462,7 +462,7 @@ def _row_schedule(kb: KernelBuilder, red: _Reduction) -> KernelCode:
         em.line("const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;")
         loop = f"for (xm_i k = blockIdx.x; k < {nk}; k += gridDim.x)"
         member, step = "threadIdx.x", group
-        block, grid = group, min(nk, MAX_BLOCKS)
+        block, grid = group, max(1, min(nk, MAX_BLOCKS))
         for r in red.reds:
             for j, t in enumerate(red.operand_types(r)):
                 em.line(f"__shared__ {t} sh_{_cname(r)}_{j}[32];")

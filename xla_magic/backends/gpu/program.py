@@ -346,7 +346,8 @@ class _Codegen:
         steps = self.emit(entry, params, outs)
         big = max([s.size for c in control_flow_computations(self.hlo) for i in c.instructions
                    for s in i.shape.leaves()] + [0])
-        index_type = "int" if big < (1 << 31) - 1 else "long long"
+        # 32-bit index arithmetic is cheaper; grid-stride loops step past the size by up to a grid.
+        index_type = "int" if big < (1 << 31) - (1 << 24) else "long long"
         parts = [f"// xla_magic: {self.hlo.name}, {len(self.kernels)} kernels "
                  '(xm_device.cuh, the helper header, comes first)',
                  f"typedef {index_type} xm_i;"]
