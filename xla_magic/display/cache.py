@@ -33,3 +33,15 @@ def parsed(report, which: str):
         return parse_hlo(text, verify=False)
 
     return memo(report, ("module", which), make)
+
+
+def opcodes(report) -> dict[str, str]:
+    """Instruction name -> opcode over the modules after optimization, before fusion and as
+    written (a kernel's copies of cheap producers get fresh names in the fused computations)."""
+    def make():
+        out: dict[str, str] = {}
+        for which in ("after", "pre_fusion", "before"):
+            out.update({i.name: i.opcode.value for c in parsed(report, which).computations for i in c.instructions})
+        return out
+
+    return memo(report, ("opcodes",), make)

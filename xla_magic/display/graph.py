@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from ..hlo.ir import Module
 from ..hlo.opcodes import Opcode as O
+from .cache import opcodes
 from .fmt import LIBRARY_COLOR, kernel_colors, plural
 
 MAX_INSTRUCTION_NODES = 120  # beyond this the instruction graph is a hairball: draw kernels instead
@@ -146,7 +147,7 @@ def kernel_graph(report, module: Module | None = None) -> Graph:
     comp = module.entry
     g = Graph("kernel", computations=_titles(module), kernels={k.name: k.kind for k in (plan.kernels if plan else [])})
     kernels = {k.name: k for k in (plan.kernels if plan else [])}
-    opcode_of = _opcodes(report, module)
+    opcode_of = opcodes(report)
     nested = {}
     if plan is not None:
         for k in plan.kernels:
@@ -204,16 +205,6 @@ def kernel_graph(report, module: Module | None = None) -> Graph:
     order = {n.id: k for k, n in enumerate(g.nodes)}
     g.edges = sorted(edges, key=lambda e: (order.get(e[0], 0), order.get(e[1], 0)))
     return g
-
-
-def _opcodes(report, module: Module) -> dict[str, str]:
-    """Instruction name -> opcode, over the module before fusion and the fused computations after
-    it (a kernel's copies of cheap producers get fresh names there)."""
-    from .cache import parsed
-
-    out = {i.name: i.opcode.value for c in parsed(report, "after").computations for i in c.instructions}
-    out.update({i.name: i.opcode.value for c in module.computations for i in c.instructions})
-    return out
 
 
 def fusion_graph(report, max_nodes: int = MAX_INSTRUCTION_NODES) -> Graph:

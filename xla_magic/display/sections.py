@@ -6,7 +6,7 @@ import difflib
 from collections import Counter
 from collections.abc import Callable
 
-from .cache import memo, parsed
+from .cache import memo, opcodes, parsed
 from .fmt import count, esc, kernel_colors, module_name, nbytes, plural, seconds, signature
 from .highlight import code_html
 
@@ -148,17 +148,8 @@ def fusion_picture_html(report) -> str:
             + note(f"Each coloured group is one kernel; grey ones are library calls. Layout: {how}."))
 
 
-def _opcodes(report) -> dict[str, str]:
-    def make():
-        out = {i.name: i.opcode.value for c in parsed(report, "after").computations for i in c.instructions}
-        out.update({i.name: i.opcode.value for c in parsed(report, "before").computations for i in c.instructions})
-        return out
-
-    return memo(report, ("opcodes",), make)
-
-
-def _ops_cell(names: list[str], opcodes: dict[str, str]) -> str:
-    hist = Counter(opcodes.get(n, "?") for n in names)
+def _ops_cell(names: list[str], opcode_of: dict[str, str]) -> str:
+    hist = Counter(opcode_of.get(n, "?") for n in names)
     hist.pop("constant", None)
     parts = [f"{n}× {op}" if n > 1 else op for op, n in hist.items()]
     return f'<span title="{esc(", ".join(names))}">{esc(", ".join(parts))}</span>'
@@ -176,13 +167,13 @@ def kernel_table_html(report) -> str:
     if plan is None:
         return note("No fusion plan: the fusion pass did not run.")
     colors = kernel_colors(plan)
-    opcodes = _opcodes(report)
+    opcode_of = opcodes(report)
     entry = module_entry(report)
     rows = []
     with_lines = any(k.source_lines for k in plan.kernels)  # JAX's unoptimized text often has no metadata
     for k in plan.kernels:
         where = "" if k.computation == entry else f'<br><span style="{NOTE}">in {esc(k.computation)}</span>'
-        row = [chip(k.name, colors) + where, esc(k.kind), _ops_cell(k.instructions, opcodes),
+        row = [chip(k.name, colors) + where, esc(k.kind), _ops_cell(k.instructions, opcode_of),
                f"{len(k.inputs)} → {len(k.outputs)}", nbytes(k.bytes_read), nbytes(k.bytes_written),
                count(k.flops) + (f" (+{count(k.transcendentals)} tr.)" if k.transcendentals else "")]
         rows.append(row + [_source_cell(k.source_lines)] if with_lines else row)
