@@ -40,12 +40,14 @@ def normalize_tabs(spec) -> list[str]:
     return out or ["summary"]
 
 
-def table(headers: list[str], rows: list[list[str]], numeric: set[int] = frozenset()) -> str:
-    """Cells are HTML already."""
-    head = "".join(f'<th style="{TH}">{h}</th>' for h in headers)
+def table(headers: list[str] | None, rows: list[list[str]], numeric: set[int] = frozenset()) -> str:
+    """Cells are HTML already; `headers` None: a list of facts without a header row."""
+    head = ""
+    if headers is not None:
+        head = "<thead><tr>" + "".join(f'<th style="{TH}">{h}</th>' for h in headers) + "</tr></thead>"
     body = "".join("<tr>" + "".join(f'<td style="{TDN if i in numeric else TD}">{c}</td>' for i, c in enumerate(r))
                    + "</tr>" for r in rows)
-    return f'<table style="{TABLE}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return f'<table style="{TABLE}">{head}<tbody>{body}</tbody></table>'
 
 
 def note(text: str) -> str:
@@ -127,7 +129,7 @@ def summary_facts(report) -> list[tuple[str, str]]:
 
 def summary_html(report) -> str:
     rows = [[f"<b>{esc(k)}</b>", esc(v)] for k, v in summary_facts(report)]
-    out = table(["", ""], rows).replace(f'<thead><tr><th style="{TH}"></th><th style="{TH}"></th></tr></thead>', "")
+    out = table(None, rows)
     if report.fusion_plan is not None and report.fusion_plan.kernels:
         colors = kernel_colors(report.fusion_plan)
         out += '<div style="margin:2px 0 6px 0;line-height:1.9">' + " ".join(
@@ -395,8 +397,7 @@ def memory_table_html(report) -> str:
     else:
         rows.append(["temporaries", "none: every intermediate stays inside a kernel"])
     rows += [["outputs", nbytes(b.output_bytes)], ["in-place updates", esc(", ".join(b.in_place) or "none")]]
-    return table(["", ""], rows, numeric={1}).replace(
-        f'<thead><tr><th style="{TH}"></th><th style="{TH}"></th></tr></thead>', "")
+    return table(None, rows, numeric={1})
 
 
 def memory_html(report) -> str:
