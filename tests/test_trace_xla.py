@@ -17,6 +17,7 @@ except (ImportError, AttributeError) as e:  # jax moved its internals: nothing t
 
 from test_trace_models import MODELS, check_close, leaves  # noqa: E402
 
+import xla_magic as xm  # noqa: E402
 from xla_magic.trace.jit import trace_function  # noqa: E402
 
 
@@ -57,8 +58,6 @@ def test_xla_parses_runs_and_matches_numpy(name):
 
 
 def test_metadata_and_control_flow_are_accepted():
-    import xla_magic as xm
-
     def f(x, n):
         y = xm.fori_loop(0, n, lambda i, v: v * 0.5 + i, x)
         return xm.cond(y.sum() > 0, np.tanh, np.sin, y)
@@ -70,9 +69,24 @@ def test_metadata_and_control_flow_are_accepted():
     np.testing.assert_allclose(got, f(x, 3), rtol=1e-5)
 
 
+def _more_constructs(x, idx, k):
+    from xla_magic.trace import switch
+
+    y = switch(k, [np.sin, np.cos, lambda v: v * 3], x)
+    z = xm.fori_loop(0, 3, lambda i, a: xm.fori_loop(0, 2, lambda j, b: b + x[i, j], a), np.zeros(5, np.float32))
+    w = xm.scan(lambda c, r: (c + r, c * r), np.zeros(5, np.float32), x, reverse=True)[1]
+    return (y, z, w, x[idx], x[:, idx], x[k], np.cumsum(x, axis=1), np.argmax(x, axis=0), x[::-1, ::2],
+            np.take_along_axis(x, np.abs(idx)[None, :3] % 5, axis=1), np.pad(x, 1), np.einsum("ij,kj->ik", x, x))
+
+
+def test_more_constructs_are_accepted():
+    args = (np.arange(20, dtype=np.float32).reshape(4, 5) / 7, np.array([3, -1, 0], np.int64), np.int32(2))
+    m = xm.trace(_more_constructs, *args)
+    got = run_in_xla(xla_text(m), list(args))
+    check_close(got, leaves(_more_constructs(*args)), "more_constructs")
+
+
 @pytest.mark.xfail(strict=True, reason="hlo/printer.py writes scalar entry layouts as `f32[]{}`")
 def test_printer_scalar_layout():
-    import xla_magic as xm
-
     m = xm.trace(lambda x: x.sum(), np.ones(3, np.float32))
     run_in_xla(m.to_text(), [np.ones(3, np.float32)])
