@@ -369,11 +369,10 @@ UFUNCS: dict[str, Callable[..., Tracer | tuple[Tracer, ...]]] = {
 
 # Ufuncs with no row, and what to write instead.
 ALTERNATIVES = {
-    "gcd": None, "lcm": None,
-    "nextafter": None, "spacing": None,
     "frexp": "np.log2 and np.floor",
-    "isnat": None,
-    "matmul": None,
+    "vecdot": "np.einsum('...i,...i->...', a, b) or (a * b).sum(-1)",
+    "matvec": "a @ v",
+    "vecmat": "v @ a",
 }
 
 
