@@ -334,3 +334,19 @@ def test_big_outputs_are_recycled_only_when_nobody_holds_them():
     assert d.__array_interface__["data"][0] == addr
     np.testing.assert_array_equal(d, -x)
     exe.release_memory()
+
+
+@pytest.mark.parametrize("op", ["power", "atan2"])
+def test_two_argument_math_with_a_constant_operand(op):
+    # A constant argument must not let LLVM rewrite the math function's signature (that once
+    # broke its vector-variant mapping and aborted the process).
+    text = f"""HloModule m
+
+ENTRY main {{
+  x = f32[24] parameter(0)
+  c = f32[] constant(3)
+  b = f32[24] broadcast(c), dimensions={{}}
+  ROOT a = f32[24] {op}(x, b)
+}}
+"""
+    check(text, np.linspace(0.5, 4, 24, dtype=np.float32), rtol=5e-6)

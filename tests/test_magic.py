@@ -223,7 +223,6 @@ def test_gpu_target_shows_code_even_without_a_device(ip, capsys):
         assert "cannot run here" in out and "Traceback" not in out
 
 
-@pytest.mark.xfail(reason="passes/pipeline.py: --passes skips passes inside the simplification groups", strict=False)
 def test_passes_inside_groups(ip):
     r = run(ip, "-o -q --passes algsimp,dce").result
     assert {p.name for p in r.passes} == {"algsimp", "dce"}

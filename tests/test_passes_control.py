@@ -243,3 +243,16 @@ def test_pipeline_records_every_pass_and_can_skip_choose_and_dump(tmp_path):
         optimize(m, skip=["no-such-pass"])
     # The input module is left as it was.
     assert m == parse_hlo(LOOP)
+
+
+def test_choosing_passes_inside_the_simplification_groups():
+    m = parse_hlo(LOOP)
+    _, records = optimize(m, passes=["algsimp", "dce"])
+    assert {r.name for r in records} == {"algsimp", "dce"}
+    _, records = optimize(m, skip=["cse"])
+    assert "cse" not in {r.name for r in records} and "algsimp" in {r.name for r in records}
+
+
+def test_scalar_entry_layouts_print_as_xla_does():
+    text = "HloModule s\n\nENTRY e {\n  x = f32[] parameter(0)\n  ROOT n = f32[] negate(x)\n}\n"
+    assert "entry_computation_layout={(f32[])->f32[]}" in parse_hlo(text).to_text()

@@ -21,11 +21,8 @@ def ints(*shape, lo=-9, hi=9, dtype=I32):
     return rng.integers(lo, hi, shape).astype(dtype)
 
 
-# CPU backend bugs found by these tests (reported; the interpreter gives numpy's answers). A crash
-# of generated code would take the test process down, so these run on the interpreter until fixed.
-# Minimal HLO: `power(x, broadcast(constant(3)))` or `atan2(broadcast(constant(3)), x)` on f32[24]:
-# "invalid name for a VFABI variant ... LLVM ERROR: Broken function found, compilation aborted!"
-CPU_BUGS = {"arctan", "exp2", "logaddexp2", "ldexp", "rpow", "norm_ord3"}
+# Cases to run on the interpreter because the cpu backend cannot take them (none at present).
+CPU_BUGS: set[str] = set()
 
 
 def target_for(case: str) -> str:

@@ -41,10 +41,8 @@ def run_in_xla(text: str, args: list[np.ndarray]) -> list[np.ndarray]:
 
 
 def xla_text(module) -> str:
-    """The module's text for XLA. Workaround, to remove when hlo/printer.py is fixed: the printer
-    writes scalars in entry_computation_layout as `f32[]{}`, which XLA's parser rejects (XLA
-    writes `f32[]`); test_printer_scalar_layout below tracks it."""
-    return module.to_text().replace("[]{}", "[]")
+    """The module's text for XLA, exactly as the printer writes it."""
+    return module.to_text()
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
@@ -86,7 +84,6 @@ def test_more_constructs_are_accepted():
     check_close(got, leaves(_more_constructs(*args)), "more_constructs")
 
 
-@pytest.mark.xfail(strict=True, reason="hlo/printer.py writes scalar entry layouts as `f32[]{}`")
 def test_printer_scalar_layout():
     m = xm.trace(lambda x: x.sum(), np.ones(3, np.float32))
     run_in_xla(m.to_text(), [np.ones(3, np.float32)])

@@ -92,6 +92,8 @@ def _layout_text(shape: Shape) -> str:
     """Shape with its layout, defaulting to row-major as XLA's entry_computation_layout does."""
     if shape.is_tuple:
         return "(" + ", ".join(_layout_text(s) for s in shape.tuple_shapes) + ")"
+    if shape.rank == 0:  # XLA writes scalars without a layout: f32[], never f32[]{}
+        return Shape(shape.dtype, ()).to_text()
     if shape.layout is None and shape.dtype.name != "token":
         shape = Shape(shape.dtype, shape.dims, tuple(range(shape.rank - 1, -1, -1)), None, shape.dynamic)
     return shape.to_text()

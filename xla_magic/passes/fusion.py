@@ -110,7 +110,8 @@ class FusionPlan:
         raise KeyError(name)
 
     def summary(self) -> str:
-        lines = [f"{len(self.kernels)} kernels on {self.target}"]
+        n = len(self.kernels)
+        lines = [f"{n} kernel{'s' if n != 1 else ''} on {self.target}"]
         for k in self.kernels:
             lines.append(f"  {k.name} ({k.kind}): {len(k.instructions)} ops, {len(k.inputs)} in, "
                          f"{len(k.outputs)} out, {k.bytes_read + k.bytes_written} bytes, {k.flops} flops")

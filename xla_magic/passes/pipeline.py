@@ -109,12 +109,14 @@ def run_pipeline(module: Module, pipeline, options: PipelineOptions) -> list[Pas
 
     for name, p in pipeline:
         if isinstance(p, list):
-            if not wanted(name):
+            # A group runs when it, or any pass in it, is wanted (then only the wanted ones).
+            if name in options.skip or (only is not None and name not in only and
+                                        not any(n in only for n, _ in p)):
                 continue
             for _ in range(options.max_iterations):
                 changed = False
                 for sub_name, fn in p:
-                    if wanted(sub_name):
+                    if sub_name not in options.skip and (only is None or name in only or sub_name in only):
                         changed |= run_one(sub_name, fn)
                 if not changed:
                     break

@@ -60,7 +60,10 @@ def with_vector_variants(module: ir.Module) -> str:
     for v in vector_names:
         text = re.sub(rf'^(define internal <\d+ x (?:float|double)> @"{re.escape(v)}"\([^)]*\))([^{{\n]*)',
                       lambda m: m.group(1) + m.group(2).replace("alwaysinline", "noinline"), text, flags=re.M)
-    used = ", ".join(f'ptr @"{v}"' for v in sorted(vector_names))
-    text += (f'\n@"llvm.compiler.used" = appending global [{len(vector_names)} x ptr] [{used}], '
-             f'section "llvm.metadata"\n')
+    # Kept as they are until the vectorizer has used them: the vector versions would otherwise be
+    # deleted as unused, and interprocedural passes would rewrite a scalar function's signature
+    # (a constant argument propagated in, then dropped), which breaks its variant mapping.
+    keep = sorted(vector_names | set(variants))
+    used = ", ".join(f'ptr @"{v}"' for v in keep)
+    text += f'\n@"llvm.compiler.used" = appending global [{len(keep)} x ptr] [{used}], section "llvm.metadata"\n'
     return text
