@@ -64,23 +64,46 @@ def _takes_xp(fn) -> bool:
     return "xp" in inspect.signature(fn).parameters
 
 
+class _module_as:
+    """The workload references call `np.` functions: for the duration of a call (or a trace), that
+    name is another array module, so the same code runs op by op on CuPy or is traced by jax."""
+
+    def __init__(self, xp):
+        self.xp = xp
+
+    def __enter__(self):
+        self.saved, workloads.np = workloads.np, self.xp
+
+    def __exit__(self, *exc):
+        workloads.np = self.saved
+        return False
+
+
+def _with_module(w, xp):
+    if _takes_xp(w.numpy):
+        return lambda *a: w.numpy(*a, xp=xp)
+
+    def f(*a):
+        with _module_as(xp):
+            return w.numpy(*a)
+    return f
+
+
 def jax_contender(w):
-    """jax.jit of the workload's reference where it can take jax.numpy (its `xp` argument), on a GPU."""
+    """jax.jit of the workload's reference traced with jax.numpy, when jax has a GPU here."""
     try:
         import jax
         import jax.numpy as jnp
     except ImportError:
         return None
-    if not _takes_xp(w.numpy) or not any(d.platform == "gpu" for d in jax.devices()):
+    if not any(d.platform == "gpu" for d in jax.devices()):
         return None
-    return jax.jit(lambda *a: w.numpy(*a, xp=jnp))
+    return jax.jit(_with_module(w, jnp))
 
 
 def per_op(w, cp):
-    """The reference run on CuPy arrays: every numpy call becomes one CuPy call."""
-    if _takes_xp(w.numpy):
-        return lambda *a: w.numpy(*a, xp=cp)
-    return w.numpy
+    """The reference on CuPy: every numpy call of it becomes one CuPy call (one kernel or more)."""
+    return _with_module(w, cp)
 
 
 def _first(v):
