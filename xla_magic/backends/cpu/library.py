@@ -575,7 +575,7 @@ DOT_STRATEGIES = ("blas", "packed", "loops", "naive")
 # Measured on a 2-core Zen 4 (benchmarks/gemm.py): the loops path runs at ~115 GFLOP/s on one
 # core from 32^3 up, so BLAS (two threads) pays only for products large in all three dims, and
 # packing only once A no longer fits the caches (the loops path streams A once per NB columns).
-BLAS_MIN_FLOPS = 2 * 128 ** 3
+BLAS_MIN_FLOPS = 2 * 160 ** 3
 BLAS_MIN_DIM = 64  # OpenBLAS is slow when N or K is small (512x16x512 and the like)
 PACKED_MIN_A_BYTES = 8 << 20
 COPY_MIN_FLOPS = 2 * 16 ** 3  # below this, strided naive loops beat copying an operand
@@ -872,6 +872,11 @@ def _gemm_axpy(b: ir.IRBuilder, M: int | ir.Value, N: int | ir.Value, K: int, sa
     vl = max(1, host().vector_bits // _bits(ct))
     vecs = LOOP_VECTORS if host().vector_bits >= 512 else max(2, LOOP_VECTORS // 2)
     nb_ = max(1, min(N if isinstance(N, int) else n_max, vecs * vl))
+    m_ = M if isinstance(M, int) else m_max
+    if m_ <= 1:
+        # vector-matrix: nothing to reuse in registers; stream B's rows in long contiguous runs
+        # (the 16 KB accumulator row stays in L1)
+        nb_ = max(1, min(N if isinstance(N, int) else n_max, (16 << 10) // (m_ * (_bits(ct) // 8))))
     # narrow blocks take more rows, so that about LOOP_ROWS x LOOP_VECTORS accumulators stay busy
     rows = max(LOOP_ROWS, min(2 * LOOP_ROWS, LOOP_ROWS * vecs // -(-nb_ // vl)))
     mb = max(1, min(rows, M if isinstance(M, int) else m_max))
