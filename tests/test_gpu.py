@@ -424,3 +424,54 @@ def test_benchmark_workloads_in_host_simulation(name, kw):
     got, ref = (got if isinstance(got, tuple) else (got,)), (ref if isinstance(ref, tuple) else (ref,))
     for g, r in zip(got, ref):
         np.testing.assert_allclose(g, np.asarray(r, np.float32), rtol=2e-4, atol=2e-5)
+
+
+ARGMAX = """argmax {
+  a = f32[] parameter(0)
+  ai = s32[] parameter(1)
+  b = f32[] parameter(2)
+  bi = s32[] parameter(3)
+  gt = pred[] compare(a, b), direction=GT
+  eq = pred[] compare(a, b), direction=EQ
+  lt = pred[] compare(ai, bi), direction=LT
+  tie = pred[] and(eq, lt)
+  take = pred[] or(gt, tie)
+  v = f32[] select(take, a, b)
+  i = s32[] select(take, ai, bi)
+  ROOT r = (f32[], s32[]) tuple(v, i)
+}
+"""
+
+
+@needs_cxx
+def test_few_long_rows_split_across_blocks():
+    """A sum (with a non-identity init and an epilogue) and an argmax over long rows: two kernels,
+    partial values per chunk, then per row."""
+    text = f"""HloModule s
+
+{ADD}ENTRY main {{
+  x = f32[3,200000] parameter(0)
+  one = f32[] constant(1)
+  s = f32[3] reduce(x, one), dimensions={{1}}, to_apply=add
+  c = f32[] constant(0.5)
+  cb = f32[3] broadcast(c), dimensions={{}}
+  ROOT m = f32[3] multiply(s, cb)
+}}
+"""
+    x = np.random.default_rng(5).standard_normal((3, 200000)).astype(np.float32)
+    p = check(text, x, rtol=2e-5, atol=1e-4)
+    assert [k.schedule for k in p.kernels.values()] == ["row/split13-partial", "row/split13-final"]
+    text2 = f"""HloModule am
+
+{ARGMAX}ENTRY main {{
+  x = f32[2,150000] parameter(0)
+  io = s32[2,150000] iota(), iota_dimension=1
+  ninf = f32[] constant(-inf)
+  z = s32[] constant(0)
+  ROOT r = (f32[2], s32[2]) reduce(x, io, ninf, z), dimensions={{1}}, to_apply=argmax
+}}
+"""
+    y = np.random.default_rng(6).standard_normal((2, 150000)).astype(np.float32)
+    y[1, 777] = y[1, 149_000] = 10.0  # a tie: the lower index wins
+    p = check(text2, y, rtol=0, atol=0)
+    assert len(p.kernels) == 2

@@ -445,13 +445,88 @@ def _shuffle_combine(kb: KernelBuilder, red: _Reduction, accs, all_lanes_hold_va
             red.combine(rr, acc, has, other, oh)
 
 
-def _row_schedule(kb: KernelBuilder, red: _Reduction) -> KernelCode:
-    """Reduced dims innermost: one warp per kept index for short rows, one block for long ones."""
+SPLIT_MIN_ELEMENTS = 1 << 16  # reduced elements per row above which few rows split across blocks
+SPLIT_CHUNK = 1 << 14  # elements per block of the first pass
+SPLIT_MAX_PARTS = 512
+
+
+def split_parts(comp: Computation) -> int:
+    """How many blocks share each row of a reduction kernel, when few long rows would otherwise
+    keep most of the GPU idle (a full reduction of a large array runs on one SM); 0: no split.
+    Only single-phase kernels whose outputs are per row split: the first pass writes partial
+    values, the second combines them and computes the outputs."""
+    if not any(i.opcode is O.REDUCE for i in comp.instructions):
+        return 0
+    kb = KernelBuilder("probe", "probe", comp, Constants())
+    try:
+        red = _Reduction(kb)
+    except Unsupported:
+        return 0
+    if not red.row or red.nr < SPLIT_MIN_ELEMENTS or red.nk * red.nr < 4 * SPLIT_MIN_ELEMENTS \
+            or red.nk > 64 or len(_phases(red.reds)) != 1 or red.has_full_outputs():
+        return 0
+    return max(2, min(-(-red.nr // SPLIT_CHUNK), SPLIT_MAX_PARTS))
+
+
+def part_types(comp: Computation) -> list[str]:
+    """C types of the partial-value arrays a split reduction passes between its two kernels: per
+    reduce, one per operand, then its 'has a value' flags."""
+    red = _Reduction(KernelBuilder("probe", "probe", comp, Constants()))
+    out = []
+    for r in red.reds:
+        out += red.operand_types(r) + ["xm_u8"]
+    return out
+
+
+def _part_names(red: _Reduction) -> dict[int, tuple[list[str], str]]:
+    return {id(r): ([f"part_{_cname(r)}_{j}" for j in range(red.n_ops[id(r)])], f"parth_{_cname(r)}")
+            for r in red.reds}
+
+
+def _add_part_params(kb: KernelBuilder, red: _Reduction, const: bool, replace_outputs: bool) -> None:
+    sig, ptypes = [], []
+    for r in red.reds:
+        names, hname = _part_names(red)[id(r)]
+        for name, t in zip(names + [hname], red.operand_types(r) + ["xm_u8"]):
+            q = "const " if const else ""
+            sig.append(f"{q}{t}* __restrict__ {name}")
+            ptypes.append(f"{q}{t}*")
+    n_in = len(kb.params)
+    if replace_outputs:
+        kb.sig, kb.ptypes = kb.sig[:n_in] + sig, kb.ptypes[:n_in] + ptypes
+    else:
+        kb.sig = kb.sig[:n_in] + sig + kb.sig[n_in:]
+        kb.ptypes = kb.ptypes[:n_in] + ptypes + kb.ptypes[n_in:]
+
+
+def define_split_reduction(name: str, hlo: str, comp: Computation, consts: Constants,
+                           parts: int) -> tuple[KernelCode, KernelCode]:
+    """The two kernels of a split reduction: partial values per (row, chunk), then per row."""
+    kb1 = KernelBuilder(name + "_partial", hlo, comp, consts)
+    red1 = _Reduction(kb1)
+    _add_part_params(kb1, red1, const=False, replace_outputs=True)
+    first = _row_schedule(kb1, red1, split=(parts, "partial"))
+    first.n_in = len(comp.parameters)
+    kb2 = KernelBuilder(name, hlo, comp, consts)
+    red2 = _Reduction(kb2)
+    _add_part_params(kb2, red2, const=True, replace_outputs=False)
+    second = _row_schedule(kb2, red2, split=(parts, "final"))
+    second.n_in = len(comp.parameters) + len(part_types(comp))
+    return first, second
+
+
+def _row_schedule(kb: KernelBuilder, red: _Reduction, split: tuple[int, str] | None = None) -> KernelCode:
+    """Reduced dims innermost: one warp per kept index for short rows, one block for long ones.
+    `split`: (parts, "partial" | "final"), the two passes of a row shared by `parts` blocks."""
     em = kb.em
     em.uses_sync = True
     nk, nr = red.nk, red.nr
     group = 32 if nr <= 2048 else (256 if nr <= 32768 else 1024)
     phases = _phases(red.reds)
+    parts, mode = split if split else (0, "")
+    chunk = -(-nr // parts) if parts else 0
+    if split:
+        group = BLOCK
     if group == 32:
         em.line("const int lane = threadIdx.x & 31;")
         loop = (f"for (xm_i k = (xm_i)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5); k < {nk}; "
@@ -467,16 +542,34 @@ def _row_schedule(kb: KernelBuilder, red: _Reduction) -> KernelCode:
             for j, t in enumerate(red.operand_types(r)):
                 em.line(f"__shared__ {t} sh_{_cname(r)}_{j}[32];")
             em.line(f"__shared__ bool shh_{_cname(r)}[32];")
+    if mode == "partial":  # block b takes chunk b % parts of row b / parts
+        loop = f"for (xm_i b = blockIdx.x; b < {nk * parts}; b += gridDim.x)"
+        grid = max(1, min(nk * parts, MAX_BLOCKS))
+    pn = _part_names(red)
     with em.block(loop):
+        if mode == "partial":
+            em.line(f"const xm_i k = b / {parts}, c = b % {parts};")
+            em.line(f"const xm_i r_end = (c + 1) * {chunk} < {nr} ? (c + 1) * {chunk} : {nr};")
         g = kb.elemental(red.special)
         kidx = g.delinear("k", red.kept_dims)
         for phase in phases:
             accs = red.declare(phase)
-            with em.block(f"for (xm_i r = {member}; r < {nr}; r += {step})"):
-                gi = kb.elemental(red.special)
-                ridx = gi.delinear("r", red.red_dims)
-                red.accumulate(gi, accs, red.full_index(kidx, ridx))
-            _shuffle_combine(kb, red, accs, nr >= group)
+            if mode == "final":  # the row's partial values, with their flags
+                with em.block(f"for (xm_i r = {member}; r < {parts}; r += {step})"):
+                    for r in phase:
+                        names, hname = pn[id(r)]
+                        acc, has = accs[id(r)]
+                        vals = [em.tmp(t, f"{n}[k * {parts} + r]", "o") for n, t in zip(names, red.operand_types(r))]
+                        red.combine(r, acc, has, vals, f"({hname}[k * {parts} + r] != 0)")
+                full_lanes = False
+            else:
+                start, end = (f"c * {chunk} + {member}", "r_end") if mode == "partial" else (member, str(nr))
+                with em.block(f"for (xm_i r = {start}; r < {end}; r += {step})"):
+                    gi = kb.elemental(red.special)
+                    ridx = gi.delinear("r", red.red_dims)
+                    red.accumulate(gi, accs, red.full_index(kidx, ridx))
+                full_lanes = nr >= group if not parts else nr - (parts - 1) * chunk >= group
+            _shuffle_combine(kb, red, accs, full_lanes)
             if group == 32:
                 for acc, has in accs.values():  # lane 0 holds the row's value: everyone takes it
                     for a in acc:
@@ -497,15 +590,33 @@ def _row_schedule(kb: KernelBuilder, red: _Reduction) -> KernelCode:
                         vals = [em.tmp(t, f"sh_{_cname(rr)}_{j}[w]", "o") for j, t in enumerate(red.operand_types(rr))]
                         red.combine(rr, acc, has, vals, f"shh_{_cname(rr)}[w]")
                 em.line("__syncthreads();")
+            if mode == "partial":
+                with em.block("if (threadIdx.x == 0)"):
+                    for r, (acc, has) in accs.items():
+                        names, hname = pn[r]
+                        for n, a in zip(names, acc):
+                            em.line(f"{n}[b] = {a};")
+                        em.line(f"{hname}[b] = {has};")
+                continue
             red.finalize(g, accs)
-        with em.block(f"if ({member} == 0)"):
-            red.write_group_outputs(kb.elemental(red.special), "k")
-        if red.has_full_outputs():
-            with em.block(f"for (xm_i r = {member}; r < {nr}; r += {step})"):
-                gi = kb.elemental(red.special)
-                red.write_full_outputs(gi, kidx, gi.delinear("r", red.red_dims))
+        if mode != "partial":  # (the first pass of a split writes partial values only)
+            _row_outputs(kb, red, member, step, kidx)
+    if mode == "partial":
+        return kb.finish(f"row/split{parts}-partial", grid, (block,))
     sched = "row/warp" if group == 32 else f"row/block{group}"
+    if mode == "final":
+        sched = f"row/split{parts}-final"
     return kb.finish(sched, grid, (block,))
+
+
+def _row_outputs(kb: KernelBuilder, red: _Reduction, member: str, step: int, kidx: Index) -> None:
+    em, nr = kb.em, red.nr
+    with em.block(f"if ({member} == 0)"):
+        red.write_group_outputs(kb.elemental(red.special), "k")
+    if red.has_full_outputs():
+        with em.block(f"for (xm_i r = {member}; r < {nr}; r += {step})"):
+            gi = kb.elemental(red.special)
+            red.write_full_outputs(gi, kidx, gi.delinear("r", red.red_dims))
 
 
 def _cname(i: Instruction) -> str:

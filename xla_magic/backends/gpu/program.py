@@ -19,7 +19,7 @@ from ...passes.fusion import PRESETS, control_flow_computations
 from . import ctype as C
 from .ctype import Unsupported
 from .elemental import Constants
-from .kernels import KernelCode, define_kernel, update_reads_operand
+from .kernels import KernelCode, define_kernel, define_split_reduction, part_types, split_parts, update_reads_operand
 
 ALIGN = 256  # what cudaMalloc guarantees, so 16-byte vector loads are always aligned
 LIBRARY_MIN_MACS = PRESETS["gpu"].library_min_macs  # smaller dots run as generated code (no cuBLAS call)
@@ -263,6 +263,14 @@ class _Codegen:
                     in_place = True
         if root.opcode is O.SCATTER and ins[0] != out[0]:
             steps.append(Copy(out[0], ins[0], root.shape.nbytes))  # the kernel updates the copy
+        parts = split_parts(comp) if root.opcode is not O.DYNAMIC_UPDATE_SLICE else 0
+        if parts:
+            first, second = self._split_codes(i, comp, parts)
+            rows = next(x for x in comp.instructions if x.opcode is O.REDUCE).shape.leaves()[0].size
+            tmp = [self.scratch_loc(rows * parts * 8) for _ in part_types(comp)]
+            steps.append(Launch(first, ins + tmp))
+            steps.append(Launch(second, ins + tmp + out))
+            return _nest(i.shape, out)
         name = self._kernel_code(i, comp, in_place)
         if scratch_out is not None:
             steps.append(Launch(name, ins + [scratch_out]))
@@ -279,6 +287,16 @@ class _Codegen:
         self.kernels[name] = define_kernel(name, i.name, comp, self.consts, in_place=in_place)
         self._by_instr[key] = name
         return name
+
+    def _split_codes(self, i: Instruction, comp: Computation, parts: int) -> tuple[str, str]:
+        key = (id(i), "split")
+        if key not in self._by_instr:
+            name = f"k{len(self.kernels)}_{_cname(i.name)}"[:80]
+            first, second = define_split_reduction(name, i.name, comp, self.consts, parts)
+            self.kernels[first.name] = first
+            self.kernels[second.name] = second
+            self._by_instr[key] = (first.name, second.name)
+        return self._by_instr[key]
 
     def _library_dot(self, d: Instruction) -> bool:
         if d.shape.dtype.name not in ("f16", "bf16", "f32", "f64"):
