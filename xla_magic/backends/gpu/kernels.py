@@ -12,7 +12,8 @@ pointer argument; sizes are constants in the code. The schedule follows from wha
   per kept index, warp shuffles then shared memory across warps; otherwise (column) a 32x8 block
   whose x runs along kept elements and y splits the reduced ones, combined in shared memory.
   Phases of dependent reductions (softmax: max, then sum of exp) run one after the other with
-  the group's result broadcast to all its threads; full-size outputs are written last;
+  the group's result broadcast to all its threads; full-size outputs are written last. A few
+  long rows split across blocks: partial values per chunk, then a second kernel per row;
 - window (reduce-window), in-place dynamic-update-slice, scatter (compare-and-swap loops for
   commutative combiners, one ordered thread otherwise), sort and top-k (rank of each element by
   the comparator), dot for small shapes and convolution (one thread per output element)."""
