@@ -81,6 +81,10 @@ def run(names: list[str], budget: float) -> None:
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; numpy {np.__version__}; "
           f"jax {'not installed' if jax is None else jax.__version__}")
     r = roofs(budget)
+    # Compile times below are warm: LLVM's one-time start-up (~0.2 s per process) is paid here.
+    t0 = time.perf_counter()
+    xm.compile(workloads.WARMUP, target="cpu", cache=False)
+    print(f"first compile in this process (LLVM start-up): {fmt(time.perf_counter() - t0)}")
     print(f"roofs: copy {r['copy_bw'] / 1e9:.2f} GB/s (read+write), sgemm {r['sgemm_flops'] / 1e9:.1f} GFLOP/s")
     for make in workloads.ALL:
         w = make()
