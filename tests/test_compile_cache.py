@@ -30,7 +30,7 @@ def test_disk_cache_skips_llvm_and_gives_the_same_results(tmp_path, monkeypatch)
     api.clear_cache()
     again = xm.compile(text, target="cpu")
     assert again is not first
-    assert again.jit.timings["optimize"] < 0.005  # nothing was optimized: the machine code was loaded
+    assert again.loaded_from_disk and not first.loaded_from_disk  # machine code mapped, LLVM not run
     x = np.linspace(-3, 3, 256, dtype=np.float32)
     np.testing.assert_array_equal(again(x), first(x))
     assert again.report.hlo_after == first.report.hlo_after and again.report.fusion_plan.kernels
@@ -50,10 +50,10 @@ def test_corrupt_or_stale_entries_are_recompiled(tmp_path, monkeypatch):
     exe = xm.compile(text, target="cpu")
     x = np.linspace(0.5, 3, 256, dtype=np.float32)
     np.testing.assert_allclose(exe(x), np.log(x), rtol=1e-6)
-    assert exe.jit.timings["optimize"] > 0  # compiled afresh
+    assert not exe.loaded_from_disk  # compiled afresh
     (f2,) = tmp_path.rglob("*.xmc")  # and stored again, intact
     api.clear_cache()
-    assert xm.compile(text, target="cpu").jit.timings["optimize"] < 0.005
+    assert xm.compile(text, target="cpu").loaded_from_disk
     f2.write_bytes(b"garbage")
     api.clear_cache()
     np.testing.assert_allclose(xm.compile(text, target="cpu")(x), np.log(x), rtol=1e-6)
@@ -62,11 +62,11 @@ def test_corrupt_or_stale_entries_are_recompiled(tmp_path, monkeypatch):
 def test_a_new_process_loads_from_disk(tmp_path):
     code = ("import time, numpy as np, xla_magic as xm; t=time.perf_counter(); "
             f"e=xm.compile({TEXT!r}, target='cpu'); "
-            "print(e.jit.timings['optimize']); print(float(e(np.ones(256, np.float32))[0]))")
+            "print(e.loaded_from_disk); print(float(e(np.ones(256, np.float32))[0]))")
     env = dict(os.environ, XLA_MAGIC_CACHE_DIR=str(tmp_path))
     runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
             for _ in range(2)]
     for r in runs:
         assert r.returncode == 0, r.stderr
-    (opt1, v1), (opt2, v2) = (r.stdout.split() for r in runs)
-    assert float(opt2) < 0.005 and float(opt1) > float(opt2) and v1 == v2
+    (disk1, v1), (disk2, v2) = (r.stdout.split() for r in runs)
+    assert (disk1, disk2) == ("False", "True") and v1 == v2

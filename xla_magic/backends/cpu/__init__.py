@@ -71,6 +71,7 @@ def _executable(module: Module, report: Report, jm, entry: str, n_in: int, n_out
                                   "asm": lambda: jm.asm}, per_kernel, kernels)
     exe = Executable(module, run, report, "cpu", fresh_results=True)
     exe.jit = jm
+    exe.loaded_from_disk = False
     exe.release_memory = allocate.release
     exe._disk = {"entry": entry, "n_in": n_in, "n_out": n_out, "kernels": kernels}
     return exe
@@ -105,6 +106,8 @@ def load_from_disk(key: str) -> Executable | None:
         module = parse_hlo(report.hlo_after, verify=False)
         jm = compile_ir(data["llvm_ir_opt"], [data["entry"]], name=module.name, object_code=data["object"])
         jm.llvm_ir, jm.llvm_ir_by_function = data["llvm_ir"], data["llvm_ir_by_function"]
-        return _executable(module, report, jm, data["entry"], data["n_in"], data["n_out"], data["kernels"])
+        exe = _executable(module, report, jm, data["entry"], data["n_in"], data["n_out"], data["kernels"])
+        exe.loaded_from_disk = True
+        return exe
     except Exception:  # noqa: BLE001 - anything odd: recompile instead
         return None
