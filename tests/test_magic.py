@@ -240,3 +240,38 @@ def test_latency_button_reads_the_args_variables_when_clicked(ip):
     ip.user_ns["x"] = np.ones(8, np.float32)
     _widgets(w, ipywidgets.Button)[0].click()
     assert r.timings is not None
+
+
+NUMPY_CELL = """h = np.tanh(x @ w + b)
+e = np.exp(h - h.max(axis=1, keepdims=True))
+probs = e / e.sum(axis=1, keepdims=True)
+"""
+
+
+def test_python_cells_are_traced_and_outputs_come_back(ip):
+    rng = np.random.default_rng(0)
+    ip.user_ns.update(np=np, x=rng.standard_normal((4, 8)).astype(np.float32),
+                      w=rng.standard_normal((8, 5)).astype(np.float32), b=np.zeros(5, np.float32))
+    try:
+        res = run(ip, "-q -n f -v rep", NUMPY_CELL)  # detected as Python: no --trace needed
+        assert res.success, res.error_in_exec
+        x, w, b = (ip.user_ns[k] for k in "xwb")
+        h = np.tanh(x @ w + b)
+        e = np.exp(h - h.max(axis=1, keepdims=True))
+        np.testing.assert_allclose(ip.user_ns["probs"], e / e.sum(axis=1, keepdims=True), rtol=1e-5)
+        report = ip.user_ns["rep"]
+        assert report.fusion_plan.kernels and any(k.source_lines for k in report.fusion_plan.kernels)
+        again = ip.user_ns["f"](x=x, w=w, b=b)
+        np.testing.assert_allclose(again["probs"], ip.user_ns["probs"], rtol=1e-6)
+        res = run(ip, "--trace -o -q", NUMPY_CELL)
+        assert res.success and res.result.fusion_plan is not None
+    finally:
+        for k in ("np", "w", "b", "h", "e", "probs"):
+            ip.user_ns.pop(k, None)
+
+
+def test_aot_flag_builds_next_to_the_report(ip, tmp_path, capsys):
+    res = run(ip, f"-q --aot {tmp_path}")
+    assert res.success, res.error_in_exec
+    assert list(tmp_path.glob("*.o")) and list(tmp_path.glob("*.h"))
+    assert "KiB" in capsys.readouterr().out or list(tmp_path.glob("lib*.so"))

@@ -158,6 +158,11 @@ class HloMagics(Magics):
     @argument("-o", dest="return_report", action="store_true",
               help="return the Report as the cell's value (as %%timeit -o does)")
     @argument("-v", dest="var", default=None, metavar="NAME", help="store the Report in this variable")
+    @argument("--trace", action="store_true",
+              help="the cell is Python/numpy: trace it into HLO (also chosen when the cell parses as Python); "
+                   "the arrays it reads are the inputs, the names it assigns and its last expression the outputs")
+    @argument("--aot", default=None, metavar="OUTDIR",
+              help="also compile ahead of time into OUTDIR: NAME.o, NAME.h, libNAME.so and an executable")
     @cell_magic
     def hlo(self, line: str, cell: str):
         """Compile the HLO text of this cell, show the Report, and run it on --args.
@@ -177,6 +182,10 @@ class HloMagics(Magics):
         if not cell.strip():
             raise HloCellError("UsageError", "the cell holds no HLO text")
         options = {"passes": passes, "skip": tuple(skip)} if passes or skip else {}
+        from .trace.cell import is_python_cell
+
+        if opts.trace or is_python_cell(cell):
+            return self._traced_cell(cell, opts, target, options, show)
         try:
             exe = xm_compile(cell, target=target, optimize=not self._option(opts, "no_opt"), **options)
         except (HloParseError, HloVerifyError) as e:
@@ -202,6 +211,8 @@ class HloMagics(Magics):
             ns[opts.name] = exe
         if opts.var:
             ns[opts.var] = report
+        if opts.aot:
+            self._aot(cell, opts.aot)
         # The Latency tab's button reads the variables again when clicked, rather than holding them.
         bench_args = (lambda: self._arguments(exe, names)) if arrays is not None else None
         xm_display.set_view(report, show, exe, bench_args)
@@ -218,6 +229,49 @@ class HloMagics(Magics):
                 return None
             return outputs
         return None
+
+    def _traced_cell(self, cell: str, opts, target: str, options: dict, show):
+        """`%%hlo --trace`: the cell's numpy code, traced, compiled and run; outputs back in the notebook."""
+        from .trace.cell import trace_cell
+        from .trace.errors import TracingError
+
+        ns = self.shell.user_ns
+        try:
+            traced = trace_cell(cell, ns, filename="<cell>")
+        except TracingError as e:
+            raise HloCellError("cannot trace", str(e)) from None
+        module, inputs, _ = traced
+        exe = xm_compile(module, target=target, optimize=not self._option(opts, "no_opt"), **options)
+        results = self._run(exe, [ns[n] for n in inputs])
+        ns.update(traced.assign(results))
+        ns.update(traced.values)
+        if self._option(opts, "bench"):
+            from .bench import benchmark
+
+            benchmark(exe, *[ns[n] for n in inputs])
+        if opts.name:
+            ns[opts.name] = traced.compile(target)
+        if opts.var:
+            ns[opts.var] = exe.report
+        if opts.aot:
+            self._aot(module, opts.aot)
+        xm_display.set_view(exe.report, show, exe, None)
+        if opts.return_report:
+            return exe.report
+        if not self._option(opts, "quiet"):
+            from IPython.display import display
+
+            display(xm_display.view(exe.report, show, exe, None))
+        return None
+
+    def _aot(self, module_or_text, out_dir: str) -> None:
+        from .aot import AotError, aot_compile
+
+        try:
+            result = aot_compile(module_or_text, out_dir)
+        except AotError as e:
+            raise HloCellError("ahead-of-time build failed", str(e)) from None
+        print(result.summary() if hasattr(result, "summary") else result)
 
     def _arguments(self, exe, names: list[str]) -> list[np.ndarray]:
         from .backends.args import check_args
