@@ -350,3 +350,19 @@ ENTRY main {{
 }}
 """
     check(text, np.linspace(0.5, 4, 24, dtype=np.float32), rtol=5e-6)
+
+
+def test_generated_fast_call_path_and_its_fallback():
+    text, args, outs, meta = load_case("tuple_output")
+    exe = xm.compile(text, target="cpu")
+    assert exe._fast is not None  # small outputs: the call takes the generated path
+    got = exe(*args)
+    assert isinstance(got, tuple) and len(got) == len(outs)
+    for g, e, om in zip(got, outs, meta["outputs"]):
+        assert_matches(g, e, om)
+    # Anything unexpected goes the general way, which converts or explains.
+    strided = [np.repeat(a, 2, axis=-1)[..., ::2] if a.ndim else a for a in args]
+    for g, e, om in zip(exe(*strided), outs, meta["outputs"]):
+        assert_matches(g, e, om)
+    with pytest.raises(TypeError, match="argument 0"):
+        exe(*[a.astype(np.float64) for a in args])

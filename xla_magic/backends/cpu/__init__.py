@@ -69,7 +69,7 @@ def _executable(module: Module, report: Report, jm, entry: str, n_in: int, n_out
 
     report.artifacts = Artifacts({"llvm_ir": lambda: jm.llvm_ir, "llvm_ir_opt": lambda: jm.llvm_ir_opt,
                                   "asm": lambda: jm.asm}, per_kernel, kernels)
-    exe = Executable(module, run, report, "cpu", fresh_results=True)
+    exe = Executable(module, run, report, "cpu", fresh_results=True, direct=caller)
     exe.jit = jm
     exe.loaded_from_disk = False
     exe.release_memory = allocate.release
