@@ -366,3 +366,14 @@ def test_generated_fast_call_path_and_its_fallback():
         assert_matches(g, e, om)
     with pytest.raises(TypeError, match="argument 0"):
         exe(*[a.astype(np.float64) for a in args])
+
+
+@pytest.mark.parametrize("case", CASE_NAMES)
+def test_xla_optimized_corpus_on_cpu(case):
+    # XLA's own optimized dumps: layout-changing bitcasts, kCustom fusions around dots, copies.
+    text, args, outs, meta = load_case(case, opt=True)
+    for exe in (xm.compile(text, target="cpu"), xm.compile(text, target="cpu", optimize=False)):
+        got = exe(*[a.copy() for a in args])
+        got = got if isinstance(got, tuple) else (got,)
+        for g, e, om in zip(got, outs, meta["outputs"]):
+            assert_matches(g, e, om, label="cpu opt.hlo ")

@@ -256,3 +256,36 @@ def test_choosing_passes_inside_the_simplification_groups():
 def test_scalar_entry_layouts_print_as_xla_does():
     text = "HloModule s\n\nENTRY e {\n  x = f32[] parameter(0)\n  ROOT n = f32[] negate(x)\n}\n"
     assert "entry_computation_layout={(f32[])->f32[]}" in parse_hlo(text).to_text()
+
+
+def test_layout_bitcast_becomes_the_transpose_it_stands_for():
+    from xla_magic.passes.layout import decompose_layout_bitcasts
+
+    text = """HloModule t
+
+ENTRY e {
+  x = f32[4,8,16]{2,1,0} parameter(0)
+  b = f32[16,4,8]{0,2,1} bitcast(x)
+  c = f32[16,4,8]{2,1,0} copy(b)
+  ROOT r = f32[512]{0} bitcast(c)
+}
+"""
+    x = RNG.standard_normal((4, 8, 16)).astype(np.float32)
+    m = same_values(text, decompose_layout_bitcasts, args=[x])
+    assert not any(i.opcode is O.BITCAST for i in m.entry.instructions)
+    np.testing.assert_array_equal(xm.interpret(m, x), np.transpose(x, (2, 0, 1)).reshape(-1))
+    # Once logical, the copy can go without changing the result.
+    from xla_magic.passes.simplify import simplify
+
+    m2 = same_values(text, decompose_layout_bitcasts, simplify, dce, args=[x])
+    assert not any(i.opcode is O.COPY for i in m2.entry.instructions)
+
+
+def test_fusions_in_the_input_are_decided_afresh():
+    from conftest import load_case
+
+    from xla_magic.passes.inline import defuse
+
+    text, args, outs, meta = load_case("softmax", opt=True)
+    m = same_values(text, defuse, dce, args=args)
+    assert not any(i.opcode is O.FUSION for c in m.computations for i in c.instructions)

@@ -31,6 +31,25 @@ _CACHE: dict[str, object] = {}  # compile cache in memory: key -> Executable
 _CACHE_LIMIT = 256
 
 
+_SOURCE_HASH: list[str] = []
+
+
+def _source_hash() -> str:
+    """A hash of the compiler's own source: an edited compiler never reuses old machine code."""
+    if not _SOURCE_HASH:
+        import hashlib
+        import pathlib
+
+        h = hashlib.sha256()
+        root = pathlib.Path(__file__).parent
+        for p in sorted(root.rglob("*")):
+            if p.suffix in (".py", ".c", ".h", ".cuh") and p.is_file():
+                h.update(str(p.relative_to(root)).encode())
+                h.update(p.read_bytes())
+        _SOURCE_HASH.append(h.hexdigest())
+    return _SOURCE_HASH[0]
+
+
 def _cache_key(text: str, target: str, optimize: bool, options: dict) -> str:
     """The module's text, the target, the options, the host CPU and the compiler's versions."""
     import hashlib
@@ -46,7 +65,7 @@ def _cache_key(text: str, target: str, optimize: bool, options: dict) -> str:
 
         h = cpu_host()
         host = f"{h.triple}|{h.cpu}|{h.features}"
-    parts = [__version__, llvmlite.__version__, platform.machine(), host, target, str(optimize),
+    parts = [__version__, _source_hash(), llvmlite.__version__, platform.machine(), host, target, str(optimize),
              repr(sorted(options.items())), text]
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
 

@@ -646,6 +646,9 @@ def _b_convert(ins: Instruction, ctx: _Ctx) -> Fn:
 
 def _b_bitcast_convert(ins: Instruction, ctx: _Ctx) -> Fn:
     d, dims = ins.shape.dtype.np, ins.shape.dims
+    if ins.operands[0].shape.dtype.itemsize == ins.shape.dtype.itemsize:
+        # Elementwise: keeps whatever shape it is given (comparators run on whole arrays).
+        return lambda x: np.ascontiguousarray(x).view(d)
 
     def f(x):
         return np.ascontiguousarray(x).view(d).reshape(dims)

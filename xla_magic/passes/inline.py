@@ -1,5 +1,8 @@
 """Call inlining: `call` instructions are replaced by a copy of the callee's body, as XLA's
-CallInliner does, so later passes see one flat computation (JAX nests a call per jitted helper)."""
+CallInliner does, so later passes see one flat computation (JAX nests a call per jitted helper).
+
+Defusion does the same to `fusion` instructions that arrive in the text (XLA's own optimized
+dumps): our fusion pass then decides afresh, with every instruction in view."""
 from __future__ import annotations
 
 from ..hlo.ir import Instruction, Module, NameGen, replace_uses, topological_sort
@@ -7,14 +10,23 @@ from ..hlo.opcodes import Opcode
 
 
 def inline_calls(module: Module) -> bool:
+    return _inline_all(module, lambda i: i.opcode is Opcode.CALL)
+
+
+def defuse(module: Module, which=None) -> bool:
+    """Inlines fusion instructions (all, or those `which(instr)` picks) into their computations."""
+    return _inline_all(module, lambda i: i.opcode is Opcode.FUSION and (which is None or which(i)))
+
+
+def _inline_all(module: Module, pick) -> bool:
     names = NameGen(module)
     changed = False
     for comp in module.computations:
-        while True:  # a callee inlined may itself hold calls: repeat until none are left
-            calls = [i for i in comp.instructions if i.opcode is Opcode.CALL]
-            if not calls:
+        while True:  # a callee inlined may itself hold more: repeat until none are left
+            found = [i for i in comp.instructions if pick(i)]
+            if not found:
                 break
-            for call in calls:
+            for call in found:
                 _inline_one(comp, call, names)
             changed = True
         topological_sort(comp)
@@ -22,7 +34,7 @@ def inline_calls(module: Module) -> bool:
 
 
 def _inline_one(comp, call: Instruction, names: NameGen) -> None:
-    callee = call.attrs["to_apply"]
+    callee = call.attrs["to_apply" if call.opcode is Opcode.CALL else "calls"]
     mapping: dict[int, Instruction] = {}
     new: list[Instruction] = []
     for i in callee.instructions:

@@ -52,11 +52,15 @@ def default_pipeline(target: str = "cpu") -> list[tuple[str, Pass] | tuple[str, 
     from .conditional import conditional_to_select
     from .dce import dce
     from .fusion import PRESETS, fuse
-    from .inline import inline_calls
+    from .inline import defuse, inline_calls
     from .loops import while_loop_optimizations
 
     config = PRESETS.get(target, PRESETS["cpu"])
+    from .layout import decompose_layout_bitcasts
+
     return [
+        ("bitcast-decomposer", decompose_layout_bitcasts),
+        ("defuser", defuse),  # fusions in the input (XLA's optimized dumps) are decided afresh
         ("call-inliner", inline_calls),
         ("simplification", _simplification_group()),
         ("while-loop-optimizer", while_loop_optimizations),

@@ -28,11 +28,25 @@ def available() -> tuple[bool, str]:
 
 
 def compile(module: Module, report: Report | None = None) -> Executable:  # noqa: A001
+    from ...hlo.ir import clone_module
     from ...passes.buffers import assign_buffers
+    from ...passes.inline import defuse
+    from ...passes.layout import decompose_layout_bitcasts, has_layout_bitcasts
     from .codegen import generate
     from .jit import compile_ir
+    from .kernels import LIBRARY
     from .variants import with_vector_variants
 
+    def library_fusion(i) -> bool:  # a library call inside a fusion (XLA's kCustom fusions)
+        return any(x.opcode in LIBRARY for x in i.attrs["calls"].instructions)
+
+    lib_fusions = any(i.opcode.value == "fusion" and library_fusion(i) for c in module.computations
+                      for i in c.instructions)
+    if has_layout_bitcasts(module) or lib_fusions:  # XLA's own output, compiled as it stands
+        module = clone_module(module)
+        decompose_layout_bitcasts(module)
+        defuse(module, library_fusion)
+        report = None
     buffers = report.buffers if report is not None and report.buffers is not None else assign_buffers(module)
     try:
         program = generate(module, buffers)
