@@ -16,6 +16,7 @@ from llvmlite import ir
 from ...hlo.ir import Instruction
 from ...hlo.opcodes import ELEMENTWISE
 from ...hlo.opcodes import Opcode as O
+from ..kernel_shapes import gather_dims
 from . import irtypes as T
 from .irtypes import I64, Unsupported, i64
 from .scalar import Emitter, convert_value, emit_scalar_op
@@ -255,49 +256,38 @@ def _dynamic_update_slice(g: Elemental, instr: Instruction, index: Index) -> ir.
 def _gather(g: Elemental, instr: Instruction, index: Index) -> ir.Value:
     """XLA Gather: output dims are batch dims (from the indices) and offset dims (into the slice)."""
     operand, indices = instr.operands
-    a = instr.attrs
-    offset_dims = a.get("offset_dims", ())
-    collapsed = set(a.get("collapsed_slice_dims", ()))
-    operand_batching = a.get("operand_batching_dims", ())
-    start_batching = a.get("start_indices_batching_dims", ())
-    start_map = a["start_index_map"]
-    ivd = a["index_vector_dim"]
-    sizes = a["slice_sizes"]
-    rank = operand.shape.rank
-    batch_dims = [d for d in range(instr.shape.rank) if d not in offset_dims]
-    batch_index = [index[d] for d in batch_dims]
-    idx_rank = indices.shape.rank
-    # The batch index addresses the indices array with index_vector_dim left out.
-    def indices_at(k: int) -> ir.Value:
+    gd = gather_dims(instr)
+    batch_index = [index[d] for d in gd.batch_dims]
+    ivd, idx_rank = gd.index_vector_dim, indices.shape.rank
+
+    def indices_at(k: int) -> ir.Value:  # the batch index addresses indices without index_vector_dim
         pos, bi = [], iter(batch_index)
         for d in range(idx_rank):
             pos.append(i64(k) if d == ivd else next(bi))
-        v = g.value(indices, pos)
-        dt = indices.shape.dtype
-        return g.b.sext(v, I64) if dt.kind == "s" and v.type.width < 64 else (
-            g.b.zext(v, I64) if v.type.width < 64 else v)
+        return _as_i64(g, indices, g.value(indices, pos))
 
-    starts = [i64(0)] * rank
-    n_idx = indices.shape.dims[ivd] if ivd < idx_rank else 1
-    for k in range(n_idx):
-        d = start_map[k]
-        starts[d] = g.clamp(indices_at(k) if ivd < idx_rank else _scalar_index(g, indices, batch_index),
-                            0, operand.shape.dims[d] - sizes[d])
+    starts = [i64(0)] * operand.shape.rank
+    for k in range(gd.n_index):
+        d = gd.start_index_map[k]
+        raw = indices_at(k) if ivd < idx_rank else _scalar_index(g, indices, batch_index)
+        starts[d] = g.clamp(raw, 0, operand.shape.dims[d] - gd.slice_sizes[d])
     # Batching dims: the operand's batching dim takes the matching indices batch coordinate.
-    idx_batch_dims = [d for d in range(idx_rank) if d != ivd]
-    for od, sd in zip(operand_batching, start_batching):
-        starts[od] = batch_index[idx_batch_dims.index(sd)]
-    # Offset dims run over the slice's non-collapsed, non-batching dims in order.
-    window_dims = [d for d in range(rank) if d not in collapsed and d not in operand_batching]
+    for od, sd in zip(gd.operand_batching_dims, gd.start_indices_batching_dims):
+        starts[od] = batch_index[gd.index_dims.index(sd)]
     src = list(starts)
-    for od, wd in zip(offset_dims, window_dims):
+    for od, wd in zip(gd.offset_dims, gd.window_dims):
         src[wd] = g.b.add(starts[wd], index[od])
     return g.value(operand, src)
 
 
+def _as_i64(g: Elemental, indices: Instruction, v: ir.Value) -> ir.Value:
+    if v.type.width >= 64:
+        return v
+    return g.b.sext(v, I64) if indices.shape.dtype.kind == "s" else g.b.zext(v, I64)
+
+
 def _scalar_index(g: Elemental, indices: Instruction, batch_index: Index) -> ir.Value:
-    v = g.value(indices, batch_index)
-    return g.b.sext(v, I64) if v.type.width < 64 else v
+    return _as_i64(g, indices, g.value(indices, batch_index))
 
 
 ELEMENTAL: dict[O, Callable[[Elemental, Instruction, Index], ir.Value]] = {

@@ -19,6 +19,7 @@ from llvmlite import ir
 
 from ...hlo.ir import Computation, Instruction
 from ...hlo.opcodes import Opcode as O
+from ..kernel_shapes import reduction_phases
 from . import irtypes as T
 from .elemental import Elemental, strides
 from .irtypes import I1, I64, PTR, VOID, Unsupported, i64
@@ -260,33 +261,6 @@ def _reduces(k: Kernel) -> list[Instruction]:
     return [i for i in k.comp.instructions if i.opcode is O.REDUCE]
 
 
-def _depends_on(instr: Instruction, targets: set[int]) -> set[int]:
-    """Which of `targets` (instruction ids) `instr` reads, directly or not, inside the kernel."""
-    found, stack, seen = set(), list(instr.operands), set()
-    while stack:
-        o = stack.pop()
-        if id(o) in seen:
-            continue
-        seen.add(id(o))
-        if id(o) in targets:
-            found.add(id(o))
-            continue
-        stack.extend(o.operands)
-    return found
-
-
-def _phases(reds: list[Instruction]) -> list[list[Instruction]]:
-    ids = {id(r) for r in reds}
-    phase: dict[int, int] = {}
-    for r in reds:  # instructions are in definition order
-        deps = _depends_on(r, ids)
-        phase[id(r)] = 1 + max((phase[d] for d in deps), default=-1)
-    out: list[list[Instruction]] = [[] for _ in range(max(phase.values()) + 1)] if phase else []
-    for r in reds:
-        out[phase[id(r)]].append(r)
-    return out
-
-
 def _reduction_kernel(k: Kernel) -> None:
     reds = _reduces(k)
     full = reds[0].operands[0].shape.dims
@@ -299,7 +273,7 @@ def _reduction_kernel(k: Kernel) -> None:
     kept_dims = [full[d] for d in kept]
     red_dims = [full[d] for d in rdims]
     row_schedule = list(rdims) == list(range(rank - len(rdims), rank))
-    phases = _phases(reds)
+    phases = reduction_phases(reds)
     n_ops = {id(r): len(r.operands) // 2 for r in reds}
     b = k.b
     # Accumulators: one slot per reduce operand (row schedule), or one array over the kept dims.

@@ -15,6 +15,7 @@ import numpy as np
 from ...hlo.ir import Instruction
 from ...hlo.opcodes import ELEMENTWISE
 from ...hlo.opcodes import Opcode as O
+from ..kernel_shapes import gather_dims
 from . import ctype as C
 from .ctype import Unsupported
 from .scalar import Emitter, convert_value, scalar_op
@@ -294,18 +295,9 @@ def _dynamic_update_slice(g: Elemental, instr: Instruction, index: Index) -> str
 def _gather(g: Elemental, instr: Instruction, index: Index) -> str:
     """XLA Gather: output dims are batch dims (from the indices) and offset dims (into the slice)."""
     operand, indices = instr.operands
-    a = instr.attrs
-    offset_dims = a.get("offset_dims", ())
-    collapsed = set(a.get("collapsed_slice_dims", ()))
-    operand_batching = a.get("operand_batching_dims", ())
-    start_batching = a.get("start_indices_batching_dims", ())
-    start_map = a["start_index_map"]
-    ivd = a["index_vector_dim"]
-    sizes = a["slice_sizes"]
-    rank = operand.shape.rank
-    batch_dims = [d for d in range(instr.shape.rank) if d not in offset_dims]
-    batch_index = [index[d] for d in batch_dims]
-    idx_rank = indices.shape.rank
+    gd = gather_dims(instr)
+    batch_index = [index[d] for d in gd.batch_dims]
+    ivd, idx_rank = gd.index_vector_dim, indices.shape.rank
 
     def indices_at(k: int) -> str:
         pos, bi = [], iter(batch_index)
@@ -313,18 +305,15 @@ def _gather(g: Elemental, instr: Instruction, index: Index) -> str:
             pos.append(str(k) if d == ivd else next(bi))
         return f"(long long){g.value(indices, pos)}"
 
-    starts = ["0"] * rank
-    n_idx = indices.shape.dims[ivd] if ivd < idx_rank else 1
-    for k in range(n_idx):
-        d = start_map[k]
+    starts = ["0"] * operand.shape.rank
+    for k in range(gd.n_index):
+        d = gd.start_index_map[k]
         raw = indices_at(k) if ivd < idx_rank else f"(long long){g.value(indices, batch_index)}"
-        starts[d] = g.clamp(raw, 0, operand.shape.dims[d] - sizes[d])
-    idx_batch_dims = [d for d in range(idx_rank) if d != ivd]
-    for od, sd in zip(operand_batching, start_batching):
-        starts[od] = batch_index[idx_batch_dims.index(sd)]
-    window_dims = [d for d in range(rank) if d not in collapsed and d not in operand_batching]
+        starts[d] = g.clamp(raw, 0, operand.shape.dims[d] - gd.slice_sizes[d])
+    for od, sd in zip(gd.operand_batching_dims, gd.start_indices_batching_dims):
+        starts[od] = batch_index[gd.index_dims.index(sd)]
     src = list(starts)
-    for od, wd in zip(offset_dims, window_dims):
+    for od, wd in zip(gd.offset_dims, gd.window_dims):
         src[wd] = g.tmp_index(f"{starts[wd]} + {_paren(index[od])}")
     return g.value(operand, src)
 

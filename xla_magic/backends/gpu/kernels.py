@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from ...hlo.ir import Computation, Instruction
 from ...hlo.opcodes import ELEMENTWISE
 from ...hlo.opcodes import Opcode as O
+from ..kernel_shapes import reduction_phases
 from . import ctype as C
 from .ctype import Unsupported
 from .elemental import Constants, Elemental, Index, linear_expr, strides
@@ -263,32 +264,6 @@ def _transpose_kernel(kb: KernelBuilder, t: Instruction) -> KernelCode:
 
 # --- reductions ------------------------------------------------------------------------------
 
-def _depends_on(instr: Instruction, targets: set[int]) -> set[int]:
-    found, stack, seen = set(), list(instr.operands), set()
-    while stack:
-        o = stack.pop()
-        if id(o) in seen:
-            continue
-        seen.add(id(o))
-        if id(o) in targets:
-            found.add(id(o))
-            continue
-        stack.extend(o.operands)
-    return found
-
-
-def _phases(reds: list[Instruction]) -> list[list[Instruction]]:
-    ids = {id(r) for r in reds}
-    phase: dict[int, int] = {}
-    for r in reds:
-        deps = _depends_on(r, ids)
-        phase[id(r)] = 1 + max((phase[d] for d in deps), default=-1)
-    out: list[list[Instruction]] = [[] for _ in range(max(phase.values()) + 1)] if phase else []
-    for r in reds:
-        out[phase[id(r)]].append(r)
-    return out
-
-
 class _Reduction:
     """What every schedule of a reduction kernel shares: spaces, phases, accumulators."""
 
@@ -464,7 +439,7 @@ def split_parts(comp: Computation) -> int:
     except Unsupported:
         return 0
     if not red.row or red.nr < SPLIT_MIN_ELEMENTS or red.nk * red.nr < 4 * SPLIT_MIN_ELEMENTS \
-            or red.nk > 64 or len(_phases(red.reds)) != 1 or red.has_full_outputs():
+            or red.nk > 64 or len(reduction_phases(red.reds)) != 1 or red.has_full_outputs():
         return 0
     return max(2, min(-(-red.nr // SPLIT_CHUNK), SPLIT_MAX_PARTS))
 
@@ -523,7 +498,7 @@ def _row_schedule(kb: KernelBuilder, red: _Reduction, split: tuple[int, str] | N
     em.uses_sync = True
     nk, nr = red.nk, red.nr
     group = 32 if nr <= 2048 else (256 if nr <= 32768 else 1024)
-    phases = _phases(red.reds)
+    phases = reduction_phases(red.reds)
     parts, mode = split if split else (0, "")
     chunk = -(-nr // parts) if parts else 0
     if split:
@@ -630,7 +605,7 @@ def _column_schedule(kb: KernelBuilder, red: _Reduction) -> KernelCode:
     em.uses_sync = True
     nk, nr = red.nk, red.nr
     ty = 8
-    phases = _phases(red.reds)
+    phases = reduction_phases(red.reds)
     for r in red.reds:
         for j, t in enumerate(red.operand_types(r)):
             em.line(f"__shared__ {t} sh_{_cname(r)}_{j}[{ty}][{TILE + 1}];")

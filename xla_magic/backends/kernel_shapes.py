@@ -1,0 +1,75 @@
+"""Target-independent facts about a kernel that every code generator needs: in which phases its
+reductions can run, and how a gather maps output indices to operand indices. One copy here
+serves the cpu and gpu backends alike."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..hlo.ir import Instruction
+
+
+def depends_on(instr: Instruction, targets: set[int]) -> set[int]:
+    """Which of `targets` (instruction ids) `instr` reads, directly or not, inside the kernel."""
+    found, stack, seen = set(), list(instr.operands), set()
+    while stack:
+        o = stack.pop()
+        if id(o) in seen:
+            continue
+        seen.add(id(o))
+        if id(o) in targets:
+            found.add(id(o))
+            continue
+        stack.extend(o.operands)
+    return found
+
+
+def reduction_phases(reds: list[Instruction]) -> list[list[Instruction]]:
+    """Reductions grouped by phase: a reduction reading another's result runs a phase later.
+    `reds` are in definition order."""
+    ids = {id(r) for r in reds}
+    phase: dict[int, int] = {}
+    for r in reds:
+        phase[id(r)] = 1 + max((phase[d] for d in depends_on(r, ids)), default=-1)
+    out: list[list[Instruction]] = [[] for _ in range(max(phase.values()) + 1)] if phase else []
+    for r in reds:
+        out[phase[id(r)]].append(r)
+    return out
+
+
+@dataclass(frozen=True)
+class GatherDims:
+    """XLA Gather's dimension numbers, resolved: the output's batch dims address the indices array
+    (without index_vector_dim); its offset dims run over the slice's window dims."""
+
+    batch_dims: tuple[int, ...]  # output dims that are not offset dims
+    window_dims: tuple[int, ...]  # operand dims the offset dims map onto, in order
+    index_dims: tuple[int, ...]  # dims of the indices array other than index_vector_dim
+    n_index: int  # how many start indices each gather takes
+    index_vector_dim: int
+    start_index_map: tuple[int, ...]
+    slice_sizes: tuple[int, ...]
+    offset_dims: tuple[int, ...]
+    operand_batching_dims: tuple[int, ...]
+    start_indices_batching_dims: tuple[int, ...]
+
+
+def gather_dims(instr: Instruction) -> GatherDims:
+    operand, indices = instr.operands
+    a = instr.attrs
+    offset_dims = tuple(a.get("offset_dims", ()))
+    collapsed = set(a.get("collapsed_slice_dims", ()))
+    operand_batching = tuple(a.get("operand_batching_dims", ()))
+    ivd = a["index_vector_dim"]
+    idx_rank = indices.shape.rank
+    return GatherDims(
+        batch_dims=tuple(d for d in range(instr.shape.rank) if d not in offset_dims),
+        window_dims=tuple(d for d in range(operand.shape.rank) if d not in collapsed and d not in operand_batching),
+        index_dims=tuple(d for d in range(idx_rank) if d != ivd),
+        n_index=indices.shape.dims[ivd] if ivd < idx_rank else 1,
+        index_vector_dim=ivd,
+        start_index_map=tuple(a["start_index_map"]),
+        slice_sizes=tuple(a["slice_sizes"]),
+        offset_dims=offset_dims,
+        operand_batching_dims=operand_batching,
+        start_indices_batching_dims=tuple(a.get("start_indices_batching_dims", ())),
+    )
