@@ -473,9 +473,7 @@ def _materialize(module: Module, comp: Computation, planner: _Planner, names: Na
         mapping: dict[int, Instruction] = {}
         params = []
         for k, o in enumerate(inputs):
-            p = Instruction(f"param_{k}.{names.counter.get('param', 0)}", O.PARAMETER, o.shape, [], {}, None,
-                            None, k)
-            p.name = names(f"param_{k}")
+            p = Instruction(names(f"param_{k}"), O.PARAMETER, o.shape, [], {}, None, None, k)
             mapping[id(o)] = p
             params.append(p)
         fused = []
