@@ -438,6 +438,7 @@ def _materialize(module: Module, comp: Computation, planner: _Planner, names: Na
     # Every value read across a kernel boundary: by another kernel's body (its own members or the
     # cheap producers it copied in), by an unfused instruction, or as the computation's result.
     needed: set[int] = {id(comp.root)}
+    taken_over: dict[int, Instruction] = {}  # instruction id -> the fusion output that now holds it
     layout: dict[int, tuple] = {}
     for g in planner.groups:
         members = sorted(g.members, key=lambda x: order[id(x)])
@@ -455,10 +456,12 @@ def _materialize(module: Module, comp: Computation, planner: _Planner, names: Na
             needed.update(id(o) for o in i.operands)
     for g in planner.groups:
         members, body_ids, body, _ = layout[g.id]
-        # Inputs again: kernels materialized before this one have rewired operands to their outputs.
+        # Inputs again: a value an earlier kernel took over is now read from that kernel's output
+        # (copies of its cheap producers in this body still name the original instruction).
         inputs = []
         for i in body:
             for o in i.operands:
+                o = taken_over.get(id(o), o)
                 if id(o) not in body_ids and not any(o is x for x in inputs):
                     inputs.append(o)
         outputs = [i for i in members if id(i) in needed] or [g.root]
@@ -476,6 +479,9 @@ def _materialize(module: Module, comp: Computation, planner: _Planner, names: Na
             p = Instruction(names(f"param_{k}"), O.PARAMETER, o.shape, [], {}, None, None, k)
             mapping[id(o)] = p
             params.append(p)
+        for old, new in taken_over.items():
+            if id(new) in mapping:
+                mapping[old] = mapping[id(new)]
         fused = []
         for i in body:
             # Owned instructions keep their names (they leave the parent); copies get fresh ones.
@@ -511,6 +517,7 @@ def _materialize(module: Module, comp: Computation, planner: _Planner, names: Na
                                   o.metadata)
                 repl[id(o)] = gte
                 extra.append(gte)
+        taken_over.update(repl)
         for i in comp.instructions:
             if id(i) in body_ids and planner.owner.get(id(i)) is g:
                 continue
