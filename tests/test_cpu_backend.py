@@ -377,3 +377,23 @@ def test_xla_optimized_corpus_on_cpu(case):
         got = got if isinstance(got, tuple) else (got,)
         for g, e, om in zip(got, outs, meta["outputs"]):
             assert_matches(g, e, om, label="cpu opt.hlo ")
+
+
+def test_identical_dots_share_one_kernel_function():
+    text = """HloModule twin
+
+ENTRY e {
+  x = f32[1,64] parameter(0)
+  h = f32[1,64] parameter(1)
+  w = f32[64,128] parameter(2)
+  v = f32[64,128] parameter(3)
+  a = f32[1,128] dot(x, w), lhs_contracting_dims={1}, rhs_contracting_dims={0}
+  b = f32[1,128] dot(h, v), lhs_contracting_dims={1}, rhs_contracting_dims={0}
+  ROOT s = f32[1,128] add(a, b)
+}
+"""
+    exe = xm.compile(text, target="cpu", cache=False)
+    assert sum(1 for instr in exe.report.artifacts.kernels.values() if instr in ("a", "b")) == 1
+    rng = np.random.default_rng(3)
+    args = [rng.standard_normal(s).astype(np.float32) for s in ((1, 64), (1, 64), (64, 128), (64, 128))]
+    np.testing.assert_allclose(exe(*args), args[0] @ args[2] + args[1] @ args[3], rtol=1e-5, atol=1e-5)

@@ -63,6 +63,14 @@ def _nest(shape, flat: list):
     return build(shape)
 
 
+def _library_key(i: Instruction) -> tuple | None:
+    """What makes two dot or convolution kernels the same function (None for every other kernel)."""
+    if i.opcode not in (O.DOT, O.CONVOLUTION):
+        return None
+    return (i.opcode, i.shape.without_layout(), tuple(o.shape.without_layout() for o in i.operands),
+            tuple(sorted((k, repr(v)) for k, v in i.attrs.items())))
+
+
 def _wrap(instr: Instruction) -> Computation:
     """One instruction as a computation of its own: operands become parameters."""
     params = []
@@ -81,6 +89,7 @@ class _Codegen:
         self.kernels: dict[str, str] = {}
         self._offsets = {b.value: b.offset for b in buffers.buffers if b.kind == "temp"}
         self._names: set[str] = set()
+        self._shared: dict[tuple, ir.Function] = {}
 
     def _fresh(self, base: str) -> str:
         base = "".join(c if c.isalnum() or c in "._" else "_" for c in base)
@@ -191,10 +200,17 @@ class _Codegen:
         return out
 
     def _kernel(self, b, arena, i: Instruction, vals, dest) -> object:
-        comp = i.attrs["calls"] if i.opcode is O.FUSION else _wrap(i)
-        name = self._fresh(f"k.{i.name}")
-        kfn = define_kernel(self.m, name, comp)
-        self.kernels[name] = i.name
+        # Library calls of the same shapes and dimension numbers share one function: LLVM spends
+        # most of a module's compile time on their loops (an LSTM step has two identical dots).
+        key = _library_key(i)
+        kfn = self._shared.get(key) if key is not None else None
+        if kfn is None:
+            comp = i.attrs["calls"] if i.opcode is O.FUSION else _wrap(i)
+            name = self._fresh(f"k.{i.name}")
+            kfn = define_kernel(self.m, name, comp)
+            self.kernels[name] = i.name
+            if key is not None:
+                self._shared[key] = kfn
         ins = [leaf for o in i.operands for leaf in _leaves(vals[id(o)])]
         out = self._dests(b, arena, i, dest)
         b.call(kfn, ins + out)
