@@ -23,11 +23,9 @@ class OutputAllocator:
         self.pools: list[list[np.ndarray]] = [[] for _ in specs]
         self.any_pooled = any(self.pooled)
         self.lock = threading.Lock()
-        # What sys.getrefcount reports for an array held by the pool alone (the list slot, the
-        # loop variable and the call's own argument).
-        probe = [np.empty(1)]
-        for a in probe:
-            self.baseline = sys.getrefcount(a)
+        # What the count reads for an array held by the pool alone, measured through the very
+        # function the check uses, so the interpreter's own bookkeeping is the same in both.
+        self.baseline = _refs([np.empty(1)], 0)
 
     def __call__(self) -> list[np.ndarray]:
         if not self.any_pooled:
@@ -40,9 +38,9 @@ class OutputAllocator:
                     continue
                 pool = self.pools[k]
                 got = None
-                for a in pool:
-                    if sys.getrefcount(a) == self.baseline:  # nobody else holds it: free to reuse
-                        got = a
+                for j in range(len(pool)):
+                    if _refs(pool, j) == self.baseline:  # nobody else holds it: free to reuse
+                        got = pool[j]
                         break
                 if got is None:
                     got = np.empty(d, t)
@@ -65,3 +63,7 @@ def _size(dims) -> int:
     for d in dims:
         n *= d
     return n
+
+
+def _refs(arrays: list[np.ndarray], j: int) -> int:
+    return sys.getrefcount(arrays[j])
