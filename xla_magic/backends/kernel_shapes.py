@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..hlo.ir import Instruction
+from ..hlo.ir import Computation, Instruction
 
 
 def depends_on(instr: Instruction, targets: set[int]) -> set[int]:
@@ -72,4 +72,56 @@ def gather_dims(instr: Instruction) -> GatherDims:
         offset_dims=offset_dims,
         operand_batching_dims=operand_batching,
         start_indices_batching_dims=tuple(a.get("start_indices_batching_dims", ())),
+    )
+
+
+def simple_reducer(comp: Computation) -> str | None:
+    """'add', 'multiply', 'maximum', ... when a reducer is one op on its two parameters, else None."""
+    r, ps = comp.root, comp.parameters
+    if len(ps) == 2 and len(r.operands) == 2 and {id(o) for o in r.operands} == {id(ps[0]), id(ps[1])}:
+        return r.opcode.value
+    return None
+
+
+@dataclass(frozen=True)
+class ScatterDims:
+    """XLA Scatter's dimension numbers, resolved: which update dims pick the scatter index, which
+    operand dims the update window covers, and how wide it is there (an update whose window
+    would leave the operand is skipped)."""
+
+    update_scatter_dims: tuple[int, ...]  # update dims that are not window dims
+    update_window_dims: tuple[int, ...]
+    window_operand_dims: tuple[int, ...]  # operand dims the window dims map onto, in order
+    window_size: tuple[int, ...]  # per operand dim (1 where the window does not reach)
+    index_dims: tuple[int, ...]  # dims of the indices array other than index_vector_dim
+    n_index: int
+    index_vector_dim: int
+    scatter_dims_to_operand_dims: tuple[int, ...]
+    input_batching_dims: tuple[int, ...]
+    scatter_indices_batching_dims: tuple[int, ...]
+
+
+def scatter_dims(instr: Instruction) -> ScatterDims:
+    operand, indices, updates = instr.operands
+    a = instr.attrs
+    uwd = tuple(a.get("update_window_dims", ()))
+    inserted = set(a.get("inserted_window_dims", ()))
+    in_batch = tuple(a.get("input_batching_dims", ()))
+    ivd = a["index_vector_dim"]
+    idx_rank = indices.shape.rank
+    window_operand_dims = tuple(d for d in range(operand.shape.rank) if d not in inserted and d not in in_batch)
+    size = [1] * operand.shape.rank
+    for od, ud in zip(window_operand_dims, uwd):
+        size[od] = updates.shape.dims[ud]
+    return ScatterDims(
+        update_scatter_dims=tuple(d for d in range(updates.shape.rank) if d not in uwd),
+        update_window_dims=uwd,
+        window_operand_dims=window_operand_dims,
+        window_size=tuple(size),
+        index_dims=tuple(d for d in range(idx_rank) if d != ivd),
+        n_index=indices.shape.dims[ivd] if ivd < idx_rank else 1,
+        index_vector_dim=ivd,
+        scatter_dims_to_operand_dims=tuple(a["scatter_dims_to_operand_dims"]),
+        input_batching_dims=in_batch,
+        scatter_indices_batching_dims=tuple(a.get("scatter_indices_batching_dims", ())),
     )

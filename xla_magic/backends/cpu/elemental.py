@@ -264,7 +264,7 @@ def _gather(g: Elemental, instr: Instruction, index: Index) -> ir.Value:
         pos, bi = [], iter(batch_index)
         for d in range(idx_rank):
             pos.append(i64(k) if d == ivd else next(bi))
-        return _as_i64(g, indices, g.value(indices, pos))
+        return as_i64(g, indices, g.value(indices, pos))
 
     starts = [i64(0)] * operand.shape.rank
     for k in range(gd.n_index):
@@ -280,14 +280,14 @@ def _gather(g: Elemental, instr: Instruction, index: Index) -> ir.Value:
     return g.value(operand, src)
 
 
-def _as_i64(g: Elemental, indices: Instruction, v: ir.Value) -> ir.Value:
+def as_i64(g: Elemental, indices: Instruction, v: ir.Value) -> ir.Value:
     if v.type.width >= 64:
         return v
     return g.b.sext(v, I64) if indices.shape.dtype.kind == "s" else g.b.zext(v, I64)
 
 
 def _scalar_index(g: Elemental, indices: Instruction, batch_index: Index) -> ir.Value:
-    return _as_i64(g, indices, g.value(indices, batch_index))
+    return as_i64(g, indices, g.value(indices, batch_index))
 
 
 ELEMENTAL: dict[O, Callable[[Elemental, Instruction, Index], ir.Value]] = {

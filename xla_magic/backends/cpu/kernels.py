@@ -19,9 +19,9 @@ from llvmlite import ir
 
 from ...hlo.ir import Computation, Instruction
 from ...hlo.opcodes import Opcode as O
-from ..kernel_shapes import reduction_phases
+from ..kernel_shapes import reduction_phases, scatter_dims, simple_reducer
 from . import irtypes as T
-from .elemental import Elemental, strides
+from .elemental import Elemental, as_i64, strides
 from .irtypes import I1, I64, PTR, VOID, Unsupported, i64
 from .scalar import Emitter, emit_scalar_computation
 
@@ -236,18 +236,9 @@ def _loop_kernel(k: Kernel) -> None:
 
 # --- reductions ------------------------------------------------------------------------------
 
-def _is_simple_reducer(comp: Computation) -> str | None:
-    """'add', 'multiply', 'maximum', 'minimum', ... when the reducer is one op on its two params."""
-    r = comp.root
-    ps = comp.parameters
-    if len(ps) == 2 and len(r.operands) == 2 and set(map(id, r.operands)) == {id(ps[0]), id(ps[1])}:
-        return r.opcode.value
-    return None
-
-
 def _apply_reducer(k: Kernel, reducer: Computation, accs: list[ir.Value], vals: list[ir.Value],
                    dtype) -> list[ir.Value]:
-    simple = _is_simple_reducer(reducer)
+    simple = simple_reducer(reducer)
     b = k.b
     if simple in ("add", "multiply") and dtype.kind == "f" and len(accs) == 1:
         # Reassociation lets LLVM vectorize the row: partial sums in vector lanes, added at the end
@@ -558,55 +549,38 @@ def _scatter_kernel(k: Kernel) -> None:
     if len(sc.operands) != 3 or sc.shape.is_tuple:
         raise Unsupported("variadic scatter")
     operand, indices, updates = sc.operands
-    a = sc.attrs
-    uwd = a.get("update_window_dims", ())
-    inserted = a.get("inserted_window_dims", ())
-    sd2od = a["scatter_dims_to_operand_dims"]
-    ivd = a["index_vector_dim"]
-    in_batch = a.get("input_batching_dims", ())
-    idx_batch = a.get("scatter_indices_batching_dims", ())
+    sd = scatter_dims(sc)
     b = k.b
     out = k.out_ptrs[0]
     memcpy(k.module, b, out, k.in_ptrs[id(operand)], sc.shape.nbytes)
     g = k.elemental()
     rank = operand.shape.rank
     odims = operand.shape.dims
-    update_scatter_dims = [d for d in range(updates.shape.rank) if d not in uwd]
-    window_operand_dims = [d for d in range(rank) if d not in inserted and d not in in_batch]
-    idx_rank = indices.shape.rank
-    idx_batch_dims = [d for d in range(idx_rank) if d != ivd]
-    n_idx = indices.shape.dims[ivd] if ivd < idx_rank else 1
-    # Window extent per operand dim, for XLA's rule: an update whose window leaves the operand is skipped.
-    win_size = [1] * rank
-    for od, ud in zip(window_operand_dims, uwd):
-        win_size[od] = updates.shape.dims[ud]
+    ivd, idx_rank = sd.index_vector_dim, indices.shape.rank
 
     def body(uidx):
         g.reset()
-        sidx = [uidx[d] for d in update_scatter_dims]
+        sidx = [uidx[d] for d in sd.update_scatter_dims]
         start = [i64(0)] * rank
-        for kk in range(n_idx):
+        for kk in range(sd.n_index):
             pos, it = [], iter(sidx)
             for d in range(idx_rank):
                 pos.append(i64(kk) if d == ivd else next(it))
-            v = g.value(indices, pos)
-            v = b.sext(v, I64) if v.type.width < 64 and indices.shape.dtype.kind == "s" else (
-                b.zext(v, I64) if v.type.width < 64 else v)
-            start[sd2od[kk]] = v
-        for od, idd in zip(in_batch, idx_batch):
-            start[od] = sidx[idx_batch_dims.index(idd)]
+            start[sd.scatter_dims_to_operand_dims[kk]] = as_i64(g, indices, g.value(indices, pos))
+        for od, idd in zip(sd.input_batching_dims, sd.scatter_indices_batching_dims):
+            start[od] = sidx[sd.index_dims.index(idd)]
         ok = ir.Constant(I1, 1)
         for d in range(rank):
             ok = b.and_(ok, b.icmp_signed(">=", start[d], i64(0)))
-            ok = b.and_(ok, b.icmp_signed("<=", start[d], i64(odims[d] - win_size[d])))
+            ok = b.and_(ok, b.icmp_signed("<=", start[d], i64(odims[d] - sd.window_size[d])))
         full = list(start)
-        for od, ud in zip(window_operand_dims, uwd):
+        for od, ud in zip(sd.window_operand_dims, sd.update_window_dims):
             full[od] = b.add(start[od], uidx[ud])
         with b.if_then(ok):
             lin = _linear(b, full, odims)
             cur = T.load(b, out, sc.shape.dtype, lin)
             val = g.value(updates, uidx)
-            (new,) = emit_scalar_computation(k.em, a["to_apply"], [cur, val])
+            (new,) = emit_scalar_computation(k.em, sc.attrs["to_apply"], [cur, val])
             T.store(b, out, sc.shape.dtype, lin, new)
         g.reset()
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from ...hlo.ir import Computation, Instruction
 from ...hlo.opcodes import ELEMENTWISE
 from ...hlo.opcodes import Opcode as O
-from ..kernel_shapes import reduction_phases
+from ..kernel_shapes import reduction_phases, scatter_dims, simple_reducer
 from . import ctype as C
 from .ctype import Unsupported
 from .elemental import Constants, Elemental, Index, linear_expr, strides
@@ -718,38 +718,18 @@ def _dus_kernel(kb: KernelBuilder) -> KernelCode:
 _COMMUTATIVE = {"add", "multiply", "maximum", "minimum", "and", "or", "xor"}
 
 
-def _simple_reducer(comp: Computation) -> str | None:
-    r = comp.root
-    ps = comp.parameters
-    if len(ps) == 2 and len(r.operands) == 2 and {id(o) for o in r.operands} == {id(ps[0]), id(ps[1])}:
-        return r.opcode.value
-    return None
-
-
 def _scatter_kernel(kb: KernelBuilder) -> KernelCode:
     sc = kb.outputs[0]
     if len(sc.operands) != 3 or sc.shape.is_tuple:
         raise Unsupported("variadic scatter")
     operand, indices, updates = sc.operands
     a = sc.attrs
-    uwd = a.get("update_window_dims", ())
-    inserted = a.get("inserted_window_dims", ())
-    sd2od = a["scatter_dims_to_operand_dims"]
-    ivd = a["index_vector_dim"]
-    in_batch = a.get("input_batching_dims", ())
-    idx_batch = a.get("scatter_indices_batching_dims", ())
+    sd = scatter_dims(sc)
     rank = operand.shape.rank
     odims = operand.shape.dims
-    update_scatter_dims = [d for d in range(updates.shape.rank) if d not in uwd]
-    window_operand_dims = [d for d in range(rank) if d not in inserted and d not in in_batch]
-    idx_rank = indices.shape.rank
-    idx_batch_dims = [d for d in range(idx_rank) if d != ivd]
-    n_idx = indices.shape.dims[ivd] if ivd < idx_rank else 1
-    win_size = [1] * rank
-    for od, ud in zip(window_operand_dims, uwd):
-        win_size[od] = updates.shape.dims[ud]
+    ivd, idx_rank = sd.index_vector_dim, indices.shape.rank
     dt = sc.shape.dtype
-    kind = _simple_reducer(a["to_apply"])
+    kind = simple_reducer(a["to_apply"])
     # Commutative combiners of 4- or 8-byte values: every update element on its own thread, each
     # applied with a compare-and-swap loop. Anything else: one thread, in XLA's update order.
     parallel = kind in _COMMUTATIVE and dt.bits in (32, 64) and dt.kind != "pred"
@@ -761,19 +741,21 @@ def _scatter_kernel(kb: KernelBuilder) -> KernelCode:
     with em.block(loop):
         g = kb.elemental()
         uidx = g.delinear("lin", updates.shape.dims)
-        sidx = [uidx[d] for d in update_scatter_dims]
+        sidx = [uidx[d] for d in sd.update_scatter_dims]
         start = ["0"] * rank
-        for kk in range(n_idx):
+        for kk in range(sd.n_index):
             pos, it = [], iter(sidx)
             for d in range(idx_rank):
                 pos.append(str(kk) if d == ivd else next(it))
-            start[sd2od[kk]] = em.tmp("long long", f"(long long){g.value(indices, pos)}", "s")
-        for od, idd in zip(in_batch, idx_batch):
-            start[od] = f"(long long){sidx[idx_batch_dims.index(idd)]}"
-        ok = " && ".join(f"{start[d]} >= 0 && {start[d]} <= {odims[d] - win_size[d]}" for d in range(rank)) or "true"
+            start[sd.scatter_dims_to_operand_dims[kk]] = em.tmp("long long", f"(long long){g.value(indices, pos)}",
+                                                                 "s")
+        for od, idd in zip(sd.input_batching_dims, sd.scatter_indices_batching_dims):
+            start[od] = f"(long long){sidx[sd.index_dims.index(idd)]}"
+        ok = " && ".join(f"{start[d]} >= 0 && {start[d]} <= {odims[d] - sd.window_size[d]}"
+                         for d in range(rank)) or "true"
         with em.block(f"if ({ok})"):
             full = [f"(xm_i){s}" for s in start]
-            for od, ud in zip(window_operand_dims, uwd):
+            for od, ud in zip(sd.window_operand_dims, sd.update_window_dims):
                 full[od] = f"(xm_i)({start[od]} + {uidx[ud]})"
             gi = kb.elemental()
             lin = gi.linear([gi.tmp_index(f) for f in full], odims)
