@@ -20,8 +20,8 @@ from ...passes.buffers import ALIGN, BufferAssignment
 from ...passes.fusion import control_flow_computations
 from . import irtypes as T
 from .elemental import _global_constant
-from .irtypes import I1, I8, I64, PTR, VOID, Unsupported, i64
-from .kernels import define_kernel, for_range, memcpy
+from .irtypes import I8, I64, PTR, VOID, Unsupported, i64
+from .kernels import define_kernel, memcpy
 
 STACK_ARENA_LIMIT = 256 * 1024  # bytes; bigger arenas come from malloc
 _VIEWS = (O.BITCAST, O.RESHAPE)
@@ -312,4 +312,4 @@ def generate(module: Module, buffers: BufferAssignment) -> Program:
     return _Codegen(module, buffers).build()
 
 
-__all__ = ["generate", "Program", "for_range", "I1"]
+__all__ = ["generate", "Program"]

@@ -32,6 +32,17 @@ def strides(dims) -> list[int]:
     return out[::-1]
 
 
+def linear(b: ir.IRBuilder, index: Index, dims) -> ir.Value:
+    """The row-major offset of a multi-index (no instructions for the terms that are zero)."""
+    lin = i64(0)
+    for v, s in zip(index, strides(dims)):
+        if s == 0:
+            continue
+        term = v if s == 1 else b.mul(v, i64(s))
+        lin = term if (isinstance(lin, ir.Constant) and lin.constant == 0) else b.add(lin, term)
+    return lin
+
+
 class Elemental:
     """Values of instructions at indices, for one kernel body.
 
@@ -52,13 +63,7 @@ class Elemental:
 
     # -- index helpers --
     def linear(self, index: Index, dims) -> ir.Value:
-        lin = i64(0)
-        for v, s in zip(index, strides(dims)):
-            if s == 0:
-                continue
-            lin = v if (isinstance(lin, ir.Constant) and lin.constant == 0 and s == 1) else \
-                self.b.add(lin, self.b.mul(v, i64(s)) if s != 1 else v)
-        return lin
+        return linear(self.b, index, dims)
 
     def delinear(self, lin: ir.Value, dims) -> Index:
         out = []

@@ -21,7 +21,7 @@ from ...hlo.ir import Computation, Instruction
 from ...hlo.opcodes import Opcode as O
 from ..kernel_shapes import reduction_phases, scatter_dims, simple_reducer
 from . import irtypes as T
-from .elemental import Elemental, as_i64, strides
+from .elemental import Elemental, as_i64, linear
 from .irtypes import I1, I64, PTR, VOID, Unsupported, i64
 from .scalar import Emitter, emit_scalar_computation
 
@@ -199,14 +199,6 @@ def parallel_wrapper(module: ir.Module, name: str, body: ir.Function, n_ptrs: in
     return fn
 
 
-def _linear(b: ir.IRBuilder, index: list, dims) -> ir.Value:
-    lin = i64(0)
-    for v, s in zip(index, strides(dims)):
-        term = v if s == 1 else b.mul(v, i64(s))
-        lin = term if (isinstance(lin, ir.Constant) and lin.constant == 0) else b.add(lin, term)
-    return lin
-
-
 def memcpy(module: ir.Module, b: ir.IRBuilder, dst: ir.Value, src: ir.Value, nbytes: int) -> None:
     if nbytes <= 0:
         return
@@ -228,7 +220,7 @@ def _loop_kernel(k: Kernel) -> None:
             g.reset()
             for n in outs:
                 o = k.outputs[n]
-                T.store(k.b, k.out_ptrs[k.first_slot[n]], o.shape.dtype, _linear(k.b, index, dims),
+                T.store(k.b, k.out_ptrs[k.first_slot[n]], o.shape.dtype, linear(k.b, index, dims),
                         g.value(o, index))
 
         loop_nest(k.b, dims, body, outer=k.outer)
@@ -300,11 +292,11 @@ def _reduction_kernel(k: Kernel) -> None:
         return b.gep(p, [kept_lin], inbounds=True, source_etype=leaf_types[id(r)][j])
 
     def kept_linear_from_full(index: list) -> ir.Value:
-        return _linear(b, [index[d] for d in kept], kept_dims)
+        return linear(b, [index[d] for d in kept], kept_dims)
 
     def reduce_value(r: Instruction, j: int, out_index: list) -> ir.Value:
         # out_index addresses the reduce's result (the kept dims, in order).
-        lin = None if row_schedule else _linear(b, out_index, r.shape.leaves()[0].dims)
+        lin = None if row_schedule else linear(b, out_index, r.shape.leaves()[0].dims)
         return b.load(acc_ptr(r, j, lin), typ=leaf_types[id(r)][j])
 
     special = {}
@@ -341,7 +333,7 @@ def _reduction_kernel(k: Kernel) -> None:
                 it = iter([v for v, d in zip(kept_index, kept_dims) if d != 1])
                 idx = [next(it) if d != 1 else i64(0) for d in dims]
                 for j, leaf in enumerate(o.shape.leaves()):
-                    T.store(b, k.out_ptrs[k.first_slot[n] + j], leaf.dtype, _linear(b, idx, dims),
+                    T.store(b, k.out_ptrs[k.first_slot[n] + j], leaf.dtype, linear(b, idx, dims),
                             reduce_value(o, j, idx))
                 continue
             dims = o.shape.dims
@@ -349,7 +341,7 @@ def _reduction_kernel(k: Kernel) -> None:
                 raise Unsupported(f"output {o.name} of shape {o.shape} in a reduction over {full}")
             it = iter([v for v, d in zip(kept_index, kept_dims) if d != 1])
             idx = [next(it) if d != 1 else i64(0) for d in dims]
-            T.store(b, k.out_ptrs[k.first_slot[n]], o.shape.dtype, _linear(b, idx, dims), g.value(o, idx))
+            T.store(b, k.out_ptrs[k.first_slot[n]], o.shape.dtype, linear(b, idx, dims), g.value(o, idx))
 
     if row_schedule:
         # An expensive value a reduction reads and later phases read again (softmax's exp) is
@@ -377,7 +369,7 @@ def _reduction_kernel(k: Kernel) -> None:
                     for r in ph:
                         if id(r) in scratch:
                             v, buf = scratch[id(r)]
-                            at = _linear(b, red_index, red_dims)
+                            at = linear(b, red_index, red_dims)
                             b.store(g.value(v, index), b.gep(buf, [at], source_etype=T.value_type(v.shape.dtype)))
                         accumulate(r, index, None)
 
@@ -386,7 +378,7 @@ def _reduction_kernel(k: Kernel) -> None:
                     if id(r) in scratch:
                         v, buf = scratch[id(r)]
                         g.special[id(v)] = (lambda idx, v=v, buf=buf: b.load(
-                            b.gep(buf, [_linear(b, idx[len(kept_dims):], red_dims)],
+                            b.gep(buf, [linear(b, idx[len(kept_dims):], red_dims)],
                                   source_etype=T.value_type(v.shape.dtype)), typ=T.value_type(v.shape.dtype)))
             g.reset()
             if full_outputs:
@@ -394,7 +386,7 @@ def _reduction_kernel(k: Kernel) -> None:
                     g.reset()
                     index = kept_index + red_index
                     for n, o in full_outputs:
-                        T.store(b, k.out_ptrs[k.first_slot[n]], o.shape.dtype, _linear(b, index, full),
+                        T.store(b, k.out_ptrs[k.first_slot[n]], o.shape.dtype, linear(b, index, full),
                                 g.value(o, index))
 
                 loop_nest(b, red_dims, final, "w")
@@ -406,7 +398,7 @@ def _reduction_kernel(k: Kernel) -> None:
         for ph in phases:
             def init_all(kept_index, ph=ph):
                 g.reset()
-                lin = _linear(b, kept_index, kept_dims)
+                lin = linear(b, kept_index, kept_dims)
                 for r in ph:
                     init(r, lin)
 
@@ -423,7 +415,7 @@ def _reduction_kernel(k: Kernel) -> None:
             def final_all(index):
                 g.reset()
                 for n, o in full_outputs:
-                    T.store(b, k.out_ptrs[k.first_slot[n]], o.shape.dtype, _linear(b, index, full),
+                    T.store(b, k.out_ptrs[k.first_slot[n]], o.shape.dtype, linear(b, index, full),
                             g.value(o, index))
 
             loop_nest(b, full, final_all, "w")
@@ -505,7 +497,7 @@ def _window_kernel(k: Kernel) -> None:
             g.reset()
 
         loop_nest(b, [w.size for w in win], win_body, "w")
-        T.store(b, k.out_ptrs[0], rw.shape.dtype, _linear(b, oidx, rw.shape.dims), b.load(acc, typ=acc.allocated_type))
+        T.store(b, k.out_ptrs[0], rw.shape.dtype, linear(b, oidx, rw.shape.dims), b.load(acc, typ=acc.allocated_type))
 
     loop_nest(b, rw.shape.dims, out_body, "o")
 
@@ -537,7 +529,7 @@ def _dus_kernel(k: Kernel) -> None:
     def body(uidx):
         g.reset()
         idx = [b.add(s, u) for s, u in zip(start_vals, uidx)]
-        T.store(b, out, dus.shape.dtype, _linear(b, idx, dus.shape.dims), g.value(update, uidx))
+        T.store(b, out, dus.shape.dtype, linear(b, idx, dus.shape.dims), g.value(update, uidx))
 
     loop_nest(b, update.shape.dims, body, "u")
 
@@ -577,7 +569,7 @@ def _scatter_kernel(k: Kernel) -> None:
         for od, ud in zip(sd.window_operand_dims, sd.update_window_dims):
             full[od] = b.add(start[od], uidx[ud])
         with b.if_then(ok):
-            lin = _linear(b, full, odims)
+            lin = linear(b, full, odims)
             cur = T.load(b, out, sc.shape.dtype, lin)
             val = g.value(updates, uidx)
             (new,) = emit_scalar_computation(k.em, sc.attrs["to_apply"], [cur, val])
@@ -626,7 +618,6 @@ def _topk_kernel(k: Kernel) -> None:
             v = g.value(x, oidx + [i])
             kv = key_of(v)
             c = b.load(count, typ=I64)
-            last = b.sub(c, i64(1))
             # Insert if the list is not full or v beats the last entry (strictly: ties keep earlier).
             full = b.icmp_signed(">=", c, i64(kk))
             last_key = b.load(b.gep(keys, [b.select(full, i64(kk - 1), i64(0))], source_etype=I64), typ=I64)
@@ -658,14 +649,13 @@ def _topk_kernel(k: Kernel) -> None:
                 b.store(i, b.gep(idxs, [p], source_etype=I64))
                 b.store(v, b.gep(vals, [p], source_etype=T.value_type(vdt)))
                 b.store(b.select(full, c, b.add(c, i64(1))), count)
-            del last
             g.reset()
 
         for_range(b, n, each, "n")
 
         def write(j):
             out_idx = oidx + [j]
-            lin = _linear(b, out_idx, list(outer) + [kk])
+            lin = linear(b, out_idx, list(outer) + [kk])
             T.store(b, k.out_ptrs[0], vdt, lin, b.load(b.gep(vals, [j], source_etype=T.value_type(vdt)),
                                                         typ=T.value_type(vdt)))
             iv = b.load(b.gep(idxs, [j], source_etype=I64), typ=I64)
