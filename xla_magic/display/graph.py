@@ -57,7 +57,7 @@ def pre_fusion_module(report) -> Module:
 
 
 def _computations(module: Module) -> list:
-    from ..passes.fusion import control_flow_computations
+    from ..hlo.walk import control_flow_computations
 
     return control_flow_computations(module)
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from ..hlo.ir import Computation, Instruction, Module
 from ..hlo.opcodes import Opcode as O
+from ..hlo.walk import control_flow_computations
 
 ALIGN = 64  # bytes: a cache line, and what AVX-512 loads like
 
@@ -197,8 +198,6 @@ def assign_computation(comp: Computation, is_entry: bool, base: int, out: Buffer
 def assign_buffers(module: Module) -> BufferAssignment:
     """The entry's arena first; loop bodies and branches get arenas after it (their temporaries
     live while the entry's values are still in use)."""
-    from .fusion import control_flow_computations
-
     out = BufferAssignment()
     top = assign_computation(module.entry, True, 0, out)
     for comp in control_flow_computations(module)[1:]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from ..hlo.ir import Instruction, Module
 from ..hlo.opcodes import ELEMENTWISE, TRANSCENDENTAL
 from ..hlo.opcodes import Opcode as O
+from ..hlo.walk import control_flow_computations
 
 # Values that move no data: they name other buffers or parts of them.
 _FREE = frozenset({O.PARAMETER, O.CONSTANT, O.TUPLE, O.GET_TUPLE_ELEMENT, O.BITCAST, O.WHILE, O.CONDITIONAL,
@@ -76,8 +77,6 @@ class Cost:
 def analyze(module: Module) -> Cost:
     """Costs of the kernels the module runs: the entry and its control-flow computations, with a
     fusion counted as one kernel (its internal values never touch memory)."""
-    from .fusion import control_flow_computations
-
     cost = Cost()
     for comp in control_flow_computations(module):
         for i in comp.instructions:

@@ -27,6 +27,7 @@ from ..hlo.ir import Computation, Instruction, Module, NameGen, topological_sort
 from ..hlo.opcodes import ELEMENTWISE, TRANSCENDENTAL
 from ..hlo.opcodes import Opcode as O
 from ..hlo.shape import Shape
+from ..hlo.walk import control_flow_computations
 from .cost import instruction_cost
 
 
@@ -570,21 +571,6 @@ def _describe_single(module: Module, comp: Computation, i: Instruction, kind: st
 
 
 # --- the pass --------------------------------------------------------------------------------
-
-def control_flow_computations(module: Module) -> list[Computation]:
-    """The entry and the computations it runs as control flow (loop bodies, branches)."""
-    out, stack, seen = [], [module.entry], {id(module.entry)}
-    while stack:
-        c = stack.pop()
-        out.append(c)
-        for i in c.instructions:
-            if i.opcode in (O.WHILE, O.CONDITIONAL, O.CALL):
-                for cc in i.called:
-                    if id(cc) not in seen:
-                        seen.add(id(cc))
-                        stack.append(cc)
-    return out
-
 
 def fuse(module: Module, config: FusionConfig = CPU) -> tuple[bool, FusionPlan]:
     plan = FusionPlan(config.target)

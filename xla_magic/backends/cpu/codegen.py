@@ -16,8 +16,8 @@ from llvmlite import ir
 
 from ...hlo.ir import Computation, Instruction, Module
 from ...hlo.opcodes import Opcode as O
+from ...hlo.walk import control_flow_computations
 from ...passes.buffers import ALIGN, BufferAssignment
-from ...passes.fusion import control_flow_computations
 from . import irtypes as T
 from .elemental import _global_constant
 from .irtypes import I8, I64, PTR, VOID, Unsupported, i64

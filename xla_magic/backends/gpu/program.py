@@ -14,8 +14,9 @@ import numpy as np
 
 from ...hlo.ir import Computation, Instruction, Module
 from ...hlo.opcodes import Opcode as O
+from ...hlo.walk import control_flow_computations
 from ...passes.buffers import BufferAssignment
-from ...passes.fusion import PRESETS, control_flow_computations
+from ...passes.fusion import PRESETS
 from . import ctype as C
 from .ctype import Unsupported
 from .elemental import Constants
