@@ -246,3 +246,33 @@ def test_parameters_are_never_updated_in_place():
 """
     b = compiled(text).report.buffers
     assert b.in_place == [] and b.buffer("d").kind == "output"
+
+
+def test_buffer_assignment_steps_views_live_ranges_and_packing():
+    from xla_magic.passes.buffers import Buffer, alias_sets, live_ranges, pack
+
+    m = parse_hlo("HloModule t\n\n" + LT + """ENTRY e {
+  x = f32[16] parameter(0)
+  n = f32[16] sort(x), dimensions={0}, to_apply=lt
+  v = f32[4,4] bitcast(n)
+  m = f32[4,4] negate(v)
+  t = (f32[16], f32[4,4]) tuple(n, m)
+  g = f32[4,4] get-tuple-element(t), index=1
+  ROOT r = f32[4,4] add(g, v)
+}
+""")
+    comp = m.entry
+    a = alias_sets(comp)
+    by_name = {i.name: i for i in comp.instructions}
+    assert a.source(by_name["v"]) is by_name["n"] and a.source(by_name["g"]) is by_name["m"]
+    assert [h.name for h in a.holders[id(by_name["t"])]] == ["n", "m"]
+    assert a.returned == {id(by_name["r"])}
+    live = live_ranges(comp, a, is_entry=True)
+    assert {b.value: (b.kind, b.start, b.end) for b in live.buffers} == {
+        "x": ("parameter", 0, 1), "n": ("temp", 1, 6), "m": ("temp", 3, 6), "r": ("output", 6, 7)}
+    assert live.aliases == {"v": "n", "t": "t", "g": "m"}
+    # Biggest first: c at the base; a (aligned to 128 bytes) never lives with c and shares its bytes;
+    # b lives with both and goes above them.
+    ranges = [Buffer("a", 100, "temp", 0, 2), Buffer("b", 64, "temp", 1, 3), Buffer("c", 128, "temp", 3, 4)]
+    packing = pack(ranges, base=64)
+    assert packing.offsets == [64, 192, 64] and packing.end == 256

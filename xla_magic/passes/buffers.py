@@ -1,12 +1,18 @@
 """Buffer assignment: a schedule, liveness, and one arena in which temporaries whose lifetimes do
-not overlap share bytes (XLA's heap simulator, best fit by decreasing size).
+not overlap share bytes. Three steps per computation, as XLA's buffer assignment and heap
+simulator do it:
+
+1. `alias_sets`: which buffers each value names. Views (bitcast, reshape, get-tuple-element,
+   tuple) name another buffer; a dynamic-update-slice may write into its operand's buffer.
+2. `live_ranges`: a buffer per array with the steps it lives over; a dynamic-update-slice writes
+   in place when its operand is a temporary nobody reads afterwards.
+3. `pack`: best fit by decreasing size into one 64-byte-aligned arena.
 
 Parameters are the caller's buffers and are never written; outputs get buffers of their own and
-are never reused; constants are read-only data. Views (bitcast, reshape, get-tuple-element,
-tuple) name another buffer; a dynamic-update-slice writes in place into its operand's buffer
-when that buffer is a temporary nobody reads afterwards."""
+are never reused; constants are read-only data."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..hlo.ir import Computation, Instruction, Module
@@ -66,12 +72,44 @@ class BufferAssignment:
                 f"one op at a time the peak is {self.interpreter_peak_bytes} bytes")
 
 
-_VIEWS = frozenset({O.BITCAST, O.RESHAPE, O.GET_TUPLE_ELEMENT, O.TUPLE})
+# --- step 1: alias sets ----------------------------------------------------------------------
+
+@dataclass
+class AliasSets:
+    """Which buffers each value of one computation names. A view (bitcast or reshape of an array,
+    get-tuple-element of a tuple instruction) names its source's buffer; a tuple names its
+    elements' buffers; a dynamic-update-slice may write into its operand's buffer."""
+
+    views: dict[int, Instruction] = field(default_factory=dict)  # view -> the value it names
+    holders: dict[int, list[Instruction]] = field(default_factory=dict)  # value -> instructions owning its bytes
+    returned: set[int] = field(default_factory=set)  # instructions the root returns (through views)
+    updates: dict[int, Instruction] = field(default_factory=dict)  # dynamic-update-slice -> buffer it updates
+
+    def source(self, i: Instruction) -> Instruction:
+        """The instruction that owns the buffer `i` names, following views."""
+        while id(i) in self.views:
+            i = self.views[id(i)]
+        return i
 
 
-def _leaf_names(i: Instruction) -> list[str]:
-    n = len(i.shape.leaves())
-    return [i.name] if not i.shape.is_tuple else [f"{i.name}:{k}" for k in range(n)]
+def _is_array_view(i: Instruction) -> bool:
+    return i.opcode in (O.BITCAST, O.RESHAPE) and not i.operands[0].shape.is_tuple
+
+
+def _returned(root: Instruction) -> set[int]:
+    """What the root returns through tuples, bitcasts, reshapes and elements of tuples."""
+    out: set[int] = set()
+    stack = [root]
+    while stack:
+        i = stack.pop()
+        if i.opcode in (O.TUPLE, O.BITCAST, O.RESHAPE):
+            stack.extend(i.operands)
+        elif i.opcode is O.GET_TUPLE_ELEMENT:
+            if i.operands[0].opcode is O.TUPLE:
+                stack.append(i.operands[0].operands[i.attrs["index"]])
+        else:
+            out.add(id(i))
+    return out
 
 
 def _in_place_operand(i: Instruction) -> Instruction | None:
@@ -81,118 +119,166 @@ def _in_place_operand(i: Instruction) -> Instruction | None:
     if i.opcode is O.FUSION and not i.shape.is_tuple:
         root = i.attrs["calls"].root
         if root.opcode is O.DYNAMIC_UPDATE_SLICE and root.operands[0].opcode is O.PARAMETER:
-            return i.operands[root.operands[0].parameter_number]
+            operand: Instruction = i.operands[root.operands[0].parameter_number]
+            return operand
     return None
 
 
-def assign_computation(comp: Computation, is_entry: bool, base: int, out: BufferAssignment) -> int:
-    """Assigns one computation's buffers; its arena starts at `base`. Returns the arena's end."""
+def alias_sets(comp: Computation) -> AliasSets:
+    """Step 1: the views, what every value holds, what the root returns and the in-place candidates."""
+    a = AliasSets(returned=_returned(comp.root))
+    for i in comp.instructions:
+        if _is_array_view(i):
+            a.views[id(i)] = i.operands[0]
+        elif i.opcode is O.GET_TUPLE_ELEMENT:
+            if i.operands[0].opcode is O.TUPLE:
+                a.views[id(i)] = i.operands[0].operands[i.attrs["index"]]
+        elif i.opcode is not O.TUPLE:
+            target = _in_place_operand(i)
+            if target is not None:
+                a.updates[id(i)] = target
+    for i in comp.instructions:
+        _holders(i, a)
+    return a
+
+
+def _holders(v: Instruction, a: AliasSets) -> list[Instruction]:
+    """The instructions whose buffers `v` names (memoized in `a`; in program order the operands'
+    are already known, and a module read with forward references still resolves)."""
+    known = a.holders.get(id(v))
+    if known is not None:
+        return known
+    if id(v) in a.views:
+        h = _holders(a.views[id(v)], a)
+    elif v.opcode is O.TUPLE:
+        h = [x for e in v.operands for x in _holders(e, a)]
+    elif v.opcode is O.GET_TUPLE_ELEMENT:
+        h = _holders(v.operands[0], a)
+    else:
+        h = [v]
+    a.holders[id(v)] = h
+    return h
+
+
+# --- step 2: live ranges ---------------------------------------------------------------------
+
+@dataclass
+class Liveness:
+    """One computation's buffers, each with its live range over the schedule (offsets unset), and
+    the names of values that use another value's buffer."""
+
+    buffers: list[Buffer] = field(default_factory=list)  # in definition order
+    aliases: dict[str, str] = field(default_factory=dict)
+    in_place: list[str] = field(default_factory=list)
+
+    @property
+    def temps(self) -> list[Buffer]:
+        return [b for b in self.buffers if b.kind == "temp"]
+
+
+def _leaf_names(i: Instruction) -> list[str]:
+    n = len(i.shape.leaves())
+    return [i.name] if not i.shape.is_tuple else [f"{i.name}:{k}" for k in range(n)]
+
+
+def _kind(i: Instruction, is_entry: bool, aliases: AliasSets) -> str:
+    if i.opcode is O.PARAMETER:
+        return "parameter"
+    if i.opcode is O.CONSTANT:
+        return "constant"
+    if is_entry and id(i) in aliases.returned:
+        return "output"
+    return "temp"
+
+
+def live_ranges(comp: Computation, aliases: AliasSets, is_entry: bool) -> Liveness:
+    """Step 2: a buffer per array (per element of a tuple-shaped instruction), live from its
+    definition to its last read through any alias; what the computation returns lives to its end.
+    A dynamic-update-slice takes over its operand's temporary when that dies there (same size)."""
     order = comp.instructions
     step = {id(i): n for n, i in enumerate(order)}
-    root_leaves = set()
-    # What the root returns (through views) are outputs.
-    stack = [comp.root]
-    while stack:
-        i = stack.pop()
-        if i.opcode in (O.TUPLE, O.BITCAST, O.RESHAPE) or (i.opcode is O.GET_TUPLE_ELEMENT and
-                                                           i.operands[0].opcode is O.TUPLE):
-            stack.extend(i.operands if i.opcode is not O.GET_TUPLE_ELEMENT else
-                         [i.operands[0].operands[i.attrs["index"]]])
-        elif i.opcode is not O.GET_TUPLE_ELEMENT:
-            root_leaves.add(id(i))
-    last_use = {id(i): step[id(i)] for i in order}
-    # A view keeps what it names alive.
-    source: dict[int, Instruction] = {}
-
-    def src(i: Instruction) -> Instruction:
-        while id(i) in source:
-            i = source[id(i)]
-        return i
-
-    for i in order:
-        if i.opcode in (O.BITCAST, O.RESHAPE) and not i.operands[0].shape.is_tuple:
-            source[id(i)] = i.operands[0]
-        elif i.opcode is O.GET_TUPLE_ELEMENT and i.operands[0].opcode is O.TUPLE:
-            source[id(i)] = i.operands[0].operands[i.attrs["index"]]
-    memo: dict[int, list[Instruction]] = {}
-
-    def holders(v: Instruction) -> list[Instruction]:
-        """The instructions whose buffers value `v` names (through views, tuples and their elements)."""
-        if id(v) in memo:
-            return memo[id(v)]
-        if v.opcode in (O.BITCAST, O.RESHAPE) and not v.operands[0].shape.is_tuple:
-            r = holders(v.operands[0])
-        elif v.opcode is O.TUPLE:
-            r = [h for e in v.operands for h in holders(e)]
-        elif v.opcode is O.GET_TUPLE_ELEMENT:
-            t = v.operands[0]
-            r = holders(t.operands[v.attrs["index"]]) if t.opcode is O.TUPLE else holders(t)
-        else:
-            r = [v]
-        memo[id(v)] = r
-        return r
-
+    last_use = dict(step)
     for i in order:
         for o in i.operands:
-            for h in holders(o):
+            for h in aliases.holders[id(o)]:
                 last_use[id(h)] = max(last_use[id(h)], step[id(i)])
-    for h in holders(comp.root):  # what the computation returns lives to its end
+    for h in aliases.holders[id(comp.root)]:
         last_use[id(h)] = len(order)
-    placed: list[Buffer] = []
-    temps: list[Buffer] = []
+    out = Liveness()
+    temps: dict[str, Buffer] = {}
     for i in order:
-        if id(i) in source or i.opcode is O.TUPLE:
-            out.aliases[i.name] = src(i).name if id(i) in source else i.name
+        if id(i) in aliases.views or i.opcode is O.TUPLE:
+            out.aliases[i.name] = aliases.source(i).name
             continue
         if i.opcode is O.GET_TUPLE_ELEMENT:
             out.aliases[i.name] = f"{i.operands[0].name}:{i.attrs['index']}"
             continue
-        leaves = i.shape.leaves()
-        for name, leaf in zip(_leaf_names(i), leaves):
-            if i.opcode is O.PARAMETER:
-                kind = "parameter"
-            elif i.opcode is O.CONSTANT:
-                kind = "constant"
-            elif is_entry and id(i) in root_leaves:
-                kind = "output"
-            else:
-                kind = "temp"
+        kind = _kind(i, is_entry, aliases)
+        for name, leaf in zip(_leaf_names(i), i.shape.leaves()):
             b = Buffer(name, leaf.nbytes, kind, step[id(i)], last_use[id(i)], computation=comp.name)
+            target = aliases.updates.get(id(i)) if kind == "temp" else None
+            if target is not None:
+                tb = temps.get(aliases.source(target).name)
+                if tb is not None and tb.end == step[id(i)] and tb.size == b.size:
+                    tb.end = b.end
+                    out.aliases[name] = tb.value
+                    out.in_place.append(i.name)
+                    continue
             out.buffers.append(b)
             if kind == "temp":
-                # In place: the update writes into its operand's buffer when that dies here.
-                target = _in_place_operand(i)
-                if target is not None:
-                    t = src(target)
-                    tb = next((x for x in temps if x.value == t.name), None)
-                    if tb is not None and tb.end == step[id(i)] and tb.size == b.size:
-                        tb.end = b.end
-                        out.aliases[name] = tb.value
-                        out.in_place.append(i.name)
-                        out.buffers.pop()
-                        continue
-                temps.append(b)
-            elif kind == "output":
-                out.output_bytes += b.size
-    # Best fit, biggest first: each temporary takes the lowest offset free during its lifetime.
-    for b in sorted(temps, key=lambda x: (-x.size, x.start)):
-        overlapping = sorted((p for p in placed if p.start <= b.end and b.start <= p.end), key=lambda p: p.offset)
+                temps.setdefault(name, b)
+    return out
+
+
+# --- step 3: packing -------------------------------------------------------------------------
+
+@dataclass
+class Packing:
+    offsets: list[int]  # one per live range, in the order given
+    end: int  # the first byte after the arena's last buffer
+
+
+def pack(ranges: Sequence[Buffer], base: int = 0) -> Packing:
+    """Step 3, XLA's heap simulator with best fit: biggest first (earlier start breaks ties), each
+    buffer takes the lowest 64-byte-aligned offset from `base` that no buffer live at the same
+    time covers."""
+    offsets = [-1] * len(ranges)
+    placed: list[tuple[int, int, int, int]] = []  # (offset, aligned size, start, end)
+    for n in sorted(range(len(ranges)), key=lambda k: (-ranges[k].size, ranges[k].start)):
+        b = ranges[n]
+        size = _align(b.size)
         offset = base
-        for p in overlapping:
-            if offset + _align(b.size) <= p.offset:
+        overlapping = sorted((p for p in placed if p[2] <= b.end and b.start <= p[3]), key=lambda p: p[0])
+        for p_offset, p_size, _, _ in overlapping:
+            if offset + size <= p_offset:
                 break
-            offset = max(offset, p.offset + _align(p.size))
+            offset = max(offset, p_offset + p_size)
+        offsets[n] = offset
+        placed.append((offset, size, b.start, b.end))
+    return Packing(offsets, max((o + s for o, s, _, _ in placed), default=base))
+
+
+def assign_computation(comp: Computation, is_entry: bool, base: int, out: BufferAssignment) -> int:
+    """Assigns one computation's buffers; its arena starts at `base`. Returns the arena's end."""
+    liveness = live_ranges(comp, alias_sets(comp), is_entry)
+    temps = liveness.temps
+    packing = pack(temps, base)
+    for b, offset in zip(temps, packing.offsets):
         b.offset = offset
-        placed.append(b)
-    top = max((b.offset + _align(b.size) for b in placed), default=base)
+    out.buffers.extend(liveness.buffers)
+    out.aliases.update(liveness.aliases)
+    out.in_place.extend(liveness.in_place)
+    out.output_bytes += sum(b.size for b in liveness.buffers if b.kind == "output")
     if is_entry:
-        out.schedule = [i.name for i in order]
-        live = [0] * len(order)
-        for b in temps + [b for b in out.buffers if b.kind == "output" and b.computation == comp.name]:
-            for s in range(b.start, min(b.end, len(order) - 1) + 1):
-                live[s] += b.size
+        n = len(comp.instructions)
+        out.schedule = [i.name for i in comp.instructions]
+        live = [0] * n
+        for b in liveness.buffers:
+            if b.kind in ("temp", "output"):
+                for s in range(b.start, min(b.end, n - 1) + 1):
+                    live[s] += b.size
         out.live_bytes = live
-    return top
+    return packing.end
 
 
 def assign_buffers(module: Module) -> BufferAssignment:
