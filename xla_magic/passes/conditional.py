@@ -3,7 +3,10 @@ chosen element by element, which removes the control flow and lets fusion see th
 (XLA's ConditionalToSelect). Only for branches of a few cheap instructions."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 from ..hlo.ir import Computation, Instruction, Module, NameGen, replace_uses, topological_sort
 from ..hlo.opcodes import ELEMENTWISE, TRANSCENDENTAL
@@ -27,7 +30,8 @@ def _small(c: Computation) -> bool:
     return len(work) <= MAX_BRANCH_INSTRUCTIONS and all(i.opcode in _CHEAP for i in c.instructions)
 
 
-def _inline(comp: Computation, branch: Computation, arg: Instruction, names: NameGen, new: list) -> Instruction:
+def _inline(comp: Computation, branch: Computation, arg: Instruction, names: NameGen,
+            new: list[Instruction]) -> Instruction:
     mapping: dict[int, Instruction] = {}
     for i in branch.instructions:
         if i.opcode is O.PARAMETER:
@@ -40,17 +44,20 @@ def _inline(comp: Computation, branch: Computation, arg: Instruction, names: Nam
     return mapping[id(branch.root)]
 
 
-def _leaf(v: Instruction, k: int, names: NameGen, new: list) -> Instruction:
+def _leaf(v: Instruction, k: int, names: NameGen, new: list[Instruction]) -> Instruction:
     if v.opcode is O.TUPLE:
         return v.operands[k]
-    g = Instruction(names("get-tuple-element"), O.GET_TUPLE_ELEMENT, v.shape.tuple_shapes[k], [v], {"index": k})
+    elements = v.shape.tuple_shapes
+    assert elements is not None, "only tuples have elements"
+    g = Instruction(names("get-tuple-element"), O.GET_TUPLE_ELEMENT, elements[k], [v], {"index": k})
     new.append(g)
     return g
 
 
-def _select(pred: Instruction, a: Instruction, b: Instruction, names: NameGen, new: list) -> Instruction:
+def _select(pred: Instruction, a: Instruction, b: Instruction, names: NameGen,
+            new: list[Instruction]) -> Instruction:
     """select on arrays, or on each element of (nested) tuples."""
-    if a.shape.is_tuple:
+    if a.shape.tuple_shapes is not None:
         parts = [_select(pred, _leaf(a, k, names, new), _leaf(b, k, names, new), names, new)
                  for k in range(len(a.shape.tuple_shapes))]
         t = Instruction(names("tuple"), O.TUPLE, Shape.tuple_of(p.shape for p in parts), parts)
@@ -72,7 +79,7 @@ def conditional_to_select(module: Module) -> bool:
             new: list[Instruction] = []
             index = cond.operands[0]
             results = [_inline(comp, b, cond.operands[k + 1], names, new) for k, b in enumerate(branches)]
-            if index.shape.dtype.kind == "pred":
+            if index.shape.dtype is not None and index.shape.dtype.kind == "pred":
                 result = _select(index, results[0], results[1], names, new)
             else:
                 # An index out of range runs the last branch, as XLA does: test the others in turn.
@@ -95,5 +102,6 @@ def conditional_to_select(module: Module) -> bool:
     return changed
 
 
-def _scalar(k: int, shape: Shape) -> np.ndarray:
+def _scalar(k: int, shape: Shape) -> npt.NDArray[Any]:
+    assert shape.dtype is not None, "a branch index is an array"
     return np.asarray(k, shape.dtype.np)

@@ -11,10 +11,10 @@ _NOT_CSE = frozenset({Opcode.PARAMETER, Opcode.RNG, Opcode.RNG_BIT_GENERATOR, Op
                       Opcode.AFTER_ALL})
 
 
-def _key(i: Instruction) -> tuple | None:
+def _key(i: Instruction) -> tuple[object, ...] | None:
     if i.opcode in _NOT_CSE:
         return None
-    attrs = []
+    attrs: list[tuple[str, object]] = []
     for k, v in i.attrs.items():
         if k == "control-predecessors":
             return None
@@ -34,7 +34,7 @@ def _key(i: Instruction) -> tuple | None:
 def cse(module: Module) -> bool:
     changed = False
     for comp in module.computations:
-        seen: dict[tuple, Instruction] = {}
+        seen: dict[tuple[object, ...], Instruction] = {}
         dead: set[int] = set()
         for i in comp.instructions:  # operands first, so replaced operands are seen before users
             k = _key(i)

@@ -27,13 +27,13 @@ def dce(module: Module) -> bool:
             changed = True
     # Computations no longer reachable from the entry.
     reachable = {id(module.entry)}
-    stack = [module.entry]
-    while stack:
-        for i in stack.pop().instructions:
+    comps = [module.entry]
+    while comps:
+        for i in comps.pop().instructions:
             for c in i.called:
                 if id(c) not in reachable:
                     reachable.add(id(c))
-                    stack.append(c)
+                    comps.append(c)
     kept_comps = [c for c in module.computations if id(c) in reachable]
     if len(kept_comps) != len(module.computations):
         module.computations = kept_comps

@@ -38,6 +38,7 @@ def fold_constants(module: Module, limit: int = DEFAULT_LIMIT) -> bool:
                     value = np.asarray(evaluate_computation(tmp, []))
             except Exception:  # noqa: BLE001 - an op the evaluator refuses stays as it is
                 continue
+            assert i.shape.dtype is not None, "only arrays are folded"
             value = value.astype(i.shape.dtype.np, copy=False).reshape(i.shape.dims)
             c = Instruction(names("constant"), O.CONSTANT, i.shape, [], {}, i.metadata, value, None, i.line,
                             i.column)

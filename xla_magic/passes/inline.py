@@ -5,7 +5,9 @@ Defusion does the same to `fusion` instructions that arrive in the text (XLA's o
 dumps): our fusion pass then decides afresh, with every instruction in view."""
 from __future__ import annotations
 
-from ..hlo.ir import Instruction, Module, NameGen, replace_uses, topological_sort
+from collections.abc import Callable
+
+from ..hlo.ir import Computation, Instruction, Module, NameGen, replace_uses, topological_sort
 from ..hlo.opcodes import Opcode
 
 
@@ -13,12 +15,12 @@ def inline_calls(module: Module) -> bool:
     return _inline_all(module, lambda i: i.opcode is Opcode.CALL)
 
 
-def defuse(module: Module, which=None) -> bool:
+def defuse(module: Module, which: Callable[[Instruction], bool] | None = None) -> bool:
     """Inlines fusion instructions (all, or those `which(instr)` picks) into their computations."""
     return _inline_all(module, lambda i: i.opcode is Opcode.FUSION and (which is None or which(i)))
 
 
-def _inline_all(module: Module, pick) -> bool:
+def _inline_all(module: Module, pick: Callable[[Instruction], bool]) -> bool:
     names = NameGen(module)
     changed = False
     for comp in module.computations:
@@ -33,12 +35,12 @@ def _inline_all(module: Module, pick) -> bool:
     return changed
 
 
-def _inline_one(comp, call: Instruction, names: NameGen) -> None:
-    callee = call.attrs["to_apply" if call.opcode is Opcode.CALL else "calls"]
+def _inline_one(comp: Computation, call: Instruction, names: NameGen) -> None:
+    callee: Computation = call.attrs["to_apply" if call.opcode is Opcode.CALL else "calls"]
     mapping: dict[int, Instruction] = {}
     new: list[Instruction] = []
     for i in callee.instructions:
-        if i.opcode is Opcode.PARAMETER:
+        if i.opcode is Opcode.PARAMETER and i.parameter_number is not None:
             mapping[id(i)] = call.operands[i.parameter_number]
             continue
         attrs = dict(i.attrs)

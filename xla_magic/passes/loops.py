@@ -126,6 +126,7 @@ def _hoist_one(comp: Computation, loop: Instruction, names: NameGen, calls: dict
     def outer_value(i: Instruction) -> Instruction:
         if id(i) in outside:
             return outside[id(i)]
+        v: Instruction
         if i.opcode is O.GET_TUPLE_ELEMENT and i.operands[0] is param:
             v = init.operands[i.attrs["index"]]
         else:
@@ -148,7 +149,9 @@ def _hoist_one(comp: Computation, loop: Instruction, names: NameGen, calls: dict
             stack.append((node, True))
             stack.extend((o, False) for o in node.operands if id(o) not in outside)
     extra = [outside[id(h)] for h in hoist]
-    new_state = Shape.tuple_of(list(init.shape.tuple_shapes) + [e.shape for e in extra])
+    state = init.shape.tuple_shapes
+    assert state is not None, "a while loop's state is a tuple"
+    new_state = Shape.tuple_of(list(state) + [e.shape for e in extra])
     new_init = Instruction(names(init.name), O.TUPLE, new_state, list(init.operands) + extra, {}, init.metadata)
     pos = comp.instructions.index(loop)
     comp.instructions[pos:pos] = new_outer + [new_init]
