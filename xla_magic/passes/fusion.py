@@ -21,7 +21,9 @@ computation, as XLA prints it.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from ..hlo.ir import Computation, Instruction, Module, NameGen, topological_sort
 from ..hlo.opcodes import ELEMENTWISE, TRANSCENDENTAL
@@ -36,7 +38,7 @@ class FusionConfig:
     """Target parameters of fusion; `CPU` and `GPU` are the presets."""
 
     target: str
-    library_calls: frozenset = frozenset({O.DOT, O.CONVOLUTION, O.SORT, O.CUSTOM_CALL, O.TOPK, O.FFT,
+    library_calls: frozenset[O] = frozenset({O.DOT, O.CONVOLUTION, O.SORT, O.CUSTOM_CALL, O.TOPK, O.FFT,
                                           O.CHOLESKY, O.TRIANGULAR_SOLVE})
     max_instructions: int = 400  # per kernel: bounds compile time of one loop body
     max_inputs: int = 64
@@ -77,11 +79,15 @@ def is_cheap(i: Instruction) -> bool:
 
 # --- the plan as data ------------------------------------------------------------------------
 
+# "row": a reduction with its producers and consumers; "single": one unfused instruction.
+KernelKind = Literal["loop", "reduction", "row", "window", "in-place", "scatter", "library", "single"]
+
+
 @dataclass
 class Kernel:
     name: str
     computation: str  # the computation the kernel runs in (entry, or a loop body)
-    kind: str  # "loop" | "reduction" | "row" (reduction with its producers and consumers) | "library" | ...
+    kind: KernelKind
     root: str
     instructions: list[str]  # in order; duplicated cheap producers are listed too
     inputs: list[str]
@@ -122,6 +128,11 @@ class FusionPlan:
 
 
 # --- grouping --------------------------------------------------------------------------------
+
+Dims = tuple[int, ...]
+_Node = tuple[str, int]  # ("g", group id) or ("i", id of an unfused instruction)
+_Edges = dict[_Node, set[_Node]]  # producer -> consumers
+
 
 class _Group:
     __slots__ = ("id", "members", "dups", "root")
@@ -225,7 +236,7 @@ class _Planner:
         return f"{op.value} has {n} user{'s' if n > 1 else ''} outside this kernel"
 
     # -- steps 2 and 3 --
-    def space(self, g: _Group) -> tuple:
+    def space(self, g: _Group) -> tuple[Dims, Dims]:
         """(full dims, reduced axes): the loop nest a kernel runs."""
         reds = [i for i in g.members if i.opcode is O.REDUCE]
         if reds:
@@ -251,11 +262,11 @@ class _Planner:
         outer = tuple(d for k, d in enumerate(f) if k not in r)
         return loop == f or loop == outer
 
-    def group_graph_edges(self) -> dict[int, set[int]]:
+    def group_graph_edges(self) -> _Edges:
         """Node ids: groups are ('g', id), unfused instructions ('i', id). Edges producer -> consumer."""
-        edges: dict[int, set[int]] = {}
+        edges: _Edges = {}
 
-        def node(i: Instruction):
+        def node(i: Instruction) -> _Node:
             g = self.owner.get(id(i))
             return ("g", g.id) if g is not None else ("i", id(i))
 
@@ -273,7 +284,7 @@ class _Planner:
                         edges.setdefault(m, set()).add(("g", g.id))
         return edges
 
-    def _path_avoiding(self, edges, src, dst) -> bool:
+    def _path_avoiding(self, edges: _Edges, src: _Node, dst: _Node) -> bool:
         """Is there a path src -> ... -> dst of length >= 2 (through some third node)?"""
         stack = [n for n in edges.get(src, ()) if n != dst]
         seen = set(stack)
@@ -287,7 +298,7 @@ class _Planner:
                     stack.append(m)
         return False
 
-    def _row_local(self, merged: list[Instruction], f: tuple, r: tuple) -> bool:
+    def _row_local(self, merged: list[Instruction], f: Dims, r: Dims) -> bool:
         """In a row kernel, a value computed per row (shape of f without r) may reach full-row
         instructions only through broadcasts along the row (kept dims in order) and elementwise ops."""
         kept = tuple(k for k in range(len(f)) if k not in r)
@@ -362,7 +373,7 @@ class _Planner:
         for candidates_of in (self._consumers, self._siblings):
             self._merge_to_fixed_point(candidates_of)
 
-    def _merge_to_fixed_point(self, candidates_of) -> None:
+    def _merge_to_fixed_point(self, candidates_of: Callable[[_Group], list[_Group]]) -> None:
         changed = True
         while changed:
             changed = False
@@ -375,7 +386,7 @@ class _Planner:
                 if changed:
                     break
 
-    def _try_merge(self, a: _Group, b: _Group, edges) -> bool:
+    def _try_merge(self, a: _Group, b: _Group, edges: _Edges) -> bool:
         if not self.compatible(a, b):
             return False
         if len(a.all()) + len(b.all()) > self.cfg.max_instructions:
@@ -393,13 +404,13 @@ class _Planner:
         return True
 
 
-def _squeeze(dims) -> tuple:
+def _squeeze(dims: Dims) -> Dims:
     return tuple(d for d in dims if d != 1)
 
 
 # --- turning groups into fusion instructions -------------------------------------------------
 
-def _kernel_kind(g: _Group, planner: _Planner) -> str:
+def _kernel_kind(g: _Group, planner: _Planner) -> KernelKind:
     ops = {i.opcode for i in g.members}
     if O.REDUCE in ops:
         return "row" if any(i.opcode is not O.REDUCE and i.shape.dims == planner.space(g)[0] and
@@ -416,7 +427,9 @@ def _kernel_kind(g: _Group, planner: _Planner) -> str:
 
 def _ancestors(i: Instruction, g: _Group) -> list[Instruction]:
     ids = {id(x) for x in g.all()}
-    out, stack, seen = [], list(i.operands), set()
+    out: list[Instruction] = []
+    stack = list(i.operands)
+    seen: set[int] = set()
     while stack:
         o = stack.pop()
         if id(o) in seen or id(o) not in ids:
@@ -427,12 +440,12 @@ def _ancestors(i: Instruction, g: _Group) -> list[Instruction]:
     return out
 
 
-_XLA_KIND = {"loop": "kLoop", "reduction": "kInput", "row": "kInput", "window": "kLoop", "in-place": "kLoop",
-             "scatter": "kInput"}
+_XLA_KIND: dict[KernelKind, str] = {"loop": "kLoop", "reduction": "kInput", "row": "kInput", "window": "kLoop",
+                                    "in-place": "kLoop", "scatter": "kInput"}
 
 
 def _materialize(module: Module, comp: Computation, planner: _Planner, names: NameGen, plan: FusionPlan,
-                 comp_name_gen) -> bool:
+                 comp_name_gen: Callable[[], str]) -> bool:
     changed = False
     order = planner.order
     new_comps: list[Computation] = []
@@ -440,7 +453,8 @@ def _materialize(module: Module, comp: Computation, planner: _Planner, names: Na
     # cheap producers it copied in), by an unfused instruction, or as the computation's result.
     needed: set[int] = {id(comp.root)}
     taken_over: dict[int, Instruction] = {}  # instruction id -> the fusion output that now holds it
-    layout: dict[int, tuple] = {}
+    # group id -> (members, ids of the body, body in program order, inputs)
+    layout: dict[int, tuple[list[Instruction], set[int], list[Instruction], list[Instruction]]] = {}
     for g in planner.groups:
         members = sorted(g.members, key=lambda x: order[id(x)])
         body_ids = {id(i) for i in members} | {id(d) for d in g.dups}
@@ -544,7 +558,7 @@ def _materialize(module: Module, comp: Computation, planner: _Planner, names: Na
 # --- describing kernels ----------------------------------------------------------------------
 
 def _describe(module: Module, comp: Computation, g: _Group, fusion: Instruction, fcomp: Computation,
-              inputs, outputs, kind) -> Kernel:
+              inputs: list[Instruction], outputs: list[Instruction], kind: KernelKind) -> Kernel:
     body = [i for i in fcomp.instructions if i.opcode is not O.PARAMETER]
     flops = trans = 0
     lines: list[tuple[str, int]] = []
@@ -562,7 +576,7 @@ def _describe(module: Module, comp: Computation, g: _Group, fusion: Instruction,
         flops=flops, transcendentals=trans, source_lines=lines, duplicated=[d.name for d in g.dups])
 
 
-def _describe_single(module: Module, comp: Computation, i: Instruction, kind: str) -> Kernel:
+def _describe_single(module: Module, comp: Computation, i: Instruction, kind: KernelKind) -> Kernel:
     f, t = instruction_cost(i)
     loc = module.source_location(i)
     operands = [o for o in i.operands]
@@ -598,7 +612,7 @@ def fuse(module: Module, config: FusionConfig = CPU) -> tuple[bool, FusionPlan]:
         for i in comp.instructions:
             if i.opcode in _NOT_KERNELS or i.opcode is O.FUSION and i.name in fused_names:
                 continue
-            kind = "library" if i.opcode in config.library_calls else "single"
+            kind: KernelKind = "library" if i.opcode in config.library_calls else "single"
             plan.kernels.append(_describe_single(module, comp, i, kind))
     # Reasons only for producers that really stayed apart.
     present = {i.name for c in module.computations for i in c.instructions if i.opcode is not O.PARAMETER}

@@ -6,11 +6,17 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..hlo.ir import Module, clone_module
 
-Pass = Callable[[Module], bool]  # mutates the module in place, returns whether it changed
+if TYPE_CHECKING:
+    from .fusion import FusionPlan
+
+# A pass mutates the module in place and returns whether it changed (fusion also its plan).
+Pass = Callable[[Module], "bool | tuple[bool, FusionPlan]"]
+PassGroup = list[tuple[str, Pass]]  # run to a capped fixed point
+Pipeline = list[tuple[str, "Pass | PassGroup"]]
 
 
 @dataclass
@@ -19,7 +25,7 @@ class PassRecord:
     changed: bool
     seconds: float
     text: str  # the module after the pass
-    info: Any = None
+    info: FusionPlan | None = None
 
     def __repr__(self) -> str:
         return f"<{self.name}: {'changed' if self.changed else 'no change'}, {self.seconds * 1e3:.2f} ms>"
@@ -33,10 +39,10 @@ class PipelineOptions:
     verify: bool = False  # run the verifier after every pass (the tests do)
     max_iterations: int = 8  # cap of the simplification fixed point
     record_text: bool = True
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, object] = field(default_factory=dict)
 
 
-def _simplification_group() -> list[tuple[str, Pass]]:
+def _simplification_group() -> PassGroup:
     from .cse import cse
     from .dce import dce
     from .dot import canonicalize_dots
@@ -47,7 +53,7 @@ def _simplification_group() -> list[tuple[str, Pass]]:
             ("cse", cse), ("dce", dce)]
 
 
-def default_pipeline(target: str = "cpu") -> list[tuple[str, Pass] | tuple[str, list]]:
+def default_pipeline(target: str = "cpu") -> Pipeline:
     """Target-independent passes first; a list entry is a group run to a capped fixed point."""
     from .conditional import conditional_to_select
     from .dce import dce
@@ -71,14 +77,14 @@ def default_pipeline(target: str = "cpu") -> list[tuple[str, Pass] | tuple[str, 
     ]
 
 
-def pass_names(pipeline) -> list[str]:
-    out = []
+def pass_names(pipeline: Pipeline) -> list[str]:
+    out: list[str] = []
     for name, p in pipeline:
         out.extend(n for n, _ in p) if isinstance(p, list) else out.append(name)
     return out
 
 
-def run_pipeline(module: Module, pipeline, options: PipelineOptions) -> list[PassRecord]:
+def run_pipeline(module: Module, pipeline: Pipeline, options: PipelineOptions) -> list[PassRecord]:
     records: list[PassRecord] = []
     only = set(options.passes) if options.passes is not None else None
     known = set(pass_names(pipeline)) | {name for name, _ in pipeline}
@@ -129,8 +135,8 @@ def run_pipeline(module: Module, pipeline, options: PipelineOptions) -> list[Pas
     return records
 
 
-def optimize(module: Module, target: str = "cpu", passes=None, skip=(), dump_to=None, verify=False,
-             **extra) -> tuple[Module, list[PassRecord]]:
+def optimize(module: Module, target: str = "cpu", passes: Sequence[str] | None = None, skip: Sequence[str] = (),
+             dump_to: str | None = None, verify: bool = False, **extra: object) -> tuple[Module, list[PassRecord]]:
     """Runs the default pipeline on a copy of `module`; returns (optimized module, records)."""
     module = clone_module(module)
     opts = PipelineOptions(passes=passes, skip=tuple(skip), dump_to=dump_to, verify=verify, extra=extra)

@@ -5,18 +5,29 @@ None. Rules see operands that are already simplified (instructions are visited o
 first), so chains such as reshape(reshape(broadcast(x))) collapse in one sweep."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
+from ..hlo.dtypes import DType
 from ..hlo.ir import Computation, Instruction, Module, NameGen, replace_uses, topological_sort
 from ..hlo.opcodes import Opcode as O
 from ..hlo.shape import Shape
 
+Scalar = bool | int | float | complex  # what a constant holds, as a Python value
+
 # --- what a rule may ask about an operand ----------------------------------------------------
 
 
-def scalar_value(i: Instruction):
+def _element_type(shape: Shape) -> DType:
+    """The element type of an array shape (the rules ask it only of arrays)."""
+    assert shape.dtype is not None, "a tuple shape has no element type"
+    return shape.dtype
+
+
+def scalar_value(i: Instruction) -> Scalar | None:
     """The single value of a constant, or of a broadcast of a scalar constant; else None."""
     if i.opcode is O.BROADCAST and i.operands[0].shape.rank == 0:
         i = i.operands[0]
@@ -26,43 +37,44 @@ def scalar_value(i: Instruction):
     first = flat[0]
     if flat.size > 1 and not (np.all(flat == first) and not (flat.dtype.kind == "f" and np.isnan(first))):
         return None
-    return first.item() if hasattr(first, "item") else first
+    value: Scalar = first.item() if hasattr(first, "item") else first
+    return value
 
 
 def is_const(i: Instruction) -> bool:
     return i.opcode is O.CONSTANT or (i.opcode is O.BROADCAST and i.operands[0].opcode is O.CONSTANT)
 
 
-def _is(i: Instruction, value) -> bool:
+def _is(i: Instruction, value: float) -> bool:
     v = scalar_value(i)
     # Same bit pattern matters for 0: -0.0 is not an additive identity for -0.0 + 0 under IEEE,
     # but XLA treats both as zero here; NaN never equals.
     return v is not None and not (isinstance(v, float) and np.isnan(v)) and v == value
 
 
-def is_zero(i): return _is(i, 0)
-def is_one(i): return _is(i, 1)
+def is_zero(i: Instruction) -> bool: return _is(i, 0)
+def is_one(i: Instruction) -> bool: return _is(i, 1)
 
 
 def is_true(i: Instruction) -> bool:
     v = scalar_value(i)
-    return v is not None and i.shape.dtype.kind == "pred" and bool(v)
+    return v is not None and _element_type(i.shape).kind == "pred" and bool(v)
 
 
 def is_false(i: Instruction) -> bool:
     v = scalar_value(i)
-    return v is not None and i.shape.dtype.kind == "pred" and not bool(v)
+    return v is not None and _element_type(i.shape).kind == "pred" and not bool(v)
 
 
-def is_neg_inf(i): return _is(i, float("-inf")) and i.shape.dtype.is_float
-def is_pos_inf(i): return _is(i, float("inf")) and i.shape.dtype.is_float
+def is_neg_inf(i: Instruction) -> bool: return _is(i, float("-inf")) and _element_type(i.shape).is_float
+def is_pos_inf(i: Instruction) -> bool: return _is(i, float("inf")) and _element_type(i.shape).is_float
 
 
 def is_int(i: Instruction) -> bool:
-    return not i.shape.is_tuple and i.shape.dtype.kind in ("s", "u")
+    return i.shape.dtype is not None and i.shape.dtype.kind in ("s", "u")
 
 
-def is_identity_perm(p) -> bool:
+def is_identity_perm(p: Sequence[int]) -> bool:
     return tuple(p) == tuple(range(len(p)))
 
 
@@ -70,22 +82,25 @@ class Builder:
     """Makes replacement instructions: fresh names, the metadata of the instruction replaced."""
 
     def __init__(self, comp: Computation, names: NameGen):
-        self.comp, self.names, self.current = comp, names, None
+        self.comp, self.names = comp, names
+        self.current: Instruction | None = None  # the instruction being rewritten
         self.added: list[Instruction] = []
 
-    def make(self, opcode: O, shape: Shape, operands, attrs=None, literal=None) -> Instruction:
+    def make(self, opcode: O, shape: Shape, operands: Iterable[Instruction], attrs: Mapping[str, Any] | None = None,
+             literal: npt.NDArray[Any] | None = None) -> Instruction:
         cur = self.current
         i = Instruction(self.names(opcode.value), opcode, shape, list(operands), dict(attrs or {}),
                         cur.metadata if cur else None, literal, None, cur.line if cur else 0)
         self.added.append(i)
         return i
 
-    def constant(self, value, shape: Shape) -> Instruction:
-        scalar = self.make(O.CONSTANT, Shape(shape.dtype, ()), [], literal=np.asarray(value, shape.dtype.np))
+    def constant(self, value: Scalar | npt.NDArray[Any], shape: Shape) -> Instruction:
+        literal = np.asarray(value, _element_type(shape).np)
+        scalar = self.make(O.CONSTANT, Shape(shape.dtype, ()), [], literal=literal)
         return scalar if shape.rank == 0 else self.make(O.BROADCAST, shape.with_dims(shape.dims), [scalar],
                                                         {"dimensions": ()})
 
-    def same(self, i: Instruction, operands) -> Instruction:
+    def same(self, i: Instruction, operands: Iterable[Instruction]) -> Instruction:
         return self.make(i.opcode, i.shape, operands, i.attrs)
 
 
@@ -95,14 +110,14 @@ _COMMUTATIVE = (O.ADD, O.MULTIPLY, O.MAXIMUM, O.MINIMUM, O.AND, O.OR, O.XOR)
 _SWAPPED_DIRECTION = {"LT": "GT", "GT": "LT", "LE": "GE", "GE": "LE", "EQ": "EQ", "NE": "NE"}
 
 
-def constant_to_right(i: Instruction, b: Builder):
+def constant_to_right(i: Instruction, b: Builder) -> Instruction | None:
     a, c = i.operands
     if is_const(a) and not is_const(c):
         return b.same(i, [c, a])
     return None
 
 
-def compare_constant_to_right(i: Instruction, b: Builder):
+def compare_constant_to_right(i: Instruction, b: Builder) -> Instruction | None:
     a, c = i.operands
     if is_const(a) and not is_const(c):
         attrs = dict(i.attrs)
@@ -111,21 +126,21 @@ def compare_constant_to_right(i: Instruction, b: Builder):
     return None
 
 
-def reshape_of_reshape(i: Instruction, b: Builder):
+def reshape_of_reshape(i: Instruction, b: Builder) -> Instruction | None:
     src = i.operands[0]
     if src.opcode is O.RESHAPE:
         return b.make(O.RESHAPE, i.shape, [src.operands[0]])
     return None
 
 
-def reshape_of_scalar_broadcast(i: Instruction, b: Builder):
+def reshape_of_scalar_broadcast(i: Instruction, b: Builder) -> Instruction | None:
     src = i.operands[0]
     if src.opcode is O.BROADCAST and src.operands[0].shape.rank == 0:
         return b.make(O.BROADCAST, i.shape, [src.operands[0]], {"dimensions": ()})
     return None
 
 
-def _degenerate_map(src: Shape, dst: Shape) -> list[int] | None:
+def _degenerate_map(src: Shape, dst: Shape) -> list[tuple[int, int]] | None:
     """If dst is src with size-1 dimensions added or removed, for each src dim that is not 1 the
     dst dim it lands in; else None."""
     s = [k for k, d in enumerate(src.dims) if d != 1]
@@ -135,7 +150,7 @@ def _degenerate_map(src: Shape, dst: Shape) -> list[int] | None:
     return list(zip(s, t))
 
 
-def broadcast_of_degenerate_reshape(i: Instruction, b: Builder):
+def broadcast_of_degenerate_reshape(i: Instruction, b: Builder) -> Instruction | None:
     """broadcast(reshape(A)) where the reshape only adds/drops 1-sized dims => broadcast(A)."""
     src = i.operands[0]
     if src.opcode is not O.RESHAPE:
@@ -148,7 +163,7 @@ def broadcast_of_degenerate_reshape(i: Instruction, b: Builder):
     return b.make(O.BROADCAST, i.shape, [a], {"dimensions": tuple(dims[t] for _, t in pairs)})
 
 
-def broadcast_of_broadcast(i: Instruction, b: Builder):
+def broadcast_of_broadcast(i: Instruction, b: Builder) -> Instruction | None:
     src = i.operands[0]
     if src.opcode is not O.BROADCAST:
         return None
@@ -157,7 +172,7 @@ def broadcast_of_broadcast(i: Instruction, b: Builder):
                   {"dimensions": tuple(outer[d] for d in src.attrs["dimensions"])})
 
 
-def transpose_of_transpose(i: Instruction, b: Builder):
+def transpose_of_transpose(i: Instruction, b: Builder) -> Instruction | None:
     src = i.operands[0]
     if src.opcode is not O.TRANSPOSE:
         return None
@@ -165,7 +180,7 @@ def transpose_of_transpose(i: Instruction, b: Builder):
     return b.make(O.TRANSPOSE, i.shape, [src.operands[0]], {"dimensions": tuple(inner[d] for d in outer)})
 
 
-def transpose_is_reshape(i: Instruction, b: Builder):
+def transpose_is_reshape(i: Instruction, b: Builder) -> Instruction | None:
     """A transpose that only moves 1-sized dims keeps the element order: it is a reshape."""
     perm = i.attrs["dimensions"]
     src = i.operands[0].shape
@@ -175,7 +190,7 @@ def transpose_is_reshape(i: Instruction, b: Builder):
     return None
 
 
-def slice_of_slice(i: Instruction, b: Builder):
+def slice_of_slice(i: Instruction, b: Builder) -> Instruction | None:
     src = i.operands[0]
     if src.opcode is not O.SLICE:
         return None
@@ -186,27 +201,27 @@ def slice_of_slice(i: Instruction, b: Builder):
     return b.make(O.SLICE, i.shape, [src.operands[0]], {"slice": tuple(spec)})
 
 
-def full_slice(i: Instruction, b: Builder):
+def full_slice(i: Instruction, b: Builder) -> Instruction | None:
     src = i.operands[0]
     if i.shape.dims == src.shape.dims and all(s == 0 and st == 1 for s, _, st in i.attrs["slice"]):
         return src
     return None
 
 
-def convert_of_convert(i: Instruction, b: Builder):
+def convert_of_convert(i: Instruction, b: Builder) -> Instruction | None:
     """convert(convert(A)) => convert(A) when the inner convert loses nothing."""
     src = i.operands[0]
     if src.opcode is not O.CONVERT:
         return None
     a = src.operands[0]
-    if not _lossless(a.shape.dtype, src.shape.dtype):
+    if not _lossless(_element_type(a.shape), _element_type(src.shape)):
         return None
     if a.shape.dtype == i.shape.dtype:
         return a
     return b.make(O.CONVERT, i.shape, [a])
 
 
-def _lossless(frm, to) -> bool:
+def _lossless(frm: DType, to: DType) -> bool:
     """Every value of `frm` is exactly representable in `to` (and comes back the same)."""
     if frm == to:
         return True
@@ -225,7 +240,7 @@ def _lossless(frm, to) -> bool:
     return False
 
 
-def dynamic_slice_to_slice(i: Instruction, b: Builder):
+def dynamic_slice_to_slice(i: Instruction, b: Builder) -> Instruction | None:
     """dynamic-slice with constant starts => slice, clamping the starts as XLA does."""
     operand, starts = i.operands[0], i.operands[1:]
     values = [scalar_value(s) for s in starts]
@@ -234,92 +249,95 @@ def dynamic_slice_to_slice(i: Instruction, b: Builder):
     sizes = i.attrs["dynamic_slice_sizes"]
     spec = []
     for v, size, dim in zip(values, sizes, operand.shape.dims):
+        assert v is not None and not isinstance(v, complex), "start indices are integers"
         start = min(max(int(v), 0), dim - size)
         spec.append((start, start + size, 1))
     return b.make(O.SLICE, i.shape, [operand], {"slice": tuple(spec)})
 
 
-def select_same_branches(i: Instruction, b: Builder):
+def select_same_branches(i: Instruction, b: Builder) -> Instruction | None:
     _, t, f = i.operands
     return t if t is f else None
 
 
-def exact_reciprocal(i: Instruction, b: Builder):
+def exact_reciprocal(i: Instruction, b: Builder) -> Instruction | None:
     """A / 2^k => A * 2^-k: exact in floating point, and a multiply is cheaper."""
     a, c = i.operands
     v = scalar_value(c)
-    if v is None or not i.shape.dtype.is_float or not isinstance(v, float) or v == 0 or not np.isfinite(v):
+    dt = _element_type(i.shape)
+    if v is None or not dt.is_float or not isinstance(v, float) or v == 0 or not np.isfinite(v):
         return None
     m, _ = np.frexp(v)
     if abs(m) != 0.5:
         return None
-    recip = np.asarray(1.0 / v, i.shape.dtype.np)
+    recip = np.asarray(1.0 / v, dt.np)
     if not np.isfinite(recip) or recip == 0:
         return None
     return b.make(O.MULTIPLY, i.shape, [a, b.constant(recip, i.shape)])
 
 
-def power_small_integer(i: Instruction, b: Builder):
+def power_small_integer(i: Instruction, b: Builder) -> Instruction | None:
     a, c = i.operands
     v = scalar_value(c)
     if v == 1 and v is not None:
         return a  # A ^ 1 => A
-    if v == 2 and i.shape.dtype.is_float:
+    if v == 2 and _element_type(i.shape).is_float:
         return b.make(O.MULTIPLY, i.shape, [a, a])  # A ^ 2 => A * A
     return None
 
 
-def gte_of_tuple(i: Instruction, b: Builder):
+def gte_of_tuple(i: Instruction, b: Builder) -> Instruction | None:
     src = i.operands[0]
     if src.opcode is O.TUPLE:
-        return src.operands[i.attrs["index"]]
+        element: Instruction = src.operands[i.attrs["index"]]
+        return element
     return None
 
 
-def tuple_of_gtes(i: Instruction, b: Builder):
+def tuple_of_gtes(i: Instruction, b: Builder) -> Instruction | None:
     """tuple(gte(T,0), ..., gte(T,n-1)) => T."""
     ops = i.operands
     if not ops or any(o.opcode is not O.GET_TUPLE_ELEMENT for o in ops):
         return None
     t = ops[0].operands[0]
     if all(o.operands[0] is t and o.attrs["index"] == k for k, o in enumerate(ops)) and \
-            t.shape.is_tuple and len(t.shape.tuple_shapes) == len(ops):
+            t.shape.tuple_shapes is not None and len(t.shape.tuple_shapes) == len(ops):
         return t
     return None
 
 
-def dus_full_update(i: Instruction, b: Builder):
+def dus_full_update(i: Instruction, b: Builder) -> Instruction | None:
     """dynamic-update-slice whose update covers the whole operand => the update."""
     return i.operands[1] if i.operands[1].shape.dims == i.shape.dims else None
 
 
-def _identity_broadcast(i: Instruction, b: Builder):
+def _identity_broadcast(i: Instruction, b: Builder) -> Instruction | None:
     a = i.operands[0]
     if a.shape.dims == i.shape.dims and is_identity_perm(i.attrs["dimensions"]):
         return a
     return None
 
 
-def _zero_pad(i: Instruction, b: Builder):
+def _zero_pad(i: Instruction, b: Builder) -> Instruction | None:
     return i.operands[0] if all(p == (0, 0, 0) for p in i.attrs["padding"]) else None
 
 
-def _mul_by_zero_int(i: Instruction, b: Builder):
+def _mul_by_zero_int(i: Instruction, b: Builder) -> Instruction | None:
     return i.operands[1] if is_int(i) and is_zero(i.operands[1]) and i.operands[1].shape == i.shape else None
 
 
-def _and_false(i: Instruction, b: Builder):
+def _and_false(i: Instruction, b: Builder) -> Instruction | None:
     return i.operands[1] if is_false(i.operands[1]) and i.operands[1].shape == i.shape else None
 
 
-def _or_true(i: Instruction, b: Builder):
+def _or_true(i: Instruction, b: Builder) -> Instruction | None:
     return i.operands[1] if is_true(i.operands[1]) and i.operands[1].shape == i.shape else None
 
 
 # --- the table -------------------------------------------------------------------------------
 # (opcode, rule). `i.operands[k]` is written A, B, ...; C is a constant.
 
-def _op(k):
+def _op(k: int) -> Callable[[Instruction], Instruction]:
     return lambda i: i.operands[k]
 
 
@@ -393,7 +411,7 @@ def simplify_computation(comp: Computation, names: NameGen, max_rewrites_per_ins
         current = instr
         for _ in range(max_rewrites_per_instr):
             rules = RULES_BY_OPCODE.get(current.opcode, ())
-            replacement = None
+            replacement: Instruction | None = None
             b.current = current
             for rule in rules:
                 replacement = rule(current, b)
