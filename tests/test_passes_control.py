@@ -128,6 +128,14 @@ def test_loop_invariant_exp_is_hoisted_out_of_the_body():
     assert len(loop.shape.tuple_shapes) > 4
 
 
+def test_control_flow_computations_are_the_entry_and_what_it_runs():
+    from xla_magic.hlo.walk import control_flow_computations
+
+    m = parse_hlo(LOOP)
+    names = [c.name for c in control_flow_computations(m)]
+    assert names[0] == "e" and sorted(names[1:]) == ["body", "cond"]
+
+
 def test_constant_loop_state_is_sunk_into_the_body():
     m = same_values(LOOP, sink_constants, dce)
     body = m.computation("body")
