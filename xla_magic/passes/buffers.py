@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from ..hlo.ir import Computation, Instruction, Module
 from ..hlo.opcodes import Opcode as O
@@ -26,11 +27,14 @@ def _align(n: int) -> int:
     return (n + ALIGN - 1) // ALIGN * ALIGN
 
 
+BufferKind = Literal["temp", "output", "parameter", "constant"]
+
+
 @dataclass
 class Buffer:
     value: str  # the instruction (":k" for element k of a tuple-shaped one)
     size: int
-    kind: str  # "temp" | "output" | "parameter" | "constant"
+    kind: BufferKind
     start: int  # schedule step where it is defined
     end: int  # last step that reads it
     offset: int = -1  # in the arena, for temporaries
@@ -181,7 +185,7 @@ def _leaf_names(i: Instruction) -> list[str]:
     return [i.name] if not i.shape.is_tuple else [f"{i.name}:{k}" for k in range(n)]
 
 
-def _kind(i: Instruction, is_entry: bool, aliases: AliasSets) -> str:
+def _kind(i: Instruction, is_entry: bool, aliases: AliasSets) -> BufferKind:
     if i.opcode is O.PARAMETER:
         return "parameter"
     if i.opcode is O.CONSTANT:

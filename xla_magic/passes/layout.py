@@ -8,8 +8,6 @@ physical order); a plain row-major bitcast becomes a reshape. Afterwards no op d
 layouts, so later passes may drop layout-changing copies freely."""
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from ..hlo.ir import Instruction, Module, NameGen, replace_uses, topological_sort
@@ -49,7 +47,7 @@ def decompose_layout_bitcasts(module: Module) -> bool:
             sp, dp = _major_to_minor(src), _major_to_minor(dst)
             new: list[Instruction] = []
 
-            def make(op: O, shape: Shape, operands: list[Instruction], attrs: dict[str, Any] | None = None,
+            def make(op: O, shape: Shape, operands: list[Instruction], attrs: dict[str, object] | None = None,
                      i: Instruction = i, new: list[Instruction] = new) -> Instruction:
                 n = Instruction(names(op.value), op, shape, operands, attrs or {}, i.metadata, None, None, i.line,
                                 i.column)

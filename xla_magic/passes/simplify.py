@@ -86,7 +86,7 @@ class Builder:
         self.current: Instruction | None = None  # the instruction being rewritten
         self.added: list[Instruction] = []
 
-    def make(self, opcode: O, shape: Shape, operands: Iterable[Instruction], attrs: Mapping[str, Any] | None = None,
+    def make(self, opcode: O, shape: Shape, operands: Iterable[Instruction], attrs: Mapping[str, object] | None = None,
              literal: npt.NDArray[Any] | None = None) -> Instruction:
         cur = self.current
         i = Instruction(self.names(opcode.value), opcode, shape, list(operands), dict(attrs or {}),
