@@ -10,13 +10,15 @@ import ml_dtypes
 import numpy as np
 import numpy.typing as npt
 
+NpDType = np.dtype[Any]  # (the field `np` below hides the module inside the class)
+
 
 @dataclass(frozen=True)
 class DType:
     name: str  # HLO spelling: "f32", "pred", ...
     kind: str  # "pred" | "s" | "u" | "f" | "c" | "token"
     bits: int
-    np: np.dtype[Any] | None  # None for token
+    np: NpDType | None  # None for token
 
     @property
     def is_float(self) -> bool:
@@ -29,6 +31,13 @@ class DType:
     @property
     def is_complex(self) -> bool:
         return self.kind == "c"
+
+    @property
+    def np_dtype(self) -> NpDType:
+        """`np` typed as present: every element type but token has a numpy counterpart."""
+        if self.np is None:
+            raise TypeError(f"{self.name} has no numpy type")
+        return self.np
 
     @property
     def itemsize(self) -> int:
