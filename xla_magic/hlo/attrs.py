@@ -5,7 +5,11 @@ value from text and how to print it back. Unknown attributes are kept verbatim a
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+_T = TypeVar("_T")
 
 
 class AttrError(ValueError):
@@ -21,6 +25,16 @@ class Raw:
     """An attribute value kept as XLA wrote it (backend_config, sharding, unknown keys)."""
 
     text: str
+
+
+class Referable:
+    """An IR object that attribute values name by reference (a computation, an instruction).
+
+    The IR's classes derive from it so that attribute text (`%name`) is written here, below
+    the IR, without this module importing it."""
+
+    __slots__ = ()
+    name: str
 
 
 @dataclass(frozen=True)
@@ -80,7 +94,7 @@ class ConvDims:
     def to_text(self) -> str:
         n = len(self.input_spatial)
 
-        def labels(rank, roles: dict[int, str], spatial) -> str:
+        def labels(rank: int, roles: dict[int, str], spatial: tuple[int, ...]) -> str:
             out = ["?"] * rank
             for pos, ch in roles.items():
                 out[pos] = ch
@@ -107,8 +121,7 @@ class Metadata:
 
     def to_text(self) -> str:
         parts = []
-        for key in ("op_type", "op_name", "source_file"):
-            v = getattr(self, key)
+        for key, v in (("op_type", self.op_type), ("op_name", self.op_name), ("source_file", self.source_file)):
             if v is not None:
                 parts.append(f"{key}={quote(v)}")
         if self.source_line is not None:
@@ -162,7 +175,7 @@ def parse_int_list(text: str) -> tuple[int, ...]:
     return tuple(out)
 
 
-def int_list_text(v) -> str:
+def int_list_text(v: Iterable[int]) -> str:
     return "{" + ",".join(map(str, v)) + "}"
 
 
@@ -191,7 +204,7 @@ def parse_slice(text: str) -> tuple[tuple[int, int, int], ...]:
     return tuple(out)
 
 
-def slice_text(v) -> str:
+def slice_text(v: Iterable[tuple[int, int, int]]) -> str:
     return "{" + ", ".join(f"[{a}:{b}" + (f":{s}]" if s != 1 else "]") for a, b, s in v) + "}"
 
 
@@ -209,7 +222,7 @@ def parse_padding(text: str) -> tuple[tuple[int, int, int], ...]:
     return tuple(out)
 
 
-def padding_text(v) -> str:
+def padding_text(v: Iterable[tuple[int, int, int]]) -> str:
     return "x".join(f"{lo}_{hi}" + (f"_{it}" if it else "") for lo, hi, it in v)
 
 
@@ -241,7 +254,7 @@ def parse_window(text: str) -> Window:
         size = [int(x) for x in _xs(fields["size"], "size")]
         n = len(size)
 
-        def per_dim(key, default, conv=int):
+        def per_dim(key: str, default: _T, conv: Callable[[str], _T]) -> list[_T]:
             if key not in fields:
                 return [default] * n
             vals = [conv(x) for x in _xs(fields[key], key)]
@@ -249,13 +262,14 @@ def parse_window(text: str) -> Window:
                 raise AttrError(f"window {key} has {len(vals)} dimensions, size has {n}")
             return vals
 
-        stride = per_dim("stride", 1)
-        pads = per_dim("pad", (0, 0), lambda s: tuple(int(p) for p in s.split("_", 1)))
+        stride = per_dim("stride", 1, int)
+        no_pad: tuple[int, ...] = (0, 0)
+        pads = per_dim("pad", no_pad, lambda s: tuple(int(p) for p in s.split("_", 1)))
         if any(len(p) != 2 for p in pads):
             raise AttrError("window pad must be low_high per dimension")
-        lhs = per_dim("lhs_dilate", 1)
-        rhs = per_dim("rhs_dilate", 1)
-        rev = per_dim("rhs_reversal", 0)
+        lhs = per_dim("lhs_dilate", 1, int)
+        rhs = per_dim("rhs_dilate", 1, int)
+        rev = per_dim("rhs_reversal", 0, int)
     except ValueError as e:
         if isinstance(e, AttrError):
             raise
@@ -271,7 +285,7 @@ def parse_dim_labels(text: str) -> ConvDims:
         raise AttrError("expected dim_labels like b01f_01io->b01f")
     lhs, rhs, out = m.groups()
 
-    def roles(labels: str, letters: str, what: str):
+    def roles(labels: str, letters: str, what: str) -> tuple[dict[str, int], tuple[int, ...]]:
         if len(set(labels)) != len(labels):
             raise AttrError(f"repeated label in {what} '{labels}'")
         found = {}
@@ -298,8 +312,9 @@ def parse_metadata(text: str) -> Metadata:
     if not (t.startswith("{") and t.endswith("}")):
         raise AttrError("expected metadata={...}")
     body, pos = t[1:-1], 0
-    known: dict[str, object] = {}
-    extra = []
+    strings: dict[str, str] = {}
+    ints: dict[str, int] = {}
+    extra: list[tuple[str, str]] = []
     while True:
         while pos < len(body) and body[pos].isspace():
             pos += 1
@@ -311,15 +326,16 @@ def parse_metadata(text: str) -> Metadata:
         k, v = m.group(1), m.group(2)
         pos = m.end()
         if k in ("op_type", "op_name", "source_file"):
-            known[k] = unquote(v)
+            strings[k] = unquote(v)
         elif k in ("source_line", "stack_frame_id") and re.fullmatch(r"-?\d+", v):
-            known[k] = int(v)
+            ints[k] = int(v)
         else:
             extra.append((k, v))
-    return Metadata(extra=tuple(extra), **known)
+    return Metadata(strings.get("op_type"), strings.get("op_name"), strings.get("source_file"),
+                    ints.get("source_line"), ints.get("stack_frame_id"), tuple(extra))
 
 
-def comp_list_text(comps) -> str:
+def comp_list_text(comps: Iterable[Referable | CompRef]) -> str:
     return "{" + ", ".join("%" + c.name for c in comps) + "}"
 
 
@@ -350,10 +366,19 @@ def _ident(text: str) -> str:
     return text
 
 
-ATTR_KINDS: dict[str, tuple] = {
+# One row: parse(text) -> value, print(value) -> text. The value type differs from row to row,
+# so the printing side takes Any.
+AttrKind = tuple[Callable[[str], object], Callable[[Any], str]]
+
+
+def _bool_text(v: bool) -> str:
+    return "true" if v else "false"
+
+
+ATTR_KINDS: dict[str, AttrKind] = {
     **{k: (parse_int_list, int_list_text) for k in _INT_LISTS},
     **{k: (parse_int, str) for k in _INTS},
-    **{k: (parse_bool, lambda v: "true" if v else "false") for k in _BOOLS},
+    **{k: (parse_bool, _bool_text) for k in _BOOLS},
     **{k: (_ident, str) for k in _IDENTS},
     **{k: (unquote, quote) for k in _STRINGS},
     "slice": (parse_slice, slice_text),
@@ -363,19 +388,15 @@ ATTR_KINDS: dict[str, tuple] = {
 }
 
 
-def attr_to_text(key: str, value) -> str:
-    from .ir import Computation, Instruction  # local: ir imports this module
-
+def attr_to_text(key: str, value: object) -> str:
     if isinstance(value, Raw):
         return value.text
-    if isinstance(value, Computation):
+    if isinstance(value, Referable):
         return "%" + value.name
-    if isinstance(value, tuple) and value and all(isinstance(c, Computation) for c in value):
-        return comp_list_text(value)
-    if isinstance(value, tuple) and value and all(isinstance(c, Instruction) for c in value):
+    if isinstance(value, tuple) and value and all(isinstance(c, Referable) for c in value):
         return comp_list_text(value)
     if key in COMP_LIST_ATTRS:
-        return comp_list_text(value)
+        return comp_list_text(cast("Iterable[Referable]", value))  # empty, or not yet resolved
     kind = ATTR_KINDS.get(key)
     if kind is None:
         return str(value)

@@ -4,9 +4,13 @@ bf16 and the f8/f4/int4 types come from ml_dtypes (the package jax itself uses).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import ml_dtypes
 import numpy as np
+import numpy.typing as npt
+
+NpDType = np.dtype[Any]  # (the field `np` below hides the module inside the class)
 
 
 @dataclass(frozen=True)
@@ -14,7 +18,7 @@ class DType:
     name: str  # HLO spelling: "f32", "pred", ...
     kind: str  # "pred" | "s" | "u" | "f" | "c" | "token"
     bits: int
-    np: np.dtype | None  # None for token
+    np: NpDType | None  # None for token
 
     @property
     def is_float(self) -> bool:
@@ -29,6 +33,13 @@ class DType:
         return self.kind == "c"
 
     @property
+    def np_dtype(self) -> NpDType:
+        """`np` typed as present: every element type but token has a numpy counterpart."""
+        if self.np is None:
+            raise TypeError(f"{self.name} has no numpy type")
+        return self.np
+
+    @property
     def itemsize(self) -> int:
         return self.np.itemsize if self.np is not None else 0
 
@@ -36,7 +47,7 @@ class DType:
         return self.name
 
 
-def _d(name: str, kind: str, bits: int, npd) -> DType:
+def _d(name: str, kind: str, bits: int, npd: npt.DTypeLike | None) -> DType:
     return DType(name, kind, bits, None if npd is None else np.dtype(npd))
 
 
@@ -64,7 +75,7 @@ _TABLE = [
 ]
 
 DTYPES: dict[str, DType] = {d.name: d for d in _TABLE}
-_BY_NP: dict[np.dtype, DType] = {}
+_BY_NP: dict[np.dtype[Any], DType] = {}
 for _dt in _TABLE:
     if _dt.np is not None:
         _BY_NP.setdefault(_dt.np, _dt)
@@ -78,7 +89,7 @@ def dtype(name: str) -> DType:
     return DTYPES[name]
 
 
-def from_numpy(npd) -> DType:
+def from_numpy(npd: npt.DTypeLike) -> DType:
     """The HLO type of a numpy dtype; TypeError when there is none."""
     d = _BY_NP.get(np.dtype(npd))
     if d is None:

@@ -29,7 +29,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from time import perf_counter
-from typing import Any
+from typing import Any, NoReturn, cast
 
 import ml_dtypes
 import numpy as np
@@ -42,8 +42,14 @@ from .opcodes import Opcode
 from .shape import Shape
 
 O = Opcode
-Value = Any  # np.ndarray | np.generic | tuple[Value, ...]
+# np.ndarray | np.generic | tuple[Value, ...]: numpy hands back scalars or 0-d arrays as it likes, so
+# values stay dynamically typed; arrays where a function needs one are np.ndarray.
+Value = Any
 Fn = Callable[..., Value]
+# (arity, fn, a, b, c): a is one operand slot, or a tuple of slots when arity is -1 (variadic).
+Step = tuple[int, Fn, Any, int, int]
+Trace = list[tuple[Instruction, float, int]]  # (instruction, seconds, output nbytes) per step
+Less = Callable[[list[Value], list[Value]], Value]  # a sort comparator on whole arrays
 
 
 class EvaluationError(Exception):
@@ -66,7 +72,7 @@ class Plan:
     computation: Computation
     n_params: int
     consts: list[Value]
-    steps: list[tuple]
+    steps: list[Step]
     step_instrs: list[Instruction]
     root: int
     subplans: dict[int, Plan] = field(default_factory=dict)
@@ -99,25 +105,34 @@ def make_plan(comp: Computation) -> Plan:
     return plan
 
 
+def _parameter_number(p: Instruction) -> int:
+    return cast(int, p.parameter_number)  # the verifier numbers every parameter
+
+
 def _build(comp: Computation, ctx: _Ctx) -> Plan:
     order = comp.post_order()
-    params = sorted((i for i in order if i.opcode is O.PARAMETER), key=lambda i: i.parameter_number)
-    n_params = max((p.parameter_number + 1 for p in params), default=0)
-    slot: dict[int, int] = {id(p): p.parameter_number for p in params}
+    params = sorted((i for i in order if i.opcode is O.PARAMETER), key=_parameter_number)
+    n_params = max((_parameter_number(p) + 1 for p in params), default=0)
+    slot: dict[int, int] = {id(p): _parameter_number(p) for p in params}
     consts: list[Value] = []
     for i in order:
         if i.opcode is O.CONSTANT and i.literal is not None:
             slot[id(i)] = n_params + len(consts)
             consts.append(_frozen(i.literal))
     next_slot = n_params + len(consts)
-    steps, instrs = [], []
+    steps: list[Step] = []
+    instrs: list[Instruction] = []
     for i in order:
         if id(i) in slot:
             continue
         fn = _step_fn(i, ctx)
         ops = [slot[id(o)] for o in i.operands]
         n = len(ops)
-        steps.append((n, fn, *ops, *([0] * (3 - n))) if n <= 3 else (-1, fn, tuple(ops), 0, 0))
+        if n <= 3:
+            a, b, c = (ops + [0, 0, 0])[:3]
+            steps.append((n, fn, a, b, c))
+        else:
+            steps.append((-1, fn, tuple(ops), 0, 0))
         instrs.append(i)
         slot[id(i)] = next_slot
         next_slot += 1
@@ -134,7 +149,7 @@ def _step_fn(ins: Instruction, ctx: _Ctx) -> Fn:
         except EvaluationError as e:
             err = e
 
-    def raise_(*_):  # deferred, so a plan can be made for a module that never runs the op
+    def raise_(*_: Value) -> NoReturn:  # deferred, so a plan can be made for a module that never runs the op
         raise err
     return raise_
 
@@ -164,7 +179,7 @@ def _run(plan: Plan, args: Sequence[Value]) -> Value:
     return vals[plan.root]
 
 
-def _run_traced(plan: Plan, args: Sequence[Value], trace: list) -> Value:
+def _run_traced(plan: Plan, args: Sequence[Value], trace: Trace) -> Value:
     vals = list(args[:plan.n_params])
     vals += plan.consts
     for (n, fn, a, b, c), ins in zip(plan.steps, plan.step_instrs):
@@ -182,7 +197,7 @@ def _nbytes(v: Value) -> int:
     return int(getattr(v, "nbytes", 0))
 
 
-def run_plan(plan: Plan, args: Sequence[Value], trace: list | None = None) -> Value:
+def run_plan(plan: Plan, args: Sequence[Value], trace: Trace | None = None) -> Value:
     """Runs a plan. With `trace` a list, appends (instruction, seconds, output nbytes) per step."""
     if len(args) < plan.n_params:
         raise EvaluationError(f"computation '{plan.computation.name}' takes {plan.n_params} arguments, "
@@ -207,11 +222,11 @@ def _finish(v: Value, args: Sequence[Value]) -> Value:
     return v
 
 
-def evaluate_computation(comp: Computation, args: list) -> Value:
+def evaluate_computation(comp: Computation, args: Sequence[Value]) -> Value:
     return run_plan(make_plan(comp), args)
 
 
-def evaluate_module(module: Module, args: list) -> Value:
+def evaluate_module(module: Module, args: Sequence[Value]) -> Value:
     return evaluate_computation(module.entry, args)
 
 
@@ -228,7 +243,7 @@ def _via_f32(f: Fn, dt: DType) -> Fn:
         return f
     out = dt.np
 
-    def g(*xs):
+    def g(*xs: Value) -> Value:
         return np.asarray(f(*(np.asarray(x, _F32) for x in xs))).astype(out)
     return g
 
@@ -257,21 +272,21 @@ def _is_float_np(npd: np.dtype) -> bool:
 # --- elementwise: unary ---------------------------------------------------------------------
 
 
-def _round_afz(x):
+def _round_afz(x: Value) -> Value:
     t = np.trunc(x)
     # round half away from zero; trunc keeps -0 for (-0.5, -0]
     return np.where(np.abs(x - t) >= 0.5, t + np.copysign(np.ones_like(t), x), t)
 
 
 def _sign_float(tiny: float) -> Fn:
-    def f(x):
+    def f(x: Value) -> Value:
         r = np.sign(x)
         # sign(-0) = -0 and, with denormals read as zero (XLA:CPU's DAZ), sign(denormal) = +-0
         return np.where(np.abs(x) < tiny, x * 0, r)
     return f
 
 
-def _sign_complex(x):
+def _sign_complex(x: Value) -> Value:
     a = np.abs(x)
     return np.where(a == 0, x, x / np.where(a == 0, 1, a))
 
@@ -279,25 +294,25 @@ def _sign_complex(x):
 _erf_scalar = np.frompyfunc(math.erf, 1, 1)
 
 
-def _erf(x):
+def _erf(x: Value) -> Value:
     x = np.asarray(x)
     return _erf_scalar(x.astype(np.float64)).astype(np.float64).astype(x.dtype)
 
 
-def _logistic(x):
+def _logistic(x: Value) -> Value:
     one = np.ones((), x.dtype if hasattr(x, "dtype") else None)
     return one / (one + np.exp(-x))
 
 
-def _rsqrt(x):
+def _rsqrt(x: Value) -> Value:
     return np.ones((), np.asarray(x).dtype) / np.sqrt(x)
 
 
 def _clz(dt: DType) -> Fn:
     bits = dt.bits
-    u = _unsigned_of(dt.np)
+    u = _unsigned_of(dt.np_dtype)
 
-    def f(x):
+    def f(x: Value) -> Value:
         x = np.asarray(x)
         v = x.view(u).astype(np.uint64)
         hi = (v >> np.uint64(32)).astype(np.float64)
@@ -308,7 +323,7 @@ def _clz(dt: DType) -> Fn:
     return f
 
 
-def _popcnt(x):
+def _popcnt(x: Value) -> Value:
     x = np.asarray(x)
     return np.bitwise_count(x.view(_unsigned_of(x.dtype))).astype(x.dtype)
 
@@ -321,16 +336,16 @@ _FLOAT_FORMAT = {  # bits: (exponent bits, mantissa bits) of the IEEE-like types
 def _reduce_precision(dt: DType, ebits: int, mbits: int) -> Fn:
     """XLA's ReducePrecision: round the mantissa to nearest even, then clamp the exponent range."""
     npd = dt.np
-    if npd not in _FLOAT_FORMAT:
+    if npd is None or npd not in _FLOAT_FORMAT:
         npd = _F32
     src_e, src_m = _FLOAT_FORMAT[npd]
     nbits = npd.itemsize * 8
     u = _unsigned_of(npd)
 
-    def c(v):
+    def c(v: Value) -> Value:
         return np.array(v, u)
 
-    def f(x):
+    def f(x: Value) -> Value:
         x0 = np.asarray(x)
         x = x0.astype(npd, copy=False)
         xi = x.view(u)
@@ -355,10 +370,10 @@ def _reduce_precision(dt: DType, ebits: int, mbits: int) -> Fn:
 
 
 def _unary_table() -> dict[Opcode, Callable[[DType, DType], Fn]]:
-    def flt(f):
+    def flt(f: Fn) -> Callable[[DType, DType], Fn]:
         return lambda src, out: _via_f32(f, src)
 
-    def sign(src, out):
+    def sign(src: DType, out: DType) -> Fn:
         if src.is_complex:
             return _sign_complex
         if src.is_float:
@@ -368,22 +383,22 @@ def _unary_table() -> dict[Opcode, Callable[[DType, DType], Fn]]:
             return _via_f32(_sign_float(tiny), src)
         return np.sign
 
-    def round_afz(src, out):
+    def round_afz(src: DType, out: DType) -> Fn:
         return _via_f32(_round_afz, src) if src.is_float else (lambda x: x)
 
-    def round_even(src, out):
+    def round_even(src: DType, out: DType) -> Fn:
         return _via_f32(np.rint, src) if src.is_float else (lambda x: x)
 
-    def not_(src, out):
+    def not_(src: DType, out: DType) -> Fn:
         return np.logical_not if src.kind == "pred" else np.invert
 
-    def real(src, out):
+    def real(src: DType, out: DType) -> Fn:
         return np.real
 
-    def is_finite(src, out):  # pred out, so no round trip through the input type
+    def is_finite(src: DType, out: DType) -> Fn:  # pred out, so no round trip through the input type
         return np.isfinite if src.np in _NATIVE_FLOATS else (lambda x: np.isfinite(np.asarray(x, _F32)))
 
-    def imag(src, out):
+    def imag(src: DType, out: DType) -> Fn:
         return np.imag if src.is_complex else (lambda x: np.zeros_like(x))
 
     return {
@@ -401,13 +416,13 @@ UNARY_FNS = _unary_table()
 
 
 def _b_unary(ins: Instruction, ctx: _Ctx) -> Fn:
-    return UNARY_FNS[ins.opcode](ins.operands[0].shape.dtype, ins.shape.dtype)
+    return UNARY_FNS[ins.opcode](ins.operands[0].shape.element_type, ins.shape.element_type)
 
 
 # --- elementwise: binary --------------------------------------------------------------------
 
 
-def _fmax(a, b):
+def _fmax(a: Value, b: Value) -> Value:
     r = np.maximum(a, b)  # propagates NaN; the sign of a zero result may be wrong
     z = r == 0
     if np.count_nonzero(z):  # (cheaper than z.any() on small arrays)
@@ -416,7 +431,7 @@ def _fmax(a, b):
     return r
 
 
-def _fmin(a, b):
+def _fmin(a: Value, b: Value) -> Value:
     r = np.minimum(a, b)
     z = r == 0
     if np.count_nonzero(z):
@@ -429,13 +444,13 @@ def _int_div(dt: DType) -> Fn:
     """Truncating division; x/0 = -1 (all ones), INT_MIN/-1 = INT_MIN."""
     npd = dt.np
     if dt.kind == "u":
-        def udiv(a, b):
+        def udiv(a: Value, b: Value) -> Value:
             z = b == 0
             return np.where(z, np.array(np.iinfo(npd).max, npd), np.floor_divide(a, np.where(z, 1, b)))
         return udiv
     lo = np.array(np.iinfo(npd).min, npd)
 
-    def sdiv(a, b):
+    def sdiv(a: Value, b: Value) -> Value:
         z = b == 0
         bad = z | ((a == lo) & (b == -1))
         sb = np.where(bad, np.array(1, npd), b)
@@ -448,7 +463,7 @@ def _int_rem(dt: DType) -> Fn:
     """C remainder (sign of the dividend); x%0 = x, INT_MIN%-1 = 0."""
     npd = dt.np
 
-    def rem(a, b):
+    def rem(a: Value, b: Value) -> Value:
         z = b == 0
         sb = np.where(z | (b == -1) if dt.kind == "s" else z, np.array(1, npd), b)
         return np.where(z, a, np.fmod(a, sb))
@@ -460,7 +475,7 @@ def _int_pow(dt: DType) -> Fn:
     npd = dt.np
     one = np.array(1, npd)
 
-    def f(a, b):
+    def f(a: Value, b: Value) -> Value:
         a, b = np.broadcast_arrays(np.asarray(a, npd), np.asarray(b, npd))
         e = np.where(b < 0, 0, b) if dt.kind == "s" else b.copy()
         res = np.ones_like(a)
@@ -477,14 +492,14 @@ def _int_pow(dt: DType) -> Fn:
     return f
 
 
-def _shift_ok(b, w: int, signed: bool):
+def _shift_ok(b: Value, w: int, signed: bool) -> Value:
     return ((b >= 0) & (b < w)) if signed else (b < w)
 
 
 def _shl(dt: DType) -> Fn:
     npd, w, s = dt.np, dt.bits, dt.kind == "s"
 
-    def f(a, b):
+    def f(a: Value, b: Value) -> Value:
         ok = _shift_ok(b, w, s)
         r = np.left_shift(a, np.where(ok, b, np.array(0, npd)))
         return np.where(ok, r, np.array(0, npd))
@@ -492,10 +507,10 @@ def _shl(dt: DType) -> Fn:
 
 
 def _sra(dt: DType) -> Fn:
-    npd, w, s = dt.np, dt.bits, dt.kind == "s"
+    npd, w, s = dt.np_dtype, dt.bits, dt.kind == "s"
     si = _signed_of(npd)
 
-    def f(a, b):
+    def f(a: Value, b: Value) -> Value:
         ok = _shift_ok(b, w, s)
         sh = np.where(ok, b, np.array(w - 1, npd)).astype(si)
         return np.right_shift(np.asarray(a).view(si), sh).view(npd)  # w-1 fills with the sign
@@ -503,10 +518,10 @@ def _sra(dt: DType) -> Fn:
 
 
 def _srl(dt: DType) -> Fn:
-    npd, w, s = dt.np, dt.bits, dt.kind == "s"
+    npd, w, s = dt.np_dtype, dt.bits, dt.kind == "s"
     ui = _unsigned_of(npd)
 
-    def f(a, b):
+    def f(a: Value, b: Value) -> Value:
         ok = _shift_ok(b, w, s)
         sh = np.where(ok, b, np.array(0, npd)).astype(ui)
         r = np.right_shift(np.asarray(a).view(ui), sh).view(npd)
@@ -517,7 +532,7 @@ def _srl(dt: DType) -> Fn:
 def _complex_fn(out: DType) -> Fn:
     npd = out.np
 
-    def f(a, b):
+    def f(a: Value, b: Value) -> Value:
         a, b = np.broadcast_arrays(a, b)
         r = np.empty(a.shape, npd)
         r.real = a
@@ -573,23 +588,23 @@ def _compare_fn(direction: str, ctype: str | None, dt: DType) -> Fn:
     if dt.is_float and ctype == "TOTALORDER":
         return lambda a, b: cmp(_total_order_key(a), _total_order_key(b))
     if ctype == "UNSIGNED" and dt.kind == "s":
-        u = _unsigned_of(dt.np)
+        u = _unsigned_of(dt.np_dtype)
         return lambda a, b: cmp(np.asarray(a).view(u), np.asarray(b).view(u))
     if ctype == "SIGNED" and dt.kind == "u":
-        s = _signed_of(dt.np)
+        s = _signed_of(dt.np_dtype)
         return lambda a, b: cmp(np.asarray(a).view(s), np.asarray(b).view(s))
     return cmp
 
 
 def _b_binary(ins: Instruction, ctx: _Ctx) -> Fn:
-    return _binary_fn(ins.opcode, ins.operands[0].shape.dtype, ins.shape.dtype)
+    return _binary_fn(ins.opcode, ins.operands[0].shape.element_type, ins.shape.element_type)
 
 
 def _b_compare(ins: Instruction, ctx: _Ctx) -> Fn:
     direction = ins.attrs.get("direction")
     if direction not in _CMP:
         raise _fail(ins, f"unknown comparison direction {direction!r}")
-    return _compare_fn(direction, ins.attrs.get("type"), ins.operands[0].shape.dtype)
+    return _compare_fn(direction, ins.attrs.get("type"), ins.operands[0].shape.element_type)
 
 
 def _b_select(ins: Instruction, ctx: _Ctx) -> Fn:
@@ -597,7 +612,7 @@ def _b_select(ins: Instruction, ctx: _Ctx) -> Fn:
 
 
 def _b_clamp(ins: Instruction, ctx: _Ctx) -> Fn:
-    dt = ins.shape.dtype
+    dt = ins.shape.element_type
     if dt.is_float:
         # min(max(x, lo), hi) with NaN-propagating max/min: lo > hi gives hi, any NaN gives NaN
         return _via_f32(lambda lo, x, hi: np.broadcast_to(_fmin(_fmax(x, lo), hi), np.shape(x)), dt)
@@ -613,7 +628,7 @@ def _float_to_int(dst: np.dtype) -> Fn:
     lo, hi = float(info.min), float(info.max) + 1.0  # both exact powers of two (or 0)
     below_hi = np.nextafter(hi, 0.0)
 
-    def f(x):
+    def f(x: Value) -> Value:
         x = np.asarray(x)
         if x.dtype.kind == "c":
             x = x.real
@@ -631,7 +646,7 @@ def _convert_fn(src: DType, dst: DType) -> Fn:
     if dst.kind == "pred":
         return lambda x: np.not_equal(x, 0)
     if (src.is_float or src.is_complex) and dst.is_int:
-        return _float_to_int(d)
+        return _float_to_int(dst.np_dtype)
     if src.is_complex and dst.is_float:
         return lambda x: np.real(x).astype(d)
     if dst.is_float and d not in _NATIVE_FLOATS and not src.is_float:
@@ -641,22 +656,22 @@ def _convert_fn(src: DType, dst: DType) -> Fn:
 
 
 def _b_convert(ins: Instruction, ctx: _Ctx) -> Fn:
-    return _convert_fn(ins.operands[0].shape.dtype, ins.shape.dtype)
+    return _convert_fn(ins.operands[0].shape.element_type, ins.shape.element_type)
 
 
 def _b_bitcast_convert(ins: Instruction, ctx: _Ctx) -> Fn:
-    d, dims = ins.shape.dtype.np, ins.shape.dims
-    if ins.operands[0].shape.dtype.itemsize == ins.shape.dtype.itemsize:
+    d, dims = ins.shape.element_type.np_dtype, ins.shape.dims
+    if ins.operands[0].shape.element_type.itemsize == ins.shape.element_type.itemsize:
         # Elementwise: keeps whatever shape it is given (comparators run on whole arrays).
         return lambda x: np.ascontiguousarray(x).view(d)
 
-    def f(x):
+    def f(x: Value) -> Value:
         return np.ascontiguousarray(x).view(d).reshape(dims)
     return f
 
 
 def _b_reduce_precision(ins: Instruction, ctx: _Ctx) -> Fn:
-    return _reduce_precision(ins.shape.dtype, int(ins.attrs["exponent_bits"]), int(ins.attrs["mantissa_bits"]))
+    return _reduce_precision(ins.shape.element_type, int(ins.attrs["exponent_bits"]), int(ins.attrs["mantissa_bits"]))
 
 
 def _b_stochastic_convert(ins: Instruction, ctx: _Ctx) -> Fn:
@@ -678,8 +693,8 @@ def _b_iota(ins: Instruction, ctx: _Ctx) -> Fn:
     d = int(ins.attrs.get("iota_dimension", 0))
     shape = [1] * len(dims)
     shape[d] = dims[d]
-    npd = ins.shape.dtype.np
-    base = np.arange(dims[d], dtype=np.float64 if ins.shape.dtype.is_float else np.int64)
+    npd = ins.shape.element_type.np_dtype
+    base = np.arange(dims[d], dtype=np.float64 if ins.shape.element_type.is_float else np.int64)
     val = _frozen(np.broadcast_to(base.astype(npd).reshape(shape), dims))
     return lambda: val
 
@@ -700,12 +715,12 @@ def _major_to_minor(s: Shape) -> tuple[int, ...]:
 def _b_bitcast(ins: Instruction, ctx: _Ctx) -> Fn:
     """Reinterprets the operand's bytes in its physical (layout) order as the result's."""
     src, dst = ins.operands[0].shape, ins.shape
-    if src.size != dst.size or src.dtype.itemsize != dst.dtype.itemsize:
+    if src.size != dst.size or src.element_type.itemsize != dst.element_type.itemsize:
         raise _fail(ins, f"bitcast from {src} to {dst} changes the byte count")
     sp, dp = _major_to_minor(src), _major_to_minor(dst)
     ident = tuple(range(src.rank)) == sp and tuple(range(dst.rank)) == dp
-    dims, d = dst.dims, dst.dtype.np
-    retype = src.dtype.np != d
+    dims, d = dst.dims, dst.element_type.np_dtype
+    retype = src.element_type.np != d
     if not src.rank and not dst.rank:  # elementwise, so it also works in vectorised comparators
         return (lambda x: np.asarray(x).view(d)) if retype else (lambda x: x)
     if ident and not retype:
@@ -713,7 +728,7 @@ def _b_bitcast(ins: Instruction, ctx: _Ctx) -> Fn:
     phys_dims = tuple(dims[i] for i in dp)
     inv = tuple(np.argsort(dp))
 
-    def f(x):
+    def f(x: Value) -> Value:
         p = np.ascontiguousarray(np.transpose(x, sp))
         if retype:
             p = p.view(d)
@@ -725,10 +740,10 @@ def _b_broadcast(ins: Instruction, ctx: _Ctx) -> Fn:
     dims = tuple(ins.attrs.get("dimensions", ()))
     out = ins.shape.dims
     perm = tuple(int(i) for i in np.argsort(dims))
-    placed = [1] * len(out)
+    placed_dims = [1] * len(out)
     for od in sorted(dims):
-        placed[od] = out[od]
-    placed = tuple(placed)
+        placed_dims[od] = out[od]
+    placed = tuple(placed_dims)
     if not out:
         return lambda x: x
     if perm == tuple(range(len(dims))):
@@ -768,7 +783,7 @@ def _b_concatenate(ins: Instruction, ctx: _Ctx) -> Fn:
     return lambda *xs: np.concatenate(xs, axis)
 
 
-def _pad(x, cfg: Sequence[tuple[int, int, int]], value) -> np.ndarray:
+def _pad(x: Value, cfg: Sequence[tuple[int, int, int]], value: Value) -> np.ndarray:
     """XLA pad: interior first, then low/high edges (negative ones crop)."""
     x = np.asarray(x)
     inner = [n + (n - 1) * it if n > 0 else 0 for n, (_, _, it) in zip(x.shape, cfg)]
@@ -783,14 +798,14 @@ def _b_pad(ins: Instruction, ctx: _Ctx) -> Fn:
     return lambda x, v: _pad(x, cfg, v)
 
 
-def _clamped_starts(starts, dims, sizes) -> list[int]:
+def _clamped_starts(starts: Sequence[Value], dims: Sequence[int], sizes: Sequence[int]) -> list[int]:
     return [min(max(int(s), 0), d - z) for s, d, z in zip(starts, dims, sizes)]
 
 
 def _b_dynamic_slice(ins: Instruction, ctx: _Ctx) -> Fn:
     sizes = tuple(ins.attrs.get("dynamic_slice_sizes", ins.shape.dims))
 
-    def f(x, *starts):
+    def f(x: Value, *starts: Value) -> Value:
         x = np.asarray(x)
         st = _clamped_starts(starts, x.shape, sizes)
         return x[tuple(slice(s, s + z) for s, z in zip(st, sizes))]
@@ -798,7 +813,7 @@ def _b_dynamic_slice(ins: Instruction, ctx: _Ctx) -> Fn:
 
 
 def _b_dynamic_update_slice(ins: Instruction, ctx: _Ctx) -> Fn:
-    def f(x, upd, *starts):
+    def f(x: Value, upd: Value, *starts: Value) -> Value:
         upd = np.asarray(upd)
         out = np.array(x)
         st = _clamped_starts(starts, out.shape, upd.shape)
@@ -811,7 +826,7 @@ def _ints(ins: Instruction, key: str) -> tuple[int, ...]:
     return tuple(int(v) for v in ins.attrs.get(key, ()))
 
 
-def _index_vectors(indices, ivd: int) -> np.ndarray:
+def _index_vectors(indices: Value, ivd: int) -> np.ndarray:
     """Start indices with the index vector as the last dimension."""
     idx = np.asarray(indices)
     if ivd >= idx.ndim:
@@ -835,7 +850,7 @@ def _b_gather(ins: Instruction, ctx: _Ctx) -> Fn:
     ivd = int(ins.attrs.get("index_vector_dim", ins.operands[1].shape.rank))
     drop = set(collapsed) | set(obd)
 
-    def f(operand, indices):
+    def f(operand: Value, indices: Value) -> Value:
         operand = np.asarray(operand)
         idx = _index_vectors(indices, ivd)
         bshape = idx.shape[:-1]
@@ -886,7 +901,7 @@ def _reducer_kind(comp: Computation) -> str | Opcode | None:
     return None
 
 
-def _reducer_ufunc(kind, dt: DType) -> np.ufunc | None:
+def _reducer_ufunc(kind: str | Opcode | None, dt: DType) -> np.ufunc | None:
     """The numpy ufunc for a recognised reducer on `dt` (NaN-propagating max/min)."""
     if not isinstance(kind, Opcode):
         return None
@@ -900,7 +915,7 @@ def _reducer_ufunc(kind, dt: DType) -> np.ufunc | None:
     return _REDUCER_UFUNC[kind]
 
 
-def _ufunc_identity(uf: np.ufunc, npd: np.dtype):
+def _ufunc_identity(uf: np.ufunc, npd: np.dtype) -> bool | int | float:
     if uf is np.maximum:
         return -np.inf if npd.kind == "f" or _is_float_np(npd) else np.iinfo(npd).min
     if uf is np.minimum:
@@ -914,7 +929,7 @@ def _ufunc_identity(uf: np.ufunc, npd: np.dtype):
     return 0
 
 
-def _combine(uf: np.ufunc, acc, x):
+def _combine(uf: np.ufunc, acc: Value, x: Value) -> Value:
     """acc (+) x with XLA's max/min (NaN-propagating, -0 < +0)."""
     if uf is np.maximum and _is_float_np(np.asarray(x).dtype):
         return _fmax(acc, x)
@@ -930,7 +945,7 @@ _NARROW_SUM = frozenset({_F16, _BF16})
 LANES = 128  # XLA:CPU sums f16/bf16 in 128 interleaved partial sums: [2048, 1 x 2048] -> 4080 in f16
 
 
-def _ufunc_reduce(uf: np.ufunc, x: np.ndarray, axes: tuple[int, ...], init) -> np.ndarray:
+def _ufunc_reduce(uf: np.ufunc, x: np.ndarray, axes: tuple[int, ...], init: Value) -> Value:
     npd = x.dtype
     if not axes:
         return _combine(uf, np.asarray(init, npd), x).astype(npd, copy=False)
@@ -952,7 +967,7 @@ def _narrow_sum(x: np.ndarray, axes: tuple[int, ...], keep: list[int]) -> np.nda
     i % LANES, the partial sums are then added one after another (as measured on XLA:CPU)."""
     npd = x.dtype
     y = np.transpose(x, keep + list(axes))
-    out_shape = y.shape[:len(keep)]
+    out_shape: tuple[int, ...] = y.shape[:len(keep)]
     y = y.reshape(out_shape + (-1,))
     n = y.shape[-1]
     pad = (-n) % LANES if n > LANES else 0
@@ -961,13 +976,14 @@ def _narrow_sum(x: np.ndarray, axes: tuple[int, ...], keep: list[int]) -> np.nda
     lanes = y.shape[-1] if n <= LANES else LANES
     rows = y.reshape(out_shape + (-1, lanes))
     part = np.add.reduce(rows, axis=-2, dtype=npd)  # reducing a non-inner axis: row after row, rounding each
-    acc = part[..., 0]
+    acc: np.ndarray = part[..., 0]
     for i in range(1, min(n, lanes)):
         acc = np.add(acc, part[..., i], dtype=npd)
     return acc
 
 
-def _tree_reduce(fn: Fn, xs: list[np.ndarray], valid: np.ndarray | None = None):
+def _tree_reduce(fn: Fn, xs: list[np.ndarray],
+                 valid: np.ndarray | None = None) -> tuple[list[np.ndarray], np.ndarray | None]:
     """Reduces the last axis of every array in xs with a (variadic) binary computation, pairwise.
     `valid` masks elements that must not take part (window padding); returns (values, valid)."""
     n_ops = len(xs)
@@ -997,7 +1013,7 @@ def _tree_reduce(fn: Fn, xs: list[np.ndarray], valid: np.ndarray | None = None):
 SEQUENTIAL_LIMIT = 1024  # generic reducers: in element order up to this length, pairwise beyond
 
 
-def _generic_reduce(fn: Fn, xs: list[np.ndarray], inits: list, axes: tuple[int, ...],
+def _generic_reduce(fn: Fn, xs: list[np.ndarray], inits: list[Value], axes: tuple[int, ...],
                     valid: np.ndarray | None = None) -> list[np.ndarray]:
     """Any reducer computation, applied to whole arrays (it is elementwise in its scalars).
 
@@ -1013,7 +1029,7 @@ def _generic_reduce(fn: Fn, xs: list[np.ndarray], inits: list, axes: tuple[int, 
         valid = np.transpose(valid, keep + list(axes)).reshape(out_shape + (-1,))
     n = flat[0].shape[-1]
 
-    def apply(acc, vals):
+    def apply(acc: Value, vals: Value) -> list[np.ndarray]:
         r = fn(*acc, *vals)
         r = r if isinstance(r, tuple) else (r,)
         return [np.broadcast_to(v, out_shape).astype(x.dtype, copy=False) for v, x in zip(r, xs)]
@@ -1036,12 +1052,12 @@ def _b_reduce(ins: Instruction, ctx: _Ctx) -> Fn:
     axes = tuple(sorted(_ints(ins, "dimensions")))
     comp = ins.attrs["to_apply"]
     kind = _reducer_kind(comp) if n == 1 else None
-    uf = _reducer_ufunc(kind, ins.operands[0].shape.dtype) if kind is not None else None
+    uf = _reducer_ufunc(kind, ins.operands[0].shape.element_type) if kind is not None else None
     if uf is not None:
         return lambda x, init: _ufunc_reduce(uf, np.asarray(x), axes, init)
     call = ctx.call(comp)
 
-    def f(*args):
+    def f(*args: Value) -> Value:
         r = _generic_reduce(call, [np.asarray(x) for x in args[:n]], list(args[n:]), axes)
         return tuple(r) if n > 1 else r[0]
     return f
@@ -1077,12 +1093,12 @@ def _b_reduce_window(ins: Instruction, ctx: _Ctx) -> Fn:
     padded = any(lo or hi or it for lo, hi, it in cfg)
     comp = ins.attrs["to_apply"]
     kind = _reducer_kind(comp) if n == 1 else None
-    uf = _reducer_ufunc(kind, ins.operands[0].shape.dtype) if kind is not None else None
+    uf = _reducer_ufunc(kind, ins.operands[0].shape.element_type) if kind is not None else None
     out_shapes = [s.dims for s in ins.shape.leaves()]
     axes = tuple(range(rank, 2 * rank))
     call = None if uf is not None else ctx.call(comp)
 
-    def f(*args):
+    def f(*args: Value) -> Value:
         xs, inits = [np.asarray(x) for x in args[:n]], args[n:]
         if uf is not None:
             ident = _ufunc_identity(uf, xs[0].dtype)
@@ -1095,7 +1111,9 @@ def _b_reduce_window(ins: Instruction, ctx: _Ctx) -> Fn:
             r = [np.full(s, i, x.dtype) for s, i, x in zip(out_shapes, inits, xs)]
         else:
             valid = _windows(_pad(np.ones(xs[0].shape, bool), cfg, False), wd) if padded else None
-            r = _generic_reduce(call, views, list(inits), axes, valid)
+            assert call is not None  # made whenever there is no ufunc
+            # All views exist when the first does: the operands have one shape.
+            r = _generic_reduce(call, cast("list[np.ndarray]", views), list(inits), axes, valid)
         return tuple(r) if n > 1 else r[0]
     return f
 
@@ -1109,15 +1127,15 @@ def _b_select_and_scatter(ins: Instruction, ctx: _Ctx) -> Fn:
     if select is None or scatter_comp is None:
         raise _fail(ins, "needs select= and scatter= computations")
     kind = _reducer_kind(scatter_comp)
-    uf = _reducer_ufunc(kind, ins.shape.dtype)
+    uf = _reducer_ufunc(kind, ins.shape.element_type)
     scatter = ctx.call(scatter_comp)
 
-    def f(operand, source, init):
+    def f(operand: Value, source: Value, init: Value) -> Value:
         operand, source = np.asarray(operand), np.asarray(source)
         win = _windows(_pad(operand, cfg, 0), wd)
         ok = _windows(_pad(np.ones(operand.shape, bool), cfg, False), wd)
         out = np.full(operand.shape, init, operand.dtype)
-        if win is None or source.size == 0:
+        if win is None or ok is None or source.size == 0:  # (ok is None exactly when win is)
             return out
         src_shape = win.shape[:rank]
         k_total = math.prod(w.size for w in wd)
@@ -1140,7 +1158,8 @@ def _b_select_and_scatter(ins: Instruction, ctx: _Ctx) -> Fn:
     return f
 
 
-def _scatter_apply(out: np.ndarray, ix: tuple, vals: np.ndarray, uf, kind, fn: Fn) -> np.ndarray:
+def _scatter_apply(out: np.ndarray, ix: tuple[np.ndarray, ...], vals: np.ndarray, uf: np.ufunc | None,
+                   kind: str | Opcode | None, fn: Fn) -> np.ndarray:
     """out[ix] = fn(out[ix], vals) element by element in order (ix may repeat)."""
     if uf is not None:  # (max/min keep numpy's choice between -0 and +0 here)
         uf.at(out, ix, vals)
@@ -1169,12 +1188,12 @@ def _b_scatter(ins: Instruction, ctx: _Ctx) -> Fn:
     ivd = int(ins.attrs.get("index_vector_dim", ins.operands[n].shape.rank))
     comp = ins.attrs["to_apply"]
     kind = _reducer_kind(comp) if n == 1 else None
-    uf = _reducer_ufunc(kind, ins.operands[0].shape.dtype) if kind is not None else None
+    uf = _reducer_ufunc(kind, ins.operands[0].shape.element_type) if kind is not None else None
     call = ctx.call(comp)
     rank = ins.operands[0].shape.rank
     win_op_dims = [d for d in range(rank) if d not in iwd and d not in ibd]
 
-    def f(*args):
+    def f(*args: Value) -> Value:
         operands = [np.array(x) for x in args[:n]]
         idx = _index_vectors(args[n], ivd)
         updates = [np.asarray(u) for u in args[n + 1:]]
@@ -1208,14 +1227,14 @@ def _b_scatter(ins: Instruction, ctx: _Ctx) -> Fn:
 
 
 def _scatter_generic(call: Fn, operands: list[np.ndarray], ix: list[np.ndarray], updates: list[np.ndarray],
-                     ok: np.ndarray, uwd: tuple[int, ...], valid: np.ndarray):
+                     ok: np.ndarray, uwd: tuple[int, ...], valid: np.ndarray) -> Value:
     """In update order, one scatter index at a time, vectorised over its window."""
     urank = updates[0].ndim
     sdims = [d for d in range(urank) if d not in uwd]
     perm = sdims + list(uwd)
     ns = int(valid.size)
 
-    def rows(a):
+    def rows(a: Value) -> Value:
         return np.transpose(a, perm).reshape(ns, -1)
     ixr = [rows(i) for i in ix]
     ur = [rows(u) for u in updates]
@@ -1233,7 +1252,7 @@ def _scatter_generic(call: Fn, operands: list[np.ndarray], ix: list[np.ndarray],
 
 def _b_map(ins: Instruction, ctx: _Ctx) -> Fn:
     call = ctx.call(ins.attrs["to_apply"])
-    dims, npd = ins.shape.dims, ins.shape.dtype.np
+    dims, npd = ins.shape.dims, ins.shape.element_type.np_dtype
     return lambda *xs: np.broadcast_to(np.asarray(call(*xs)), dims).astype(npd, copy=False)
 
 
@@ -1248,7 +1267,7 @@ def _compute_dtype(out: DType) -> np.dtype:
         return _F32
     if out.kind == "pred":
         return np.dtype(np.int32)
-    return out.np
+    return out.np_dtype
 
 
 def _b_dot(ins: Instruction, ctx: _Ctx) -> Fn:
@@ -1260,16 +1279,16 @@ def _b_dot(ins: Instruction, ctx: _Ctx) -> Fn:
     lperm, rperm = list(lb) + lf + list(lc), list(rb) + list(rc) + rf
     B = math.prod(ls[d] for d in lb)
     M, K, N = math.prod(ls[d] for d in lf), math.prod(ls[d] for d in lc), math.prod(rs[d] for d in rf)
-    dims, out = ins.shape.dims, ins.shape.dtype
+    dims, out = ins.shape.dims, ins.shape.element_type
     cdt = _compute_dtype(out)
 
-    def f(a, b):
+    def f(a: Value, b: Value) -> Value:
         a = np.transpose(a, lperm).reshape(B, M, K).astype(cdt, copy=False)
         b = np.transpose(b, rperm).reshape(B, K, N).astype(cdt, copy=False)
         r = np.matmul(a, b)
         if out.kind == "pred":
             r = r != 0
-        return r.reshape(dims).astype(out.np, copy=False)
+        return r.reshape(dims).astype(out.np_dtype, copy=False)
     return f
 
 
@@ -1281,7 +1300,7 @@ def _b_convolution(ins: Instruction, ctx: _Ctx) -> Fn:
     wd = _window_dims(ins, nsp) if nsp else ()
     fg = int(ins.attrs.get("feature_group_count", 1))
     bg = int(ins.attrs.get("batch_group_count", 1))
-    out = ins.shape.dtype
+    out = ins.shape.element_type
     cdt = _compute_dtype(out)
     in_perm = (dl.input_batch, dl.input_feature, *dl.input_spatial)
     k_perm = (dl.kernel_output_feature, dl.kernel_input_feature, *dl.kernel_spatial)
@@ -1295,7 +1314,7 @@ def _b_convolution(ins: Instruction, ctx: _Ctx) -> Fn:
     o_l, k_l = letters[:nsp], letters[nsp:2 * nsp]
     out_dims = ins.shape.dims
 
-    def f(lhs, rhs):
+    def f(lhs: Value, rhs: Value) -> Value:
         x = np.transpose(lhs, in_perm).astype(cdt, copy=False)
         k = np.transpose(rhs, k_perm).astype(cdt, copy=False)
         if rev:
@@ -1305,7 +1324,7 @@ def _b_convolution(ins: Instruction, ctx: _Ctx) -> Fn:
         Oo, Ii = k.shape[:2]
         win = _windows(x, (WindowDim(1), WindowDim(1), *wd))
         if win is None:
-            return np.zeros(out_dims, out.np)
+            return np.zeros(out_dims, out.np_dtype)
         win = win[(slice(None), slice(None)) + (slice(None),) * nsp + (0, 0)]  # drop batch/feature windows
         if bg > 1:
             w = win.reshape((bg, Nn // bg, C) + win.shape[2:])
@@ -1317,7 +1336,7 @@ def _b_convolution(ins: Instruction, ctx: _Ctx) -> Fn:
             kk = k.reshape((fg, Oo // fg, Ii) + k.shape[2:])
             r = np.einsum(f"ngc{o_l}{k_l},gpc{k_l}->ngp{o_l}", w, kk, optimize=True)
             r = r.reshape((Nn, Oo) + r.shape[3:])
-        return np.transpose(r, out_pos).astype(out.np, copy=False)
+        return np.transpose(r, out_pos).astype(out.np_dtype, copy=False)
     return f
 
 
@@ -1325,8 +1344,8 @@ def _b_fft(ins: Instruction, ctx: _Ctx) -> Fn:
     kind = str(ins.attrs.get("fft_type", "FFT")).upper()
     lengths = _ints(ins, "fft_length")
     axes = tuple(range(-len(lengths), 0))
-    npd = ins.shape.dtype.np
-    fns = {
+    npd = ins.shape.element_type.np_dtype
+    fns: dict[str, Fn] = {
         "FFT": lambda x: np.fft.fftn(x, axes=axes),
         "IFFT": lambda x: np.fft.ifftn(x, axes=axes),
         "RFFT": lambda x: np.fft.rfftn(x, s=lengths, axes=axes),
@@ -1341,7 +1360,7 @@ def _b_fft(ins: Instruction, ctx: _Ctx) -> Fn:
 # --- sort and top-k -------------------------------------------------------------------------
 
 
-def _sort_last_axis(xs: list[np.ndarray], less: Callable[[list, list], np.ndarray]) -> list[np.ndarray]:
+def _sort_last_axis(xs: list[np.ndarray], less: Less) -> list[np.ndarray]:
     """Stable sort of the last axis of every array in xs together, by a comparator on arrays:
     a bitonic network on the length padded to a power of two, ties broken by position."""
     n = xs[0].shape[-1]
@@ -1371,9 +1390,10 @@ def _sort_last_axis(xs: list[np.ndarray], less: Callable[[list, list], np.ndarra
     return [a[..., :n] for a in arrs[:-1]]
 
 
-def _ordered_before(less, X: list, Y: list, n: int) -> np.ndarray:
+def _ordered_before(less: Less, X: list[Value], Y: list[Value], n: int) -> np.ndarray:
     """X strictly before Y: by the comparator, then by original position; padding goes last."""
-    px, py = X[-1], Y[-1]
+    px: np.ndarray = X[-1]
+    py: np.ndarray = Y[-1]
     cxy = np.broadcast_to(np.asarray(less(X[:-1], Y[:-1]), bool), px.shape)
     cyx = np.broadcast_to(np.asarray(less(Y[:-1], X[:-1]), bool), px.shape)
     before = cxy | (~cyx & (px < py))
@@ -1381,9 +1401,9 @@ def _ordered_before(less, X: list, Y: list, n: int) -> np.ndarray:
     return (real_x & ~real_y) | (real_x & real_y & before)
 
 
-def _comparator(call: Fn) -> Callable[[list, list], np.ndarray]:
-    def less(X: list, Y: list):
-        args = []
+def _comparator(call: Fn) -> Less:
+    def less(X: list[Value], Y: list[Value]) -> Value:
+        args: list[Value] = []
         for x, y in zip(X, Y):
             args += [x, y]
         return call(*args)
@@ -1395,7 +1415,7 @@ def _b_sort(ins: Instruction, ctx: _Ctx) -> Fn:
     less = _comparator(ctx.call(ins.attrs["to_apply"]))
     multi = ins.shape.is_tuple
 
-    def f(*xs):
+    def f(*xs: Value) -> Value:
         arrs = [np.moveaxis(np.asarray(x), dim, -1) for x in xs]
         out = [np.moveaxis(a, -1, dim) for a in _sort_last_axis(arrs, less)]
         return tuple(out) if multi else out[0]
@@ -1414,7 +1434,8 @@ def _order_key(x: np.ndarray) -> np.ndarray:
     if k.dtype.kind == "u":
         return k
     u = _unsigned_of(k.dtype)
-    return k.view(u) ^ np.array(1 << (k.dtype.itemsize * 8 - 1), u)  # flip the sign bit
+    flipped: np.ndarray = k.view(u) ^ np.array(1 << (k.dtype.itemsize * 8 - 1), u)  # flip the sign bit
+    return flipped
 
 
 def _topk(x: np.ndarray, k: int, largest: bool = True) -> tuple[np.ndarray, np.ndarray]:
@@ -1426,10 +1447,14 @@ def _topk(x: np.ndarray, k: int, largest: bool = True) -> tuple[np.ndarray, np.n
 
 
 def _b_topk(ins: Instruction, ctx: _Ctx) -> Fn:
-    k = int(ins.attrs.get("k", ins.shape.tuple_shapes[0].dims[-1]))
+    k = int(ins.attrs.get("k", ins.shape.elements[0].dims[-1]))
     largest = bool(ins.attrs.get("largest", True))
-    idx_dt = ins.shape.tuple_shapes[1].dtype.np
-    return lambda x: (lambda v, i: (v, i.astype(idx_dt)))(*_topk(x, k, largest))
+    idx_dt = ins.shape.elements[1].element_type.np_dtype
+
+    def f(x: Value) -> Value:
+        v, i = _topk(x, k, largest)
+        return v, i.astype(idx_dt)
+    return f
 
 
 # --- control flow ---------------------------------------------------------------------------
@@ -1454,7 +1479,7 @@ def _b_call(ins: Instruction, ctx: _Ctx) -> Fn:
 def _b_while(ins: Instruction, ctx: _Ctx) -> Fn:
     cond, body = ctx.call(ins.attrs["condition"]), ctx.call(ins.attrs["body"])
 
-    def f(x):
+    def f(x: Value) -> Value:
         while bool(cond(x)):
             x = body(x)
         return x
@@ -1468,9 +1493,9 @@ def _b_conditional(ins: Instruction, ctx: _Ctx) -> Fn:
         comps = [ins.attrs["true_computation"], ins.attrs["false_computation"]]
     branches = [ctx.call(c) for c in comps]
     last = len(branches) - 1
-    by_pred = ins.operands[0].shape.dtype.kind == "pred"
+    by_pred = ins.operands[0].shape.element_type.kind == "pred"
 
-    def f(index, *ops):
+    def f(index: Value, *ops: Value) -> Value:
         if by_pred:
             b = 0 if bool(index) else 1  # branch 0 is the true computation
         else:
@@ -1489,13 +1514,16 @@ def _b_identity(ins: Instruction, ctx: _Ctx) -> Fn:
 
 def _cc_topk(ins: Instruction, ctx: _Ctx) -> Fn:
     comps = ins.attrs.get("called_computations") or ()
-    k = ins.shape.tuple_shapes[0].dims[-1]
-    idx_dt = ins.shape.tuple_shapes[1].dtype.np
+    k = ins.shape.elements[0].dims[-1]
+    idx_dt = ins.shape.elements[1].element_type.np_dtype
     if not comps:
-        return lambda x: (lambda v, i: (v, i.astype(idx_dt)))(*_topk(x, k))
+        def by_order(x: Value) -> Value:
+            v, i = _topk(x, k)
+            return v, i.astype(idx_dt)
+        return by_order
     less = _comparator(ctx.call(comps[0]))
 
-    def f(x):
+    def f(x: Value) -> Value:
         x = np.asarray(x)
         iota = np.broadcast_to(np.arange(x.shape[-1], dtype=idx_dt), x.shape)
         v, i = _sort_last_axis([x, iota], less)
@@ -1513,9 +1541,9 @@ def _lapack_config(ins: Instruction) -> dict[str, str]:
 def _cc_potrf(ins: Instruction, ctx: _Ctx) -> Fn:
     """Cholesky: the uplo triangle gets the factor, the other keeps the input; info > 0 if not PD."""
     lower = _lapack_config(ins).get("uplo", "L") == "L"
-    info_dt = ins.shape.tuple_shapes[1].dtype.np
+    info_dt = ins.shape.elements[1].element_type.np_dtype
 
-    def f(a):
+    def f(a: Value) -> Value:
         a = np.asarray(a)
         tri = np.tril(a) if lower else np.swapaxes(np.triu(a), -1, -2).conj()
         full = tri + np.swapaxes(np.tril(tri, -1), -1, -2).conj()
@@ -1540,7 +1568,7 @@ def _cc_trsm(ins: Instruction, ctx: _Ctx) -> Fn:
     left, lower = cfg.get("side", "L") == "L", cfg.get("uplo", "L") == "L"
     unit, trans = cfg.get("diag", "N") == "U", cfg.get("trans_x", "N")
 
-    def f(a, b):
+    def f(a: Value, b: Value) -> Value:
         a, b = np.asarray(a), np.asarray(b)
         t = np.tril(a) if lower else np.triu(a)
         if unit:
@@ -1559,10 +1587,10 @@ def _cc_trsm(ins: Instruction, ctx: _Ctx) -> Fn:
 
 def _cc_getrf(ins: Instruction, ctx: _Ctx) -> Fn:
     """LU with partial pivoting (LAPACK getrf): (packed L\\U, 1-based row pivots, info)."""
-    piv_dt = ins.shape.tuple_shapes[1].dtype.np
-    info_dt = ins.shape.tuple_shapes[2].dtype.np
+    piv_dt = ins.shape.elements[1].element_type.np_dtype
+    info_dt = ins.shape.elements[2].element_type.np_dtype
 
-    def f(a):
+    def f(a: Value) -> Value:
         a = np.asarray(a)
         m, n = a.shape[-2:]
         lu = np.array(a.reshape((-1, m, n)), np.promote_types(a.dtype, np.float32))
@@ -1612,7 +1640,7 @@ def _rotl(v: np.ndarray, d: int) -> np.ndarray:
     return (v << np.uint32(d)) | (v >> np.uint32(32 - d))
 
 
-def _threefry2x32(x0: np.ndarray, x1: np.ndarray, k0, k1) -> tuple[np.ndarray, np.ndarray]:
+def _threefry2x32(x0: np.ndarray, x1: np.ndarray, k0: int, k1: int) -> tuple[np.ndarray, np.ndarray]:
     """Threefry-2x32 with 20 rounds, as xla/hlo/builder/lib/prng.cc."""
     rot = (13, 15, 26, 6, 17, 29, 16, 24)
     k0, k1 = int(k0), int(k1)
@@ -1663,15 +1691,15 @@ def _threefry_bits(key: int, state: int, dims: tuple[int, ...], bits: int) -> tu
 _PHILOX_M = (np.uint64(0xD2511F53), np.uint64(0xCD9E8D57))
 
 
-def _philox4x32(x: list[np.ndarray], k0, k1) -> list[np.ndarray]:
-    k0, k1 = np.uint32(k0), np.uint32(k1)
+def _philox4x32(x: list[np.ndarray], k0: int, k1: int) -> list[np.ndarray]:
+    u0, u1 = np.uint32(k0), np.uint32(k1)
     for _ in range(10):
         p0 = x[0].astype(_U64) * _PHILOX_M[0]
         p1 = x[2].astype(_U64) * _PHILOX_M[1]
         hi0, lo0 = (p0 >> np.uint64(32)).astype(_U32), p0.astype(_U32)
         hi1, lo1 = (p1 >> np.uint64(32)).astype(_U32), p1.astype(_U32)
-        x = [hi1 ^ x[1] ^ k0, lo1, hi0 ^ x[3] ^ k1, lo0]
-        k0, k1 = np.uint32((int(k0) + 0x9E3779B9) & 0xFFFFFFFF), np.uint32((int(k1) + 0xBB67AE85) & 0xFFFFFFFF)
+        x = [hi1 ^ x[1] ^ u0, lo1, hi0 ^ x[3] ^ u1, lo0]
+        u0, u1 = np.uint32((int(u0) + 0x9E3779B9) & 0xFFFFFFFF), np.uint32((int(u1) + 0xBB67AE85) & 0xFFFFFFFF)
     return x
 
 
@@ -1688,7 +1716,8 @@ def _philox_blocks(key: int, lo: int, hi: int, n_blocks: int) -> tuple[list[np.n
     return out, end_lo, end_hi
 
 
-def _rng_bit_generator(algorithm: str, state: np.ndarray, dims: tuple[int, ...], out: np.dtype):
+def _rng_bit_generator(algorithm: str, state: np.ndarray, dims: tuple[int, ...],
+                       out: np.dtype) -> tuple[np.ndarray, np.ndarray]:
     state = np.asarray(state).astype(_U64)
     s = [int(v) for v in state.reshape(-1)]
     bits = out.itemsize * 8
@@ -1723,21 +1752,21 @@ def _rng_bit_generator(algorithm: str, state: np.ndarray, dims: tuple[int, ...],
 def _b_rng_bit_generator(ins: Instruction, ctx: _Ctx) -> Fn:
     alg = ins.attrs.get("algorithm", "rng_default")
     alg = alg.text if isinstance(alg, Raw) else alg
-    data = ins.shape.tuple_shapes[1]
-    state_dt = ins.shape.tuple_shapes[0].dtype.np
+    data = ins.shape.elements[1]
+    state_dt = ins.shape.elements[0].element_type.np_dtype
 
-    def f(state):
-        s, v = _rng_bit_generator(str(alg).lower(), state, data.dims, data.dtype.np)
+    def f(state: Value) -> Value:
+        s, v = _rng_bit_generator(str(alg).lower(), state, data.dims, data.element_type.np_dtype)
         return s.astype(state_dt), v
     return f
 
 
 def _b_rng(ins: Instruction, ctx: _Ctx) -> Fn:
     dist = str(ins.attrs.get("distribution", "rng_uniform")).lower()
-    dims, npd = ins.shape.dims, ins.shape.dtype.np
+    dims, npd = ins.shape.dims, ins.shape.element_type.np_dtype
     gen = np.random.default_rng(0)
 
-    def f(a, b):
+    def f(a: Value, b: Value) -> Value:
         if "normal" in dist:
             return (gen.standard_normal(dims) * np.float64(b) + np.float64(a)).astype(npd)
         if npd.kind in "iu":
@@ -1757,7 +1786,7 @@ def _attr_text(ins: Instruction, key: str, default: str) -> str:
 def _b_cholesky(ins: Instruction, ctx: _Ctx) -> Fn:
     lower = _attr_text(ins, "lower", "false").lower() == "true"
 
-    def f(a):
+    def f(a: Value) -> Value:
         a = np.asarray(a)
         m = np.tril(a) if lower else np.swapaxes(np.triu(a), -1, -2).conj()
         full = m + np.swapaxes(np.tril(m, -1), -1, -2).conj()
@@ -1776,7 +1805,7 @@ def _b_triangular_solve(ins: Instruction, ctx: _Ctx) -> Fn:
     unit = _attr_text(ins, "unit_diagonal", "false").lower() == "true"
     trans = _attr_text(ins, "transpose_a", "NO_TRANSPOSE").upper()
 
-    def f(a, b):
+    def f(a: Value, b: Value) -> Value:
         a, b = np.asarray(a), np.asarray(b)
         t = np.tril(a) if lower else np.triu(a)
         if unit:
@@ -1798,7 +1827,7 @@ def _bn_attrs(ins: Instruction) -> tuple[float, int]:
     return float(_attr_text(ins, "epsilon", "0.001")), int(_attr_text(ins, "feature_index", "0"))
 
 
-def _bn_shape(x: np.ndarray, fi: int):
+def _bn_shape(x: np.ndarray, fi: int) -> tuple[tuple[int, ...], list[int]]:
     axes = tuple(d for d in range(x.ndim) if d != fi)
     shape = [1] * x.ndim
     shape[fi] = x.shape[fi]
@@ -1808,7 +1837,7 @@ def _bn_shape(x: np.ndarray, fi: int):
 def _b_bn_training(ins: Instruction, ctx: _Ctx) -> Fn:
     eps, fi = _bn_attrs(ins)
 
-    def f(x, scale, offset):
+    def f(x: Value, scale: Value, offset: Value) -> Value:
         x = np.asarray(x)
         axes, shape = _bn_shape(x, fi)
         mean = x.mean(axis=axes, dtype=np.float64)
@@ -1822,7 +1851,7 @@ def _b_bn_training(ins: Instruction, ctx: _Ctx) -> Fn:
 def _b_bn_inference(ins: Instruction, ctx: _Ctx) -> Fn:
     eps, fi = _bn_attrs(ins)
 
-    def f(x, scale, offset, mean, var):
+    def f(x: Value, scale: Value, offset: Value, mean: Value, var: Value) -> Value:
         x = np.asarray(x)
         _, shape = _bn_shape(x, fi)
         r = np.reshape
@@ -1834,7 +1863,7 @@ def _b_bn_inference(ins: Instruction, ctx: _Ctx) -> Fn:
 def _b_bn_grad(ins: Instruction, ctx: _Ctx) -> Fn:
     eps, fi = _bn_attrs(ins)
 
-    def f(x, scale, mean, var, dy):
+    def f(x: Value, scale: Value, mean: Value, var: Value, dy: Value) -> Value:
         x, dy = np.asarray(x, np.float64), np.asarray(dy, np.float64)
         axes, shape = _bn_shape(x, fi)
         n = x.size // x.shape[fi]
@@ -1853,13 +1882,13 @@ def _b_bn_grad(ins: Instruction, ctx: _Ctx) -> Fn:
 
 
 def _b_zero_id(ins: Instruction, ctx: _Ctx) -> Fn:
-    z = _frozen(np.zeros((), ins.shape.dtype.np))
+    z = _frozen(np.zeros((), ins.shape.element_type.np_dtype))
     return lambda: z  # one replica, one partition
 
 
 def _b_get_dimension_size(ins: Instruction, ctx: _Ctx) -> Fn:
     d = int(ins.attrs["dimensions"][0])
-    npd = ins.shape.dtype.np
+    npd = ins.shape.element_type.np_dtype
     return lambda x: np.asarray(np.shape(x)[d], npd)
 
 

@@ -3,17 +3,18 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-import numpy as np
+import numpy.typing as npt
 
-from .attrs import COMP_ATTRS, COMP_LIST_ATTRS, Metadata, Raw
+from .attrs import COMP_ATTRS, COMP_LIST_ATTRS, Metadata, Raw, Referable
 from .opcodes import Opcode
+from .printer import module_to_text
 from .shape import Shape
 
 
 @dataclass(eq=False)
-class Instruction:
+class Instruction(Referable):
     """One HLO instruction. Operands are the producing Instruction objects.
 
     `attrs` holds the attributes after the operand list, in text order, as typed values
@@ -27,7 +28,7 @@ class Instruction:
     operands: list[Instruction] = field(default_factory=list)
     attrs: dict[str, Any] = field(default_factory=dict)
     metadata: Metadata | None = None
-    literal: np.ndarray | None = None
+    literal: npt.NDArray[Any] | None = None
     parameter_number: int | None = None
     line: int = 0
     column: int = 0
@@ -47,9 +48,9 @@ class Instruction:
     def is_elided_constant(self) -> bool:
         return self.opcode is Opcode.CONSTANT and self.literal is None
 
-    def key(self) -> tuple:
+    def key(self) -> tuple[object, ...]:
         """Everything that defines the instruction, with references by name (for equality)."""
-        attrs = []
+        attrs: list[tuple[str, object]] = []
         for k, v in self.attrs.items():
             if isinstance(v, Computation):
                 v = ("comp", v.name)
@@ -68,7 +69,7 @@ class Instruction:
 
 
 @dataclass(eq=False)
-class Computation:
+class Computation(Referable):
     """A named list of instructions; `instructions` is in definition order (operands first)."""
 
     name: str
@@ -81,7 +82,7 @@ class Computation:
     @property
     def parameters(self) -> list[Instruction]:
         params = [i for i in self.instructions if i.opcode is Opcode.PARAMETER]
-        return sorted(params, key=lambda i: i.parameter_number)
+        return sorted(params, key=lambda i: cast(int, i.parameter_number))  # parameters have numbers
 
     @property
     def parameter_shapes(self) -> list[Shape]:
@@ -122,7 +123,7 @@ class Computation:
                 out.setdefault(id(op), []).append(i)
         return out
 
-    def key(self) -> tuple:
+    def key(self) -> tuple[object, ...]:
         return (self.name, self.is_entry, self.root.name, tuple(sorted(self.attrs.items())),
                 tuple(i.key() for i in self.instructions))
 
@@ -179,10 +180,8 @@ class Module:
                 return c
         raise KeyError(name)
 
-    def to_text(self, **options) -> str:
-        from .printer import module_to_text
-
-        return module_to_text(self, **options)
+    def to_text(self, *, metadata: bool = True, debug_tables: bool = True) -> str:
+        return module_to_text(self, metadata=metadata, debug_tables=debug_tables)
 
     def __str__(self) -> str:
         return self.to_text()
@@ -190,14 +189,12 @@ class Module:
     def __repr__(self) -> str:
         return f"<Module {self.name}: {len(self.computations)} computations, entry {self.entry.name}>"
 
-    def key(self) -> tuple:
+    def key(self) -> tuple[object, ...]:
         attrs = tuple((k, v.text if isinstance(v, Raw) else v) for k, v in self.attrs.items())
         return (self.name, attrs, tuple(c.key() for c in self.computations), repr(self.debug))
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:  # defining __eq__ leaves the class unhashable (it is mutable)
         return isinstance(other, Module) and self.key() == other.key()
-
-    __hash__ = None  # mutable
 
     def source_location(self, instr: Instruction) -> tuple[str, int] | None:
         """(file, line) the instruction came from: metadata first, then the stack frame tables."""

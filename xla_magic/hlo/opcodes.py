@@ -12,7 +12,10 @@ VARIADIC = -1
 class Opcode(Enum):
     """Value is the HLO spelling; `arity` is the operand count (VARIADIC when it varies)."""
 
-    def __new__(cls, text: str, arity: int):
+    _value_: str
+    arity: int
+
+    def __new__(cls, text: str, arity: int) -> Opcode:
         obj = object.__new__(cls)
         obj._value_ = text
         obj.arity = arity
@@ -141,7 +144,7 @@ class Opcode(Enum):
 
     @property
     def text(self) -> str:
-        return self.value
+        return self._value_
 
     def __repr__(self) -> str:
         return f"Opcode.{self.name}"

@@ -6,8 +6,12 @@ HloParseError with a line, a column and a caret under the fault."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
+import numpy.typing as npt
 
 from . import attrs as A
 from .dtypes import DTYPES
@@ -16,6 +20,10 @@ from .opcodes import OPCODES, Opcode
 from .shape import Shape
 
 MAX_NESTING = 64  # tuple shapes and constant braces deeper than this are refused, not recursed
+
+
+Scalar = bool | int | float | complex  # one element of a constant as read from the text
+ReadScalar = Callable[["_Cursor"], Scalar]
 
 
 class HloParseError(ValueError):
@@ -75,7 +83,9 @@ class _Cursor:
 
     # -- scanning --
     def ws(self) -> None:
-        self.pos = _WS.match(self.text, self.pos).end()
+        m = _WS.match(self.text, self.pos)
+        assert m is not None  # _WS matches the empty string
+        self.pos = m.end()
         if self.text.startswith("/*", self.pos):
             raise self.error("unterminated comment")
 
@@ -93,7 +103,7 @@ class _Cursor:
         if not self.accept(s):
             raise self.error(f"expected {what or repr(s)}, found {self.found()}")
 
-    def match(self, rx: re.Pattern) -> re.Match | None:
+    def match(self, rx: re.Pattern[str]) -> re.Match[str] | None:
         self.ws()
         m = rx.match(self.text, self.pos)
         if m:
@@ -242,7 +252,7 @@ def _starts_shape(cur: _Cursor) -> bool:
 
 # --- literals --------------------------------------------------------------------------------
 
-def _literal(cur: _Cursor, shape: Shape, start: int) -> np.ndarray | None:
+def _literal(cur: _Cursor, shape: Shape, start: int) -> npt.NDArray[Any] | None:
     """The constant's value in the shape's dtype; None for `{...}` (elided)."""
     if shape.is_tuple:
         raise cur.error("tuple-shaped constants are not supported", start)
@@ -250,10 +260,11 @@ def _literal(cur: _Cursor, shape: Shape, start: int) -> np.ndarray | None:
     if cur.text.startswith("{...}", cur.pos):
         cur.pos += 5
         return None
-    dt = shape.dtype
+    dt = shape.element_type
     if dt.np is None:
         raise cur.error(f"constants of type {dt.name} are not supported", start)
-    values: list = []
+    values: list[Scalar] = []
+    read_one: ReadScalar
     if dt.is_complex:
         read_one = _complex_value
     else:
@@ -271,7 +282,7 @@ def _literal(cur: _Cursor, shape: Shape, start: int) -> np.ndarray | None:
         raise cur.error(f"constant value does not fit {dt.name}: {e}", start) from None
 
 
-def _scalar_value(cur: _Cursor):
+def _scalar_value(cur: _Cursor) -> bool | int | float:
     m = cur.match(_NUMBER)
     if not m:
         raise cur.error(f"expected a number, found {cur.found()}")
@@ -290,7 +301,7 @@ def _scalar_value(cur: _Cursor):
     return float(low)
 
 
-def _complex_value(cur: _Cursor):
+def _complex_value(cur: _Cursor) -> complex:
     if cur.accept("("):
         re_ = _scalar_value(cur)
         cur.expect(",")
@@ -300,7 +311,7 @@ def _complex_value(cur: _Cursor):
     return complex(_scalar_value(cur))
 
 
-def _nested(cur: _Cursor, dims: tuple[int, ...], out: list, read_one) -> bool:
+def _nested(cur: _Cursor, dims: tuple[int, ...], out: list[Scalar], read_one: ReadScalar) -> bool:
     """Reads `{ {1, 2}, {3, 4} }` for dims (2, 2) into `out` (row-major) without recursion.
     Returns False when the nesting or the counts do not match the shape."""
     rank = len(dims)
@@ -336,12 +347,14 @@ def _nested(cur: _Cursor, dims: tuple[int, ...], out: list, read_one) -> bool:
     return True
 
 
-def _to_array(values: list, shape: Shape) -> np.ndarray:
-    dt = shape.dtype
+def _to_array(values: list[Scalar], shape: Shape) -> npt.NDArray[Any]:
+    dt = shape.element_type
+    reals = cast("list[float]", values)  # complex values are read only for complex types
+    arr: npt.NDArray[Any]
     if dt.kind == "pred":
         arr = np.array([bool(v) for v in values], dtype=np.bool_)
     elif dt.is_int:
-        ints = [int(v) for v in values]
+        ints = [int(v) for v in reals]
         info = np.iinfo(dt.np) if dt.bits >= 8 else None
         if info is not None and ints and (min(ints) < info.min or max(ints) > info.max):
             raise ValueError(f"{min(ints) if min(ints) < info.min else max(ints)} out of range")
@@ -350,20 +363,24 @@ def _to_array(values: list, shape: Shape) -> np.ndarray:
         arr = np.array(values, dtype=np.complex128).astype(dt.np)
     else:
         with np.errstate(over="ignore"):
-            arr = np.array([float(v) for v in values], dtype=np.float64).astype(dt.np)
+            arr = np.array([float(v) for v in reals], dtype=np.float64).astype(dt.np)
     return arr.reshape(shape.dims)
 
 
 # --- instructions ----------------------------------------------------------------------------
 
+@dataclass(slots=True)
 class _Pending:
-    """An instruction read from text whose operand names are not yet resolved."""
+    """An instruction read from text whose operand names are not yet resolved.
 
-    __slots__ = ("instr", "operand_names", "operand_pos", "is_root", "comp_refs")
+    `comp_refs` maps each attribute that names computations (or control predecessors) to the
+    text position of its value, for errors found when the names are resolved."""
 
-    def __init__(self, instr, operand_names, operand_pos, is_root, comp_refs):
-        self.instr, self.operand_names, self.operand_pos = instr, operand_names, operand_pos
-        self.is_root, self.comp_refs = is_root, comp_refs
+    instr: Instruction
+    operand_names: list[str]
+    operand_pos: list[int]
+    is_root: bool
+    comp_refs: dict[str, tuple[int, ...]]
 
 
 def _instruction(cur: _Cursor) -> _Pending:
@@ -428,7 +445,8 @@ def _instruction(cur: _Cursor) -> _Pending:
     return _Pending(instr, operand_names, operand_pos, is_root, comp_refs)
 
 
-def instr_attr(cur: _Cursor, instr: Instruction, key: str, raw: str, pos: int, comp_refs) -> None:
+def instr_attr(cur: _Cursor, instr: Instruction, key: str, raw: str, pos: int,
+               comp_refs: dict[str, tuple[int, ...]]) -> None:
     try:
         if key == "metadata":
             instr.metadata = A.parse_metadata(raw)
@@ -456,9 +474,13 @@ def instr_attr(cur: _Cursor, instr: Instruction, key: str, raw: str, pos: int, c
             if not (body.startswith("{") and body.endswith("}")):
                 raise A.AttrError("expected a list of instructions like {%a, %b}")
             names = [s.strip() for s in body[1:-1].split(",") if s.strip()]
-            if not all(_NAME.fullmatch(s) for s in names):
-                raise A.AttrError("expected instruction names")
-            instr.attrs[key] = tuple(A.CompRef(_NAME.fullmatch(s).group(1)) for s in names)
+            preds = []
+            for s in names:
+                m = _NAME.fullmatch(s)
+                if not m:
+                    raise A.AttrError("expected instruction names")
+                preds.append(A.CompRef(m.group(1)))
+            instr.attrs[key] = tuple(preds)
             comp_refs[key] = (pos,)
         elif key in A.ATTR_KINDS:
             instr.attrs[key] = A.ATTR_KINDS[key][0](raw)
@@ -470,7 +492,7 @@ def instr_attr(cur: _Cursor, instr: Instruction, key: str, raw: str, pos: int, c
 
 # --- computations and the module -------------------------------------------------------------
 
-def _computation(cur: _Cursor) -> tuple[Computation, list[_Pending], dict]:
+def _computation(cur: _Cursor) -> tuple[Computation, list[_Pending], dict[str, object]]:
     cur.ws()
     start = cur.pos
     is_entry = bool(re.compile(r"ENTRY\b").match(cur.text, cur.pos))
@@ -495,7 +517,7 @@ def _computation(cur: _Cursor) -> tuple[Computation, list[_Pending], dict]:
         if cur.pos >= cur.n:
             raise cur.error(f"expected '}}' to close computation '{name}'")
         pending.append(_instruction(cur))
-    comp_attrs: dict = {}
+    comp_attrs: dict[str, object] = {}
     # `}, execution_thread="x"` may follow a computation's body.
     while True:
         save = cur.pos
@@ -589,7 +611,7 @@ def parse_hlo(text: str, verify: bool = True) -> Module:
         raise cur.error(f"expected 'HloModule' at the start of the text, found {cur.found()}")
     cur.pos += len("HloModule")
     mod_name = cur.name("a module name")
-    header: dict = {}
+    header: dict[str, object] = {}
     while cur.accept(","):
         cur.ws()
         km = cur.match(_ATTR_KEY)
@@ -627,10 +649,10 @@ def parse_hlo(text: str, verify: bool = True) -> Module:
                 refs = v if isinstance(v, tuple) else (v,)
                 resolved = []
                 for r in refs:
-                    c = by_name.get(r.name)
-                    if c is None:
+                    callee = by_name.get(r.name)
+                    if callee is None:
                         raise cur.error(f"computation '{r.name}' is not defined", pos)
-                    resolved.append(c)
+                    resolved.append(callee)
                 p.instr.attrs[key] = tuple(resolved) if isinstance(v, tuple) else resolved[0]
     module = Module(mod_name, comps, entry, header, debug)
     if verify:

@@ -1,15 +1,20 @@
 """Writes a Module in XLA's HLO text format; `parse_hlo(module_to_text(m)) == m`."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+import numpy.typing as npt
 
 from .attrs import attr_to_text, quote
-from .ir import Computation, Instruction, Module
 from .opcodes import Opcode
 from .shape import Shape
 
+if TYPE_CHECKING:  # the IR's classes import this module to print themselves
+    from .ir import Computation, Instruction, Module
 
-def _scalar_text(v, kind: str) -> str:
+
+def _scalar_text(v: Any, kind: str) -> str:  # a numpy scalar of any element type
     if kind == "pred":
         return "true" if v else "false"
     if kind in ("s", "u"):
@@ -26,18 +31,18 @@ def _scalar_text(v, kind: str) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
-def _printable(lit: np.ndarray) -> np.ndarray:
+def _printable(lit: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """Narrow floats (f16, bf16, f8) print through f32, which holds them exactly."""
     if lit.dtype.kind in "fV" and lit.dtype.itemsize < 4 or lit.dtype.name.startswith(("bfloat", "float8", "float4")):
         return lit.astype(np.float32)
     return lit
 
 
-def literal_text(lit: np.ndarray | None, shape: Shape) -> str:
+def literal_text(lit: npt.NDArray[Any] | None, shape: Shape) -> str:
     """`5`, `{1, 2}`, `{ { 1, 2 }, { 3, 4 } }`; `{...}` for an elided value."""
     if lit is None:
         return "{...}"
-    kind = shape.dtype.kind
+    kind = shape.element_type.kind
     lit = _printable(lit)
     if lit.ndim == 0:
         return _scalar_text(lit[()], kind)
@@ -90,11 +95,11 @@ def computation_to_text(comp: Computation, *, metadata: bool = True) -> str:
 
 def _layout_text(shape: Shape) -> str:
     """Shape with its layout, defaulting to row-major as XLA's entry_computation_layout does."""
-    if shape.is_tuple:
+    if shape.tuple_shapes is not None:
         return "(" + ", ".join(_layout_text(s) for s in shape.tuple_shapes) + ")"
     if shape.rank == 0:  # XLA writes scalars without a layout: f32[], never f32[]{}
         return Shape(shape.dtype, ()).to_text()
-    if shape.layout is None and shape.dtype.name != "token":
+    if shape.layout is None and shape.element_type.name != "token":
         shape = Shape(shape.dtype, shape.dims, tuple(range(shape.rank - 1, -1, -1)), None, shape.dynamic)
     return shape.to_text()
 
@@ -116,15 +121,15 @@ def module_to_text(module: Module, *, metadata: bool = True, debug_tables: bool 
     out = [header, ""]
     d = module.debug
     if debug_tables and d:
-        for title, table in (("FileNames", d.file_names), ("FunctionNames", d.function_names)):
-            if table:
+        for title, names in (("FileNames", d.file_names), ("FunctionNames", d.function_names)):
+            if names:
                 out.append(title)
-                out.extend(f"{k} {quote(v)}" for k, v in table.items())
+                out.extend(f"{k} {quote(v)}" for k, v in names.items())
                 out.append("")
-        for title, table in (("FileLocations", d.file_locations), ("StackFrames", d.stack_frames)):
-            if table:
+        for title, records in (("FileLocations", d.file_locations), ("StackFrames", d.stack_frames)):
+            if records:
                 out.append(title)
-                out.extend(f"{k} {{" + " ".join(f"{fk}={fv}" for fk, fv in v.items()) + "}" for k, v in table.items())
+                out.extend(f"{k} {{" + " ".join(f"{fk}={fv}" for fk, fv in v.items()) + "}" for k, v in records.items())
                 out.append("")
         out.append("")
     for comp in module.computations:

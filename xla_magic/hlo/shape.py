@@ -1,6 +1,7 @@
 """Array and tuple shapes, with XLA layouts (minor-to-major)."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from math import prod
 
@@ -23,17 +24,31 @@ class Shape:
     layout_tail: str = ""
 
     @staticmethod
-    def array(dt: DType | str, dims=(), layout=None) -> Shape:
+    def array(dt: DType | str, dims: Iterable[int] = (), layout: Iterable[int] | None = None) -> Shape:
         dt = dtype(dt) if isinstance(dt, str) else dt
         return Shape(dt, tuple(int(d) for d in dims), None if layout is None else tuple(layout))
 
     @staticmethod
-    def tuple_of(shapes) -> Shape:
+    def tuple_of(shapes: Iterable[Shape]) -> Shape:
         return Shape(None, (), None, tuple(shapes))
 
     @property
     def is_tuple(self) -> bool:
         return self.tuple_shapes is not None
+
+    @property
+    def element_type(self) -> DType:
+        """The element type of an array shape (`dtype` typed as present); a tuple has none."""
+        if self.dtype is None:
+            raise TypeError("a tuple shape has no element type")
+        return self.dtype
+
+    @property
+    def elements(self) -> tuple[Shape, ...]:
+        """The element shapes of a tuple shape (`tuple_shapes` typed as present); an array has none."""
+        if self.tuple_shapes is None:
+            raise TypeError("an array shape has no tuple elements")
+        return self.tuple_shapes
 
     @property
     def rank(self) -> int:
@@ -45,24 +60,24 @@ class Shape:
 
     @property
     def nbytes(self) -> int:
-        if self.is_tuple:
+        if self.tuple_shapes is not None:
             return sum(s.nbytes for s in self.tuple_shapes)
-        return self.size * self.dtype.itemsize
+        return self.size * self.element_type.itemsize
 
     def leaves(self) -> list[Shape]:
         """Array shapes of a (possibly nested) tuple, in order."""
-        if not self.is_tuple:
+        if self.tuple_shapes is None:
             return [self]
         return [leaf for s in self.tuple_shapes for leaf in s.leaves()]
 
-    def with_dims(self, dims) -> Shape:
+    def with_dims(self, dims: Iterable[int]) -> Shape:
         return Shape(self.dtype, tuple(dims))
 
     def with_dtype(self, dt: DType | str) -> Shape:
         return Shape(dtype(dt) if isinstance(dt, str) else dt, self.dims)
 
     def without_layout(self) -> Shape:
-        if self.is_tuple:
+        if self.tuple_shapes is not None:
             return Shape.tuple_of(s.without_layout() for s in self.tuple_shapes)
         return Shape(self.dtype, self.dims, dynamic=self.dynamic)
 
@@ -71,7 +86,7 @@ class Shape:
         return compatible(self, other)
 
     def to_text(self, layout: bool = True) -> str:
-        if self.is_tuple:
+        if self.tuple_shapes is not None:
             parts = []
             for i, s in enumerate(self.tuple_shapes):
                 prefix = f"/*index={i}*/" if i and i % 5 == 0 else ""
@@ -80,8 +95,9 @@ class Shape:
         dims = ",".join(
             ("<=" if self.dynamic and self.dynamic[i] else "") + str(d) for i, d in enumerate(self.dims)
         )
-        text = f"{self.dtype.name}[{dims}]"
-        if layout and self.layout is not None and self.dtype.name != "token":
+        name = self.element_type.name
+        text = f"{name}[{dims}]"
+        if layout and self.layout is not None and name != "token":
             text += "{" + ",".join(map(str, self.layout)) + (":" + self.layout_tail if self.layout_tail else "") + "}"
         return text
 
@@ -98,8 +114,8 @@ def compatible(a: Shape, b: Shape) -> bool:
     stack = [(a, b)]
     while stack:
         x, y = stack.pop()
-        if x.is_tuple or y.is_tuple:
-            if not (x.is_tuple and y.is_tuple) or len(x.tuple_shapes) != len(y.tuple_shapes):
+        if x.tuple_shapes is not None or y.tuple_shapes is not None:
+            if x.tuple_shapes is None or y.tuple_shapes is None or len(x.tuple_shapes) != len(y.tuple_shapes):
                 return False
             stack.extend(zip(x.tuple_shapes, y.tuple_shapes))
         elif x.dtype != y.dtype or tuple(x.dims) != tuple(y.dims):

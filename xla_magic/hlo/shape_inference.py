@@ -12,7 +12,7 @@ ignoring layouts and dynamic-dimension markers."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -49,7 +49,7 @@ def tuple_depth(s: Shape) -> int:
     while stack:
         x, d = stack.pop()
         depth = max(depth, d)
-        if x.is_tuple:
+        if x.tuple_shapes is not None:
             stack.extend((t, d + 1) for t in x.tuple_shapes)
     return depth
 
@@ -92,9 +92,9 @@ def _need_scalar(shapes: Shapes, i: int, what: str, dtype: DType | None = None) 
 
 
 def _need_kind(s: Shape, kinds: frozenset[str], i: int, what: str) -> None:
-    if s.dtype.kind not in kinds:
+    if s.element_type.kind not in kinds:
         names = "/".join(sorted(_KIND_NAMES[k] for k in kinds))
-        raise ShapeError(f"operand {i} has element type {s.dtype.name} but {what} needs {names}", i)
+        raise ShapeError(f"operand {i} has element type {s.element_type.name} but {what} needs {names}", i)
 
 
 _KIND_NAMES = {"pred": "pred", "s": "signed integer", "u": "unsigned integer", "f": "floating point",
@@ -219,7 +219,7 @@ def _signature(comp: Computation) -> tuple[list[Shape], Shape]:
     params = [i for i in comp.instructions if i.opcode is Op.PARAMETER]
     if any(not isinstance(p.parameter_number, int) for p in params):
         raise ShapeError(f"computation '{comp.name}' has a parameter without a number")
-    params.sort(key=lambda p: p.parameter_number)
+    params.sort(key=lambda p: cast(int, p.parameter_number))  # checked just above
     return [p.shape for p in params], comp.root.shape
 
 
@@ -245,7 +245,7 @@ def _check_reducer(comp: Computation, inits: Sequence[Shape], inputs: Sequence[D
     where = f"{what} computation '{comp.name}'"
     if len(params) != 2 * n:
         raise ShapeError(f"{where} must take {2 * n} parameters, but takes {len(params)}")
-    if root.is_tuple:
+    if root.tuple_shapes is not None:
         accs = list(root.tuple_shapes)
         if len(accs) != n:
             raise ShapeError(f"{where} must return {n} values, but returns {text(root)}")
@@ -260,15 +260,15 @@ def _check_reducer(comp: Computation, inits: Sequence[Shape], inputs: Sequence[D
         if not compatible(accs[i], params[i]):
             raise ShapeError(f"{where}: parameter {i} is {text(params[i])} but the result {i} is {text(accs[i])}")
         init = inits[i]
-        if init.is_tuple or init.rank != 0 or not _same_type_ignoring_fp(init.dtype, accs[i].dtype):
+        if init.is_tuple or init.rank != 0 or not _same_type_ignoring_fp(init.element_type, accs[i].element_type):
             raise ShapeError(f"init value {i} has shape {text(init)} but {where} accumulates {text(accs[i])}")
         p = params[n + i]
-        if p.is_tuple or p.rank != 0 or not _same_type_ignoring_fp(p.dtype, inputs[i]):
+        if p.is_tuple or p.rank != 0 or not _same_type_ignoring_fp(p.element_type, inputs[i]):
             raise ShapeError(f"{where}: parameter {n + i} is {text(p)} but the input {i} has element type "
                              f"{inputs[i].name}")
-        if not _same_type_ignoring_fp(p.dtype, accs[i].dtype):
+        if not _same_type_ignoring_fp(p.element_type, accs[i].element_type):
             raise ShapeError(f"{where}: parameter {n + i} is {text(p)} but the result {i} is {text(accs[i])}")
-    return [a.dtype for a in accs]
+    return [a.element_type for a in accs]
 
 
 def _check_comparator(comp: Computation, operands: Sequence[Shape], what: str) -> None:
@@ -278,8 +278,8 @@ def _check_comparator(comp: Computation, operands: Sequence[Shape], what: str) -
     if len(params) != 2 * len(operands):
         raise ShapeError(f"{where} must take {2 * len(operands)} parameters, but takes {len(params)}")
     for i, p in enumerate(params):
-        dt = operands[i // 2].dtype
-        if p.is_tuple or p.rank != 0 or not _same_type_ignoring_fp(p.dtype, dt):
+        dt = operands[i // 2].element_type
+        if p.is_tuple or p.rank != 0 or not _same_type_ignoring_fp(p.element_type, dt):
             raise ShapeError(f"{where}: parameter {i} is {text(p)} but operand {i // 2} has element type {dt.name}")
     if not compatible(root, _scalar(PRED)):
         raise ShapeError(f"{where} must return pred[], but returns {text(root)}")
@@ -360,8 +360,8 @@ def _unary(instr: Instruction, shapes: Shapes) -> Shape:
     _need_kind(x, _UNARY_KINDS[op], 0, op.value)
     if op is Op.IS_FINITE:
         return x.with_dtype(PRED)
-    if op in (Op.ABS, Op.REAL, Op.IMAG) and x.dtype.is_complex:
-        return x.with_dtype(_component(x.dtype))  # |z|, re z, im z are real
+    if op in (Op.ABS, Op.REAL, Op.IMAG) and x.element_type.is_complex:
+        return x.with_dtype(_component(x.element_type))  # |z|, re z, im z are real
     return x.with_dims(x.dims)
 
 
@@ -397,9 +397,9 @@ def _binary(instr: Instruction, shapes: Shapes) -> Shape:
             raise ShapeError(f"compare type must be FLOAT, TOTALORDER, SIGNED or UNSIGNED, got {ctype}")
         return lhs.with_dtype(PRED)
     if op is Op.COMPLEX:
-        if lhs.dtype.name not in ("f32", "f64"):
-            raise ShapeError(f"complex needs f32 or f64 parts, got {lhs.dtype.name}", 0)
-        return lhs.with_dtype("c64" if lhs.dtype.name == "f32" else "c128")
+        if lhs.element_type.name not in ("f32", "f64"):
+            raise ShapeError(f"complex needs f32 or f64 parts, got {lhs.element_type.name}", 0)
+        return lhs.with_dtype("c64" if lhs.element_type.name == "f32" else "c128")
     return lhs.with_dims(lhs.dims)
 
 
@@ -421,16 +421,16 @@ def _clamp(instr: Instruction, shapes: Shapes) -> Shape:
     for i, bound in ((0, lo), (2, hi)):
         if bound.dtype != x.dtype or (bound.rank != 0 and bound.dims != x.dims):
             raise ShapeError(f"operand {i} has shape {text(bound)} but clamp needs {text(x)} or "
-                             f"{x.dtype.name}[] (the bounds must match the operand or be scalars)", i)
+                             f"{x.element_type.name}[] (the bounds must match the operand or be scalars)", i)
     return x.with_dims(x.dims)
 
 
 def _convert(instr: Instruction, shapes: Shapes) -> Shape:
     x = _array(shapes, 0, "convert")
-    dt = _declared_array(instr).dtype
-    if x.dtype.is_complex and not dt.is_complex:
-        raise ShapeError(f"convert from complex {x.dtype.name} to {dt.name} is not defined (use real/imag)", 0)
-    if dt.kind == "token" or x.dtype.kind == "token":
+    dt = _declared_array(instr).element_type
+    if x.element_type.is_complex and not dt.is_complex:
+        raise ShapeError(f"convert from complex {x.element_type.name} to {dt.name} is not defined (use real/imag)", 0)
+    if dt.kind == "token" or x.element_type.kind == "token":
         raise ShapeError("convert cannot convert tokens")
     return x.with_dtype(dt)
 
@@ -438,12 +438,12 @@ def _convert(instr: Instruction, shapes: Shapes) -> Shape:
 def _bitcast_convert(instr: Instruction, shapes: Shapes) -> Shape:
     """Same bits, new type: a wider source grows a minor dimension, a narrower one loses it."""
     x = _array(shapes, 0, "bitcast-convert")
-    dt = _declared_array(instr).dtype
-    if x.dtype.is_complex != dt.is_complex:
-        raise ShapeError(f"bitcast-convert between complex and real types ({x.dtype.name} -> {dt.name})", 0)
-    a, b = x.dtype.bits, dt.bits
+    dt = _declared_array(instr).element_type
+    if x.element_type.is_complex != dt.is_complex:
+        raise ShapeError(f"bitcast-convert between complex and real types ({x.element_type.name} -> {dt.name})", 0)
+    a, b = x.element_type.bits, dt.bits
     if not a or not b or max(a, b) % min(a, b):
-        raise ShapeError(f"bitcast-convert between {x.dtype.name} and {dt.name}: bit widths do not divide", 0)
+        raise ShapeError(f"bitcast-convert between {x.element_type.name} and {dt.name}: bit widths do not divide", 0)
     if a > b:
         return Shape.array(dt, x.dims + (a // b,))
     if a < b:
@@ -458,10 +458,10 @@ def _stochastic_convert(instr: Instruction, shapes: Shapes) -> Shape:
     x, bits = _arrays(shapes, "stochastic-convert")
     _need_kind(x, _FLOAT, 0, "stochastic-convert")
     _need_kind(bits, frozenset({"u"}), 1, "stochastic-convert")
-    if bits.dims != x.dims or bits.dtype.bits != x.dtype.bits:
-        raise ShapeError(f"operand 1 has shape {text(bits)} but stochastic-convert needs u{x.dtype.bits}"
+    if bits.dims != x.dims or bits.element_type.bits != x.element_type.bits:
+        raise ShapeError(f"operand 1 has shape {text(bits)} but stochastic-convert needs u{x.element_type.bits}"
                          f"[{','.join(map(str, x.dims))}]", 1)
-    return x.with_dtype(_declared_array(instr).dtype)
+    return x.with_dtype(_declared_array(instr).element_type)
 
 
 def _reduce_precision(instr: Instruction, shapes: Shapes) -> Shape:
@@ -489,7 +489,7 @@ def _constant(instr: Instruction, shapes: Shapes) -> Shape:
     if tuple(lit.shape) != tuple(s.dims):
         raise ShapeError(f"the literal has dimensions [{','.join(map(str, lit.shape))}] but the declared shape "
                          f"is {text(s)}")
-    if s.dtype.np is not None and lit.dtype != s.dtype.np:
+    if s.element_type.np is not None and lit.dtype != s.element_type.np:
         raise ShapeError(f"the literal has numpy type {lit.dtype} but the declared shape is {text(s)}")
     return s
 
@@ -529,7 +529,7 @@ def _broadcast(instr: Instruction, shapes: Shapes) -> Shape:
         if x.dims[i] != s.dims[d]:
             raise ShapeError(f"operand 0 has shape {text(x)}: its dimension {i} (size {x.dims[i]}) maps to "
                              f"result dimension {d} of size {s.dims[d]}", 0)
-    return s.with_dtype(x.dtype)
+    return s.with_dtype(x.element_type)
 
 
 def _reshape(instr: Instruction, shapes: Shapes) -> Shape:
@@ -537,7 +537,7 @@ def _reshape(instr: Instruction, shapes: Shapes) -> Shape:
     if x.size != s.size:
         raise ShapeError(f"operand 0 has shape {text(x)} ({x.size} elements) but the result {text(s)} has "
                          f"{s.size}", 0)
-    return s.with_dtype(x.dtype)
+    return s.with_dtype(x.element_type)
 
 
 def _dynamic_reshape(instr: Instruction, shapes: Shapes) -> Shape:
@@ -546,7 +546,7 @@ def _dynamic_reshape(instr: Instruction, shapes: Shapes) -> Shape:
         raise ShapeError(f"dynamic-reshape to rank {s.rank} takes {1 + s.rank} operands, got {len(shapes)}")
     for i in range(1, len(shapes)):
         _need_scalar(shapes, i, "dynamic-reshape", S32)
-    return s.with_dtype(x.dtype)
+    return s.with_dtype(x.element_type)
 
 
 def _transpose(instr: Instruction, shapes: Shapes) -> Shape:
@@ -589,10 +589,10 @@ def _concatenate(instr: Instruction, shapes: Shapes) -> Shape:
     for i, x in enumerate(xs):
         if x.dtype != first.dtype or x.rank != first.rank or any(
                 a != b for k, (a, b) in enumerate(zip(x.dims, first.dims)) if k != d):
-            want = list(first.dims)
+            want: list[int | str] = list(first.dims)
             want[d] = x.dims[d] if x.rank == first.rank else "*"
             raise ShapeError(f"operand {i} has shape {text(x)} but concatenate along dimension {d} needs "
-                             f"{first.dtype.name}[{','.join(map(str, want))}]", i)
+                             f"{first.element_type.name}[{','.join(map(str, want))}]", i)
         total += x.dims[d]
     out = list(first.dims)
     out[d] = total
@@ -603,7 +603,7 @@ def _pad(instr: Instruction, shapes: Shapes) -> Shape:
     x = _array(shapes, 0, "pad")
     v = _need_scalar(shapes, 1, "pad")
     if v.dtype != x.dtype:
-        raise ShapeError(f"operand 1 has shape {text(v)} but pad needs a {x.dtype.name}[] padding value", 1)
+        raise ShapeError(f"operand 1 has shape {text(v)} but pad needs a {x.element_type.name}[] padding value", 1)
     config = _attr(instr, "padding")
     if not isinstance(config, tuple):
         raise ShapeError(f"padding must be like 0_0x1_2_1, got {config!r}")
@@ -632,14 +632,14 @@ def _start_indices(shapes: Shapes, first: int, rank: int, what: str) -> None:
     idx = list(range(first, len(shapes)))
     if len(idx) == 1 and not shapes[first].is_tuple and shapes[first].rank == 1:
         s = shapes[first]
-        if s.dims[0] != rank or not s.dtype.is_int:
+        if s.dims[0] != rank or not s.element_type.is_int:
             raise ShapeError(f"operand {first} has shape {text(s)} but {what} needs s32[{rank}] start indices", first)
         return
     if len(idx) != rank:
         raise ShapeError(f"{what} of a rank-{rank} operand takes {rank} start indices, got {len(idx)}")
     for i in idx:
         s = _array(shapes, i, what)
-        if s.rank != 0 or not s.dtype.is_int:
+        if s.rank != 0 or not s.element_type.is_int:
             raise ShapeError(f"operand {i} has shape {text(s)} but {what} needs an integer scalar start index", i)
         if s.dtype != shapes[first].dtype:
             raise ShapeError(f"operand {i} has shape {text(s)} but {what} needs {text(shapes[first])} "
@@ -662,7 +662,7 @@ def _dynamic_update_slice(instr: Instruction, shapes: Shapes) -> Shape:
     x, u = _array(shapes, 0, "dynamic-update-slice"), _array(shapes, 1, "dynamic-update-slice")
     if u.dtype != x.dtype or u.rank != x.rank or any(a > b for a, b in zip(u.dims, x.dims)):
         raise ShapeError(f"operand 1 has shape {text(u)} but dynamic-update-slice into {text(x)} needs an update "
-                         f"of type {x.dtype.name}, rank {x.rank} and no larger in any dimension", 1)
+                         f"of type {x.element_type.name}, rank {x.rank} and no larger in any dimension", 1)
     _start_indices(shapes, 2, x.rank, "dynamic-update-slice")
     return x.with_dims(x.dims)
 
@@ -670,7 +670,7 @@ def _dynamic_update_slice(instr: Instruction, shapes: Shapes) -> Shape:
 def _indices(shapes: Shapes, i: int, ivd: int, what: str) -> list[int]:
     """Index operand dims with the index vector dimension made explicit (a trailing 1 if implicit)."""
     idx = _array(shapes, i, what)
-    if not idx.dtype.is_int:
+    if not idx.element_type.is_int:
         raise ShapeError(f"operand {i} has shape {text(idx)} but {what} needs integer indices", i)
     if not 0 <= ivd <= idx.rank:
         raise ShapeError(f"index_vector_dim {ivd} is out of range [0, {idx.rank}] for indices {text(idx)}")
@@ -729,7 +729,7 @@ def _gather(instr: Instruction, shapes: Shapes) -> Shape:
     window = iter(sizes[d] for d in range(x.rank) if d not in collapsed and d not in obatch)
     batch = iter(n for d, n in enumerate(expanded) if d != ivd)
     offsets = set(offset_dims)
-    return Shape.array(x.dtype, [next(window) if i in offsets else next(batch) for i in range(out_rank)])
+    return Shape.array(x.element_type, [next(window) if i in offsets else next(batch) for i in range(out_rank)])
 
 
 def _scatter(instr: Instruction, shapes: Shapes) -> Shape:
@@ -777,7 +777,7 @@ def _scatter(instr: Instruction, shapes: Shapes) -> Shape:
         if scatter_dims != scatter_bounds:
             raise ShapeError(f"operand {i} has shape {text(u)} but its scatter dimensions must be "
                              f"[{','.join(map(str, scatter_bounds))}] to match the indices {text(idx)}", i)
-    _check_reducer(_comp(instr, "to_apply"), [_scalar(o.dtype) for o in xs], [u.dtype for u in updates],
+    _check_reducer(_comp(instr, "to_apply"), [_scalar(o.element_type) for o in xs], [u.element_type for u in updates],
                    "scatter")
     return xs[0].with_dims(x.dims) if n == 1 else Shape.tuple_of(xs)
 
@@ -819,7 +819,7 @@ def _reduce(instr: Instruction, shapes: Shapes) -> Shape:
     xs, inits = _inputs_and_inits(shapes, "reduce")
     dims = _ints(instr, "dimensions")
     _check_dims(dims, xs[0].rank, "reduce dimensions")
-    types = _check_reducer(_comp(instr, "to_apply"), inits, [x.dtype for x in xs], "reduce")
+    types = _check_reducer(_comp(instr, "to_apply"), inits, [x.element_type for x in xs], "reduce")
     kept = [n for d, n in enumerate(xs[0].dims) if d not in dims]
     outs = [Shape.array(dt, kept) for dt in types]
     return outs[0] if len(outs) == 1 else Shape.tuple_of(outs)
@@ -829,8 +829,8 @@ def _reduce_window(instr: Instruction, shapes: Shapes) -> Shape:
     xs, inits = _inputs_and_inits(shapes, "reduce-window")
     window = _window(instr)
     out = _window_dims(xs[0].dims, window, "reduce-window")
-    _check_reducer(_comp(instr, "to_apply"), inits, [x.dtype for x in xs], "reduce-window")
-    outs = [Shape.array(init.dtype, out) for init in inits]
+    _check_reducer(_comp(instr, "to_apply"), inits, [x.element_type for x in xs], "reduce-window")
+    outs = [Shape.array(init.element_type, out) for init in inits]
     return outs[0] if len(outs) == 1 else Shape.tuple_of(outs)
 
 
@@ -839,21 +839,21 @@ def _select_and_scatter(instr: Instruction, shapes: Shapes) -> Shape:
     init = _need_scalar(shapes, 2, "select-and-scatter")
     window = _window(instr)
     out = _window_dims(x.dims, window, "select-and-scatter")
-    if source.dims != out or not _same_type_ignoring_fp(source.dtype, x.dtype):
+    if source.dims != out or not _same_type_ignoring_fp(source.element_type, x.element_type):
         raise ShapeError(f"operand 1 has shape {text(source)} but select-and-scatter needs the windowed shape "
-                         f"{text(Shape.array(x.dtype, out))}", 1)
+                         f"{text(Shape.array(x.element_type, out))}", 1)
     # `select`/`scatter` name computations; older IRs keep them as Raw text, then only shapes are checked.
     select = instr.attrs.get("select")
     if isinstance(select, Computation):
         params, root = _signature(select)
-        if len(params) != 2 or any(p.is_tuple or p.rank or not _same_type_ignoring_fp(p.dtype, x.dtype)
+        if len(params) != 2 or any(p.is_tuple or p.rank or not _same_type_ignoring_fp(p.element_type, x.element_type)
                                    for p in params):
-            raise ShapeError(f"select computation '{select.name}' must take two {x.dtype.name}[] scalars")
+            raise ShapeError(f"select computation '{select.name}' must take two {x.element_type.name}[] scalars")
         if not compatible(root, _scalar(PRED)):
             raise ShapeError(f"select computation '{select.name}' must return pred[], returns {text(root)}")
     scatter = instr.attrs.get("scatter")
     if isinstance(scatter, Computation):
-        _check_reducer(scatter, [init], [source.dtype], "scatter")
+        _check_reducer(scatter, [init], [source.element_type], "scatter")
     return x.with_dims(x.dims)
 
 
@@ -870,22 +870,22 @@ def _map(instr: Instruction, shapes: Shapes) -> Shape:
     if len(params) != len(xs):
         raise ShapeError(f"map computation '{comp.name}' takes {len(params)} parameters but is given {len(xs)}")
     for i, (p, x) in enumerate(zip(params, xs)):
-        if p.is_tuple or p.rank or not _same_type_ignoring_fp(p.dtype, x.dtype):
+        if p.is_tuple or p.rank or not _same_type_ignoring_fp(p.element_type, x.element_type):
             raise ShapeError(f"operand {i} has shape {text(x)} but parameter {i} of map computation '{comp.name}' "
                              f"is {text(p)} (it must be a scalar of the operand's type)", i)
     if root.is_tuple or root.rank:
         raise ShapeError(f"map computation '{comp.name}' must return a scalar, returns {text(root)}")
-    return Shape.array(root.dtype, xs[0].dims)
+    return Shape.array(root.element_type, xs[0].dims)
 
 
 def _result_type(instr: Instruction, lhs: Shape, rhs: Shape, what: str) -> DType:
     """XLA's MaybeUpcast: the declared (preferred) type, unless it narrows an integer result."""
-    if not _same_type_ignoring_fp(lhs.dtype, rhs.dtype):
-        raise ShapeError(f"operand 1 has shape {text(rhs)} but {what} needs element type {lhs.dtype.name}", 1)
-    base = _higher(lhs.dtype, rhs.dtype)
+    if not _same_type_ignoring_fp(lhs.element_type, rhs.element_type):
+        raise ShapeError(f"operand 1 has shape {text(rhs)} but {what} needs element type {lhs.element_type.name}", 1)
+    base = _higher(lhs.element_type, rhs.element_type)
     if not isinstance(instr.shape, Shape) or instr.shape.is_tuple:
         return base
-    want = instr.shape.dtype
+    want = instr.shape.element_type
     if want != base and not base.is_float and want.bits < base.bits:
         raise ShapeError(f"{what} result type {want.name} is narrower than its operands' {base.name}")
     return want
@@ -962,15 +962,15 @@ def _fft(instr: Instruction, shapes: Shapes) -> Shape:
         _need_kind(x, frozenset({"c"}), 0, kind)
         return x.with_dims(x.dims)
     if kind == "RFFT":
-        if x.dtype.name not in ("f32", "f64") or tail != list(length):
+        if x.element_type.name not in ("f32", "f64") or tail != list(length):
             raise ShapeError(f"operand 0 has shape {text(x)} but RFFT needs f32/f64 ending in {list(length)}", 0)
         last = length[-1] // 2 + 1 if length[-1] else 0
-        return Shape.array("c64" if x.dtype.name == "f32" else "c128", x.dims[:-1] + (last,))
+        return Shape.array("c64" if x.element_type.name == "f32" else "c128", x.dims[:-1] + (last,))
     if kind == "IRFFT":
         want = list(length[:-1]) + [length[-1] // 2 + 1 if length[-1] else 0]
-        if not x.dtype.is_complex or tail != want:
+        if not x.element_type.is_complex or tail != want:
             raise ShapeError(f"operand 0 has shape {text(x)} but IRFFT needs complex ending in {want}", 0)
-        return Shape.array(_component(x.dtype), x.dims[:-1] + (length[-1],))
+        return Shape.array(_component(x.element_type), x.dims[:-1] + (length[-1],))
     raise ShapeError(f"fft_type must be FFT, IFFT, RFFT or IRFFT, got {kind}")
 
 
@@ -996,7 +996,7 @@ def _topk(instr: Instruction, shapes: Shapes) -> Shape:
     if not 0 <= k <= x.dims[-1]:
         raise ShapeError(f"topk k={k} is out of range [0, {x.dims[-1]}] for {text(x)}")
     dims = x.dims[:-1] + (k,)
-    return Shape.tuple_of([Shape.array(x.dtype, dims), Shape.array(S32, dims)])
+    return Shape.tuple_of([Shape.array(x.element_type, dims), Shape.array(S32, dims)])
 
 
 def _cholesky(instr: Instruction, shapes: Shapes) -> Shape:
@@ -1029,7 +1029,7 @@ def _batch_norm(n_features_operands: int, result: str) -> Rule:
         f = _int(instr, "feature_index")
         if not 0 <= f < x.rank:
             raise ShapeError(f"feature_index {f} is out of range [0, {x.rank})")
-        feature = Shape.array(x.dtype, (x.dims[f],))
+        feature = Shape.array(x.element_type, (x.dims[f],))
         for i in range(1, 1 + n_features_operands):
             if not compatible(xs[i], feature):
                 raise ShapeError(f"operand {i} has shape {text(xs[i])} but {what} needs {text(feature)}", i)
@@ -1052,9 +1052,10 @@ def _get_tuple_element(instr: Instruction, shapes: Shapes) -> Shape:
     if not t.is_tuple:
         raise ShapeError(f"operand 0 has shape {text(t)} but get-tuple-element needs a tuple", 0)
     i = _int(instr, "index")
-    if not 0 <= i < len(t.tuple_shapes):
-        raise ShapeError(f"get-tuple-element index {i} is out of range for the {len(t.tuple_shapes)}-tuple {text(t)}")
-    return t.tuple_shapes[i]
+    elements = t.elements
+    if not 0 <= i < len(elements):
+        raise ShapeError(f"get-tuple-element index {i} is out of range for the {len(elements)}-tuple {text(t)}")
+    return elements[i]
 
 
 def _call(instr: Instruction, shapes: Shapes) -> Shape:
@@ -1092,13 +1093,14 @@ def _conditional(instr: Instruction, shapes: Shapes) -> Shape:
     if len(shapes) != 1 + len(branches):
         raise ShapeError(f"conditional with {len(branches)} branches takes {1 + len(branches)} operands, "
                          f"got {len(shapes)}")
-    result = None
+    result: Shape | None = None
     for k, comp in enumerate(branches):
         root = _check_call(comp, [shapes[1 + k]], f"branch {k}", first_operand=1 + k)
         if result is None:
             result = root
         elif not compatible(root, result):
             raise ShapeError(f"branch {k} '{comp.name}' returns {text(root)} but branch 0 returns {text(result)}")
+    assert result is not None  # there is at least one branch
     return result
 
 
@@ -1113,22 +1115,22 @@ def _rng(instr: Instruction, shapes: Shapes) -> Shape:
     dist = _ident(instr, "distribution", "rng_uniform")
     if dist == "rng_normal":
         _need_kind(a, _FLOAT, 0, "rng_normal")
-    return Shape.array(b.dtype, s.dims)
+    return Shape.array(b.element_type, s.dims)
 
 
 def _rng_bit_generator(instr: Instruction, shapes: Shapes) -> Shape:
     state = _array(shapes, 0, "rng-bit-generator")
     s = _declared(instr)
-    if not s.is_tuple or len(s.tuple_shapes) != 2 or s.tuple_shapes[1].is_tuple:
+    if s.tuple_shapes is None or len(s.tuple_shapes) != 2 or s.tuple_shapes[1].is_tuple:
         raise ShapeError(f"rng-bit-generator produces (state, bits), but the declared shape is {text(s)}")
-    if state.rank != 1 or state.dtype.kind != "u":
+    if state.rank != 1 or state.element_type.kind != "u":
         raise ShapeError(f"operand 0 has shape {text(state)} but rng-bit-generator needs an unsigned state vector", 0)
     return Shape.tuple_of([state, s.tuple_shapes[1]])
 
 
 def _after_all(instr: Instruction, shapes: Shapes) -> Shape:
     for i, s in enumerate(shapes):
-        if s.is_tuple or s.dtype.kind != "token":
+        if s.is_tuple or s.element_type.kind != "token":
             raise ShapeError(f"operand {i} has shape {text(s)} but after-all joins tokens", i)
     return _TOKEN
 
@@ -1142,7 +1144,7 @@ def _all_reduce(instr: Instruction, shapes: Shapes) -> Shape:
     xs = _arrays(shapes, instr.opcode.value)
     comp = _comp(instr, "to_apply")
     for x in xs:
-        _check_reducer(comp, [_scalar(x.dtype)], [x.dtype], instr.opcode.value)
+        _check_reducer(comp, [_scalar(x.element_type)], [x.element_type], instr.opcode.value)
     if instr.opcode is Op.REDUCE_SCATTER:
         return _declared(instr)  # the scattered dimension shrinks by the (unknown) group size
     return xs[0].with_dims(xs[0].dims) if len(xs) == 1 else Shape.tuple_of(xs)

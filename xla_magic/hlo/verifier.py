@@ -19,8 +19,8 @@ from __future__ import annotations
 from .attrs import COMP_ATTRS, COMP_LIST_ATTRS
 from .ir import Computation, Instruction, Module
 from .opcodes import Opcode
-from .shape import Shape
-from .shape_inference import ShapeError, compatible, infer_shape, text, tuple_depth
+from .shape import Shape, compatible
+from .shape_inference import ShapeError, infer_shape, text, tuple_depth
 
 MAX_TUPLE_DEPTH = 64  # as the parser's MAX_NESTING: deeper tuples are refused, not recursed into
 
