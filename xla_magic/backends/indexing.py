@@ -32,10 +32,10 @@ V = TypeVar("V")
 Kind = Literal["index", "wide", "pred"]
 
 
-class IndexOps(Protocol[V]):
-    """What index rules need of index values. Implementations fold the trivial cases (x + 0,
-    x * 1, x / 1, true && p) so that rules need not test for them. Division and remainder are
-    by positive constants and only of values >= 0 wherever the result is used."""
+class IndexArith(Protocol[V]):
+    """Arithmetic on index values, with no side effects. Implementations fold the trivial cases
+    (x + 0, x * 1, x / 1, true && p) so that rules need not test for them. Division and remainder
+    are by positive constants and only of values >= 0 wherever the result is used."""
 
     def const(self, c: int) -> V: ...
     def add(self, a: V, b: V) -> V: ...
@@ -49,6 +49,10 @@ class IndexOps(Protocol[V]):
     def eq(self, a: V, b: V) -> V: ...
     def true(self) -> V: ...
     def and_(self, a: V, b: V) -> V: ...
+
+
+class IndexOps(IndexArith[V], Protocol[V]):
+    """What index rules need of index values: arithmetic, clamping, widening, naming."""
 
     def clamp(self, v: V, lo: int, hi: int) -> V:
         """A (wide) value clamped into [lo, hi], as an index."""
@@ -91,7 +95,7 @@ class Rule(Protocol):
 
 # --- helpers shared by the rules and the backends --------------------------------------------
 
-def linearize(ops: IndexOps[V], index: Sequence[V], dims: Sequence[int]) -> V:
+def linearize(ops: IndexArith[V], index: Sequence[V], dims: Sequence[int]) -> V:
     """The row-major offset of a multi-index. Dimensions of size 1 add nothing (their index is 0),
     nor do any when some dimension is 0 (there is no element)."""
     lin = ops.const(0)
@@ -117,7 +121,7 @@ def delinearize(ops: IndexOps[V], lin: V, dims: Sequence[int]) -> list[V]:
     return out
 
 
-def all_of(ops: IndexOps[V], conds: Sequence[V]) -> V:
+def all_of(ops: IndexArith[V], conds: Sequence[V]) -> V:
     return reduce(ops.and_, conds, ops.true())
 
 

@@ -73,8 +73,8 @@ def _int(e: str) -> int | None:
 
 
 class CIndexOps:
-    """`indexing.IndexOps` on C expressions: text only, no statements (see `Elemental` for the
-    ones that name values). Constant operands fold, so rules never write `x * 1 + 0`."""
+    """`indexing.IndexArith` on C expressions, and widening: text only, no statements (`Elemental`
+    adds the operations that name values). Constant operands fold: no `x * 1 + 0` in the text."""
 
     def const(self, c: int) -> str:
         return str(c)
@@ -148,9 +148,6 @@ class CIndexOps:
     def element_index(self, dt: DType, v: str) -> str:
         # A cast to long long sign- or zero-extends as the element type says.
         return f"(long long){_wrap(v, 0)}"
-
-    def let(self, v: str, kind: Kind = "index") -> str:
-        return v
 
 
 _TEXT = CIndexOps()
