@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import reduce
+from math import prod
 from typing import Literal, Protocol, TypeVar
 
 from ..hlo.dtypes import DType
@@ -90,6 +91,8 @@ class Elements(IndexOps[V], Protocol[V]):
 
 
 class Rule(Protocol):
+    """The value of an indexing instruction at `index`, from its operands' values."""
+
     def __call__(self, g: Elements[V], instr: Instruction, index: Sequence[V]) -> V: ...
 
 
@@ -108,9 +111,7 @@ def linearize(ops: IndexArith[V], index: Sequence[V], dims: Sequence[int]) -> V:
 def delinearize(ops: IndexOps[V], lin: V, dims: Sequence[int]) -> list[V]:
     """The multi-index of a row-major offset below the size of `dims`: the outermost dimension
     that matters needs no remainder."""
-    total = 1
-    for d in dims:
-        total *= d
+    total = prod(dims)
     out = []
     for d, s in zip(dims, row_major_strides(dims)):
         if d <= 1:
@@ -122,6 +123,7 @@ def delinearize(ops: IndexOps[V], lin: V, dims: Sequence[int]) -> list[V]:
 
 
 def all_of(ops: IndexArith[V], conds: Sequence[V]) -> V:
+    """The conjunction of `conds` (true when there are none)."""
     return reduce(ops.and_, conds, ops.true())
 
 

@@ -10,6 +10,7 @@ module is small enough); wide values are `long long`. Values used more than once
 for the same dimensions costs nothing."""
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -117,20 +118,23 @@ class CIndexOps:
             return str(x % c)
         return "0" if c == 1 else f"{_wrap(a, 0)} % {c}"
 
-    def _cmp(self, op: str, a: str, b: str) -> str:
+    def _cmp(self, op: str, holds: Callable[[int, int], bool], a: str, b: str) -> str:
+        x, y = _int(a), _int(b)
+        if x is not None and y is not None:
+            return "true" if holds(x, y) else "false"
         return f"{_wrap(a, 2)} {op} {_wrap(b, 2)}"
 
     def lt(self, a: str, b: str) -> str:
-        return self._cmp("<", a, b)
+        return self._cmp("<", operator.lt, a, b)
 
     def le(self, a: str, b: str) -> str:
-        return self._cmp("<=", a, b)
+        return self._cmp("<=", operator.le, a, b)
 
     def ge(self, a: str, b: str) -> str:
-        return self._cmp(">=", a, b)
+        return self._cmp(">=", operator.ge, a, b)
 
     def eq(self, a: str, b: str) -> str:
-        return self._cmp("==", a, b)
+        return self._cmp("==", operator.eq, a, b)
 
     def true(self) -> str:
         return "true"
