@@ -74,11 +74,9 @@ class Executable:
 
 
 def _c_strides(dims, itemsize: int) -> tuple[int, ...]:
-    out, step = [], itemsize
-    for d in reversed(dims):
-        out.append(step)
-        step *= d
-    return tuple(reversed(out))
+    from ..hlo.shape import row_major_strides
+
+    return tuple(s * itemsize for s in row_major_strides(dims))
 
 
 _MISS = object()

@@ -1,7 +1,7 @@
 """Array and tuple shapes, with XLA layouts (minor-to-major)."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from math import prod
 
@@ -59,6 +59,11 @@ class Shape:
         return prod(self.dims)
 
     @property
+    def strides(self) -> tuple[int, ...]:
+        """Row-major element strides of the dimensions (see `row_major_strides`)."""
+        return row_major_strides(self.dims)
+
+    @property
     def nbytes(self) -> int:
         if self.tuple_shapes is not None:
             return sum(s.nbytes for s in self.tuple_shapes)
@@ -106,6 +111,14 @@ class Shape:
 
     def __repr__(self) -> str:
         return f"Shape({self.to_text()})"
+
+
+def row_major_strides(dims: Sequence[int]) -> tuple[int, ...]:
+    """Element strides of a dense row-major array: the last dimension is contiguous."""
+    out = [1] * len(dims)
+    for k in range(len(dims) - 1, 0, -1):
+        out[k - 1] = out[k] * dims[k]
+    return tuple(out)
 
 
 def compatible(a: Shape, b: Shape) -> bool:

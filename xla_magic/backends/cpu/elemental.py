@@ -1,50 +1,115 @@
 """The elemental emitter (XLA's ElementalIrEmitter): the value of any fused instruction at a
 multi-index, computed from the kernel's input buffers through index arithmetic.
 
-Indexing ops (broadcast, reshape, transpose, slice, pad, concatenate, reverse, iota,
-dynamic-slice, gather) only rewrite the index; elementwise ops combine their operands' values
-at the same index through `scalar.SCALAR_OPS`. Nothing reads outside a buffer: pads and
-concatenations clamp the index of the operand they do not take and select, dynamic starts are
-clamped as XLA clamps them, and gather indices are clamped into range."""
+Index rules (broadcast, reshape, transpose, slice, pad, concatenate, reverse, iota,
+dynamic-slice, dynamic-update-slice, gather) are the shared ones of `backends.indexing`; this
+module supplies their operations as llvmlite instructions on i64 (`IRIndexOps`; LLVM folds and
+simplifies what is left) and what only the cpu has: loads, constants as globals, elementwise ops
+through `scalar.SCALAR_OPS`."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from llvmlite import ir
 
+from ...hlo.dtypes import S64, DType
 from ...hlo.ir import Instruction
 from ...hlo.opcodes import ELEMENTWISE
 from ...hlo.opcodes import Opcode as O
-from ..kernel_shapes import gather_dims
+from ..indexing import INDEX_RULES, Kind, delinearize, linearize
 from . import irtypes as T
 from .irtypes import I64, Unsupported, i64
 from .scalar import Emitter, convert_value, emit_scalar_op
 
-Index = list  # of i64 ir.Values, one per dimension
+Index = list[ir.Value]  # i64 values, one per dimension
 
 
-def strides(dims) -> list[int]:
-    out, s = [], 1
-    for d in reversed(dims):
-        out.append(s)
-        s *= d
-    return out[::-1]
+def _dtype(instr: Instruction) -> DType:
+    dt = instr.shape.dtype
+    assert dt is not None, f"'{instr.name}' is a tuple"
+    return dt
 
 
-def linear(b: ir.IRBuilder, index: Index, dims) -> ir.Value:
+def _const(v: ir.Value) -> int | None:
+    return v.constant if isinstance(v, ir.Constant) and isinstance(v.constant, int) else None
+
+
+class IRIndexOps:
+    """`indexing.IndexOps` on i64 llvmlite values (predicates are i1). Trivial cases fold here
+    (no instruction for x + 0 or x * 1); LLVM folds the rest."""
+
+    def __init__(self, b: ir.IRBuilder):
+        self.b = b
+
+    def const(self, c: int) -> ir.Value:
+        return i64(c)
+
+    def add(self, a: ir.Value, b: ir.Value) -> ir.Value:
+        if _const(a) == 0:
+            return b
+        return a if _const(b) == 0 else self.b.add(a, b)
+
+    def sub(self, a: ir.Value, b: ir.Value) -> ir.Value:
+        return a if _const(b) == 0 else self.b.sub(a, b)
+
+    def mul(self, a: ir.Value, c: int) -> ir.Value:
+        if c == 1 or _const(a) == 0:
+            return a
+        return i64(0) if c == 0 else self.b.mul(a, i64(c))
+
+    def div(self, a: ir.Value, c: int) -> ir.Value:
+        # Unsigned: cheaper than a signed division, and the operand is >= 0 where it matters.
+        return a if c == 1 else self.b.udiv(a, i64(c))
+
+    def rem(self, a: ir.Value, c: int) -> ir.Value:
+        return i64(0) if c == 1 else self.b.urem(a, i64(c))
+
+    def lt(self, a: ir.Value, b: ir.Value) -> ir.Value:
+        return self.b.icmp_signed("<", a, b)
+
+    def le(self, a: ir.Value, b: ir.Value) -> ir.Value:
+        return self.b.icmp_signed("<=", a, b)
+
+    def ge(self, a: ir.Value, b: ir.Value) -> ir.Value:
+        return self.b.icmp_signed(">=", a, b)
+
+    def eq(self, a: ir.Value, b: ir.Value) -> ir.Value:
+        return self.b.icmp_signed("==", a, b)
+
+    def true(self) -> ir.Value:
+        return ir.Constant(T.I1, 1)
+
+    def and_(self, a: ir.Value, b: ir.Value) -> ir.Value:
+        if _const(a) == 1:
+            return b
+        return a if _const(b) == 1 else self.b.and_(a, b)
+
+    def clamp(self, v: ir.Value, lo: int, hi: int) -> ir.Value:
+        if lo == hi:
+            return i64(lo)
+        v = self.b.select(self.b.icmp_signed("<", v, i64(lo)), i64(lo), v)
+        return self.b.select(self.b.icmp_signed(">", v, i64(hi)), i64(hi), v)
+
+    def wide(self, v: ir.Value) -> ir.Value:
+        return v  # indices are i64 already
+
+    def element_index(self, dt: DType, v: ir.Value) -> ir.Value:
+        if v.type.width >= 64:
+            return v
+        return self.b.sext(v, I64) if dt.kind == "s" else self.b.zext(v, I64)
+
+    def let(self, v: ir.Value, kind: Kind = "index") -> ir.Value:
+        return v
+
+
+def linear(b: ir.IRBuilder, index: Sequence[ir.Value], dims: Sequence[int]) -> ir.Value:
     """The row-major offset of a multi-index (no instructions for the terms that are zero)."""
-    lin = i64(0)
-    for v, s in zip(index, strides(dims)):
-        if s == 0:
-            continue
-        term = v if s == 1 else b.mul(v, i64(s))
-        lin = term if (isinstance(lin, ir.Constant) and lin.constant == 0) else b.add(lin, term)
-    return lin
+    return linearize(IRIndexOps(b), index, dims)
 
 
-class Elemental:
-    """Values of instructions at indices, for one kernel body.
+class Elemental(IRIndexOps):
+    """Values of instructions at indices, for one kernel body (an `indexing.Elements[ir.Value]`).
 
     `inputs` maps a fused parameter (or any instruction read from memory) to its buffer pointer.
     `special` maps instructions whose value the kernel computes itself (reductions, loop-carried
@@ -52,67 +117,65 @@ class Elemental:
 
     def __init__(self, em: Emitter, inputs: dict[int, ir.Value],
                  special: dict[int, Callable[[Index], ir.Value]] | None = None):
-        self.em, self.b = em, em.b
+        super().__init__(em.b)
+        self.em = em
         self.inputs = inputs
         self.special = special or {}
-        self.cache: dict[tuple, ir.Value] = {}
+        self.cache: dict[tuple[int, tuple[object, ...]], ir.Value] = {}
 
     def reset(self) -> None:
         """Forget cached values: the builder moved to a block they may not dominate."""
         self.cache.clear()
 
-    # -- index helpers --
-    def linear(self, index: Index, dims) -> ir.Value:
-        return linear(self.b, index, dims)
+    def linear(self, index: Sequence[ir.Value], dims: Sequence[int]) -> ir.Value:
+        return linearize(self, index, dims)
 
-    def delinear(self, lin: ir.Value, dims) -> Index:
-        out = []
-        for d, s in zip(dims, strides(dims)):
-            v = self.b.udiv(lin, i64(s)) if s != 1 else lin
-            out.append(self.b.urem(v, i64(d)) if d != 0 else i64(0))
-        return out
-
-    def clamp(self, v: ir.Value, lo: int, hi: int) -> ir.Value:
-        v = self.b.select(self.b.icmp_signed("<", v, i64(lo)), i64(lo), v)
-        return self.b.select(self.b.icmp_signed(">", v, i64(hi)), i64(hi), v)
+    def delinear(self, lin: ir.Value, dims: Sequence[int]) -> Index:
+        return delinearize(self, lin, dims)
 
     # -- values --
-    def value(self, instr: Instruction, index: Index) -> ir.Value:
+    def value(self, instr: Instruction, index: Sequence[ir.Value]) -> ir.Value:
         key = (id(instr), tuple(id(v) if not isinstance(v, ir.Constant) else ("c", v.constant) for v in index))
         hit = self.cache.get(key)
         if hit is not None:
             return hit
         if id(instr) in self.special:
-            v = self.special[id(instr)](index)
+            v = self.special[id(instr)](list(index))
         elif id(instr) in self.inputs:
-            dims = instr.shape.dims
-            v = T.load(self.b, self.inputs[id(instr)], instr.shape.dtype, self.linear(index, dims))
+            v = T.load(self.b, self.inputs[id(instr)], _dtype(instr), self.linear(index, instr.shape.dims))
+        elif instr.opcode is O.CONSTANT:
+            v = _constant(self, instr, index)
+        elif instr.opcode in INDEX_RULES:
+            v = INDEX_RULES[instr.opcode](self, instr, index)
+        elif instr.opcode in ELEMENTWISE:
+            v = emit_scalar_op(self.em, instr, [_dtype(o) for o in instr.operands],
+                               [self.scalar_operand(o, index) for o in instr.operands])
         else:
-            rule = ELEMENTAL.get(instr.opcode)
-            if rule is None:
-                if instr.opcode in ELEMENTWISE:
-                    rule = _elementwise
-                else:
-                    raise Unsupported(f"{instr.opcode.value} ('{instr.name}') inside a loop kernel")
-            v = rule(self, instr, index)
+            raise Unsupported(f"{instr.opcode.value} ('{instr.name}') inside a loop kernel")
         self.cache[key] = v
         return v
 
-    def scalar_operand(self, o: Instruction, index: Index) -> ir.Value:
+    def scalar_operand(self, o: Instruction, index: Sequence[ir.Value]) -> ir.Value:
         """An operand that may be a scalar standing for every element (select's pred, clamp's bounds)."""
         return self.value(o, [] if o.shape.rank == 0 else index)
 
+    def choose(self, p: ir.Value, a: ir.Value, b: ir.Value, dt: DType) -> ir.Value:
+        return self.b.select(p, a, b)
 
-def _elementwise(g: Elemental, instr: Instruction, index: Index) -> ir.Value:
-    vals = [g.scalar_operand(o, index) for o in instr.operands]
-    return emit_scalar_op(g.em, instr, [o.shape.dtype for o in instr.operands], vals)
+    def index_value(self, v: ir.Value, dt: DType) -> ir.Value:
+        return convert_value(self.em, S64, dt, v)
 
 
-def _constant(g: Elemental, instr: Instruction, index: Index) -> ir.Value:
+def as_i64(g: IRIndexOps, indices: Instruction, v: ir.Value) -> ir.Value:
+    """An element of an integer `indices` array as an i64 index (signed or unsigned as its type)."""
+    return g.element_index(_dtype(indices), v)
+
+
+def _constant(g: Elemental, instr: Instruction, index: Sequence[ir.Value]) -> ir.Value:
     lit = instr.literal
     if lit is None:
         raise Unsupported(f"constant '{instr.name}' was elided from the text ({{...}}); its value is unknown")
-    dt = instr.shape.dtype
+    dt = _dtype(instr)
     flat = lit.reshape(-1)
     if flat.size == 0:
         raise Unsupported(f"empty constant '{instr.name}' read")
@@ -122,7 +185,7 @@ def _constant(g: Elemental, instr: Instruction, index: Index) -> ir.Value:
     return T.load(g.b, _global_constant(g.em.module, instr), dt, g.linear(index, instr.shape.dims))
 
 
-def _scalar_const(dt, v) -> ir.Constant:
+def _scalar_const(dt: DType, v: np.generic) -> ir.Constant:
     if dt.kind == "f":
         return T.const(dt, float(np.asarray(v).astype(np.float64)))
     return T.const(dt, int(v) if dt.kind != "pred" else bool(v))
@@ -141,173 +204,3 @@ def _global_constant(module: ir.Module, instr: Instruction) -> ir.GlobalVariable
     g.align = 64
     g.initializer = ir.Constant(arr_t, bytearray(data))
     return g
-
-
-def _broadcast(g: Elemental, instr: Instruction, index: Index) -> ir.Value:
-    return g.value(instr.operands[0], [index[d] for d in instr.attrs["dimensions"]])
-
-
-def _reshape(g: Elemental, instr: Instruction, index: Index) -> ir.Value:
-    src = instr.operands[0].shape.dims
-    dst = instr.shape.dims
-    # Adding or dropping 1-sized dimensions keeps the other indices as they are (no div/mod).
-    if [d for d in src if d != 1] == [d for d in dst if d != 1]:
-        kept = iter([v for v, d in zip(index, dst) if d != 1])
-        return g.value(instr.operands[0], [next(kept) if d != 1 else i64(0) for d in src])
-    return g.value(instr.operands[0], g.delinear(g.linear(index, dst), src))
-
-
-def _transpose(g: Elemental, instr: Instruction, index: Index) -> ir.Value:
-    perm = instr.attrs["dimensions"]
-    src = [None] * len(perm)
-    for j, p in enumerate(perm):
-        src[p] = index[j]
-    return g.value(instr.operands[0], src)
-
-
-def _slice(g: Elemental, instr: Instruction, index: Index) -> ir.Value:
-    src = []
-    for v, (start, _, stride) in zip(index, instr.attrs["slice"]):
-        if stride != 1:
-            v = g.b.mul(v, i64(stride))
-        src.append(g.b.add(v, i64(start)) if start else v)
-    return g.value(instr.operands[0], src)
-
-
-def _reverse(g: Elemental, instr: Instruction, index: Index) -> ir.Value:
-    dims = instr.shape.dims
-    rev = set(instr.attrs["dimensions"])
-    return g.value(instr.operands[0], [g.b.sub(i64(dims[k] - 1), v) if k in rev else v for k, v in enumerate(index)])
-
-
-def _iota(g: Elemental, instr: Instruction, index: Index) -> ir.Value:
-    from ...hlo.dtypes import S64
-
-    v = index[instr.attrs["iota_dimension"]]
-    return convert_value(g.em, S64, instr.shape.dtype, v)
-
-
-def _pad(g: Elemental, instr: Instruction, index: Index) -> ir.Value:
-    operand, padval = instr.operands
-    src, inside = [], ir.Constant(T.I1, 1)
-    for v, (lo, _, interior), dim in zip(index, instr.attrs["padding"], operand.shape.dims):
-        step = interior + 1
-        rel = g.b.sub(v, i64(lo)) if lo else v
-        q = g.b.sdiv(rel, i64(step)) if step != 1 else rel
-        ok = g.b.icmp_signed(">=", rel, i64(0))
-        if step != 1:
-            ok = g.b.and_(ok, g.b.icmp_signed("==", g.b.srem(rel, i64(step)), i64(0)))
-        ok = g.b.and_(ok, g.b.icmp_signed("<", q, i64(dim)))
-        inside = g.b.and_(inside, ok)
-        src.append(g.clamp(q, 0, max(dim - 1, 0)))
-    pv = g.value(padval, [])
-    if operand.shape.size == 0:
-        return pv
-    return g.b.select(inside, g.value(operand, src), pv)
-
-
-def _concatenate(g: Elemental, instr: Instruction, index: Index) -> ir.Value:
-    dim = instr.attrs["dimensions"][0]
-    pos = index[dim]
-    result, offset = None, 0
-    pieces = []
-    for o in instr.operands:
-        size = o.shape.dims[dim]
-        if size:
-            pieces.append((o, offset, size))
-        offset += size
-    for o, off, size in reversed(pieces):
-        local = g.clamp(g.b.sub(pos, i64(off)), 0, size - 1)
-        v = g.value(o, [local if k == dim else x for k, x in enumerate(index)])
-        if result is None:
-            result = v
-        else:
-            result = g.b.select(g.b.icmp_signed("<", pos, i64(off + size)), v, result)
-    return result
-
-
-def _start_index(g: Elemental, o: Instruction) -> ir.Value:
-    v = g.value(o, [])
-    dt = o.shape.dtype
-    if v.type.width < 64:
-        v = g.b.sext(v, I64) if dt.kind == "s" else g.b.zext(v, I64)
-    return v
-
-
-def _dynamic_slice(g: Elemental, instr: Instruction, index: Index) -> ir.Value:
-    operand, starts = instr.operands[0], instr.operands[1:]
-    src = []
-    for v, s, dim, size in zip(index, starts, operand.shape.dims, instr.shape.dims):
-        start = g.clamp(_start_index(g, s), 0, dim - size)
-        src.append(g.b.add(start, v))
-    return g.value(operand, src)
-
-
-def _dynamic_update_slice(g: Elemental, instr: Instruction, index: Index) -> ir.Value:
-    operand, update, starts = instr.operands[0], instr.operands[1], instr.operands[2:]
-    inside = ir.Constant(T.I1, 1)
-    uidx = []
-    for v, s, dim, size in zip(index, starts, operand.shape.dims, update.shape.dims):
-        start = g.clamp(_start_index(g, s), 0, dim - size)
-        rel = g.b.sub(v, start)
-        inside = g.b.and_(inside, g.b.and_(g.b.icmp_signed(">=", rel, i64(0)), g.b.icmp_signed("<", rel, i64(size))))
-        uidx.append(g.clamp(rel, 0, max(size - 1, 0)))
-    base = g.value(operand, index)
-    if update.shape.size == 0:
-        return base
-    return g.b.select(inside, g.value(update, uidx), base)
-
-
-def _gather(g: Elemental, instr: Instruction, index: Index) -> ir.Value:
-    """XLA Gather: output dims are batch dims (from the indices) and offset dims (into the slice)."""
-    operand, indices = instr.operands
-    gd = gather_dims(instr)
-    batch_index = [index[d] for d in gd.batch_dims]
-    ivd, idx_rank = gd.index_vector_dim, indices.shape.rank
-
-    def indices_at(k: int) -> ir.Value:  # the batch index addresses indices without index_vector_dim
-        pos, bi = [], iter(batch_index)
-        for d in range(idx_rank):
-            pos.append(i64(k) if d == ivd else next(bi))
-        return as_i64(g, indices, g.value(indices, pos))
-
-    starts = [i64(0)] * operand.shape.rank
-    for k in range(gd.n_index):
-        d = gd.start_index_map[k]
-        raw = indices_at(k) if ivd < idx_rank else _scalar_index(g, indices, batch_index)
-        starts[d] = g.clamp(raw, 0, operand.shape.dims[d] - gd.slice_sizes[d])
-    # Batching dims: the operand's batching dim takes the matching indices batch coordinate.
-    for od, sd in zip(gd.operand_batching_dims, gd.start_indices_batching_dims):
-        starts[od] = batch_index[gd.index_dims.index(sd)]
-    src = list(starts)
-    for od, wd in zip(gd.offset_dims, gd.window_dims):
-        src[wd] = g.b.add(starts[wd], index[od])
-    return g.value(operand, src)
-
-
-def as_i64(g: Elemental, indices: Instruction, v: ir.Value) -> ir.Value:
-    if v.type.width >= 64:
-        return v
-    return g.b.sext(v, I64) if indices.shape.dtype.kind == "s" else g.b.zext(v, I64)
-
-
-def _scalar_index(g: Elemental, indices: Instruction, batch_index: Index) -> ir.Value:
-    return as_i64(g, indices, g.value(indices, batch_index))
-
-
-ELEMENTAL: dict[O, Callable[[Elemental, Instruction, Index], ir.Value]] = {
-    O.CONSTANT: _constant,
-    O.BROADCAST: _broadcast,
-    O.RESHAPE: _reshape,
-    O.BITCAST: _reshape,
-    O.TRANSPOSE: _transpose,
-    O.SLICE: _slice,
-    O.REVERSE: _reverse,
-    O.IOTA: _iota,
-    O.PAD: _pad,
-    O.CONCATENATE: _concatenate,
-    O.DYNAMIC_SLICE: _dynamic_slice,
-    O.DYNAMIC_UPDATE_SLICE: _dynamic_update_slice,
-    O.GATHER: _gather,
-}
-

@@ -56,7 +56,9 @@ Row = Callable[[Emitter, Instruction, list[DType], list[ir.Value]], ir.Value]
 
 
 def _dt(instr: Instruction) -> DType:
-    return instr.shape.dtype
+    dt = instr.shape.dtype
+    assert dt is not None, f"'{instr.name}' is a tuple"
+    return dt
 
 
 def _is_float(dt: DType) -> bool:
@@ -490,14 +492,15 @@ def emit_scalar_op(em: Emitter, instr: Instruction, dts: list[DType], vals: list
 
 def emit_scalar_computation(em: Emitter, comp: Computation, args: list[ir.Value]) -> list[ir.Value]:
     """Inlines a computation on scalars (a reducer, a comparator): the values of its root's leaves."""
-    env: dict[int, object] = {}
+    env: dict[int, ir.Value] = {}  # a value, or a list of them for a tuple
     for i in comp.instructions:
         if i.opcode is O.PARAMETER:
+            assert i.parameter_number is not None
             env[id(i)] = args[i.parameter_number]
         elif i.opcode is O.CONSTANT:
             if i.literal is None or i.literal.size != 1:
                 raise Unsupported(f"constant {i.name} in a scalar computation")
-            env[id(i)] = const(i.shape.dtype, i.literal.reshape(()).item())
+            env[id(i)] = const(_dt(i), i.literal.reshape(()).item())
         elif i.opcode is O.TUPLE:
             env[id(i)] = [env[id(o)] for o in i.operands]
         elif i.opcode is O.GET_TUPLE_ELEMENT:
@@ -505,7 +508,7 @@ def emit_scalar_computation(em: Emitter, comp: Computation, args: list[ir.Value]
         elif i.opcode in (O.BROADCAST, O.RESHAPE, O.BITCAST, O.COPY) and i.shape.size == 1:
             env[id(i)] = env[id(i.operands[0])]
         else:
-            dts = [o.shape.dtype for o in i.operands]
+            dts = [_dt(o) for o in i.operands]
             env[id(i)] = emit_scalar_op(em, i, dts, [env[id(o)] for o in i.operands])
     root = env[id(comp.root)]
     return root if isinstance(root, list) else [root]

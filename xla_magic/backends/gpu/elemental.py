@@ -1,60 +1,178 @@
 """The elemental emitter in CUDA C: the value of any fused instruction at a multi-index.
 
-As the CPU backend's `elemental.py` (XLA's ElementalIrEmitter): indexing ops (broadcast,
-reshape, transpose, slice, pad, concatenate, reverse, iota, dynamic-slice, gather) rewrite the
-index, elementwise ops combine operand values through `scalar.SCALAR_OPS`. Nothing reads outside
-a buffer: pads and concatenations clamp the index of the operand they do not take and select,
-dynamic starts are clamped as XLA clamps them, gather indices are clamped into range. Indices
-are C expressions of type `xm_i` (32-bit when every buffer of the module is small enough)."""
+Index rules (broadcast, reshape, transpose, slice, pad, concatenate, reverse, iota,
+dynamic-slice, dynamic-update-slice, gather) are the shared ones of `backends.indexing`; this
+module supplies their operations as C text (`CIndexOps`, folding constants so the text stays
+plain) and what only CUDA C has: loads, constant tables, elementwise ops through
+`scalar.SCALAR_OPS`. Indices are C expressions of type `xm_i` (32-bit when every buffer of the
+module is small enough); wide values are `long long`. Values used more than once are named
+(`const xm_i i7 = ...;`), and an index delinearized here is remembered, so linearizing it again
+for the same dimensions costs nothing."""
 from __future__ import annotations
 
-from collections.abc import Callable
+import operator
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from ...hlo.dtypes import S64, DType
 from ...hlo.ir import Instruction
 from ...hlo.opcodes import ELEMENTWISE
 from ...hlo.opcodes import Opcode as O
-from ..kernel_shapes import gather_dims
+from ...hlo.shape import row_major_strides
+from ..indexing import INDEX_RULES, Kind, delinearize, linearize
 from . import ctype as C
 from .ctype import Unsupported
 from .scalar import Emitter, convert_value, scalar_op
 
-Index = list  # of C expressions, one per dimension
+Index = list[str]  # C expressions, one per dimension
+
+strides = row_major_strides
 
 
-def strides(dims) -> list[int]:
-    out, s = [], 1
-    for d in reversed(dims):
-        out.append(s)
-        s *= d
-    return out[::-1]
+def _dtype(instr: Instruction) -> DType:
+    dt = instr.shape.dtype
+    assert dt is not None, f"'{instr.name}' is a tuple"
+    return dt
 
 
-def linear_expr(index: Index, dims) -> str:
-    terms = []
-    for v, s, d in zip(index, strides(dims), dims):
-        if d == 1 or v == "0":
-            continue
-        terms.append(v if s == 1 else f"{_paren(v)} * {s}")
-    return " + ".join(terms) if terms else "0"
+# --- index arithmetic as C text ----------------------------------------------------------------
+
+def _prec(e: str) -> int:
+    """How loosely the top level of a C expression binds: 0 a primary (name, literal, call,
+    cast, parenthesized), 1 multiplicative, 2 additive, 3 comparison, 4 &&, 5 anything looser."""
+    depth, level, prev = 0, 0, ""
+    for ch in e:
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif depth == 0 and ch != " ":
+            if ch in "?:|":
+                return 5
+            if ch == "&":
+                level = max(level, 4)
+            elif ch in "<>=!":
+                level = max(level, 3)
+            elif ch in "+-" and (prev.isalnum() or prev in "_)]."):  # binary, not a sign
+                level = max(level, 2)
+            elif ch in "*/%" and (prev.isalnum() or prev in "_)]."):
+                level = max(level, 1)
+        if ch != " ":
+            prev = ch
+    return level
 
 
-def _paren(v: str) -> str:
-    return v if v.replace("_", "").isalnum() else f"({v})"
+def _wrap(e: str, loosest: int) -> str:
+    """`e` as an operand that binds at least as tightly as level `loosest`."""
+    return f"({e})" if _prec(e) > loosest else e
+
+
+def _int(e: str) -> int | None:
+    """The value of a plain integer literal, else None."""
+    return int(e) if e.lstrip("-").isdigit() else None
+
+
+class CIndexOps:
+    """`indexing.IndexArith` on C expressions, and widening: text only, no statements (`Elemental`
+    adds the operations that name values). Constant operands fold: no `x * 1 + 0` in the text."""
+
+    def const(self, c: int) -> str:
+        return str(c)
+
+    def add(self, a: str, b: str) -> str:
+        x, y = _int(a), _int(b)
+        if x is not None and y is not None:
+            return str(x + y)
+        if x == 0:
+            return b
+        if y == 0:
+            return a
+        return f"{_wrap(a, 2)} + {_wrap(b, 1)}"
+
+    def sub(self, a: str, b: str) -> str:
+        x, y = _int(a), _int(b)
+        if x is not None and y is not None:
+            return str(x - y)
+        if y == 0:
+            return a
+        return f"{_wrap(a, 2)} - {_wrap(b, 1)}"
+
+    def mul(self, a: str, c: int) -> str:
+        x = _int(a)
+        if x is not None:
+            return str(x * c)
+        if c == 1:
+            return a
+        return f"{_wrap(a, 0)} * {c}"
+
+    def div(self, a: str, c: int) -> str:
+        x = _int(a)
+        if x is not None and x >= 0:
+            return str(x // c)
+        return a if c == 1 else f"{_wrap(a, 0)} / {c}"
+
+    def rem(self, a: str, c: int) -> str:
+        x = _int(a)
+        if x is not None and x >= 0:
+            return str(x % c)
+        return "0" if c == 1 else f"{_wrap(a, 0)} % {c}"
+
+    def _cmp(self, op: str, holds: Callable[[int, int], bool], a: str, b: str) -> str:
+        x, y = _int(a), _int(b)
+        if x is not None and y is not None:
+            return "true" if holds(x, y) else "false"
+        return f"{_wrap(a, 2)} {op} {_wrap(b, 2)}"
+
+    def lt(self, a: str, b: str) -> str:
+        return self._cmp("<", operator.lt, a, b)
+
+    def le(self, a: str, b: str) -> str:
+        return self._cmp("<=", operator.le, a, b)
+
+    def ge(self, a: str, b: str) -> str:
+        return self._cmp(">=", operator.ge, a, b)
+
+    def eq(self, a: str, b: str) -> str:
+        return self._cmp("==", operator.eq, a, b)
+
+    def true(self) -> str:
+        return "true"
+
+    def and_(self, a: str, b: str) -> str:
+        if a == "true":
+            return b
+        if b == "true":
+            return a
+        return f"{_wrap(a, 4)} && {_wrap(b, 4)}"
+
+    def wide(self, v: str) -> str:
+        return v if _int(v) is not None else f"(long long){_wrap(v, 0)}"
+
+    def element_index(self, dt: DType, v: str) -> str:
+        # A cast to long long sign- or zero-extends as the element type says.
+        return f"(long long){_wrap(v, 0)}"
+
+
+_TEXT = CIndexOps()
+
+
+def linear_expr(index: Sequence[str], dims: Sequence[int]) -> str:
+    """The row-major offset of a multi-index, as one C expression."""
+    return linearize(_TEXT, index, dims)
 
 
 class Constants:
     """Module-level tables for constants whose elements differ (`__device__ const T name[]`)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.tables: dict[str, str] = {}  # name -> definition
-        self._by_key: dict[tuple, str] = {}
+        self._by_key: dict[tuple[str, bytes], str] = {}
 
     def table(self, instr: Instruction) -> str:
         """The name of a table holding the constant's elements in their storage form (floats as
         their bits: a static initializer cannot compute inf or NaN); read it with `load`."""
-        dt = instr.shape.dtype
+        dt = _dtype(instr)
         flat = np.ascontiguousarray(np.asarray(instr.literal).astype(dt.np)).reshape(-1)
         key = (dt.name, flat.tobytes())
         hit = self._by_key.get(key)
@@ -73,7 +191,7 @@ class Constants:
         return name
 
     @staticmethod
-    def load(dt, name: str, index: str) -> str:
+    def load(dt: DType, name: str, index: str) -> str:
         if dt.name == "f32":
             return f"xm_bitsf({name}[{index}])"
         if dt.name == "f64":
@@ -84,12 +202,14 @@ class Constants:
         return "\n".join(self.tables.values())
 
 
-class Elemental:
-    """Values of instructions at indices, for one kernel body.
+class Elemental(CIndexOps):
+    """Values of instructions at indices, for one kernel body (an `indexing.Elements[str]`).
 
     `inputs` maps an instruction read from memory (a fused parameter) to its pointer name;
     `special` maps instructions whose value the kernel computes itself (reductions, values staged
     in shared memory) to a function of the index."""
+
+    _LET = {"index": ("xm_i", "i"), "wide": ("long long", "s"), "pred": ("bool", "p")}
 
     def __init__(self, em: Emitter, consts: Constants, inputs: dict[int, str],
                  special: dict[int, Callable[[Index], str]] | None = None):
@@ -97,86 +217,76 @@ class Elemental:
         self.inputs = inputs
         self.special = special or {}
 
-    def tmp_index(self, expr: str) -> str:
-        return self.em.tmp("xm_i", expr, "i")
+    # -- the operations that write statements --
+    def let(self, v: str, kind: Kind = "index") -> str:
+        ctype, prefix = self._LET[kind]
+        return self.em.tmp(ctype, v, prefix)
 
-    def linear(self, index: Index, dims) -> str:
+    def tmp_index(self, expr: str) -> str:
+        return self.let(expr)
+
+    def clamp(self, v: str, lo: int, hi: int) -> str:
+        """v (a long long expression) clamped into [lo, hi], as an xm_i."""
+        if lo == hi:
+            return str(lo)
+        t = self.let(v, "wide")
+        return self.let(f"(xm_i)({t} < {lo}LL ? {lo}LL : ({t} > {hi}LL ? {hi}LL : {t}))")
+
+    def linear(self, index: Sequence[str], dims: Sequence[int]) -> str:
         # The index of an element of the same shape as the one it was derived from: no arithmetic.
         known = self.em.lookup(("delinear", tuple(index)))
         if known is not None and known[1] == tuple(dims):
             return known[0]
-        return self.tmp_index(linear_expr(index, dims))
+        return self.let(linear_expr(index, dims))
 
-    def delinear(self, lin: str, dims) -> Index:
-        out = self._delinear(lin, dims)
+    def delinear(self, lin: str, dims: Sequence[int]) -> Index:
+        out = delinearize(self, lin, dims)
         self.em.remember(("delinear", tuple(out)), (lin, tuple(dims)))
         return out
 
-    def _delinear(self, lin: str, dims) -> Index:
-        out = []
-        for d, s in zip(dims, strides(dims)):
-            if d == 1:
-                out.append("0")
-                continue
-            v = lin if s == 1 else f"{_paren(lin)} / {s}"
-            total = s * d
-            # The outermost dim needs no modulo when lin is known to be below the total size.
-            out.append(self.tmp_index(v if total >= _size(dims) else f"({v}) % {d}"))
-        return out
+    def start_index(self, o: Instruction) -> str:
+        """A dynamic start (a scalar of any integer type) as a long long expression."""
+        return self.element_index(_dtype(o), self.value(o, []))
 
-    def clamp(self, v: str, lo: int, hi: int) -> str:
-        """v (a long long expression) clamped into [lo, hi], as an xm_i."""
-        t = self.em.tmp("long long", v, "s")
-        return self.tmp_index(f"(xm_i)({t} < {lo}LL ? {lo}LL : ({t} > {hi}LL ? {hi}LL : {t}))")
-
-    def value(self, instr: Instruction, index: Index) -> str:
+    # -- values --
+    def value(self, instr: Instruction, index: Sequence[str]) -> str:
         key = (id(instr), tuple(index))
         hit = self.em.lookup(key)
         if hit is not None:
             return hit
         if id(instr) in self.special:
-            v = self.special[id(instr)](index)
+            v = self.special[id(instr)](list(index))
         elif id(instr) in self.inputs:
-            dt = instr.shape.dtype
-            v = C.load(dt, self.inputs[id(instr)], self.linear(index, instr.shape.dims))
+            v = C.load(_dtype(instr), self.inputs[id(instr)], self.linear(index, instr.shape.dims))
+        elif instr.opcode is O.CONSTANT:
+            v = _constant(self, instr, index)
+        elif instr.opcode in INDEX_RULES:
+            v = INDEX_RULES[instr.opcode](self, instr, index)
+        elif instr.opcode in ELEMENTWISE:
+            v = scalar_op(instr, [_dtype(o) for o in instr.operands],
+                          [self.scalar_operand(o, index) for o in instr.operands])
         else:
-            rule = ELEMENTAL.get(instr.opcode)
-            if rule is None:
-                if instr.opcode not in ELEMENTWISE:
-                    raise Unsupported(f"{instr.opcode.value} ('{instr.name}') inside a loop kernel")
-                rule = _elementwise
-            v = rule(self, instr, index)
-        v = self.em.tmp(C.value(instr.shape.dtype), v)
+            raise Unsupported(f"{instr.opcode.value} ('{instr.name}') inside a loop kernel")
+        v = self.em.tmp(C.value(_dtype(instr)), v)
         self.em.remember(key, v)
         return v
 
-    def scalar_operand(self, o: Instruction, index: Index) -> str:
+    def scalar_operand(self, o: Instruction, index: Sequence[str]) -> str:
         """An operand that may be a scalar standing for every element (select's pred, clamp's bounds)."""
         return self.value(o, [] if o.shape.rank == 0 else index)
 
-    def start_index(self, o: Instruction) -> str:
-        """A dynamic start (a scalar of any integer type) as a long long expression."""
-        v = self.value(o, [])
-        return f"(long long){v}"
+    def choose(self, p: str, a: str, b: str, dt: DType) -> str:
+        return self.em.tmp(C.value(dt), f"({p} ? {a} : {b})")
+
+    def index_value(self, v: str, dt: DType) -> str:
+        return convert_value(S64, dt, f"(long long){_wrap(v, 0)}")
 
 
-def _size(dims) -> int:
-    n = 1
-    for d in dims:
-        n *= d
-    return n
-
-
-def _elementwise(g: Elemental, instr: Instruction, index: Index) -> str:
-    vals = [g.scalar_operand(o, index) for o in instr.operands]
-    return scalar_op(instr, [o.shape.dtype for o in instr.operands], vals)
-
-
-def _constant(g: Elemental, instr: Instruction, index: Index) -> str:
+def _constant(g: Elemental, instr: Instruction, index: Sequence[str]) -> str:
     lit = instr.literal
     if lit is None:
         raise Unsupported(f"constant '{instr.name}' was elided from the text ({{...}}); its value is unknown")
-    dt = instr.shape.dtype
+    dt = _dtype(instr)
     flat = np.asarray(lit).reshape(-1)
     if flat.size == 0:
         raise Unsupported(f"empty constant '{instr.name}' read")
@@ -185,151 +295,3 @@ def _constant(g: Elemental, instr: Instruction, index: Index) -> str:
         return C.literal(dt, flat[0].item() if hasattr(flat[0], "item") else flat[0])
     name = g.consts.table(instr)
     return Constants.load(dt, name, g.linear(index, instr.shape.dims))
-
-
-def _broadcast(g: Elemental, instr: Instruction, index: Index) -> str:
-    return g.value(instr.operands[0], [index[d] for d in instr.attrs["dimensions"]])
-
-
-def _reshape(g: Elemental, instr: Instruction, index: Index) -> str:
-    src = instr.operands[0].shape.dims
-    dst = instr.shape.dims
-    # Adding or dropping 1-sized dimensions keeps the other indices as they are (no div/mod).
-    if [d for d in src if d != 1] == [d for d in dst if d != 1]:
-        kept = iter([v for v, d in zip(index, dst) if d != 1])
-        return g.value(instr.operands[0], [next(kept) if d != 1 else "0" for d in src])
-    return g.value(instr.operands[0], g.delinear(g.linear(index, dst), src))
-
-
-def _transpose(g: Elemental, instr: Instruction, index: Index) -> str:
-    perm = instr.attrs["dimensions"]
-    src = [""] * len(perm)
-    for j, p in enumerate(perm):
-        src[p] = index[j]
-    return g.value(instr.operands[0], src)
-
-
-def _slice(g: Elemental, instr: Instruction, index: Index) -> str:
-    src = []
-    for v, (start, _, stride) in zip(index, instr.attrs["slice"]):
-        e = v if stride == 1 else f"{_paren(v)} * {stride}"
-        src.append(g.tmp_index(f"{e} + {start}") if start else (g.tmp_index(e) if stride != 1 else v))
-    return g.value(instr.operands[0], src)
-
-
-def _reverse(g: Elemental, instr: Instruction, index: Index) -> str:
-    dims = instr.shape.dims
-    rev = set(instr.attrs["dimensions"])
-    return g.value(instr.operands[0], [g.tmp_index(f"{dims[k] - 1} - {_paren(v)}") if k in rev else v
-                                       for k, v in enumerate(index)])
-
-
-def _iota(g: Elemental, instr: Instruction, index: Index) -> str:
-    from ...hlo.dtypes import S64
-
-    v = index[instr.attrs["iota_dimension"]]
-    return convert_value(S64, instr.shape.dtype, f"(long long){_paren(v)}")
-
-
-def _pad(g: Elemental, instr: Instruction, index: Index) -> str:
-    operand, padval = instr.operands
-    src, conds = [], []
-    for v, (lo, _, interior), dim in zip(index, instr.attrs["padding"], operand.shape.dims):
-        step = interior + 1
-        rel = g.em.tmp("long long", f"(long long){_paren(v)} - {lo}" if lo else f"(long long){_paren(v)}", "s")
-        q = rel if step == 1 else g.em.tmp("long long", f"{rel} / {step}", "s")
-        conds.append(f"{rel} >= 0")
-        if step != 1:
-            conds.append(f"{rel} % {step} == 0")
-        conds.append(f"{q} < {dim}")
-        src.append(g.clamp(q, 0, max(dim - 1, 0)))
-    pv = g.value(padval, [])
-    if operand.shape.size == 0:
-        return pv
-    inside = g.em.tmp("bool", " && ".join(conds) if conds else "true", "p")
-    return f"({inside} ? {g.value(operand, src)} : {pv})"
-
-
-def _concatenate(g: Elemental, instr: Instruction, index: Index) -> str:
-    dim = instr.attrs["dimensions"][0]
-    pos = index[dim]
-    pieces, offset = [], 0
-    for o in instr.operands:
-        size = o.shape.dims[dim]
-        if size:
-            pieces.append((o, offset, size))
-        offset += size
-    result = None
-    for o, off, size in reversed(pieces):
-        local = g.clamp(f"(long long){_paren(pos)} - {off}", 0, size - 1)
-        v = g.value(o, [local if k == dim else x for k, x in enumerate(index)])
-        result = v if result is None else f"({_paren(pos)} < {off + size} ? {v} : {result})"
-        result = g.em.tmp(C.value(instr.shape.dtype), result)
-    return result
-
-
-def _dynamic_slice(g: Elemental, instr: Instruction, index: Index) -> str:
-    operand, starts = instr.operands[0], instr.operands[1:]
-    src = []
-    for v, s, dim, size in zip(index, starts, operand.shape.dims, instr.shape.dims):
-        start = g.clamp(g.start_index(s), 0, dim - size)
-        src.append(g.tmp_index(f"{start} + {_paren(v)}"))
-    return g.value(operand, src)
-
-
-def _dynamic_update_slice(g: Elemental, instr: Instruction, index: Index) -> str:
-    operand, update, starts = instr.operands[0], instr.operands[1], instr.operands[2:]
-    conds, uidx = [], []
-    for v, s, dim, size in zip(index, starts, operand.shape.dims, update.shape.dims):
-        start = g.clamp(g.start_index(s), 0, dim - size)
-        rel = g.tmp_index(f"{_paren(v)} - {start}")
-        conds.append(f"{rel} >= 0 && {rel} < {size}")
-        uidx.append(g.clamp(rel, 0, max(size - 1, 0)))
-    base = g.value(operand, index)
-    if update.shape.size == 0:
-        return base
-    inside = g.em.tmp("bool", " && ".join(conds) if conds else "true", "p")
-    return f"({inside} ? {g.value(update, uidx)} : {base})"
-
-
-def _gather(g: Elemental, instr: Instruction, index: Index) -> str:
-    """XLA Gather: output dims are batch dims (from the indices) and offset dims (into the slice)."""
-    operand, indices = instr.operands
-    gd = gather_dims(instr)
-    batch_index = [index[d] for d in gd.batch_dims]
-    ivd, idx_rank = gd.index_vector_dim, indices.shape.rank
-
-    def indices_at(k: int) -> str:
-        pos, bi = [], iter(batch_index)
-        for d in range(idx_rank):
-            pos.append(str(k) if d == ivd else next(bi))
-        return f"(long long){g.value(indices, pos)}"
-
-    starts = ["0"] * operand.shape.rank
-    for k in range(gd.n_index):
-        d = gd.start_index_map[k]
-        raw = indices_at(k) if ivd < idx_rank else f"(long long){g.value(indices, batch_index)}"
-        starts[d] = g.clamp(raw, 0, operand.shape.dims[d] - gd.slice_sizes[d])
-    for od, sd in zip(gd.operand_batching_dims, gd.start_indices_batching_dims):
-        starts[od] = batch_index[gd.index_dims.index(sd)]
-    src = list(starts)
-    for od, wd in zip(gd.offset_dims, gd.window_dims):
-        src[wd] = g.tmp_index(f"{starts[wd]} + {_paren(index[od])}")
-    return g.value(operand, src)
-
-
-ELEMENTAL: dict[O, Callable[[Elemental, Instruction, Index], str]] = {
-    O.CONSTANT: _constant,
-    O.BROADCAST: _broadcast,
-    O.RESHAPE: _reshape,
-    O.BITCAST: _reshape,
-    O.TRANSPOSE: _transpose,
-    O.SLICE: _slice,
-    O.REVERSE: _reverse,
-    O.IOTA: _iota,
-    O.PAD: _pad,
-    O.CONCATENATE: _concatenate,
-    O.DYNAMIC_SLICE: _dynamic_slice,
-    O.DYNAMIC_UPDATE_SLICE: _dynamic_update_slice,
-    O.GATHER: _gather,
-}

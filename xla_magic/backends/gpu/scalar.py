@@ -82,10 +82,12 @@ Row = Callable[[Instruction, list[DType], list[str]], str]
 
 
 def _dt(instr: Instruction) -> DType:
-    return instr.shape.dtype
+    dt = instr.shape.dtype
+    assert dt is not None, f"'{instr.name}' is a tuple"
+    return dt
 
 
-def _wrap_int(dt: DType, expr_of: Callable[[str], str], vals: list[str]) -> str:
+def _wrap_int(dt: DType, expr_of: Callable[..., str], vals: list[str]) -> str:
     """Integer arithmetic in a wide unsigned type, cast back: wraps on overflow like XLA."""
     w = C.WIDE_UNSIGNED[dt.name]
     return f"(({C.VALUE[dt.name]})({expr_of(*[f'({w})({v})' for v in vals])}))"
@@ -421,22 +423,33 @@ def scalar_op(instr: Instruction, dts: list[DType], vals: list[str]) -> str:
 
 def inline_computation(em: Emitter, comp: Computation, args: list[str]) -> list[str]:
     """A computation on scalars (a reducer, a comparator) inlined: the values of its root's leaves."""
-    env: dict[int, object] = {}
+    env: dict[int, _Tree] = {}
     for i in comp.instructions:
         if i.opcode is O.PARAMETER:
+            assert i.parameter_number is not None
             env[id(i)] = args[i.parameter_number]
         elif i.opcode is O.CONSTANT:
             if i.literal is None or i.literal.size != 1:
                 raise Unsupported(f"constant {i.name} in a scalar computation")
-            env[id(i)] = C.literal(i.shape.dtype, i.literal.reshape(()).item())
+            env[id(i)] = C.literal(_dt(i), i.literal.reshape(()).item())
         elif i.opcode is O.TUPLE:
             env[id(i)] = [env[id(o)] for o in i.operands]
         elif i.opcode is O.GET_TUPLE_ELEMENT:
-            env[id(i)] = env[id(i.operands[0])][i.attrs["index"]]
+            t = env[id(i.operands[0])]
+            assert isinstance(t, list)
+            env[id(i)] = t[i.attrs["index"]]
         elif i.opcode in (O.BROADCAST, O.RESHAPE, O.BITCAST, O.COPY) and i.shape.size == 1:
             env[id(i)] = env[id(i.operands[0])]
         else:
-            dts = [o.shape.dtype for o in i.operands]
-            env[id(i)] = em.tmp(C.value(i.shape.dtype), scalar_op(i, dts, [env[id(o)] for o in i.operands]))
+            dts = [_dt(o) for o in i.operands]
+            env[id(i)] = em.tmp(C.value(_dt(i)), scalar_op(i, dts, [_leaf(env[id(o)]) for o in i.operands]))
     root = env[id(comp.root)]
-    return root if isinstance(root, list) else [root]
+    return [_leaf(r) for r in root] if isinstance(root, list) else [root]
+
+
+_Tree = str | list["_Tree"]  # a scalar's C expression, or a tuple of them
+
+
+def _leaf(v: _Tree) -> str:
+    assert isinstance(v, str), "a tuple where a scalar was expected"
+    return v
