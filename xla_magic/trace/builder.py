@@ -283,6 +283,14 @@ def current() -> ComputationBuilder | None:
     return _ACTIVE.stack[-1] if _ACTIVE.stack else None
 
 
+def tracing() -> ComputationBuilder:
+    """The computation being traced now, for code that only runs inside a trace."""
+    b = current()
+    if b is None:
+        raise TracingError("no trace is active")
+    return b
+
+
 @contextmanager
 def active(builder: ComputationBuilder) -> Iterator[ComputationBuilder]:
     _ACTIVE.stack.append(builder)

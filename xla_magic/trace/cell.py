@@ -31,8 +31,8 @@ from ..hlo.verifier import verify_module
 from .builder import ComputationBuilder, ModuleBuilder, active
 from .errors import TracingError
 from .jit import hlo_name, leaf_spec
-from .primitives import shape_of
-from .promotion import as_tracer, local
+from .primitives import local, shape_of
+from .promotion import as_tracer
 from .pytree import TreeDef, flatten, unflatten
 from .tracer import Tracer
 

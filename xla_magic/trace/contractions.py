@@ -10,10 +10,11 @@ import numpy as np
 
 from ..hlo.opcodes import Opcode
 from . import primitives as P
+from .axes import normalize_axis
 from .errors import UnsupportedNumpyError
 from .promotion import PY_SCALARS, as_tracer, result_dtype
-from .reductions import reduce_axes
-from .shape_ops import broadcast_shapes, broadcast_to, normalize_axis
+from .reductions import reduce_axes, sum_
+from .shape_ops import broadcast_shapes, broadcast_to
 from .tracer import Tracer
 
 
@@ -206,8 +207,6 @@ def diagonal(a, offset=0, axis1=0, axis2=1) -> Tracer:
 
 
 def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None) -> Tracer:
-    from .reductions import sum_
-
     return sum_(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype, out=out)
 
 

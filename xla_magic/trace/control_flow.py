@@ -17,7 +17,8 @@ from ..hlo.shape import Shape
 from . import primitives as P
 from .builder import Captures, ComputationBuilder, active, current
 from .errors import TracingError
-from .promotion import as_tracer, local, result_dtype
+from .primitives import local
+from .promotion import as_tracer, result_dtype
 from .pytree import TreeDef, flatten, unflatten
 from .tracer import Tracer
 

@@ -14,6 +14,7 @@ from . import indexing as I
 from . import primitives as P
 from . import reductions as R
 from . import shape_ops as S
+from .axes import normalize_axis
 from .builder import current
 from .errors import EscapedTracerError, TracingError, UnsupportedNumpyError
 from .promotion import as_tracer, py_type, result_dtype
@@ -139,7 +140,7 @@ def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False) -> Tracer:
 
 def diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue) -> Tracer:
     x = as_tracer(a)
-    ax = S.normalize_axis(axis, x.ndim)
+    ax = normalize_axis(axis, x.ndim)
     parts = []
     for extra in (prepend, None, append):
         if extra is None:

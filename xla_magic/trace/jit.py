@@ -21,8 +21,8 @@ from ..hlo.opcodes import Opcode
 from ..hlo.verifier import verify_module
 from .builder import ComputationBuilder, ModuleBuilder, active
 from .errors import TracingError
-from .primitives import shape_of
-from .promotion import DEFAULT, PY_SCALARS, as_tracer, local
+from .primitives import local, shape_of
+from .promotion import DEFAULT, PY_SCALARS, as_tracer
 from .pytree import TreeDef, flatten, unflatten
 from .tracer import Tracer
 

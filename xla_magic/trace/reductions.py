@@ -13,10 +13,11 @@ import numpy as np
 from ..hlo.attrs import WindowDim
 from ..hlo.opcodes import Opcode
 from . import primitives as P
+from .axes import normalize_axes, normalize_axis
 from .builder import current
 from .errors import UnsupportedNumpyError
 from .promotion import as_tracer
-from .shape_ops import broadcast_to, normalize_axes, normalize_axis
+from .shape_ops import broadcast_to, elementwise
 from .tracer import Tracer
 
 BOOL = np.dtype(np.bool_)
@@ -100,8 +101,6 @@ def _simple(name: str, opcode: Opcode, a, axis, dtype, out, keepdims, initial, w
     x = _masked(x, where, identity(opcode, result) if initial is None else initial)
     y = reduce_axes(x, opcode, axes, bool(keepdims))
     if initial is not None:
-        from .ufuncs import elementwise
-
         y = elementwise(opcode, y, P.full(y.shape, initial, result))
     return y
 
@@ -156,8 +155,6 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     x = _masked(P.convert(x, acc), where, 0)
     total = reduce_axes(x, Opcode.ADD, axes, bool(keepdims))
     n = _count(x.shape, axes, where, acc, bool(keepdims))
-    from .ufuncs import elementwise
-
     y = elementwise(Opcode.DIVIDE, total, n if isinstance(n, Tracer) else P.full(total.shape, n, acc))
     return P.convert(y, result)
 
@@ -192,8 +189,6 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
     result = numpy_result_dtype("var", x.dtype, None if dtype is None else np.dtype(dtype))
     acc = np.dtype(np.float32) if result == np.float16 else result
     x = P.convert(x, acc)
-    from .ufuncs import elementwise
-
     m = _mean(x, axis=axes, keepdims=True, where=where)
     d = elementwise(Opcode.SUBTRACT, x, broadcast_to(m, x.shape))
     sq = _masked(elementwise(Opcode.MULTIPLY, d, d), where, 0)
@@ -298,8 +293,6 @@ def cumprod(a, axis=None, dtype=None, out=None):
 
 def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 (numpy's name)
     """np.linalg.norm: vector norms (any ord), and the Frobenius / 1 / inf / nuc-free matrix norms."""
-    from .ufuncs import elementwise
-
     t = as_tracer(x)
     if not np.issubdtype(t.dtype, np.inexact):
         t = P.convert(t, np.float64)
@@ -342,8 +335,6 @@ def _matrix_norm(t: Tracer, ord, axes: tuple[int, int], keepdims: bool) -> Trace
     r, c = axes
     a = np.abs(t)
     if ord in (None, "fro", "f"):
-        from .ufuncs import elementwise
-
         out = P.unary(Opcode.SQRT, sum_(elementwise(Opcode.MULTIPLY, t, t), axis=axes, keepdims=keepdims))
     elif ord in (1, -1):
         col = sum_(a, axis=r, keepdims=True)

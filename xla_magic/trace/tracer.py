@@ -3,14 +3,39 @@
 It speaks numpy's own protocols (`__array_ufunc__`, `__array_function__`), so unmodified numpy
 code runs on it: `np.exp(x)`, `x @ w`, `np.sum(x, axis=1)` and `x.T` all land here. Anything
 that needs the array's value while tracing (`if x > 0:`, `float(x)`) raises a ConcretizationError
-that points to the traced control-flow functions."""
+that points to the traced control-flow functions.
+
+The implementations of those protocols sit above this class (they build traced arrays), so the
+class reaches them through `PROTOCOLS`, which the package's `__init__` fills."""
 from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, NoReturn
 
 import numpy as np
 
 from ..hlo.ir import Instruction
 from .builder import ComputationBuilder
 from .errors import ConcretizationError, TracingError
+
+
+def _unwired(*args: object, **kwargs: object) -> NoReturn:
+    raise AssertionError("xla_magic.trace's __init__ wires the Tracer's numpy protocols")
+
+
+@dataclass
+class Protocols:
+    """What the traced array's numpy entry points call: ufuncs (`ufunc, method, inputs, kwargs`),
+    numpy functions (`func, args, kwargs`), indexing and dtype conversion."""
+
+    ufunc: Callable[[np.ufunc, str, tuple[Any, ...], dict[str, Any]], Any] = _unwired
+    function: Callable[[Callable[..., Any], tuple[Any, ...], dict[str, Any]], Any] = _unwired
+    getitem: Callable[[Tracer, Any], Tracer] = _unwired
+    convert: Callable[[Tracer, np.dtype], Tracer] = _unwired
+
+
+PROTOCOLS = Protocols()
 
 
 class Tracer:
@@ -58,7 +83,7 @@ class Tracer:
             raise TypeError("len() of a 0-d traced array")
         return self.shape[0]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Tracer]:
         if not self.shape:
             raise TypeError("iteration over a 0-d traced array")
         return (self[i] for i in range(self.shape[0]))  # unrolled: the length is static
@@ -105,15 +130,12 @@ class Tracer:
 
     # --- numpy's protocols --------------------------------------------------------------------
 
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        from .ufuncs import apply_ufunc
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        return PROTOCOLS.ufunc(ufunc, method, inputs, kwargs)
 
-        return apply_ufunc(ufunc, method, inputs, kwargs)
-
-    def __array_function__(self, func, types, args, kwargs):
-        from .functions import apply_function
-
-        return apply_function(func, args, kwargs)
+    def __array_function__(self, func: Callable[..., Any], types: object, args: tuple[Any, ...],
+                           kwargs: dict[str, Any]) -> Any:
+        return PROTOCOLS.function(func, args, kwargs)
 
     # --- operators ----------------------------------------------------------------------------
 
@@ -155,10 +177,8 @@ class Tracer:
     def __ge__(self, o): return np.greater_equal(self, o)
     def __divmod__(self, o): return np.divmod(self, o)
 
-    def __getitem__(self, key):
-        from .indexing import getitem
-
-        return getitem(self, key)
+    def __getitem__(self, key: Any) -> Tracer:
+        return PROTOCOLS.getitem(self, key)
 
     # --- ndarray methods (each goes through the numpy function of the same name) -------------
 
@@ -185,9 +205,7 @@ class Tracer:
         return np.transpose(self, axes or None)
 
     def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
-        from .primitives import convert
-
-        return convert(self, np.dtype(dtype))
+        return PROTOCOLS.convert(self, np.dtype(dtype))
 
     def sum(self, axis=None, dtype=None, out=None, keepdims=False, **kw):
         return np.sum(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kw)

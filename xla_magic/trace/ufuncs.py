@@ -11,7 +11,9 @@ import numpy as np
 
 from ..hlo.opcodes import Opcode
 from . import primitives as P
+from . import reductions
 from .builder import current
+from .contractions import matmul
 from .errors import EscapedTracerError, UnsupportedNumpyError
 from .promotion import as_tracer, is_weak, ufunc_dtypes
 from .shape_ops import broadcast_all
@@ -24,12 +26,6 @@ LN10 = float(np.log(10.0))
 
 
 # --- helpers on operands of one shape and dtype ---------------------------------------------------
-
-def elementwise(opcode: Opcode, *xs: Tracer) -> Tracer:
-    """An elementwise instruction after numpy broadcasting (operands already share a dtype)."""
-    xs = broadcast_all(*xs)
-    return P.bind(opcode, xs, weak=all(x.weak for x in xs))
-
 
 def _c(x: Tracer, value) -> Tracer:
     """A constant like x (its shape and dtype)."""
@@ -417,8 +413,6 @@ def apply_ufunc(ufunc, method: str, inputs: tuple, kwargs: dict):
 def call_ufunc(ufunc, inputs: tuple, kwargs: dict):
     name = ufunc.__name__
     if name == "matmul":
-        from .contractions import matmul
-
         dtype = _check_kwargs(name, {k: v for k, v in kwargs.items() if k not in ("axes", "axis")})
         if "axes" in kwargs or "axis" in kwargs:
             raise UnsupportedNumpyError("matmul", "np.einsum or transposes", "the axes= argument")
@@ -474,8 +468,6 @@ _REDUCE_METHODS = {"add": "sum_", "multiply": "prod", "maximum": "max_", "minimu
 
 
 def _reduce(ufunc, inputs, kwargs):
-    from . import reductions
-
     fn = _REDUCE_METHODS.get(ufunc.__name__)
     if fn is None or len(inputs) != 1:
         raise UnsupportedNumpyError(f"{ufunc.__name__}.reduce", "np.sum / np.prod / np.max / np.min / np.all / np.any")
@@ -486,8 +478,6 @@ def _reduce(ufunc, inputs, kwargs):
 
 
 def _accumulate(ufunc, inputs, kwargs):
-    from . import reductions
-
     fn = {"add": reductions.cumsum, "multiply": reductions.cumprod}.get(ufunc.__name__)
     if fn is None:
         raise UnsupportedNumpyError(f"{ufunc.__name__}.accumulate", "np.cumsum / np.cumprod or xla_magic.scan")
