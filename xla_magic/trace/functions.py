@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 
@@ -157,7 +158,7 @@ def diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue) -> Tracer:
         m = x.shape[ax]
         hi = S._slice_axis(x, ax, 1, m)
         lo = S._slice_axis(x, ax, 0, m - 1)
-        x = np.not_equal(hi, lo) if x.dtype == BOOL else np.subtract(hi, lo)
+        x = cast(Tracer, np.not_equal(hi, lo) if x.dtype == BOOL else np.subtract(hi, lo))
     return x
 
 

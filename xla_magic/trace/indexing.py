@@ -40,7 +40,7 @@ def _expand(key, ndim: int) -> list:
     boolean constant masks split into their nonzero index arrays."""
     if not isinstance(key, tuple):
         key = (key,)
-    items = []
+    items: list = []
     for k in key:
         if isinstance(k, list):
             k = as_tracer(k) if any(isinstance(e, Tracer) for e in k) else np.asarray(k)

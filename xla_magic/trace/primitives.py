@@ -43,7 +43,7 @@ def bind(opcode: Opcode, operands: Sequence[Tracer], shape: Shape | None = None,
     return Tracer(b, b.emit(opcode, ops, shape, **attrs), weak)
 
 
-def constant(value: Any, dtype: DTypeLike, weak: bool = False) -> Tracer:
+def constant(value: Any, dtype: DTypeLike | None, weak: bool = False) -> Tracer:
     """`value` as an array constant of `dtype` (None: numpy's choice)."""
     value = np.asarray(value, dtype=dtype)
     b = current()
@@ -52,7 +52,7 @@ def constant(value: Any, dtype: DTypeLike, weak: bool = False) -> Tracer:
     return Tracer(b, b.constant(value), weak)
 
 
-def full(shape: Sequence[int], value, dtype: np.dtype) -> Tracer:
+def full(shape: Sequence[int], value: Any, dtype: DTypeLike) -> Tracer:
     """A scalar constant broadcast to `shape` (how XLA spells a filled array)."""
     c = constant(value, dtype)
     return broadcast_in_dim(c, shape, ()) if tuple(shape) else c
@@ -165,7 +165,7 @@ def reduce_window(x: Tracer, init: Tracer, window: Sequence[WindowDim], reducer:
 def dot_general(x: Tracer, y: Tracer, contracting: tuple[Sequence[int], Sequence[int]],
                 batch: tuple[Sequence[int], Sequence[int]] = ((), ())) -> Tracer:
     """Result dimensions: batch, then x's free dimensions, then y's (XLA's dot)."""
-    attrs = {}
+    attrs: dict[str, Any] = {}
     if batch[0]:
         attrs["lhs_batch_dims"] = tuple(batch[0])
         attrs["rhs_batch_dims"] = tuple(batch[1])

@@ -6,6 +6,8 @@ dtype of the arrays they meet (NEP 50), so `float32_array * 2.0` stays float32. 
 0-d arrays are strong: `float32_array * np.float64(2)` is float64, exactly as numpy computes it."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from . import primitives as P
@@ -55,7 +57,7 @@ def ufunc_dtypes(ufunc: np.ufunc, inputs, dtype=None) -> tuple[list[np.dtype], l
     """(loop input dtypes, output dtypes, weak result) numpy picks for `ufunc(*inputs)`."""
     weak = all(is_weak(x) for x in inputs)
     keys = [DEFAULT[py_type(x)] if weak else _resolution_key(x) for x in inputs]
-    kw = {} if dtype is None else {"signature": (None,) * ufunc.nin + (np.dtype(dtype),) * ufunc.nout}
+    kw: dict[str, Any] = {} if dtype is None else {"signature": (None,) * ufunc.nin + (np.dtype(dtype),) * ufunc.nout}
     try:
         resolved = ufunc.resolve_dtypes(tuple(keys) + (None,) * ufunc.nout, **kw)
     except TypeError as e:  # no loop, or no common dtype (DTypePromotionError is a TypeError)

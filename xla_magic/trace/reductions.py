@@ -14,7 +14,7 @@ from ..hlo.attrs import WindowDim
 from ..hlo.opcodes import Opcode
 from . import primitives as P
 from .axes import normalize_axes, normalize_axis
-from .builder import current
+from .builder import tracing
 from .errors import UnsupportedNumpyError
 from .promotion import as_tracer
 from .shape_ops import broadcast_to, elementwise
@@ -60,7 +60,7 @@ def reduce_axes(x: Tracer, opcode: Opcode, axes: tuple[int, ...], keepdims: bool
     """`reduce(x, identity)` over `axes` with the scalar `opcode` as reducer."""
     if not axes:
         return x
-    b = current()
+    b = tracing()
     if x.dtype == BOOL:  # pred has no add/multiply/maximum: use the logical equivalents
         opcode = {Opcode.ADD: Opcode.OR, Opcode.MAXIMUM: Opcode.OR, Opcode.MULTIPLY: Opcode.AND,
                   Opcode.MINIMUM: Opcode.AND}.get(opcode, opcode)
@@ -241,7 +241,7 @@ def _arg(name: str, direction: str, a, axis, out, keepdims) -> Tracer:
     ax = normalize_axis(axis, x.ndim)
     if x.shape[ax] == 0:
         raise ValueError(f"attempt to get {name} of an empty sequence")
-    b = current()
+    b = tracing()
     idx = P.iota(INDEX, x.shape, ax)
     init_v = P.constant(identity(Opcode.MAXIMUM if direction == "GT" else Opcode.MINIMUM, x.dtype), x.dtype)
     init_i = P.constant(0, INDEX)
@@ -278,7 +278,7 @@ def _cumulative(name: str, opcode: Opcode, a, axis, dtype, out) -> Tracer:
     # out[i] = x[0] (+) ... (+) x[i]: a window of n elements, padded n-1 before (as JAX lowers it)
     window = [WindowDim(n if d == ax else 1, 1, n - 1 if d == ax else 0, 0) for d in range(x.ndim)]
     init = P.constant(identity(opcode, x.dtype), x.dtype)
-    return P.reduce_window(x, init, window, current().module.reducer(opcode, x.dtype))
+    return P.reduce_window(x, init, window, tracing().module.reducer(opcode, x.dtype))
 
 
 def cumsum(a, axis=None, dtype=None, out=None):
@@ -311,7 +311,7 @@ def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 (numpy's name)
             raise ValueError("Improper number of dimensions to norm.")
     axes = normalize_axes(axis, t.ndim)
     if isinstance(axis, (tuple, list)) and len(axis) == 2:
-        return _matrix_norm(t, ord, tuple(normalize_axis(a, t.ndim) for a in axis), keepdims)
+        return _matrix_norm(t, ord, (normalize_axis(axis[0], t.ndim), normalize_axis(axis[1], t.ndim)), keepdims)
     a = np.abs(t)
     if ord is None or ord == 2:
         out = P.unary(Opcode.SQRT, sum_(elementwise(Opcode.MULTIPLY, t, t), axis=axes, keepdims=keepdims))

@@ -157,9 +157,10 @@ def atleast_nd(n: int):
         for a in arys:
             x = as_tracer(a)
             if x.ndim < n:
-                shape = {1: (1,), 2: (1,) * (2 - x.ndim) + x.shape}.get(n)
                 if n == 3:
                     shape = {0: (1, 1, 1), 1: (1, x.shape[0], 1), 2: x.shape + (1,)}[x.ndim]
+                else:
+                    shape = {1: (1,), 2: (1,) * (2 - x.ndim) + x.shape}[n]
                 x = P.reshape(x, shape)
             outs.append(x)
         return outs[0] if len(outs) == 1 else outs

@@ -60,7 +60,10 @@ class Tracer:
 
     @property
     def dtype(self) -> np.dtype:
-        return self.instr.shape.dtype.np
+        dt = self.instr.shape.dtype
+        if dt is None or dt.np is None:
+            raise TracingError(f"{self.instr.name} is a tuple or a token, not an array")
+        return dt.np
 
     @property
     def ndim(self) -> int:
@@ -126,7 +129,7 @@ class Tracer:
         raise TracingError("traced arrays are immutable: `x[...] = v` cannot be traced. Build the result "
                            "with np.where(mask, v, x), np.concatenate / np.stack, or np.pad instead.")
 
-    __hash__ = None  # like ndarray: == is elementwise
+    __hash__ = None  # type: ignore[assignment]  # like ndarray: == is elementwise, so unhashable
 
     # --- numpy's protocols --------------------------------------------------------------------
 
@@ -195,14 +198,12 @@ class Tracer:
     def imag(self): return np.imag(self)
 
     def reshape(self, *shape, order="C"):
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = shape[0]
-        return np.reshape(self, shape, order=order)
+        dims = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        return np.reshape(self, dims, order=order)
 
     def transpose(self, *axes):
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)) or axes == (None,):
-            axes = axes[0]
-        return np.transpose(self, axes or None)
+        perm = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) or axes == (None,) else axes
+        return np.transpose(self, perm or None)
 
     def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
         return PROTOCOLS.convert(self, np.dtype(dtype))

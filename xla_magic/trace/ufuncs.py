@@ -109,13 +109,15 @@ def integer_power(x: Tracer, n: int) -> Tracer:
     """x**n for a small Python integer n, by multiplications (as JAX's integer_pow)."""
     if n == 0:
         return _c(x, 1)
-    base, acc, k = x, None, abs(n)
+    base, k = x, abs(n)
+    acc: Tracer | None = None
     while k:
         if k & 1:
             acc = base if acc is None else _mul(acc, base)
         k >>= 1
         if k:
             base = _mul(base, base)
+    assert acc is not None  # n != 0 has a set bit
     return _div(_c(acc, 1), acc) if n < 0 else acc
 
 
@@ -416,7 +418,8 @@ def call_ufunc(ufunc, inputs: tuple, kwargs: dict):
         dtype = _check_kwargs(name, {k: v for k, v in kwargs.items() if k not in ("axes", "axis")})
         if "axes" in kwargs or "axis" in kwargs:
             raise UnsupportedNumpyError("matmul", "np.einsum or transposes", "the axes= argument")
-        return matmul(*inputs, dtype=dtype)
+        a, b = inputs
+        return matmul(a, b, dtype=dtype)
     row = UFUNCS.get(name)
     if row is None:
         alt = ALTERNATIVES.get(name)
@@ -424,9 +427,9 @@ def call_ufunc(ufunc, inputs: tuple, kwargs: dict):
     dtype = _check_kwargs(name, kwargs)
     ins, outs, weak = ufunc_dtypes(ufunc, inputs, dtype)
     if name == "power" and isinstance(inputs[0], Tracer):
-        result = _scalar_power(as_tracer(inputs[0], ins[0]), inputs[1])
-        if result is not None:
-            return _finish(result, outs[0], weak)
+        special = _scalar_power(as_tracer(inputs[0], ins[0]), inputs[1])
+        if special is not None:
+            return _finish(special, outs[0], weak)
     xs = broadcast_all(*[as_tracer(x, d) for x, d in zip(inputs, ins)])
     result = row(*xs)
     if isinstance(result, tuple):
@@ -451,7 +454,7 @@ def _small_int_exponent(y) -> int | None:
     """y when it is a Python or numpy integer-valued number with |y| <= 8 (x**2, x**-1, ...)."""
     if isinstance(y, (bool, np.bool_)) or not isinstance(y, (int, float, np.integer, np.floating)):
         return None
-    if float(y) != int(y) or abs(y) > 8:
+    if float(y) != int(y) or abs(float(y)) > 8:
         return None
     return int(y)
 
