@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from typing import SupportsIndex
 
 import numpy as np
 
 from .errors import TracingError
 
 
-def normalize_axis(axis: object, ndim: int, what: str = "axis") -> int:
+def normalize_axis(axis: SupportsIndex, ndim: int, what: str = "axis") -> int:
+    """`axis` in [0, ndim); what the user passed, when not an integer, is reported in their terms."""
     try:
-        a = operator.index(axis)  # type: ignore[arg-type]  # anything else is the user's error, reported
+        a = operator.index(axis)
     except TypeError:
         raise TracingError(f"{what} must be a Python integer while tracing, got {type(axis).__name__}") from None
     if not -ndim <= a < ndim:
@@ -20,7 +21,8 @@ def normalize_axis(axis: object, ndim: int, what: str = "axis") -> int:
     return a % ndim
 
 
-def normalize_axes(axis: int | Sequence[int] | None, ndim: int) -> tuple[int, ...]:
+def normalize_axes(axis: SupportsIndex | tuple[SupportsIndex, ...] | list[SupportsIndex] | None,
+                   ndim: int) -> tuple[int, ...]:
     """None -> every axis; an int or a sequence -> sorted, non-negative, no repeats."""
     if axis is None:
         return tuple(range(ndim))

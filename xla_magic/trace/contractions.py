@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Sequence
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 
@@ -87,8 +87,8 @@ def outer(a, b, out=None) -> Tracer:
 
 def tensordot(a, b, axes=2) -> Tracer:
     x, y = _operands(a, b)
-    xs: Sequence[object]
-    ys: Sequence[object]
+    xs: Sequence[Any]
+    ys: Sequence[Any]
     if isinstance(axes, (int, np.integer)):
         n = int(axes)
         xs, ys = list(range(x.ndim - n, x.ndim)), list(range(n))
