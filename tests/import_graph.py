@@ -45,8 +45,19 @@ def _imports(tree: ast.AST):
 def graph() -> dict[str, set[str]]:
     """Module -> the package modules it imports. `from pkg import name` counts as an edge to
     `pkg.name` when that is a module, else to `pkg` itself (its __init__ runs)."""
+    return _scan()[0]
+
+
+def external_imports() -> dict[str, set[str]]:
+    """Module -> the top-level names of what it imports from outside the package (stdlib and
+    third-party alike: `numpy`, `IPython`, ...), lazy imports included."""
+    return _scan()[1]
+
+
+def _scan() -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     mods = modules()
     edges: dict[str, set[str]] = {m: set() for m in mods}
+    external: dict[str, set[str]] = {m: set() for m in mods}
     for name, path in mods.items():
         is_pkg = path.name == "__init__.py"
         here = name.split(".") if is_pkg else name.split(".")[:-1]
@@ -54,6 +65,7 @@ def graph() -> dict[str, set[str]]:
             if isinstance(node, ast.Import):
                 targets = [a.name for a in node.names]
                 edges[name].update(t for t in targets if t in mods)
+                external[name].update(t.split(".")[0] for t in targets if t.split(".")[0] != PACKAGE)
                 continue
             if node.level:
                 base = here[: len(here) - (node.level - 1)]
@@ -61,6 +73,7 @@ def graph() -> dict[str, set[str]]:
             else:
                 target = node.module or ""
             if not target.startswith(PACKAGE):
+                external[name].add(target.split(".")[0])
                 continue
             for a in node.names:
                 sub = f"{target}.{a.name}"
@@ -69,7 +82,7 @@ def graph() -> dict[str, set[str]]:
                 elif target in mods:
                     edges[name].add(target)
             edges[name].discard(name)
-    return edges
+    return edges, external
 
 
 def cycles(edges: dict[str, set[str]]) -> list[list[str]]:

@@ -11,10 +11,17 @@
     softmax.report                         # what the compiler did
     xm.trace(softmax.fn, x)                # just the HLO Module
 """
+from . import functions, indexing, primitives, ufuncs
 from .control_flow import cond, fori_loop, scan, switch, while_loop
 from .errors import ConcretizationError, EscapedTracerError, TracingError, UnsupportedNumpyError
 from .jit import Jitted, jit, trace
-from .tracer import Tracer
+from .tracer import PROTOCOLS, Tracer
+
+# The Tracer class sits below the modules that implement numpy on it; it reaches them through here.
+PROTOCOLS.ufunc = ufuncs.apply_ufunc
+PROTOCOLS.function = functions.apply_function
+PROTOCOLS.getitem = indexing.getitem
+PROTOCOLS.convert = primitives.convert
 
 __all__ = [
     "trace", "jit", "Jitted", "fori_loop", "while_loop", "scan", "cond", "switch", "Tracer",

@@ -11,6 +11,7 @@ import itertools
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any, cast
 
 import numpy as np
 
@@ -22,6 +23,10 @@ from ..hlo.shape import Shape
 from ..hlo.shape_inference import ShapeError, infer_shape
 from .errors import EscapedTracerError, TracingError
 from .source import user_location
+
+# The shape of an instruction whose shape is not known yet: set from the shape rule (emit) or once the
+# captures are final (seal).
+_PENDING = cast(Shape, None)
 
 # Opcodes whose result shape XLA does not infer from the operands: the caller declares it.
 _DECLARED = frozenset({Opcode.BROADCAST, Opcode.RESHAPE, Opcode.CONVERT, Opcode.IOTA, Opcode.BITCAST_CONVERT})
@@ -180,12 +185,13 @@ class ComputationBuilder:
         return c
 
     def emit(self, opcode: Opcode, operands: Sequence[Instruction], shape: Shape | None = None,
-             **attrs) -> Instruction:
+             **attrs: Any) -> Instruction:
         """Appends one instruction; its shape comes from XLA's shape rules unless the opcode needs
         it declared. A rule's complaint here is a bug in the tracer, reported with the details."""
         if shape is None and opcode in _DECLARED:
             raise AssertionError(f"{opcode.value} needs a declared shape")
-        instr = Instruction(self.module.fresh(opcode.value), opcode, shape, list(operands), attrs,
+        instr = Instruction(self.module.fresh(opcode.value), opcode, _PENDING if shape is None else shape,
+                            list(operands), attrs,
                             metadata=self.module.metadata())
         try:
             inferred = infer_shape(instr)
@@ -222,15 +228,16 @@ class ComputationBuilder:
 
     def _ensure_tuple_param(self) -> Instruction:
         if self.tuple_param is None:  # its shape is set by seal(), once the captures are known
-            self.tuple_param = Instruction(self.module.fresh("state"), Opcode.PARAMETER, None, parameter_number=0)
+            self.tuple_param = Instruction(self.module.fresh("state"), Opcode.PARAMETER, _PENDING,
+                                           parameter_number=0)
             self.instructions.insert(0, self.tuple_param)
             self._n_params = 1
         return self.tuple_param
 
     def _gte(self, shape: Shape, index: int | None) -> Instruction:
-        self._ensure_tuple_param()
+        param = self._ensure_tuple_param()
         g = Instruction(self.module.fresh("get-tuple-element"), Opcode.GET_TUPLE_ELEMENT, shape,
-                        [self.tuple_param], {"index": index}, metadata=self.module.metadata())
+                        [param], {"index": index}, metadata=self.module.metadata())
         self.instructions.append(g)
         return g
 
@@ -259,6 +266,8 @@ class ComputationBuilder:
             caps = [self._capture_gtes[k] for k in range(len(self.captures.outer))] if self.captures else []
             elems = list(outputs) + caps
             root = self.emit(Opcode.TUPLE, elems)
+        if root is None:
+            raise AssertionError("seal() needs the outputs or the root")
         return self.finish(root, self.module.fresh(name))
 
     def finish(self, root: Instruction, name: str, is_entry: bool = False) -> Computation:
@@ -281,6 +290,14 @@ _ACTIVE = _Active()
 
 def current() -> ComputationBuilder | None:
     return _ACTIVE.stack[-1] if _ACTIVE.stack else None
+
+
+def tracing() -> ComputationBuilder:
+    """The computation being traced now, for code that only runs inside a trace."""
+    b = current()
+    if b is None:
+        raise TracingError("no trace is active")
+    return b
 
 
 @contextmanager

@@ -25,14 +25,14 @@ from typing import Any
 
 import numpy as np
 
-from ..hlo.ir import Computation, Module
+from ..hlo.ir import Computation, Instruction, Module
 from ..hlo.opcodes import Opcode
 from ..hlo.verifier import verify_module
 from .builder import ComputationBuilder, ModuleBuilder, active
 from .errors import TracingError
 from .jit import hlo_name, leaf_spec
-from .primitives import shape_of
-from .promotion import as_tracer, local
+from .primitives import local, shape_of
+from .promotion import as_tracer
 from .pytree import TreeDef, flatten, unflatten
 from .tracer import Tracer
 
@@ -154,7 +154,8 @@ def _assigned_names(body: list[ast.stmt]) -> list[str]:
 def _drop_unused_parameters(comp: Computation, names: list[str]) -> list[str]:
     """Removes parameters nothing reads and renumbers the rest; returns the kept names."""
     used = {id(o) for i in comp.instructions for o in i.operands} | {id(comp.root)}
-    kept, keep_names = [], []
+    kept: list[Instruction] = []
+    keep_names: list[str] = []
     for p, name in zip(comp.parameters, names):
         if id(p) in used:
             p.parameter_number = len(kept)
@@ -193,7 +194,9 @@ def trace_cell(source: str, namespace: dict, filename: str = "<cell>") -> Traced
         if not results:
             raise TracingError("the cell computes no traced arrays: assign results to names, or end the cell with "
                                "an expression, that uses the notebook's arrays")
-        output_names, trees, instrs = [], [], []
+        output_names: list[str] = []
+        trees: list[tuple[str, TreeDef]] = []
+        instrs: list[Instruction] = []
         last_line = max((getattr(n, "end_lineno", 0) or 0) for n in tree.body) if tree.body else 1
         with mb.op("output", (filename, last_line)):
             for name, value in results:

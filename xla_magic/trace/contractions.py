@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import string
 from collections.abc import Sequence
+from typing import Any, cast
 
 import numpy as np
 
 from ..hlo.opcodes import Opcode
 from . import primitives as P
+from .axes import normalize_axis
 from .errors import UnsupportedNumpyError
 from .promotion import PY_SCALARS, as_tracer, result_dtype
-from .reductions import reduce_axes
-from .shape_ops import broadcast_shapes, broadcast_to, normalize_axis
+from .reductions import reduce_axes, sum_
+from .shape_ops import broadcast_shapes, broadcast_to
 from .tracer import Tracer
 
 
@@ -57,7 +59,7 @@ def dot(a, b, out=None) -> Tracer:
         raise UnsupportedNumpyError("dot", "the return value", "out= (traced arrays are immutable)")
     x, y = _operands(a, b)
     if x.ndim == 0 or y.ndim == 0:
-        return np.multiply(x, y)
+        return cast(Tracer, np.multiply(x, y))  # the ufunc protocol gives a Tracer
     yc = 0 if y.ndim == 1 else y.ndim - 2
     if x.shape[-1] != y.shape[yc]:
         raise ValueError(f"shapes {x.shape} and {y.shape} not aligned: {x.shape[-1]} (dim {x.ndim - 1}) != "
@@ -73,27 +75,27 @@ def vdot(a, b) -> Tracer:
 def inner(a, b) -> Tracer:
     x, y = _operands(a, b)
     if x.ndim == 0 or y.ndim == 0:
-        return np.multiply(x, y)
+        return cast(Tracer, np.multiply(x, y))  # the ufunc protocol gives a Tracer
     return P.dot_general(x, y, ((x.ndim - 1,), (y.ndim - 1,)))
 
 
 def outer(a, b, out=None) -> Tracer:
     x, y = _operands(a, b)
     x, y = P.reshape(x, (x.size, 1)), P.reshape(y, (1, y.size))
-    return np.multiply(x, y)
+    return cast(Tracer, np.multiply(x, y))
 
 
 def tensordot(a, b, axes=2) -> Tracer:
     x, y = _operands(a, b)
+    xs: Sequence[Any]
+    ys: Sequence[Any]
     if isinstance(axes, (int, np.integer)):
         n = int(axes)
-        xa, ya = list(range(x.ndim - n, x.ndim)), list(range(n))
+        xs, ys = list(range(x.ndim - n, x.ndim)), list(range(n))
     else:
-        xa, ya = axes
-        xa = [xa] if isinstance(xa, (int, np.integer)) else list(xa)
-        ya = [ya] if isinstance(ya, (int, np.integer)) else list(ya)
-    xa = [normalize_axis(d, x.ndim) for d in xa]
-    ya = [normalize_axis(d, y.ndim) for d in ya]
+        xs, ys = ([d] if isinstance(d, (int, np.integer)) else list(d) for d in axes)
+    xa = [normalize_axis(d, x.ndim) for d in xs]
+    ya = [normalize_axis(d, y.ndim) for d in ys]
     for i, j in zip(xa, ya):
         if x.shape[i] != y.shape[j]:
             raise ValueError("shape-mismatch for sum")
@@ -107,9 +109,9 @@ def einsum(subscripts, *operands, out=None, dtype=None, optimize=False, **kwargs
         raise UnsupportedNumpyError("einsum", "the return value", "out= (traced arrays are immutable)")
     if not isinstance(subscripts, str):
         raise UnsupportedNumpyError("einsum", "the subscripts string form", "the interleaved operand form")
-    operands = [np.asarray(o) if type(o) in PY_SCALARS else o for o in operands]
-    dt = np.dtype(dtype) if dtype is not None else result_dtype(*operands)[0]
-    xs = [as_tracer(o, dt) for o in operands]
+    values = [np.asarray(o) if type(o) in PY_SCALARS else o for o in operands]
+    dt = np.dtype(dtype) if dtype is not None else result_dtype(*values)[0]
+    xs = [as_tracer(o, dt) for o in values]
     ins, out_labels = _parse_einsum(subscripts.replace(" ", ""), [x.ndim for x in xs])
     sizes: dict[str, int] = {}
     for labels, x in zip(ins, xs):
@@ -206,8 +208,6 @@ def diagonal(a, offset=0, axis1=0, axis2=1) -> Tracer:
 
 
 def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None) -> Tracer:
-    from .reductions import sum_
-
     return sum_(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype, out=out)
 
 

@@ -15,9 +15,10 @@ import numpy as np
 from ..hlo.opcodes import Opcode
 from ..hlo.shape import Shape
 from . import primitives as P
-from .builder import Captures, ComputationBuilder, active, current
+from .builder import Captures, ComputationBuilder, active, current, tracing
 from .errors import TracingError
-from .promotion import as_tracer, local, result_dtype
+from .primitives import local
+from .promotion import as_tracer, result_dtype
 from .pytree import TreeDef, flatten, unflatten
 from .tracer import Tracer
 
@@ -107,7 +108,7 @@ def while_loop(cond_fun: Callable, body_fun: Callable, init_val):
 
 def _while(cond_fun: Callable, body_fun: Callable, init_val, what: str, hidden: int = 0):
     """The HLO while behind while_loop, fori_loop and scan (`hidden` leading state values are theirs)."""
-    parent = current()
+    parent = tracing()
     leaves, treedef, _ = flatten(init_val)
     init = [as_tracer(v) for v in leaves]
     avals = _avals(init)
@@ -226,7 +227,7 @@ def scan(f: Callable, init, xs=None, length: int | None = None, reverse: bool = 
 
 def _probe(step: Callable, carry0: list[Tracer], c_tree: TreeDef):
     """Traces one step in a throwaway computation: the per-step outputs' (shape, dtype, weak)."""
-    parent = current()
+    parent = tracing()
     pb = ComputationBuilder(parent.module, parent, Captures(), "the scan function")
     with _user_code(pb):
         i = Tracer(pb, pb.state_element(Shape.array("s64", ())), weak=True)
@@ -263,12 +264,14 @@ def switch(index, branches: Sequence[Callable], *operands):
 
 def _conditional(selector: Tracer, branches: list[Callable], operands: tuple, what: str):
     """HLO conditional; with a pred selector, branches are [false, true] (index order)."""
-    parent = current()
+    parent = tracing()
     leaves, treedef, _ = flatten(operands)
     args = [as_tracer(v) for v in leaves]
     avals = _avals(args)
     caps = Captures()
-    builders, outs_per, out_tree = [], [], None
+    builders: list[ComputationBuilder] = []
+    outs_per: list[list[Tracer]] = []
+    out_tree: TreeDef | None = None
     for k, fn in enumerate(branches):
         bb = ComputationBuilder(parent.module, parent, caps, f"branch {k} of {what}")
         with _user_code(bb):
@@ -287,13 +290,12 @@ def _conditional(selector: Tracer, branches: list[Callable], operands: tuple, wh
                                + ", ".join(v.describe() for v in vals))
         dt, weak = result_dtype(*vals)
         final.append((vals[0].shape, dt, weak))
-    sealed = []
+    roots = []
     for bb, outs in zip(builders, outs_per):
         with _user_code(bb):
             instrs = [local(P.convert(o, dt)) for o, (_, dt, _) in zip(outs, final)]
-            root = instrs[0] if len(instrs) == 1 else bb.emit(Opcode.TUPLE, instrs)
-        sealed.append((bb, root))
-    sealed = [bb.seal(f"{what}_branch", None, root=root) for bb, root in sealed]
+            roots.append(instrs[0] if len(instrs) == 1 else bb.emit(Opcode.TUPLE, instrs))
+    sealed = [bb.seal(f"{what}_branch", None, root=root) for bb, root in zip(builders, roots)]
     with active(parent):
         operand = parent.emit(Opcode.TUPLE, [local(a) for a in args] + caps.outer)
         attrs = ({"true_computation": sealed[1], "false_computation": sealed[0]} if selector.dtype == BOOL
@@ -304,4 +306,5 @@ def _conditional(selector: Tracer, branches: list[Callable], operands: tuple, wh
         else:
             results = [Tracer(parent, parent.emit(Opcode.GET_TUPLE_ELEMENT, [c], index=k), weak)
                        for k, (_, _, weak) in enumerate(final)]
+    assert out_tree is not None  # set by the first branch (switch and cond have at least one)
     return unflatten(out_tree, results)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 
@@ -14,6 +15,7 @@ from . import indexing as I
 from . import primitives as P
 from . import reductions as R
 from . import shape_ops as S
+from .axes import normalize_axis
 from .builder import current
 from .errors import EscapedTracerError, TracingError, UnsupportedNumpyError
 from .promotion import as_tracer, py_type, result_dtype
@@ -139,7 +141,7 @@ def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False) -> Tracer:
 
 def diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue) -> Tracer:
     x = as_tracer(a)
-    ax = S.normalize_axis(axis, x.ndim)
+    ax = normalize_axis(axis, x.ndim)
     parts = []
     for extra in (prepend, None, append):
         if extra is None:
@@ -156,7 +158,7 @@ def diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue) -> Tracer:
         m = x.shape[ax]
         hi = S._slice_axis(x, ax, 1, m)
         lo = S._slice_axis(x, ax, 0, m - 1)
-        x = np.not_equal(hi, lo) if x.dtype == BOOL else np.subtract(hi, lo)
+        x = cast(Tracer, np.not_equal(hi, lo) if x.dtype == BOOL else np.subtract(hi, lo))
     return x
 
 

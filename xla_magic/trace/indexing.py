@@ -14,9 +14,10 @@ import numpy as np
 
 from ..hlo.opcodes import Opcode
 from . import primitives as P
+from .axes import normalize_axis
 from .errors import TracingError, UnsupportedNumpyError
 from .promotion import as_tracer
-from .shape_ops import broadcast_shapes, broadcast_to, normalize_axis
+from .shape_ops import broadcast_shapes, broadcast_to
 from .tracer import Tracer
 
 INDEX = np.dtype(np.int32)  # XLA's customary index type (as JAX emits)
@@ -39,7 +40,7 @@ def _expand(key, ndim: int) -> list:
     boolean constant masks split into their nonzero index arrays."""
     if not isinstance(key, tuple):
         key = (key,)
-    items = []
+    items: list = []
     for k in key:
         if isinstance(k, list):
             k = as_tracer(k) if any(isinstance(e, Tracer) for e in k) else np.asarray(k)

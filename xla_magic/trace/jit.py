@@ -21,13 +21,13 @@ from ..hlo.opcodes import Opcode
 from ..hlo.verifier import verify_module
 from .builder import ComputationBuilder, ModuleBuilder, active
 from .errors import TracingError
-from .primitives import shape_of
-from .promotion import DEFAULT, PY_SCALARS, as_tracer, local
+from .primitives import local, shape_of
+from .promotion import DEFAULT, PY_SCALARS, as_tracer
 from .pytree import TreeDef, flatten, unflatten
 from .tracer import Tracer
 
 
-def hlo_name(text: str, fallback: str = "x") -> str:
+def hlo_name(text: object, fallback: str = "x") -> str:
     """`text` as an HLO identifier ([A-Za-z_][A-Za-z0-9_.-]*)."""
     name = re.sub(r"[^A-Za-z0-9_.\-]", "_", str(text)).strip(".")
     if not name or not (name[0].isalpha() or name[0] == "_"):
@@ -78,6 +78,7 @@ class _Signature:
     """Splits a call's arguments into static values and array leaves, by the function's signature."""
 
     def __init__(self, fn: Callable, static_argnums: Sequence[int], static_argnames: Sequence[str]):
+        self.sig: inspect.Signature | None
         try:
             self.sig = inspect.signature(fn)
         except (TypeError, ValueError):
@@ -106,9 +107,9 @@ class _Signature:
             entries += [(k, v, k in self.static_names) for k, v in kwargs.items()]
             n = len(args)
 
-            def rebuild(vals):
+            def rebuild_unnamed(vals):
                 return tuple(vals[:n]), dict(zip(kwargs, vals[n:]))
-            return entries, rebuild
+            return entries, rebuild_unnamed
         if not kwargs and len(args) <= len(self.positional):
             return self._positional(args)
         try:
@@ -206,7 +207,8 @@ class Jitted:
     `.report` is the Report of the executable the last call used; `.lower(*args)` (or `.trace`)
     returns the Module for those arguments without compiling."""
 
-    def __init__(self, fn: Callable, static_argnums: Sequence[int] = (), static_argnames: Sequence[str] = (),
+    def __init__(self, fn: Callable, static_argnums: int | Sequence[int] = (),
+                 static_argnames: str | Sequence[str] = (),
                  target: str = "cpu", optimize: bool = True, **compile_options):
         if isinstance(static_argnums, int):
             static_argnums = (static_argnums,)
@@ -226,7 +228,8 @@ class Jitted:
     def _key(self, args: tuple, kwargs: dict) -> tuple[tuple, list]:
         """(cache key, the array leaves in parameter order) of one call."""
         entries, _ = self._signature.split(args, kwargs)
-        parts, leaves = [], []
+        parts: list[tuple[str, Any, Any]] = []
+        leaves: list[Any] = []
         for name, value, static in entries:
             if static:
                 parts.append((name, "static", _key_of(value)))
@@ -255,6 +258,7 @@ class Jitted:
 
     def _entry(self, args: tuple, kwargs: dict) -> tuple[_Compiled, list | tuple]:
         """The compiled entry for this call, and the arrays to pass it."""
+        leaves: list | tuple
         if self._plain and not kwargs and all(type(a) is np.ndarray for a in args):
             key, leaves = ("arrays", tuple((a.shape, a.dtype) for a in args)), args  # the common case, kept cheap
         else:

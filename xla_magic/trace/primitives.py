@@ -5,16 +5,18 @@ broadcasting happen one level up, so every instruction here is exactly what XLA 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from ..hlo.attrs import Window, WindowDim
 from ..hlo.dtypes import from_numpy
-from ..hlo.ir import Computation
+from ..hlo.ir import Computation, Instruction
 from ..hlo.opcodes import Opcode
 from ..hlo.shape import Shape
-from .builder import current
-from .promotion import as_tracer, local
+from .builder import current, tracing
+from .errors import EscapedTracerError, TracingError
 from .tracer import Tracer
 
 BOOL = np.dtype(np.bool_)
@@ -24,26 +26,40 @@ def shape_of(dtype: np.dtype, dims: Sequence[int]) -> Shape:
     return Shape.array(from_numpy(dtype), tuple(int(d) for d in dims))
 
 
+def local(t: Tracer) -> Instruction:
+    """The instruction holding `t` in the computation being traced now."""
+    b = current()
+    if b is None:
+        raise EscapedTracerError(f"the traced array {t.describe()} was used after its trace finished; "
+                                 "return it from the traced function instead of keeping it.")
+    return b.local(t.instr, t.builder)
+
+
 def bind(opcode: Opcode, operands: Sequence[Tracer], shape: Shape | None = None, weak: bool = False,
-         **attrs) -> Tracer:
+         **attrs: Any) -> Tracer:
     """Emits `opcode(operands)` in the computation being traced now."""
     ops = [local(t) for t in operands]
-    b = current()
+    b = tracing()
     return Tracer(b, b.emit(opcode, ops, shape, **attrs), weak)
 
 
-def constant(value, dtype: np.dtype) -> Tracer:
-    return as_tracer(np.asarray(value, dtype=dtype))
+def constant(value: Any, dtype: DTypeLike | None, weak: bool = False) -> Tracer:
+    """`value` as an array constant of `dtype` (None: numpy's choice)."""
+    value = np.asarray(value, dtype=dtype)
+    b = current()
+    if b is None:
+        raise TracingError("no trace is active")
+    return Tracer(b, b.constant(value), weak)
 
 
-def full(shape: Sequence[int], value, dtype: np.dtype) -> Tracer:
+def full(shape: Sequence[int], value: Any, dtype: DTypeLike) -> Tracer:
     """A scalar constant broadcast to `shape` (how XLA spells a filled array)."""
     c = constant(value, dtype)
     return broadcast_in_dim(c, shape, ()) if tuple(shape) else c
 
 
 def iota(dtype: np.dtype, shape: Sequence[int], dimension: int) -> Tracer:
-    b = current()
+    b = tracing()
     return Tracer(b, b.emit(Opcode.IOTA, [], shape_of(dtype, shape), iota_dimension=dimension))
 
 
@@ -149,7 +165,7 @@ def reduce_window(x: Tracer, init: Tracer, window: Sequence[WindowDim], reducer:
 def dot_general(x: Tracer, y: Tracer, contracting: tuple[Sequence[int], Sequence[int]],
                 batch: tuple[Sequence[int], Sequence[int]] = ((), ())) -> Tracer:
     """Result dimensions: batch, then x's free dimensions, then y's (XLA's dot)."""
-    attrs = {}
+    attrs: dict[str, Any] = {}
     if batch[0]:
         attrs["lhs_batch_dims"] = tuple(batch[0])
         attrs["rhs_batch_dims"] = tuple(batch[1])

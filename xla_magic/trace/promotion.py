@@ -1,15 +1,19 @@
-"""numpy's type promotion, asked of numpy itself, and the conversion of operands to traced arrays.
+"""numpy's type promotion, asked of numpy itself, and the conversion of operands to traced arrays
+(a list of arrays is one operand: numpy stacks it).
 
 Python scalars (and weak tracers, which stand for them) are *weak*: numpy 2 lets them take the
 dtype of the arrays they meet (NEP 50), so `float32_array * 2.0` stays float32. numpy scalars and
 0-d arrays are strong: `float32_array * np.float64(2)` is float64, exactly as numpy computes it."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from ..hlo.ir import Instruction
+from . import primitives as P
+from .axes import normalize_axis
 from .builder import current
-from .errors import EscapedTracerError, TracingError
+from .errors import TracingError
 from .tracer import Tracer
 
 PY_SCALARS = (bool, int, float, complex)
@@ -53,7 +57,7 @@ def ufunc_dtypes(ufunc: np.ufunc, inputs, dtype=None) -> tuple[list[np.dtype], l
     """(loop input dtypes, output dtypes, weak result) numpy picks for `ufunc(*inputs)`."""
     weak = all(is_weak(x) for x in inputs)
     keys = [DEFAULT[py_type(x)] if weak else _resolution_key(x) for x in inputs]
-    kw = {} if dtype is None else {"signature": (None,) * ufunc.nin + (np.dtype(dtype),) * ufunc.nout}
+    kw: dict[str, Any] = {} if dtype is None else {"signature": (None,) * ufunc.nin + (np.dtype(dtype),) * ufunc.nout}
     try:
         resolved = ufunc.resolve_dtypes(tuple(keys) + (None,) * ufunc.nout, **kw)
     except TypeError as e:  # no loop, or no common dtype (DTypePromotionError is a TypeError)
@@ -78,30 +82,17 @@ def result_dtype(*values) -> tuple[np.dtype, bool]:
     return np.result_type(*reps), False
 
 
-def local(t: Tracer) -> Instruction:
-    """The instruction holding `t` in the computation being traced now."""
-    b = current()
-    if b is None:
-        raise EscapedTracerError(f"the traced array {t.describe()} was used after its trace finished; "
-                                 "return it from the traced function instead of keeping it.")
-    return b.local(t.instr, t.builder)
-
-
 def as_tracer(x, dtype: np.dtype | None = None) -> Tracer:
     """`x` as a traced array of `dtype` (default: its own, or numpy's for a Python scalar):
-    tracers are converted, anything else becomes a constant."""
-    from .primitives import convert
-
+    tracers are converted, a (nested) list holding tracers is stacked as np.array would, anything
+    else becomes a constant."""
     if isinstance(x, Tracer):
         if dtype is None or np.dtype(dtype) == x.dtype:
             return x
-        return convert(x, dtype)
+        return P.convert(x, dtype)
     if isinstance(x, (list, tuple)) and _holds_tracer(x):
-        from .shape_ops import stack
-
-        return stack([as_tracer(e, dtype) for e in x])
-    b = current()
-    if b is None:
+        return stack_tracers(as_tracers([as_tracer(e, dtype) for e in x]), 0)
+    if current() is None:
         raise TracingError("no trace is active")
     weak = type(x) in PY_SCALARS and dtype is None
     if weak:
@@ -113,8 +104,28 @@ def as_tracer(x, dtype: np.dtype | None = None) -> Tracer:
     if value.dtype == object:
         raise TracingError(f"cannot use {type(x).__name__} {x!r:.60} as an array while tracing "
                            "(a list holding traced arrays? use np.stack)")
-    return Tracer(b, b.constant(value), weak=weak)
+    return P.constant(value, None, weak)
 
 
 def _holds_tracer(seq) -> bool:
     return any(isinstance(e, Tracer) or (isinstance(e, (list, tuple)) and _holds_tracer(e)) for e in seq)
+
+
+def as_tracers(arrays, dtype: np.dtype | None = None) -> list[Tracer]:
+    """A sequence of arrays (or one array, as its rows) as traced arrays of one dtype: `dtype`, or
+    what numpy promotes them to."""
+    if isinstance(arrays, Tracer):
+        return [arrays[i] for i in range(arrays.shape[0])]
+    arrays = list(arrays)
+    if not arrays:
+        raise ValueError("need at least one array to concatenate")
+    dt, _ = result_dtype(*arrays)
+    return [as_tracer(a, np.dtype(dtype) if dtype is not None else dt) for a in arrays]
+
+
+def stack_tracers(xs: list[Tracer], axis: int) -> Tracer:
+    """Arrays of one shape and dtype joined along a new dimension `axis` (np.stack)."""
+    if any(x.shape != xs[0].shape for x in xs):
+        raise ValueError(f"all input arrays must have the same shape: {[t.shape for t in xs]}")
+    ax = normalize_axis(axis, xs[0].ndim + 1)
+    return P.concatenate([P.reshape(x, x.shape[:ax] + (1,) + x.shape[ax:]) for x in xs], ax)

@@ -13,10 +13,11 @@ import numpy as np
 from ..hlo.attrs import WindowDim
 from ..hlo.opcodes import Opcode
 from . import primitives as P
-from .builder import current
+from .axes import normalize_axes, normalize_axis
+from .builder import tracing
 from .errors import UnsupportedNumpyError
 from .promotion import as_tracer
-from .shape_ops import broadcast_to, normalize_axes, normalize_axis
+from .shape_ops import broadcast_to, elementwise
 from .tracer import Tracer
 
 BOOL = np.dtype(np.bool_)
@@ -59,7 +60,7 @@ def reduce_axes(x: Tracer, opcode: Opcode, axes: tuple[int, ...], keepdims: bool
     """`reduce(x, identity)` over `axes` with the scalar `opcode` as reducer."""
     if not axes:
         return x
-    b = current()
+    b = tracing()
     if x.dtype == BOOL:  # pred has no add/multiply/maximum: use the logical equivalents
         opcode = {Opcode.ADD: Opcode.OR, Opcode.MAXIMUM: Opcode.OR, Opcode.MULTIPLY: Opcode.AND,
                   Opcode.MINIMUM: Opcode.AND}.get(opcode, opcode)
@@ -100,8 +101,6 @@ def _simple(name: str, opcode: Opcode, a, axis, dtype, out, keepdims, initial, w
     x = _masked(x, where, identity(opcode, result) if initial is None else initial)
     y = reduce_axes(x, opcode, axes, bool(keepdims))
     if initial is not None:
-        from .ufuncs import elementwise
-
         y = elementwise(opcode, y, P.full(y.shape, initial, result))
     return y
 
@@ -156,8 +155,6 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     x = _masked(P.convert(x, acc), where, 0)
     total = reduce_axes(x, Opcode.ADD, axes, bool(keepdims))
     n = _count(x.shape, axes, where, acc, bool(keepdims))
-    from .ufuncs import elementwise
-
     y = elementwise(Opcode.DIVIDE, total, n if isinstance(n, Tracer) else P.full(total.shape, n, acc))
     return P.convert(y, result)
 
@@ -192,8 +189,6 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
     result = numpy_result_dtype("var", x.dtype, None if dtype is None else np.dtype(dtype))
     acc = np.dtype(np.float32) if result == np.float16 else result
     x = P.convert(x, acc)
-    from .ufuncs import elementwise
-
     m = _mean(x, axis=axes, keepdims=True, where=where)
     d = elementwise(Opcode.SUBTRACT, x, broadcast_to(m, x.shape))
     sq = _masked(elementwise(Opcode.MULTIPLY, d, d), where, 0)
@@ -246,7 +241,7 @@ def _arg(name: str, direction: str, a, axis, out, keepdims) -> Tracer:
     ax = normalize_axis(axis, x.ndim)
     if x.shape[ax] == 0:
         raise ValueError(f"attempt to get {name} of an empty sequence")
-    b = current()
+    b = tracing()
     idx = P.iota(INDEX, x.shape, ax)
     init_v = P.constant(identity(Opcode.MAXIMUM if direction == "GT" else Opcode.MINIMUM, x.dtype), x.dtype)
     init_i = P.constant(0, INDEX)
@@ -283,7 +278,7 @@ def _cumulative(name: str, opcode: Opcode, a, axis, dtype, out) -> Tracer:
     # out[i] = x[0] (+) ... (+) x[i]: a window of n elements, padded n-1 before (as JAX lowers it)
     window = [WindowDim(n if d == ax else 1, 1, n - 1 if d == ax else 0, 0) for d in range(x.ndim)]
     init = P.constant(identity(opcode, x.dtype), x.dtype)
-    return P.reduce_window(x, init, window, current().module.reducer(opcode, x.dtype))
+    return P.reduce_window(x, init, window, tracing().module.reducer(opcode, x.dtype))
 
 
 def cumsum(a, axis=None, dtype=None, out=None):
@@ -298,8 +293,6 @@ def cumprod(a, axis=None, dtype=None, out=None):
 
 def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 (numpy's name)
     """np.linalg.norm: vector norms (any ord), and the Frobenius / 1 / inf / nuc-free matrix norms."""
-    from .ufuncs import elementwise
-
     t = as_tracer(x)
     if not np.issubdtype(t.dtype, np.inexact):
         t = P.convert(t, np.float64)
@@ -318,7 +311,7 @@ def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 (numpy's name)
             raise ValueError("Improper number of dimensions to norm.")
     axes = normalize_axes(axis, t.ndim)
     if isinstance(axis, (tuple, list)) and len(axis) == 2:
-        return _matrix_norm(t, ord, tuple(normalize_axis(a, t.ndim) for a in axis), keepdims)
+        return _matrix_norm(t, ord, (normalize_axis(axis[0], t.ndim), normalize_axis(axis[1], t.ndim)), keepdims)
     a = np.abs(t)
     if ord is None or ord == 2:
         out = P.unary(Opcode.SQRT, sum_(elementwise(Opcode.MULTIPLY, t, t), axis=axes, keepdims=keepdims))
@@ -342,8 +335,6 @@ def _matrix_norm(t: Tracer, ord, axes: tuple[int, int], keepdims: bool) -> Trace
     r, c = axes
     a = np.abs(t)
     if ord in (None, "fro", "f"):
-        from .ufuncs import elementwise
-
         out = P.unary(Opcode.SQRT, sum_(elementwise(Opcode.MULTIPLY, t, t), axis=axes, keepdims=keepdims))
     elif ord in (1, -1):
         col = sum_(a, axis=r, keepdims=True)

@@ -8,34 +8,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..hlo.opcodes import Opcode
 from . import primitives as P
-from .errors import TracingError, UnsupportedNumpyError
-from .promotion import as_tracer, result_dtype
+from .axes import normalize_axes, normalize_axis
+from .errors import UnsupportedNumpyError
+from .promotion import as_tracer, as_tracers, stack_tracers
 from .tracer import Tracer
-
-
-def normalize_axis(axis, ndim: int, what: str = "axis") -> int:
-    try:
-        a = operator.index(axis)
-    except TypeError:
-        raise TracingError(f"{what} must be a Python integer while tracing, got {type(axis).__name__}") from None
-    if not -ndim <= a < ndim:
-        raise np.exceptions.AxisError(a, ndim) if hasattr(np, "exceptions") else IndexError(
-            f"axis {a} is out of bounds for array of dimension {ndim}")
-    return a % ndim
-
-
-def normalize_axes(axis, ndim: int) -> tuple[int, ...]:
-    """None -> every axis; an int or a sequence -> sorted, non-negative, no repeats."""
-    if axis is None:
-        return tuple(range(ndim))
-    if isinstance(axis, (tuple, list)):
-        axes = tuple(normalize_axis(a, ndim) for a in axis)
-        if len(set(axes)) != len(axes):
-            raise ValueError("repeated axis")
-        return tuple(sorted(axes))
-    return (normalize_axis(axis, ndim),)
-
 
 # --- broadcasting -------------------------------------------------------------------------------
 
@@ -71,6 +49,12 @@ def broadcast_to(x: Tracer, shape: Sequence[int]) -> Tracer:
 def broadcast_all(*xs: Tracer) -> list[Tracer]:
     shape = broadcast_shapes(*[x.shape for x in xs])
     return [broadcast_to(x, shape) for x in xs]
+
+
+def elementwise(opcode: Opcode, *xs: Tracer) -> Tracer:
+    """An elementwise instruction after numpy broadcasting (operands already share a dtype)."""
+    ys = broadcast_all(*xs)
+    return P.bind(opcode, ys, weak=all(y.weak for y in ys))
 
 
 def broadcast_arrays(*args) -> list[Tracer]:
@@ -173,9 +157,10 @@ def atleast_nd(n: int):
         for a in arys:
             x = as_tracer(a)
             if x.ndim < n:
-                shape = {1: (1,), 2: (1,) * (2 - x.ndim) + x.shape}.get(n)
                 if n == 3:
                     shape = {0: (1, 1, 1), 1: (1, x.shape[0], 1), 2: x.shape + (1,)}[x.ndim]
+                else:
+                    shape = {1: (1,), 2: (1,) * (2 - x.ndim) + x.shape}[n]
                 x = P.reshape(x, shape)
             outs.append(x)
         return outs[0] if len(outs) == 1 else outs
@@ -185,20 +170,10 @@ def atleast_nd(n: int):
 
 # --- joining and splitting ------------------------------------------------------------------------
 
-def _common(arrays, dtype=None) -> list[Tracer]:
-    if isinstance(arrays, Tracer):
-        return [arrays[i] for i in range(arrays.shape[0])]
-    arrays = list(arrays)
-    if not arrays:
-        raise ValueError("need at least one array to concatenate")
-    dt, _ = result_dtype(*arrays)
-    return [as_tracer(a, np.dtype(dtype) if dtype is not None else dt) for a in arrays]
-
-
 def concatenate(arrays, axis=0, out=None, dtype=None, casting="same_kind") -> Tracer:
     if out is not None:
         raise UnsupportedNumpyError("concatenate", "the return value", "out= (traced arrays are immutable)")
-    xs = _common(arrays, dtype)
+    xs = as_tracers(arrays, dtype)
     if axis is None:
         xs = [P.reshape(x, (x.size,)) for x in xs]
         axis = 0
@@ -215,25 +190,21 @@ def concatenate(arrays, axis=0, out=None, dtype=None, casting="same_kind") -> Tr
 def stack(arrays, axis=0, out=None, dtype=None, casting="same_kind") -> Tracer:
     if out is not None:
         raise UnsupportedNumpyError("stack", "the return value", "out= (traced arrays are immutable)")
-    xs = _common(arrays, dtype)
-    if any(x.shape != xs[0].shape for x in xs):
-        raise ValueError(f"all input arrays must have the same shape: {[t.shape for t in xs]}")
-    ax = normalize_axis(axis, xs[0].ndim + 1)
-    return P.concatenate([expand_dims(x, ax) for x in xs], ax)
+    return stack_tracers(as_tracers(arrays, dtype), axis)
 
 
 def vstack(tup, dtype=None, casting="same_kind") -> Tracer:
-    xs = [atleast_nd(2)(x) for x in _common(tup, dtype)]
+    xs = [atleast_nd(2)(x) for x in as_tracers(tup, dtype)]
     return concatenate(xs, 0)
 
 
 def hstack(tup, dtype=None, casting="same_kind") -> Tracer:
-    xs = [atleast_nd(1)(x) for x in _common(tup, dtype)]
+    xs = [atleast_nd(1)(x) for x in as_tracers(tup, dtype)]
     return concatenate(xs, 0 if xs[0].ndim == 1 else 1)
 
 
 def column_stack(tup) -> Tracer:
-    xs = [x if x.ndim >= 2 else P.reshape(x, (x.size, 1)) for x in _common(tup)]
+    xs = [x if x.ndim >= 2 else P.reshape(x, (x.size, 1)) for x in as_tracers(tup)]
     return concatenate(xs, 1)
 
 
@@ -355,7 +326,7 @@ def tri_mask(n: int, m: int, k: int, lower: bool) -> Tracer:
     """pred[n, m]: j <= i + k (lower) or j >= i + k (upper)."""
     rows = P.iota(np.dtype(np.int64), (n, m), 0)
     cols = P.iota(np.dtype(np.int64), (n, m), 1)
-    shifted = P.binary(P.Opcode.ADD, rows, P.full((n, m), k, np.int64)) if k else rows
+    shifted = P.binary(Opcode.ADD, rows, P.full((n, m), k, np.int64)) if k else rows
     return P.compare("LE" if lower else "GE", cols, shifted)
 
 

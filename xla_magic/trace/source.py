@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from types import FrameType
 
 import numpy as np
 
@@ -20,7 +21,7 @@ def _skipped(filename: str) -> bool:
 
 def user_location() -> tuple[str, int] | None:
     """(file, line) of the nearest caller outside xla_magic and numpy, or None."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename
         if not _skipped(filename):

@@ -3,14 +3,39 @@
 It speaks numpy's own protocols (`__array_ufunc__`, `__array_function__`), so unmodified numpy
 code runs on it: `np.exp(x)`, `x @ w`, `np.sum(x, axis=1)` and `x.T` all land here. Anything
 that needs the array's value while tracing (`if x > 0:`, `float(x)`) raises a ConcretizationError
-that points to the traced control-flow functions."""
+that points to the traced control-flow functions.
+
+The implementations of those protocols sit above this class (they build traced arrays), so the
+class reaches them through `PROTOCOLS`, which the package's `__init__` fills."""
 from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, NoReturn
 
 import numpy as np
 
 from ..hlo.ir import Instruction
 from .builder import ComputationBuilder
 from .errors import ConcretizationError, TracingError
+
+
+def _unwired(*args: object, **kwargs: object) -> NoReturn:
+    raise AssertionError("xla_magic.trace's __init__ wires the Tracer's numpy protocols")
+
+
+@dataclass
+class Protocols:
+    """What the traced array's numpy entry points call: ufuncs (`ufunc, method, inputs, kwargs`),
+    numpy functions (`func, args, kwargs`), indexing and dtype conversion."""
+
+    ufunc: Callable[[np.ufunc, str, tuple[Any, ...], dict[str, Any]], Any] = _unwired
+    function: Callable[[Callable[..., Any], tuple[Any, ...], dict[str, Any]], Any] = _unwired
+    getitem: Callable[[Tracer, Any], Tracer] = _unwired
+    convert: Callable[[Tracer, np.dtype], Tracer] = _unwired
+
+
+PROTOCOLS = Protocols()
 
 
 class Tracer:
@@ -35,7 +60,10 @@ class Tracer:
 
     @property
     def dtype(self) -> np.dtype:
-        return self.instr.shape.dtype.np
+        dt = self.instr.shape.dtype
+        if dt is None or dt.np is None:
+            raise TracingError(f"{self.instr.name} is a tuple or a token, not an array")
+        return dt.np
 
     @property
     def ndim(self) -> int:
@@ -58,7 +86,7 @@ class Tracer:
             raise TypeError("len() of a 0-d traced array")
         return self.shape[0]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Tracer]:
         if not self.shape:
             raise TypeError("iteration over a 0-d traced array")
         return (self[i] for i in range(self.shape[0]))  # unrolled: the length is static
@@ -101,19 +129,16 @@ class Tracer:
         raise TracingError("traced arrays are immutable: `x[...] = v` cannot be traced. Build the result "
                            "with np.where(mask, v, x), np.concatenate / np.stack, or np.pad instead.")
 
-    __hash__ = None  # like ndarray: == is elementwise
+    __hash__ = None  # type: ignore[assignment]  # like ndarray: == is elementwise, so unhashable
 
     # --- numpy's protocols --------------------------------------------------------------------
 
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        from .ufuncs import apply_ufunc
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        return PROTOCOLS.ufunc(ufunc, method, inputs, kwargs)
 
-        return apply_ufunc(ufunc, method, inputs, kwargs)
-
-    def __array_function__(self, func, types, args, kwargs):
-        from .functions import apply_function
-
-        return apply_function(func, args, kwargs)
+    def __array_function__(self, func: Callable[..., Any], types: object, args: tuple[Any, ...],
+                           kwargs: dict[str, Any]) -> Any:
+        return PROTOCOLS.function(func, args, kwargs)
 
     # --- operators ----------------------------------------------------------------------------
 
@@ -155,10 +180,8 @@ class Tracer:
     def __ge__(self, o): return np.greater_equal(self, o)
     def __divmod__(self, o): return np.divmod(self, o)
 
-    def __getitem__(self, key):
-        from .indexing import getitem
-
-        return getitem(self, key)
+    def __getitem__(self, key: Any) -> Tracer:
+        return PROTOCOLS.getitem(self, key)
 
     # --- ndarray methods (each goes through the numpy function of the same name) -------------
 
@@ -175,19 +198,15 @@ class Tracer:
     def imag(self): return np.imag(self)
 
     def reshape(self, *shape, order="C"):
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = shape[0]
-        return np.reshape(self, shape, order=order)
+        dims = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        return np.reshape(self, dims, order=order)
 
     def transpose(self, *axes):
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)) or axes == (None,):
-            axes = axes[0]
-        return np.transpose(self, axes or None)
+        perm = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) or axes == (None,) else axes
+        return np.transpose(self, perm or None)
 
     def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
-        from .primitives import convert
-
-        return convert(self, np.dtype(dtype))
+        return PROTOCOLS.convert(self, np.dtype(dtype))
 
     def sum(self, axis=None, dtype=None, out=None, keepdims=False, **kw):
         return np.sum(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kw)

@@ -11,7 +11,9 @@ import numpy as np
 
 from ..hlo.opcodes import Opcode
 from . import primitives as P
+from . import reductions
 from .builder import current
+from .contractions import matmul
 from .errors import EscapedTracerError, UnsupportedNumpyError
 from .promotion import as_tracer, is_weak, ufunc_dtypes
 from .shape_ops import broadcast_all
@@ -24,12 +26,6 @@ LN10 = float(np.log(10.0))
 
 
 # --- helpers on operands of one shape and dtype ---------------------------------------------------
-
-def elementwise(opcode: Opcode, *xs: Tracer) -> Tracer:
-    """An elementwise instruction after numpy broadcasting (operands already share a dtype)."""
-    xs = broadcast_all(*xs)
-    return P.bind(opcode, xs, weak=all(x.weak for x in xs))
-
 
 def _c(x: Tracer, value) -> Tracer:
     """A constant like x (its shape and dtype)."""
@@ -113,13 +109,15 @@ def integer_power(x: Tracer, n: int) -> Tracer:
     """x**n for a small Python integer n, by multiplications (as JAX's integer_pow)."""
     if n == 0:
         return _c(x, 1)
-    base, acc, k = x, None, abs(n)
+    base, k = x, abs(n)
+    acc: Tracer | None = None
     while k:
         if k & 1:
             acc = base if acc is None else _mul(acc, base)
         k >>= 1
         if k:
             base = _mul(base, base)
+    assert acc is not None  # n != 0 has a set bit
     return _div(_c(acc, 1), acc) if n < 0 else acc
 
 
@@ -417,12 +415,11 @@ def apply_ufunc(ufunc, method: str, inputs: tuple, kwargs: dict):
 def call_ufunc(ufunc, inputs: tuple, kwargs: dict):
     name = ufunc.__name__
     if name == "matmul":
-        from .contractions import matmul
-
         dtype = _check_kwargs(name, {k: v for k, v in kwargs.items() if k not in ("axes", "axis")})
         if "axes" in kwargs or "axis" in kwargs:
             raise UnsupportedNumpyError("matmul", "np.einsum or transposes", "the axes= argument")
-        return matmul(*inputs, dtype=dtype)
+        a, b = inputs
+        return matmul(a, b, dtype=dtype)
     row = UFUNCS.get(name)
     if row is None:
         alt = ALTERNATIVES.get(name)
@@ -430,9 +427,9 @@ def call_ufunc(ufunc, inputs: tuple, kwargs: dict):
     dtype = _check_kwargs(name, kwargs)
     ins, outs, weak = ufunc_dtypes(ufunc, inputs, dtype)
     if name == "power" and isinstance(inputs[0], Tracer):
-        result = _scalar_power(as_tracer(inputs[0], ins[0]), inputs[1])
-        if result is not None:
-            return _finish(result, outs[0], weak)
+        special = _scalar_power(as_tracer(inputs[0], ins[0]), inputs[1])
+        if special is not None:
+            return _finish(special, outs[0], weak)
     xs = broadcast_all(*[as_tracer(x, d) for x, d in zip(inputs, ins)])
     result = row(*xs)
     if isinstance(result, tuple):
@@ -457,7 +454,7 @@ def _small_int_exponent(y) -> int | None:
     """y when it is a Python or numpy integer-valued number with |y| <= 8 (x**2, x**-1, ...)."""
     if isinstance(y, (bool, np.bool_)) or not isinstance(y, (int, float, np.integer, np.floating)):
         return None
-    if float(y) != int(y) or abs(y) > 8:
+    if float(y) != int(y) or abs(float(y)) > 8:
         return None
     return int(y)
 
@@ -474,8 +471,6 @@ _REDUCE_METHODS = {"add": "sum_", "multiply": "prod", "maximum": "max_", "minimu
 
 
 def _reduce(ufunc, inputs, kwargs):
-    from . import reductions
-
     fn = _REDUCE_METHODS.get(ufunc.__name__)
     if fn is None or len(inputs) != 1:
         raise UnsupportedNumpyError(f"{ufunc.__name__}.reduce", "np.sum / np.prod / np.max / np.min / np.all / np.any")
@@ -486,8 +481,6 @@ def _reduce(ufunc, inputs, kwargs):
 
 
 def _accumulate(ufunc, inputs, kwargs):
-    from . import reductions
-
     fn = {"add": reductions.cumsum, "multiply": reductions.cumprod}.get(ufunc.__name__)
     if fn is None:
         raise UnsupportedNumpyError(f"{ufunc.__name__}.accumulate", "np.cumsum / np.cumprod or xla_magic.scan")
