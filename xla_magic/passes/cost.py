@@ -2,6 +2,8 @@
 per kernel and in total (taken on the optimized module, so fused intermediates cost no bytes)."""
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..hlo.ir import Instruction, Module
@@ -14,45 +16,82 @@ _FREE = frozenset({O.PARAMETER, O.CONSTANT, O.TUPLE, O.GET_TUPLE_ELEMENT, O.BITC
                    O.CALL, O.AFTER_ALL})
 
 
+CostRule = Callable[[Instruction], tuple[int, int]]  # -> (flops, transcendentals)
+
+
+def _nothing(i: Instruction) -> tuple[int, int]:
+    return 0, 0
+
+
+def _elementwise(i: Instruction) -> tuple[int, int]:  # one flop per output element
+    return i.shape.size, 0
+
+
+def _transcendental(i: Instruction) -> tuple[int, int]:  # one transcendental per output element
+    return 0, i.shape.size
+
+
+def _fusion(i: Instruction) -> tuple[int, int]:  # the sum of what it fuses
+    f = t = 0
+    for j in i.attrs["calls"].instructions:
+        a, b = instruction_cost(j)
+        f, t = f + a, t + b
+    return f, t
+
+
+def _dot(i: Instruction) -> tuple[int, int]:  # a multiply and an add per output element and contracted element
+    k = 1
+    for d in i.attrs.get("lhs_contracting_dims", ()):
+        k *= i.operands[0].shape.dims[d]
+    return 2 * i.shape.size * k, 0
+
+
+def _convolution(i: Instruction) -> tuple[int, int]:  # 2 * outputs * kernel elements per output feature
+    w = i.operands[1].shape
+    dl = i.attrs.get("dim_labels")
+    per_out = w.size // max(1, w.dims[dl.kernel_output_feature]) if dl else w.size
+    return 2 * i.shape.size * per_out, 0
+
+
+def _reduce(i: Instruction) -> tuple[int, int]:  # one reducer application per input element and operand
+    return i.operands[0].shape.size * (len(i.operands) // 2), 0
+
+
+def _reduce_window(i: Instruction) -> tuple[int, int]:  # the window's size per output element
+    size = 1
+    for d in i.attrs["window"].dims:
+        size *= d.size
+    return i.shape.leaves()[0].size * size, 0
+
+
+def _sort(i: Instruction) -> tuple[int, int]:  # n log2 n comparisons
+    n = i.operands[0].shape.size
+    return int(n * max(1.0, math.log2(max(2, n)))), 0
+
+
+# One row per opcode. Converts and copies move data but compute nothing, as in XLA's HloCostAnalysis;
+# every opcode not named here (data movement, control flow, names of buffers) costs no flops.
+COST_RULES: dict[O, CostRule] = {
+    **{op: _transcendental for op in TRANSCENDENTAL},
+    **{op: _elementwise for op in ELEMENTWISE - TRANSCENDENTAL - {O.CONVERT, O.BITCAST_CONVERT, O.COPY}},
+    O.FUSION: _fusion,
+    O.DOT: _dot,
+    O.CONVOLUTION: _convolution,
+    O.REDUCE: _reduce,
+    O.REDUCE_WINDOW: _reduce_window,
+    O.SORT: _sort,
+}
+COST_RULES.update({op: _nothing for op in O if op not in COST_RULES})
+
+# Tuple-shaped results are bookkeeping, except for the ops that compute several arrays at once.
+_TUPLE_COMPUTES = frozenset({O.FUSION, O.REDUCE, O.SORT})
+
+
 def instruction_cost(i: Instruction) -> tuple[int, int]:
     """(flops, transcendentals) of one instruction, as XLA's HloCostAnalysis counts them."""
-    op = i.opcode
-    if op is O.FUSION:
-        f = t = 0
-        for j in i.attrs["calls"].instructions:
-            a, b = instruction_cost(j)
-            f, t = f + a, t + b
-        return f, t
-    if i.shape.is_tuple and op not in (O.REDUCE, O.SORT):
+    if i.shape.is_tuple and i.opcode not in _TUPLE_COMPUTES:
         return 0, 0
-    if op is O.DOT:
-        k = 1
-        for d in i.attrs.get("lhs_contracting_dims", ()):
-            k *= i.operands[0].shape.dims[d]
-        return 2 * i.shape.size * k, 0
-    if op is O.CONVOLUTION:
-        w = i.operands[1].shape
-        dl = i.attrs.get("dim_labels")
-        per_out = w.size // max(1, w.dims[dl.kernel_output_feature]) if dl else w.size
-        return 2 * i.shape.size * per_out, 0
-    if op is O.REDUCE:
-        return i.operands[0].shape.size * (len(i.operands) // 2), 0
-    if op is O.REDUCE_WINDOW:
-        size = 1
-        for d in i.attrs["window"].dims:
-            size *= d.size
-        leaf = i.shape.leaves()[0]
-        return leaf.size * size, 0
-    if op is O.SORT:
-        import math
-
-        n = i.operands[0].shape.size
-        return int(n * max(1.0, math.log2(max(2, n)))), 0
-    if op in TRANSCENDENTAL:
-        return 0, i.shape.size
-    if op in ELEMENTWISE and op not in (O.CONVERT, O.BITCAST_CONVERT, O.COPY):
-        return i.shape.size, 0
-    return 0, 0
+    return COST_RULES[i.opcode](i)
 
 
 def bytes_accessed(i: Instruction) -> int:
