@@ -57,13 +57,13 @@ def unary(op: str, dt: str = "f32", n: int = 20) -> str:
 
 @pytest.mark.parametrize("op", ["negate", "abs", "sign", "floor", "ceil", "round-nearest-afz", "round-nearest-even",
                                 "sqrt", "rsqrt", "is-finite", "exponential", "log", "log-plus-one",
-                                "exponential-minus-one", "tanh", "logistic", "sine", "cosine", "cbrt", "tan"])
+                                "exponential-minus-one", "tanh", "sinh", "logistic", "sine", "cosine", "cbrt", "tan"])
 def test_float_unary_ops_on_special_values(op):
     text = unary(op)
     if op == "is-finite":
         text = text.replace("ROOT r = f32[20]", "ROOT r = pred[20]")
-    loose = op in ("exponential", "log", "log-plus-one", "exponential-minus-one", "tanh", "logistic", "sine",
-                   "cosine", "cbrt", "tan")
+    loose = op in ("exponential", "log", "log-plus-one", "exponential-minus-one", "tanh", "sinh", "logistic",
+                   "sine", "cosine", "cbrt", "tan")
     check(text, SPECIAL_F32, rtol=5e-6 if loose else 1e-7, atol=1e-6 if loose else 0)
 
 

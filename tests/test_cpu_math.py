@@ -80,7 +80,7 @@ def _ref_dtype(dtype):
 
 
 REF = {
-    "exp": np.exp, "expm1": np.expm1, "log": np.log, "log1p": np.log1p, "tanh": np.tanh,
+    "exp": np.exp, "expm1": np.expm1, "log": np.log, "log1p": np.log1p, "tanh": np.tanh, "sinh": np.sinh,
     "logistic": lambda x: 1 / (1 + np.exp(-x)), "sin": np.sin, "cos": np.cos, "tan": np.tan,
     "atan2": np.arctan2, "pow": np.power, "sqrt": np.sqrt, "rsqrt": lambda x: 1 / np.sqrt(x),
     "cbrt": np.cbrt, "erf": None,
@@ -153,6 +153,10 @@ def cases(name: str, dtype: np.dtype) -> tuple[list[np.ndarray], float]:
                                 log_uniform(-60, 0, dtype, seed=2)])], 2
     if name == "tanh":
         return [np.concatenate([uniform(-10, 10, dtype), log_uniform(-60, 5, dtype, seed=1)])], 3
+    if name == "sinh":
+        lim = 710.0 if d64 else 89.4
+        return [np.concatenate([uniform(-lim, lim, dtype), uniform(-2, 2, dtype, seed=1),
+                                log_uniform(-60, 0, dtype, seed=2)])], 3
     if name == "logistic":
         return [np.concatenate([uniform(-80, 80, dtype), uniform(-5, 5, dtype, seed=1)])], 3
     if name in ("sin", "cos", "tan"):

@@ -211,7 +211,7 @@ def binary(op: str, dt: str, n: int, out: str | None = None, extra: str = "") ->
 def test_xla_semantics_of_scalar_ops():
     """One module per family, run through the host simulation: XLA's answers where C's differ."""
     for op in ["negate", "abs", "sign", "floor", "ceil", "round-nearest-afz", "round-nearest-even", "sqrt",
-               "rsqrt", "is-finite", "exponential", "log", "log-plus-one", "tanh", "logistic"]:
+               "rsqrt", "is-finite", "exponential", "log", "log-plus-one", "tanh", "sinh", "logistic"]:
         out = "pred" if op == "is-finite" else None
         check(unary(op, out=out), SPECIAL, rtol=5e-6, atol=1e-6)
     a = np.array([-7, 7, -7, 7, 5, 0, -2147483648, -2147483648, 3, -1], np.int32)

@@ -409,6 +409,7 @@ def _unary_table() -> dict[Opcode, Callable[[DType, DType], Fn]]:
         O.NEGATE: lambda s, o: _via_f32(np.negative, s), O.NOT: not_, O.POPCNT: lambda s, o: _popcnt,
         O.REAL: real, O.ROUND_AFZ: round_afz, O.ROUND_EVEN: round_even, O.RSQRT: flt(_rsqrt),
         O.SIGN: sign, O.SIN: flt(np.sin), O.SQRT: flt(np.sqrt), O.TAN: flt(np.tan), O.TANH: flt(np.tanh),
+        O.SINH: flt(np.sinh),
     }
 
 
@@ -1911,7 +1912,7 @@ def _fusion(ins: Instruction, ctx: _Ctx) -> Fn:
 
 _UNARY_OPS = (O.ABS, O.CBRT, O.CEIL, O.CLZ, O.COS, O.ERF, O.EXP, O.EXPM1, O.FLOOR, O.IMAG, O.IS_FINITE, O.LOG,
               O.LOG1P, O.LOGISTIC, O.NEGATE, O.NOT, O.POPCNT, O.REAL, O.ROUND_AFZ, O.ROUND_EVEN, O.RSQRT, O.SIGN,
-              O.SIN, O.SQRT, O.TAN, O.TANH)
+              O.SIN, O.SINH, O.SQRT, O.TAN, O.TANH)
 _BINARY_OPS = (O.ADD, O.ATAN2, O.COMPLEX, O.DIVIDE, O.MAXIMUM, O.MINIMUM, O.MULTIPLY, O.POWER, O.REMAINDER,
                O.SUBTRACT, O.AND, O.OR, O.XOR, O.SHIFT_LEFT, O.SHIFT_RIGHT_ARITHMETIC, O.SHIFT_RIGHT_LOGICAL)
 

@@ -46,6 +46,7 @@ class Opcode(Enum):
     RSQRT = ("rsqrt", 1)
     SIGN = ("sign", 1)
     SIN = ("sine", 1)
+    SINH = ("sinh", 1)
     SQRT = ("sqrt", 1)
     TAN = ("tan", 1)
     TANH = ("tanh", 1)
@@ -156,7 +157,7 @@ O = Opcode
 UNARY = frozenset({
     O.ABS, O.CBRT, O.CEIL, O.CLZ, O.COPY, O.COS, O.ERF, O.EXP, O.EXPM1, O.FLOOR, O.IMAG,
     O.IS_FINITE, O.LOG, O.LOG1P, O.LOGISTIC, O.NEGATE, O.NOT, O.POPCNT, O.REAL, O.ROUND_AFZ,
-    O.ROUND_EVEN, O.RSQRT, O.SIGN, O.SIN, O.SQRT, O.TAN, O.TANH, O.CONVERT, O.BITCAST_CONVERT,
+    O.ROUND_EVEN, O.RSQRT, O.SIGN, O.SIN, O.SINH, O.SQRT, O.TAN, O.TANH, O.CONVERT, O.BITCAST_CONVERT,
     O.REDUCE_PRECISION,
 })
 BINARY = frozenset({
@@ -168,7 +169,7 @@ TERNARY = frozenset({O.SELECT, O.CLAMP})
 ELEMENTWISE = UNARY | BINARY | TERNARY
 # Transcendental in XLA's cost model: counted apart from flops.
 TRANSCENDENTAL = frozenset({
-    O.EXP, O.EXPM1, O.LOG, O.LOG1P, O.LOGISTIC, O.TANH, O.SIN, O.COS, O.TAN, O.SQRT, O.RSQRT,
+    O.EXP, O.EXPM1, O.LOG, O.LOG1P, O.LOGISTIC, O.TANH, O.SIN, O.SINH, O.COS, O.TAN, O.SQRT, O.RSQRT,
     O.CBRT, O.POWER, O.ATAN2, O.ERF,
 })
 LEAF = frozenset({O.PARAMETER, O.CONSTANT, O.IOTA, O.PARTITION_ID, O.REPLICA_ID, O.RNG_GET_AND_UPDATE_STATE})

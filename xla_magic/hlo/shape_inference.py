@@ -348,7 +348,7 @@ _UNARY_KINDS: dict[Opcode, frozenset[str]] = {
     Op.FLOOR: _FLOAT, Op.CEIL: _FLOAT, Op.ROUND_AFZ: _FLOAT, Op.ROUND_EVEN: _FLOAT, Op.IS_FINITE: _FLOAT,
     Op.ERF: _FLOAT,
     Op.COS: _FC, Op.SIN: _FC, Op.TAN: _FC, Op.EXP: _FC, Op.EXPM1: _FC, Op.LOG: _FC, Op.LOG1P: _FC,
-    Op.LOGISTIC: _FC, Op.RSQRT: _FC, Op.SQRT: _FC, Op.CBRT: _FC, Op.TANH: _FC, Op.REAL: _FC, Op.IMAG: _FC,
+    Op.LOGISTIC: _FC, Op.RSQRT: _FC, Op.SQRT: _FC, Op.CBRT: _FC, Op.TANH: _FC, Op.SINH: _FC, Op.REAL: _FC, Op.IMAG: _FC,
     Op.ABS: frozenset({"s", "f", "c"}), Op.SIGN: frozenset({"s", "f", "c"}),
     Op.NEGATE: _NUM, Op.CLZ: _INT, Op.POPCNT: _INT, Op.NOT: frozenset({"pred", "s", "u"}),
 }

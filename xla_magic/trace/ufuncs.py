@@ -156,10 +156,6 @@ def _arctan(x: Tracer) -> Tracer:
     return P.binary(O.ATAN2, x, _c(x, 1))
 
 
-def _sinh(x: Tracer) -> Tracer:
-    return _mul(_sub(P.unary(O.EXPM1, x), P.unary(O.EXPM1, P.unary(O.NEGATE, x))), _c(x, 0.5))
-
-
 def _cosh(x: Tracer) -> Tracer:
     return _mul(_add(P.unary(O.EXP, x), P.unary(O.EXP, P.unary(O.NEGATE, x))), _c(x, 0.5))
 
@@ -316,7 +312,7 @@ UFUNCS: dict[str, Callable[..., Tracer | tuple[Tracer, ...]]] = {
     "arctan": _arctan,
     "arctan2": _bin(O.ATAN2),
     "hypot": _hypot,
-    "sinh": _sinh,
+    "sinh": _un(O.SINH),
     "cosh": _cosh,
     "tanh": _un(O.TANH),
     "arcsinh": _arcsinh,

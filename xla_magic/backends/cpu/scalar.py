@@ -44,7 +44,7 @@ class Emitter:
                       "tan": "llvm.tan", "pow": "llvm.pow", "sqrt": "llvm.sqrt"}
         if name in intrinsics:
             return self.intr(intrinsics[name], t, n)
-        c = {"expm1": "expm1", "log1p": "log1p", "tanh": "tanh", "atan2": "atan2", "erf": "erf",
+        c = {"expm1": "expm1", "log1p": "log1p", "tanh": "tanh", "sinh": "sinh", "atan2": "atan2", "erf": "erf",
              "cbrt": "cbrt"}.get(name)
         if c is None:
             raise Unsupported(f"math function {name}")
@@ -465,6 +465,7 @@ SCALAR_OPS: dict[O, Row] = {
     O.LOG1P: _math("log1p"),
     O.LOGISTIC: _math("logistic"),
     O.TANH: _math("tanh"),
+    O.SINH: _math("sinh"),
     O.SIN: _math("sin"),
     O.COS: _math("cos"),
     O.TAN: _math("tan"),

@@ -396,6 +396,7 @@ SCALAR_OPS: dict[O, Row] = {
     O.LOG1P: _math("log1p"),
     O.LOGISTIC: _helper("xm_logistic"),
     O.TANH: _math("tanh"),
+    O.SINH: _math("sinh"),
     O.SIN: _math("sin"),
     O.COS: _math("cos"),
     O.TAN: _math("tan"),
