@@ -176,12 +176,14 @@ def reduction_space(comp: Computation) -> ReductionSpace:
     outs = list(root.operands) if root.opcode is O.TUPLE else [root]
     outputs = []
     for n, o in enumerate(outs):
+        # Per row first: when each row reduces one element, an output of the operand's dims is
+        # written once per kept index rather than by a loop of one.
         if o.shape.is_tuple:  # a variadic reduce writes its result leaves per row
             place = Placement.ROW if o.opcode is O.REDUCE else Placement.NEITHER
-        elif o.shape.dims == full and o.opcode is not O.REDUCE:
-            place = Placement.FULL
         elif _squeeze(o.shape.dims) == kept_dims:
             place = Placement.ROW
+        elif o.shape.dims == full and o.opcode is not O.REDUCE:
+            place = Placement.FULL
         else:
             place = Placement.NEITHER
         outputs.append(ReductionOutput(n, o, place))
