@@ -21,7 +21,15 @@ from ...hlo.dtypes import DType
 from ...hlo.ir import Computation, Instruction
 from ...hlo.opcodes import Opcode as O
 from ..kernel_kinds import KernelKind, classify, not_in_loops
-from ..kernel_shapes import Placement, ReductionSpace, array_dtype, reduction_space, scatter_dims, simple_reducer
+from ..kernel_shapes import (
+    Placement,
+    ReductionSpace,
+    ResultReader,
+    array_dtype,
+    reduction_space,
+    scatter_dims,
+    simple_reducer,
+)
 from . import irtypes as T
 from .elemental import Elemental, as_i64, linear
 from .irtypes import I1, I64, PTR, VOID, Unsupported, i64
@@ -258,9 +266,10 @@ class _Reduction:
         self.heap: list[ir.Value] = []  # accumulator arrays too big for the stack, freed at the end
         self.types = {id(r): [T.value_type(array_dtype(o.shape)) for o in space.inputs(r)] for r in space.reds}
         self.slots = {id(r): [self._slot(r, t) for t in self.types[id(r)]] for r in space.reds}
-        special: dict[int, Callable[[list[ir.Value]], ir.Value]] = {
-            id(x.instr): (lambda idx, x=x: self.result(x.reduce, x.leaf, idx)) for x in space.readers}
-        self.g = k.elemental(special)
+        self.g = k.elemental({id(x.instr): self._reader(x) for x in space.readers})
+
+    def _reader(self, x: ResultReader) -> Callable[[list[ir.Value]], ir.Value]:
+        return lambda idx: self.result(x.reduce, x.leaf, idx)
 
     def _slot(self, r: Instruction, t: ir.Type) -> ir.Value:
         k, b = self.k, self.b
@@ -476,7 +485,8 @@ def _window_kernel(k: Kernel) -> None:
     win = rw.attrs["window"].dims
     b = k.b
     g = k.elemental()
-    acc = k.alloca(T.value_type(rw.shape.dtype), 1, "acc")
+    dt = array_dtype(rw.shape)
+    acc = k.alloca(T.value_type(dt), 1, "acc")
     in_dims = operand.shape.dims
 
     def out_body(oidx):
@@ -497,12 +507,12 @@ def _window_kernel(k: Kernel) -> None:
                 g.reset()
                 v = g.value(operand, src)
                 cur = b.load(acc, typ=acc.allocated_type)
-                (new,) = _apply_reducer(k, rw.attrs["to_apply"], [cur], [v], rw.shape.dtype)
+                (new,) = _apply_reducer(k, rw.attrs["to_apply"], [cur], [v], dt)
                 b.store(new, acc)
             g.reset()
 
         loop_nest(b, [w.size for w in win], win_body, "w")
-        T.store(b, k.out_ptrs[0], rw.shape.dtype, linear(b, oidx, rw.shape.dims), b.load(acc, typ=acc.allocated_type))
+        T.store(b, k.out_ptrs[0], dt, linear(b, oidx, rw.shape.dims), b.load(acc, typ=acc.allocated_type))
 
     loop_nest(b, rw.shape.dims, out_body, "o")
 
@@ -526,7 +536,7 @@ def _dus_kernel(k: Kernel) -> None:
     start_vals = []
     for s, dim, size in zip(starts, operand.shape.dims, update.shape.dims):
         v = g.value(s, [])
-        v = b.sext(v, I64) if v.type.width < 64 and s.shape.dtype.kind == "s" else (
+        v = b.sext(v, I64) if v.type.width < 64 and array_dtype(s.shape).kind == "s" else (
             b.zext(v, I64) if v.type.width < 64 else v)
         start_vals.append(g.clamp(v, 0, dim - size))
     g.reset()
@@ -534,7 +544,7 @@ def _dus_kernel(k: Kernel) -> None:
     def body(uidx):
         g.reset()
         idx = [b.add(s, u) for s, u in zip(start_vals, uidx)]
-        T.store(b, out, dus.shape.dtype, linear(b, idx, dus.shape.dims), g.value(update, uidx))
+        T.store(b, out, array_dtype(dus.shape), linear(b, idx, dus.shape.dims), g.value(update, uidx))
 
     loop_nest(b, update.shape.dims, body, "u")
 
@@ -575,10 +585,10 @@ def _scatter_kernel(k: Kernel) -> None:
             full[od] = b.add(start[od], uidx[ud])
         with b.if_then(ok):
             lin = linear(b, full, odims)
-            cur = T.load(b, out, sc.shape.dtype, lin)
+            cur = T.load(b, out, array_dtype(sc.shape), lin)
             val = g.value(updates, uidx)
             (new,) = emit_scalar_computation(k.em, sc.attrs["to_apply"], [cur, val])
-            T.store(b, out, sc.shape.dtype, lin, new)
+            T.store(b, out, array_dtype(sc.shape), lin, new)
         g.reset()
 
     loop_nest(b, updates.shape.dims, body, "u")
@@ -590,13 +600,14 @@ def _topk_kernel(k: Kernel) -> None:
     """Per row, insertion into a k-long sorted list by total order; ties keep the lower index."""
     t = k.outputs[0]
     x = t.operands[0]
-    kk = t.shape.tuple_shapes[0].dims[-1]
+    values, indices = t.shape.leaves()
+    kk = values.dims[-1]
     largest = bool(t.attrs.get("largest", True))
     dims = x.shape.dims
     n = dims[-1]
     outer = dims[:-1]
     b = k.b
-    vdt, idt = x.shape.dtype, t.shape.tuple_shapes[1].dtype
+    vdt, idt = array_dtype(x.shape), array_dtype(indices)
     vals = k.alloca(T.value_type(vdt), kk, "topv")
     keys = k.alloca(I64, kk, "topk")
     idxs = k.alloca(I64, kk, "topi")

@@ -22,11 +22,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from ...hlo.dtypes import DType
 from ...hlo.ir import Computation, Instruction
 from ...hlo.opcodes import ELEMENTWISE
 from ...hlo.opcodes import Opcode as O
 from ..kernel_kinds import KernelKind, classify, not_in_loops
-from ..kernel_shapes import Placement, array_dtype, reduction_space, scatter_dims, simple_reducer
+from ..kernel_shapes import Placement, ResultReader, array_dtype, reduction_space, scatter_dims, simple_reducer
 from . import ctype as C
 from .ctype import Unsupported
 from .elemental import Constants, Elemental, Index, linear_expr, strides
@@ -67,19 +68,21 @@ class KernelBuilder:
         self.params = comp.parameters
         root = comp.root
         self.outputs = list(root.operands) if root.opcode is O.TUPLE else [root]
-        self.first_slot, self.slot_types, n = [], [], 0
+        self.first_slot: list[int] = []
+        self.slot_types: list[DType] = []
+        n = 0
         for o in self.outputs:
             self.first_slot.append(n)
             for leaf in o.shape.leaves():
-                self.slot_types.append(leaf.dtype)
+                self.slot_types.append(array_dtype(leaf))
                 n += 1
         self.em = Emitter(depth=1)
         self.in_names = {id(p): f"in{k}" for k, p in enumerate(self.params)}
         self.out_names = [f"out{k}" for k in range(n)]
         r = " __restrict__" if restrict else ""
-        self.sig = [f"const {C.storage(p.shape.dtype)}*{r} in{k}" for k, p in enumerate(self.params)] + \
+        self.sig = [f"const {C.storage(array_dtype(p.shape))}*{r} in{k}" for k, p in enumerate(self.params)] + \
                    [f"{C.storage(dt)}*{r} out{k}" for k, dt in enumerate(self.slot_types)]
-        self.ptypes = [f"const {C.storage(p.shape.dtype)}*" for p in self.params] + \
+        self.ptypes = [f"const {C.storage(array_dtype(p.shape))}*" for p in self.params] + \
                       [f"{C.storage(dt)}*" for dt in self.slot_types]
 
     def elemental(self, special=None) -> Elemental:
@@ -138,10 +141,10 @@ def _vectorizable(kb: KernelBuilder) -> bool:
     dims = kb.outputs[0].shape.dims
     if _size(dims) < 4 * BLOCK or any(o.shape.is_tuple or o.shape.dims != dims for o in kb.outputs):
         return False
-    if any(o.shape.dtype.name not in _VEC_TYPES for o in kb.outputs):
+    if any(array_dtype(o.shape).name not in _VEC_TYPES for o in kb.outputs):
         return False
     for p in kb.params:
-        if p.shape.rank != 0 and (p.shape.dims != dims or p.shape.dtype.name not in _VEC_TYPES):
+        if p.shape.rank != 0 and (p.shape.dims != dims or array_dtype(p.shape).name not in _VEC_TYPES):
             return False
     for i in kb.comp.instructions:
         op = i.opcode
@@ -169,9 +172,9 @@ def _vec_loop_kernel(kb: KernelBuilder) -> KernelCode:
         loaded = {}
         for p in kb.params:
             if p.shape.rank:
-                t = _VEC_TYPES[p.shape.dtype.name]
+                t = _VEC_TYPES[array_dtype(p.shape).name]
                 loaded[id(p)] = em.var(f"const {t}", f"reinterpret_cast<const {t}*>({kb.in_names[id(p)]})[v]", "q")
-        results = [[None] * 4 for _ in kb.outputs]
+        results = [[""] * 4 for _ in kb.outputs]
         for j in range(4):
             special = {pid: (lambda idx, name=name, j=j: f"{name}.{lanes[j]}") for pid, name in loaded.items()}
             g = kb.elemental(special)
@@ -179,7 +182,7 @@ def _vec_loop_kernel(kb: KernelBuilder) -> KernelCode:
             for k, o in enumerate(kb.outputs):
                 results[k][j] = g.value(o, index)
         for k, o in enumerate(kb.outputs):
-            t = _VEC_TYPES[o.shape.dtype.name]
+            t = _VEC_TYPES[array_dtype(o.shape).name]
             em.line(f"reinterpret_cast<{t}*>({kb.out_names[kb.first_slot[k]]})[v] = "
                     f"make_{t}({', '.join(results[k])});")
     if n % 4:
@@ -232,7 +235,7 @@ def _transpose_kernel(kb: KernelBuilder, t: Instruction) -> KernelCode:
     total = _size(other_dims) * ta * tb
     em = kb.em
     em.uses_sync = True
-    vt = C.value(t.shape.dtype)
+    vt = C.value(array_dtype(t.shape))
     em.line(f"__shared__ {vt} tile[{TILE}][{TILE + 1}];")
     with em.block(f"for (xm_i t = blockIdx.x; t < {total}; t += gridDim.x)"):
         em.line(f"const xm_i ta = t % {ta}, tb = (t / {ta}) % {tb}, to = t / {ta * tb};")
@@ -281,8 +284,10 @@ class _Reduction:
         if problem is not None:
             raise Unsupported(problem)
         self.results: dict[Instruction, list[str]] = {}  # reduce -> its per-group result variables
-        self.special: dict[int, Callable[[Index], str]] = {
-            id(x.instr): (lambda idx, x=x: self.results[x.reduce][x.leaf]) for x in space.readers}
+        self.special = {id(x.instr): self._reader(x) for x in space.readers}
+
+    def _reader(self, x: ResultReader) -> Callable[[Index], str]:
+        return lambda idx: self.results[x.reduce][x.leaf]
 
     def operand_types(self, r: Instruction) -> list[str]:
         return [C.value(array_dtype(o.shape)) for o in self.space.inputs(r)]
@@ -614,7 +619,7 @@ def _window_kernel(kb: KernelBuilder) -> KernelCode:
     with em.block(_grid_stride("lin", n)):
         g = kb.elemental()
         oidx = g.delinear("lin", rw.shape.dims)
-        acc = em.var(C.value(rw.shape.dtype), g.value(init_v, []), "acc")
+        acc = em.var(C.value(array_dtype(rw.shape)), g.value(init_v, []), "acc")
         widx = []
         for k, w in enumerate(win):
             em.line(f"for (xm_i w{k} = 0; w{k} < {w.size}; w{k}++) {{")
@@ -684,7 +689,7 @@ def _scatter_kernel(kb: KernelBuilder) -> KernelCode:
     rank = operand.shape.rank
     odims = operand.shape.dims
     ivd, idx_rank = sd.index_vector_dim, indices.shape.rank
-    dt = sc.shape.dtype
+    dt = array_dtype(sc.shape)
     kind = simple_reducer(a["to_apply"])
     # Commutative combiners of 4- or 8-byte values: every update element on its own thread, each
     # applied with a compare-and-swap loop. Anything else: one thread, in XLA's update order.
@@ -802,12 +807,13 @@ def _sort_kernel(kb: KernelBuilder) -> KernelCode:
 def _topk_kernel(kb: KernelBuilder) -> KernelCode:
     t = kb.outputs[0]
     x = t.operands[0]
-    k = t.shape.tuple_shapes[0].dims[-1]
+    values, indices = t.shape.leaves()
+    k = values.dims[-1]
     comps = t.attrs.get("called_computations") or ()
     comparator = comps[0] if t.opcode is O.CUSTOM_CALL and comps else None
     largest = bool(t.attrs.get("largest", True))
-    dt = x.shape.dtype
-    idt = C.value(t.shape.tuple_shapes[1].dtype)
+    dt = array_dtype(x.shape)
+    idt = C.value(array_dtype(indices))
 
     def less(a, b, ai, bi):
         if comparator is not None:  # the comparator sees (x_a, x_b, index_a, index_b)
@@ -856,7 +862,7 @@ def _dot_kernel(kb: KernelBuilder) -> KernelCode:
     rf = [x for x in range(len(rs)) if x not in rb and x not in rc]
     cdims = [ls[x] for x in lc]
     kk = _size(cdims)
-    dt = d.shape.dtype
+    dt = array_dtype(d.shape)
     at, zero = _accumulator(dt)
     em = kb.em
     n = d.shape.size
@@ -904,7 +910,7 @@ def _convolution_kernel(kb: KernelBuilder) -> KernelCode:
     n_out_feat = os_[dl.output_feature]
     n_in_kfeat = rs[dl.kernel_input_feature]
     out_batch = os_[dl.output_batch]
-    dt = cv.shape.dtype
+    dt = array_dtype(cv.shape)
     at, zero = _accumulator(dt)
     em = kb.em
     n = cv.shape.size
