@@ -50,11 +50,13 @@ def reduction_phases(reds: list[Instruction]) -> list[list[Instruction]]:
     return out
 
 
+def _innermost(rdims: Sequence[int], rank: int) -> bool:
+    return sorted(rdims) == list(range(rank - len(rdims), rank))
+
+
 def reduced_dims_innermost(reduce: Instruction) -> bool:
     """Are a reduce's reduced dims the innermost ones (rows), or is it a column reduction?"""
-    rank = reduce.operands[0].shape.rank
-    rdims = sorted(reduce.attrs["dimensions"])
-    return rdims == list(range(rank - len(rdims), rank))
+    return _innermost(reduce.attrs["dimensions"], reduce.operands[0].shape.rank)
 
 
 def _squeeze(dims: Sequence[int]) -> tuple[int, ...]:
@@ -123,7 +125,7 @@ class ReductionSpace:
     @property
     def row(self) -> bool:
         """Reduced dims innermost: each kept index reduces a contiguous row."""
-        return list(self.rdims) == list(range(len(self.full) - len(self.rdims), len(self.full)))
+        return _innermost(self.rdims, len(self.full))
 
     def problem(self) -> str | None:
         if self.stray is None:

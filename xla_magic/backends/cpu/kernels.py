@@ -1,14 +1,15 @@
 """Kernels: one LLVM function per kernel of the fusion plan, `void k(ptr in0, .., ptr out0, ..)`.
 
 A kernel is described by a computation (a fused computation, or one instruction wrapped in a
-computation of its own); its parameters are the inputs and its root's leaves the outputs. The
-kind of loop nest follows from what the computation holds:
+computation of its own); its parameters are the inputs and its root's leaves the outputs. Its
+kind (`kernel_kinds.classify`, shared with the gpu backend) picks the emitter:
 
 - loop: elementwise and indexing work, one loop nest over the output;
-- reduction (with its producers and consumers along rows): for each kept index, one inner loop per
-  phase of dependent reductions, then one that writes the row's outputs; or, when the reduced
-  dimensions are not the innermost ones, the same phases over the whole input with an array
-  of accumulators;
+- row reduction (with its producers and consumers along rows): for each kept index, one inner
+  loop per phase of dependent reductions, then one that writes the row's outputs;
+- column reduction (reduced dims not innermost): the same phases over the whole input in
+  memory order, with an array of accumulators over the kept indices;
+  both reductions are a `_Reduction` (state over the shared `ReductionSpace`) and a schedule;
 - window (reduce-window), in-place update (dynamic-update-slice), scatter, top-k;
 - library calls: dot, convolution, sort (`library.py`)."""
 from __future__ import annotations

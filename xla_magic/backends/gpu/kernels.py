@@ -2,7 +2,8 @@
 
 A kernel is described by a computation (a fused computation, or one instruction wrapped in a
 computation of its own): parameters are the inputs, the root's leaves the outputs, every one a
-pointer argument; sizes are constants in the code. The schedule follows from what it holds:
+pointer argument; sizes are constants in the code. Its kind (`kernel_kinds.classify`, shared
+with the cpu backend) picks the schedule:
 
 - loop: grid-stride loop over the output; 16-byte vector loads and stores when every input is
   read at the output's own index and all elements are 4 bytes (`loop/vec4`);
@@ -740,7 +741,7 @@ def _scatter_kernel(kb: KernelBuilder) -> KernelCode:
                      (BLOCK,) if parallel else (1,))
 
 
-def _to_word(dt, v: str) -> str:
+def _to_word(dt: DType, v: str) -> str:
     if dt.name == "f32":
         return f"xm_fbits({v})"
     if dt.name == "f64":
@@ -748,7 +749,7 @@ def _to_word(dt, v: str) -> str:
     return v
 
 
-def _from_word(dt, w: str) -> str:
+def _from_word(dt: DType, w: str) -> str:
     if dt.name == "f32":
         return f"xm_bitsf({w})"
     if dt.name == "f64":
@@ -828,7 +829,7 @@ def _topk_kernel(kb: KernelBuilder) -> KernelCode:
 
 # --- dot (small shapes) and convolution: one thread per output element ------------------------
 
-def _accumulator(dt) -> tuple[str, str]:
+def _accumulator(dt: DType) -> tuple[str, str]:
     """(C type, zero) in which a dot or convolution sums its products."""
     if dt.kind == "f":
         return ("double", "0.0") if dt.name == "f64" else ("float", "0.0f")
@@ -837,7 +838,7 @@ def _accumulator(dt) -> tuple[str, str]:
     return C.value(dt), "0"
 
 
-def _mul_add(dt, acc: str, a: str, b: str) -> str:
+def _mul_add(dt: DType, acc: str, a: str, b: str) -> str:
     if dt.kind in ("s", "u"):
         w = C.WIDE_UNSIGNED[dt.name]
         return f"{acc} = ({C.value(dt)})(({w}){acc} + ({w}){a} * ({w}){b});"
@@ -846,7 +847,7 @@ def _mul_add(dt, acc: str, a: str, b: str) -> str:
     return f"{acc} += {a} * {b};"
 
 
-def _finish_acc(dt, acc: str) -> str:
+def _finish_acc(dt: DType, acc: str) -> str:
     if dt.kind == "pred":
         return f"({acc} != 0)"
     return C.round_narrow(dt, acc)
