@@ -265,8 +265,8 @@ class _Reduction:
             raise Unsupported(problem)
         self.k, self.space, self.b = k, space, k.b
         self.heap: list[ir.Value] = []  # accumulator arrays too big for the stack, freed at the end
-        self.types = {id(r): [T.value_type(array_dtype(o.shape)) for o in space.inputs(r)] for r in space.reds}
-        self.slots = {id(r): [self._slot(r, t) for t in self.types[id(r)]] for r in space.reds}
+        self.types = {r: [T.value_type(array_dtype(o.shape)) for o in space.inputs(r)] for r in space.reds}
+        self.slots = {r: [self._slot(r, t) for t in self.types[r]] for r in space.reds}
         self.g = k.elemental({id(x.instr): self._reader(x) for x in space.readers})
 
     def _reader(self, x: ResultReader) -> Callable[[list[ir.Value]], ir.Value]:
@@ -287,10 +287,10 @@ class _Reduction:
         return p
 
     def acc_ptr(self, r: Instruction, j: int, kept_lin: ir.Value | None) -> ir.Value:
-        p = self.slots[id(r)][j]
+        p = self.slots[r][j]
         if kept_lin is None:
             return p
-        return self.b.gep(p, [kept_lin], inbounds=True, source_etype=self.types[id(r)][j])
+        return self.b.gep(p, [kept_lin], inbounds=True, source_etype=self.types[r][j])
 
     def kept_linear(self, index: list[ir.Value]) -> ir.Value:
         """The kept index's linear position, from a full index."""
@@ -299,7 +299,7 @@ class _Reduction:
     def result(self, r: Instruction, j: int, out_index: list[ir.Value]) -> ir.Value:
         """Leaf j of a reduce's result; out_index addresses it (the kept dims, in order)."""
         lin = None if self.space.row else linear(self.b, out_index, r.shape.leaves()[0].dims)
-        return self.b.load(self.acc_ptr(r, j, lin), typ=self.types[id(r)][j])
+        return self.b.load(self.acc_ptr(r, j, lin), typ=self.types[r][j])
 
     def init(self, r: Instruction, kept_lin: ir.Value | None) -> None:
         for j, v in enumerate(self.space.inits(r)):
@@ -307,7 +307,7 @@ class _Reduction:
 
     def accumulate(self, r: Instruction, index: list[ir.Value], kept_lin: ir.Value | None) -> None:
         b, n = self.b, self.space.n_operands(r)
-        accs = [b.load(self.acc_ptr(r, j, kept_lin), typ=self.types[id(r)][j]) for j in range(n)]
+        accs = [b.load(self.acc_ptr(r, j, kept_lin), typ=self.types[r][j]) for j in range(n)]
         vals = [self.g.value(o, index) for o in self.space.inputs(r)]
         new = _apply_reducer(self.k, r.attrs["to_apply"], accs, vals, array_dtype(r.operands[0].shape))
         for j in range(n):
@@ -357,13 +357,13 @@ def _row_schedule(k: Kernel, red: _Reduction) -> None:
     kept_dims, red_dims = list(space.kept_dims), list(space.red_dims)
     # An expensive value a reduction reads and later phases read again (softmax's exp) is kept
     # in a row-long scratch buffer instead of being computed twice.
-    scratch: dict[int, tuple[Instruction, ir.Value]] = {}
+    scratch: dict[Instruction, tuple[Instruction, ir.Value]] = {}
     for ph in space.phases[:-1] + (space.phases[-1:] if space.has_full_outputs else ()):
         for r in ph:
             v = r.operands[0]
             if space.n_operands(r) == 1 and space.nr <= ROW_SCRATCH_MAX and v.shape.dims == space.full and \
                     _is_expensive(v) and _read_again(k.comp, v, r):
-                scratch[id(r)] = (v, k.alloca(T.value_type(array_dtype(v.shape)), space.nr, f"row.{v.name}"))
+                scratch[r] = (v, k.alloca(T.value_type(array_dtype(v.shape)), space.nr, f"row.{v.name}"))
 
     def from_scratch(v: Instruction, buf: ir.Value) -> Callable[[list[ir.Value]], ir.Value]:
         t = T.value_type(array_dtype(v.shape))
@@ -379,16 +379,16 @@ def _row_schedule(k: Kernel, red: _Reduction) -> None:
                 g.reset()
                 index = kept_index + red_index
                 for r in ph:
-                    if id(r) in scratch:
-                        v, buf = scratch[id(r)]
+                    if r in scratch:
+                        v, buf = scratch[r]
                         at = linear(b, red_index, red_dims)
                         b.store(g.value(v, index), b.gep(buf, [at], source_etype=T.value_type(array_dtype(v.shape))))
                     red.accumulate(r, index, None)
 
             loop_nest(b, red_dims, inner, "r")
             for r in ph:  # later phases read the kept row
-                if id(r) in scratch:
-                    v, buf = scratch[id(r)]
+                if r in scratch:
+                    v, buf = scratch[r]
                     g.special[id(v)] = from_scratch(v, buf)
         g.reset()
         if space.has_full_outputs:
