@@ -1,11 +1,25 @@
-"""Target-independent facts about a kernel that every code generator needs: in which phases its
-reductions can run, and how a gather maps output indices to operand indices. One copy here
-serves the cpu and gpu backends alike."""
+"""Target-independent facts about a kernel that every code generator needs: the space a
+reduction kernel reduces over and in which phases its reductions run, and how a gather or a
+scatter maps indices. One copy here serves the cpu and gpu backends alike."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import Enum
+from typing import TypeVar
 
+from ..hlo.dtypes import DType
 from ..hlo.ir import Computation, Instruction
+from ..hlo.opcodes import Opcode as O
+from ..hlo.shape import Shape
+
+V = TypeVar("V")
+
+
+def array_dtype(shape: Shape) -> DType:
+    """The element type of an array shape (a kernel's values and buffers are never tuples)."""
+    assert shape.dtype is not None, f"a tuple shape where an array was expected: {shape}"
+    return shape.dtype
 
 
 def depends_on(instr: Instruction, targets: set[int]) -> set[int]:
@@ -34,6 +48,156 @@ def reduction_phases(reds: list[Instruction]) -> list[list[Instruction]]:
     for r in reds:
         out[phase[id(r)]].append(r)
     return out
+
+
+def _innermost(rdims: Sequence[int], rank: int) -> bool:
+    return sorted(rdims) == list(range(rank - len(rdims), rank))
+
+
+def reduced_dims_innermost(reduce: Instruction) -> bool:
+    """Are a reduce's reduced dims the innermost ones (rows), or is it a column reduction?"""
+    return _innermost(reduce.attrs["dimensions"], reduce.operands[0].shape.rank)
+
+
+def _squeeze(dims: Sequence[int]) -> tuple[int, ...]:
+    return tuple(d for d in dims if d != 1)
+
+
+class Placement(Enum):
+    """Where a reduction kernel writes an output."""
+
+    ROW = "row"  # once per kept index: a reduce's result or a value of the kept dims
+    FULL = "full"  # over the whole reduced operand, after the last phase (softmax's result)
+    NEITHER = "neither"  # no place in this kernel: the backend rejects it
+
+
+@dataclass(frozen=True)
+class ReductionOutput:
+    position: int  # among the kernel's outputs (the root tuple's operands)
+    instr: Instruction
+    placement: Placement
+
+
+@dataclass(frozen=True)
+class ResultReader:
+    """An instruction whose value is one leaf of a reduce's result: the reduce itself, or a
+    get-tuple-element of a variadic one. Code generators read it from the accumulators."""
+
+    instr: Instruction
+    reduce: Instruction
+    leaf: int
+
+
+@dataclass(frozen=True)
+class ReductionSpace:
+    """What every schedule of a reduction kernel shares: the reductions, the operand space they
+    reduce (`full`), which of its dims are reduced and which kept, the phases of dependent
+    reductions, and where each output goes. All reductions of a kernel reduce the same space;
+    `stray` names the first that does not (the kernel cannot be built)."""
+
+    reds: tuple[Instruction, ...]  # in definition order
+    full: tuple[int, ...]
+    rdims: tuple[int, ...]  # reduced dims, ascending
+    kept: tuple[int, ...]  # kept dims, ascending
+    phases: tuple[tuple[Instruction, ...], ...]
+    outputs: tuple[ReductionOutput, ...]
+    readers: tuple[ResultReader, ...]
+    stray: Instruction | None = None
+
+    @property
+    def kept_dims(self) -> tuple[int, ...]:
+        return tuple(self.full[d] for d in self.kept)
+
+    @property
+    def red_dims(self) -> tuple[int, ...]:
+        return tuple(self.full[d] for d in self.rdims)
+
+    @property
+    def nk(self) -> int:
+        """How many kept indices (rows, or columns)."""
+        return _prod(self.kept_dims)
+
+    @property
+    def nr(self) -> int:
+        """How many elements each kept index reduces."""
+        return _prod(self.red_dims)
+
+    @property
+    def row(self) -> bool:
+        """Reduced dims innermost: each kept index reduces a contiguous row."""
+        return _innermost(self.rdims, len(self.full))
+
+    def problem(self) -> str | None:
+        if self.stray is None:
+            return None
+        return f"reductions over different spaces in one kernel ({self.stray.name})"
+
+    @staticmethod
+    def n_operands(r: Instruction) -> int:
+        """A (variadic) reduce's operands come first, then as many init values."""
+        return len(r.operands) // 2
+
+    def inputs(self, r: Instruction) -> list[Instruction]:
+        return r.operands[:self.n_operands(r)]
+
+    def inits(self, r: Instruction) -> list[Instruction]:
+        return r.operands[self.n_operands(r):]
+
+    def full_index(self, kept_index: Sequence[V], red_index: Sequence[V]) -> list[V]:
+        """The operand index of a kept index and a reduced one."""
+        idx: list[V] = list(kept_index) + list(red_index)
+        for d, v in zip(self.kept, kept_index):
+            idx[d] = v
+        for d, v in zip(self.rdims, red_index):
+            idx[d] = v
+        return idx
+
+    @property
+    def has_full_outputs(self) -> bool:
+        return any(o.placement is Placement.FULL for o in self.outputs)
+
+
+def _prod(dims: Sequence[int]) -> int:
+    n = 1
+    for d in dims:
+        n *= d
+    return n
+
+
+def reduction_space(comp: Computation) -> ReductionSpace:
+    """The reduction space of a kernel computing `comp`, which holds at least one reduce."""
+    reds = tuple(i for i in comp.instructions if i.opcode is O.REDUCE)
+    r0 = reds[0]
+    full = tuple(r0.operands[0].shape.dims)
+    rdims = tuple(sorted(r0.attrs["dimensions"]))
+    stray = next((r for r in reds if r.operands[0].shape.dims != full or
+                  tuple(sorted(r.attrs["dimensions"])) != rdims), None)
+    kept = tuple(d for d in range(len(full)) if d not in rdims)
+    kept_dims = _squeeze([full[d] for d in kept])
+    root = comp.root
+    outs = list(root.operands) if root.opcode is O.TUPLE else [root]
+    outputs = []
+    for n, o in enumerate(outs):
+        # Per row first: when each row reduces one element, an output of the operand's dims is
+        # written once per kept index rather than by a loop of one.
+        if o.shape.is_tuple:  # a variadic reduce writes its result leaves per row
+            place = Placement.ROW if o.opcode is O.REDUCE else Placement.NEITHER
+        elif _squeeze(o.shape.dims) == kept_dims:
+            place = Placement.ROW
+        elif o.shape.dims == full and o.opcode is not O.REDUCE:
+            place = Placement.FULL
+        else:
+            place = Placement.NEITHER
+        outputs.append(ReductionOutput(n, o, place))
+    readers = []
+    for r in reds:
+        if ReductionSpace.n_operands(r) == 1:
+            readers.append(ResultReader(r, r, 0))
+        else:
+            readers += [ResultReader(u, r, u.attrs["index"]) for u in comp.instructions
+                        if u.opcode is O.GET_TUPLE_ELEMENT and u.operands[0] is r]
+    return ReductionSpace(reds, full, rdims, kept, tuple(tuple(p) for p in reduction_phases(list(reds))),
+                          tuple(outputs), tuple(readers), stray)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from ...hlo.ir import Computation, Instruction, Module
 from ...hlo.opcodes import Opcode as O
 from ...hlo.walk import control_flow_computations
 from ...passes.buffers import ALIGN, BufferAssignment
+from ..kernel_shapes import array_dtype
 from . import irtypes as T
 from .elemental import _global_constant
 from .irtypes import I8, I64, PTR, VOID, Unsupported, i64
@@ -45,6 +46,11 @@ def _leaves(v) -> list:
         else:
             out.append(x)
     return out
+
+
+def _tuple_element(v: object, k: int) -> object:
+    assert isinstance(v, list), "get-tuple-element of a value that is not a tuple"
+    return v[k]
 
 
 def _n_leaves(shape) -> int:
@@ -132,7 +138,7 @@ class _Codegen:
             elif i.opcode is O.TUPLE:
                 vals[id(i)] = [vals[id(o)] for o in i.operands]
             elif i.opcode is O.GET_TUPLE_ELEMENT:
-                vals[id(i)] = vals[id(i.operands[0])][i.attrs["index"]]
+                vals[id(i)] = _tuple_element(vals[id(i.operands[0])], i.attrs["index"])
             elif i.opcode in _VIEWS and not i.shape.is_tuple:
                 vals[id(i)] = vals[id(i.operands[0])]
             elif i.opcode is O.WHILE:
@@ -254,13 +260,13 @@ class _Codegen:
         index = i.operands[0]
         out = self._dests(b, arena, i, dest)
         ptr = _leaves(vals[id(index)])[0]
-        v = T.load(b, ptr, index.shape.dtype, i64(0))
+        v = T.load(b, ptr, array_dtype(index.shape), i64(0))
         if "branch_computations" in i.attrs:
             branches = list(i.attrs["branch_computations"])
         else:
             branches = [i.attrs["true_computation"], i.attrs["false_computation"]]
         n = len(branches)
-        if index.shape.dtype.kind == "pred":
+        if array_dtype(index.shape).kind == "pred":
             sel = b.select(v, i64(0), i64(1))
         else:
             w = b.sext(v, I64) if v.type.width < 64 else v

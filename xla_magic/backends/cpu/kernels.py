@@ -1,14 +1,15 @@
 """Kernels: one LLVM function per kernel of the fusion plan, `void k(ptr in0, .., ptr out0, ..)`.
 
 A kernel is described by a computation (a fused computation, or one instruction wrapped in a
-computation of its own); its parameters are the inputs and its root's leaves the outputs. The
-kind of loop nest follows from what the computation holds:
+computation of its own); its parameters are the inputs and its root's leaves the outputs. Its
+kind (`kernel_kinds.classify`, shared with the gpu backend) picks the emitter:
 
 - loop: elementwise and indexing work, one loop nest over the output;
-- reduction (with its producers and consumers along rows): for each kept index, one inner loop per
-  phase of dependent reductions, then one that writes the row's outputs; or, when the reduced
-  dimensions are not the innermost ones, the same phases over the whole input with an array
-  of accumulators;
+- row reduction (with its producers and consumers along rows): for each kept index, one inner
+  loop per phase of dependent reductions, then one that writes the row's outputs;
+- column reduction (reduced dims not innermost): the same phases over the whole input in
+  memory order, with an array of accumulators over the kept indices;
+  both reductions are a `_Reduction` (state over the shared `ReductionSpace`) and a schedule;
 - window (reduce-window), in-place update (dynamic-update-slice), scatter, top-k;
 - library calls: dot, convolution, sort (`library.py`)."""
 from __future__ import annotations
@@ -17,9 +18,19 @@ from collections.abc import Callable
 
 from llvmlite import ir
 
+from ...hlo.dtypes import DType
 from ...hlo.ir import Computation, Instruction
 from ...hlo.opcodes import Opcode as O
-from ..kernel_shapes import reduction_phases, scatter_dims, simple_reducer
+from ..kernel_kinds import KernelKind, classify, not_in_loops
+from ..kernel_shapes import (
+    Placement,
+    ReductionSpace,
+    ResultReader,
+    array_dtype,
+    reduction_space,
+    scatter_dims,
+    simple_reducer,
+)
 from . import irtypes as T
 from .elemental import Elemental, as_i64, linear
 from .irtypes import I1, I64, PTR, VOID, Unsupported, i64
@@ -229,7 +240,7 @@ def _loop_kernel(k: Kernel) -> None:
 # --- reductions ------------------------------------------------------------------------------
 
 def _apply_reducer(k: Kernel, reducer: Computation, accs: list[ir.Value], vals: list[ir.Value],
-                   dtype) -> list[ir.Value]:
+                   dtype: DType) -> list[ir.Value]:
     simple = simple_reducer(reducer)
     b = k.b
     if simple in ("add", "multiply") and dtype.kind == "f" and len(accs) == 1:
@@ -240,193 +251,197 @@ def _apply_reducer(k: Kernel, reducer: Computation, accs: list[ir.Value], vals: 
     return emit_scalar_computation(k.em, reducer, accs + vals)
 
 
-def _reduces(k: Kernel) -> list[Instruction]:
-    return [i for i in k.comp.instructions if i.opcode is O.REDUCE]
+ACC_STACK_MAX = 1 << 16  # bytes of one accumulator array of the column schedule kept on the stack
 
 
-def _reduction_kernel(k: Kernel) -> None:
-    reds = _reduces(k)
-    full = reds[0].operands[0].shape.dims
-    rdims = tuple(sorted(reds[0].attrs["dimensions"]))
-    for r in reds:
-        if r.operands[0].shape.dims != full or tuple(sorted(r.attrs["dimensions"])) != rdims:
-            raise Unsupported(f"reductions over different spaces in one kernel ({r.name})")
-    rank = len(full)
-    kept = [d for d in range(rank) if d not in rdims]
-    kept_dims = [full[d] for d in kept]
-    red_dims = [full[d] for d in rdims]
-    row_schedule = list(rdims) == list(range(rank - len(rdims), rank))
-    phases = reduction_phases(reds)
-    n_ops = {id(r): len(r.operands) // 2 for r in reds}
-    b = k.b
-    # Accumulators: one slot per reduce operand (row schedule), or one array over the kept dims.
-    n_kept = 1
-    for d in kept_dims:
-        n_kept *= d
-    slots: dict[int, list[ir.Value]] = {}
-    heap: list[ir.Value] = []
-    for r in reds:
-        ts = [T.value_type(o.shape.dtype) for o in r.operands[:n_ops[id(r)]]]
-        if row_schedule:
-            slots[id(r)] = [k.alloca(t, 1, f"acc.{r.name}") for t in ts]
-        else:
-            arrs = []
-            for t in ts:
-                size = n_kept * 8
-                if size <= 1 << 16:
-                    arrs.append(k.alloca(t, n_kept, f"acc.{r.name}"))
-                else:
-                    p = b.call(_malloc(k.module), [i64(size)])
-                    failed = b.icmp_unsigned("==", b.ptrtoint(p, I64), i64(0))
-                    with b.if_then(failed, likely=False):
-                        b.call(T.intrinsic(k.module, "abort", VOID, []), [])
-                    heap.append(p)
-                    arrs.append(p)
-            slots[id(r)] = arrs
-    leaf_types = {id(r): [T.value_type(o.shape.dtype) for o in r.operands[:n_ops[id(r)]]] for r in reds}
+class _Reduction:
+    """A reduction kernel's state: accumulators per reduce, one slot per reduce operand (row
+    schedule) or one array over the kept indices (column schedule), addressed by the kept
+    index's linear position `kept_lin`; then initializing, accumulating and writing outputs."""
 
-    def acc_ptr(r: Instruction, j: int, kept_lin: ir.Value | None) -> ir.Value:
-        p = slots[id(r)][j]
-        if row_schedule:
+    def __init__(self, k: Kernel, space: ReductionSpace):
+        problem = space.problem()
+        if problem is not None:
+            raise Unsupported(problem)
+        self.k, self.space, self.b = k, space, k.b
+        self.heap: list[ir.Value] = []  # accumulator arrays too big for the stack, freed at the end
+        self.types = {r: [T.value_type(array_dtype(o.shape)) for o in space.inputs(r)] for r in space.reds}
+        self.slots = {r: [self._slot(r, t) for t in self.types[r]] for r in space.reds}
+        self.g = k.elemental({id(x.instr): self._reader(x) for x in space.readers})
+
+    def _reader(self, x: ResultReader) -> Callable[[list[ir.Value]], ir.Value]:
+        return lambda idx: self.result(x.reduce, x.leaf, idx)
+
+    def _slot(self, r: Instruction, t: ir.Type) -> ir.Value:
+        k, b = self.k, self.b
+        if self.space.row:
+            return k.alloca(t, 1, f"acc.{r.name}")
+        size = self.space.nk * 8
+        if size <= ACC_STACK_MAX:
+            return k.alloca(t, self.space.nk, f"acc.{r.name}")
+        p = b.call(_malloc(k.module), [i64(size)])
+        failed = b.icmp_unsigned("==", b.ptrtoint(p, I64), i64(0))
+        with b.if_then(failed, likely=False):
+            b.call(T.intrinsic(k.module, "abort", VOID, []), [])
+        self.heap.append(p)
+        return p
+
+    def acc_ptr(self, r: Instruction, j: int, kept_lin: ir.Value | None) -> ir.Value:
+        p = self.slots[r][j]
+        if kept_lin is None:
             return p
-        return b.gep(p, [kept_lin], inbounds=True, source_etype=leaf_types[id(r)][j])
+        return self.b.gep(p, [kept_lin], inbounds=True, source_etype=self.types[r][j])
 
-    def kept_linear_from_full(index: list) -> ir.Value:
-        return linear(b, [index[d] for d in kept], kept_dims)
+    def kept_linear(self, index: list[ir.Value]) -> ir.Value:
+        """The kept index's linear position, from a full index."""
+        return linear(self.b, [index[d] for d in self.space.kept], self.space.kept_dims)
 
-    def reduce_value(r: Instruction, j: int, out_index: list) -> ir.Value:
-        # out_index addresses the reduce's result (the kept dims, in order).
-        lin = None if row_schedule else linear(b, out_index, r.shape.leaves()[0].dims)
-        return b.load(acc_ptr(r, j, lin), typ=leaf_types[id(r)][j])
+    def result(self, r: Instruction, j: int, out_index: list[ir.Value]) -> ir.Value:
+        """Leaf j of a reduce's result; out_index addresses it (the kept dims, in order)."""
+        lin = None if self.space.row else linear(self.b, out_index, r.shape.leaves()[0].dims)
+        return self.b.load(self.acc_ptr(r, j, lin), typ=self.types[r][j])
 
-    special = {}
-    for r in reds:
-        if n_ops[id(r)] == 1:
-            special[id(r)] = (lambda idx, r=r: reduce_value(r, 0, idx))
-        else:
-            for u in k.comp.instructions:
-                if u.opcode is O.GET_TUPLE_ELEMENT and u.operands[0] is r:
-                    special[id(u)] = (lambda idx, r=r, j=u.attrs["index"]: reduce_value(r, j, idx))
-    g = k.elemental(special)
+    def init(self, r: Instruction, kept_lin: ir.Value | None) -> None:
+        for j, v in enumerate(self.space.inits(r)):
+            self.b.store(self.g.value(v, []), self.acc_ptr(r, j, kept_lin))
 
-    def init(r: Instruction, kept_lin) -> None:
-        n = n_ops[id(r)]
+    def accumulate(self, r: Instruction, index: list[ir.Value], kept_lin: ir.Value | None) -> None:
+        b, n = self.b, self.space.n_operands(r)
+        accs = [b.load(self.acc_ptr(r, j, kept_lin), typ=self.types[r][j]) for j in range(n)]
+        vals = [self.g.value(o, index) for o in self.space.inputs(r)]
+        new = _apply_reducer(self.k, r.attrs["to_apply"], accs, vals, array_dtype(r.operands[0].shape))
         for j in range(n):
-            b.store(g.value(r.operands[n + j], []), acc_ptr(r, j, kept_lin))
+            b.store(new[j], self.acc_ptr(r, j, kept_lin))
 
-    def accumulate(r: Instruction, index: list, kept_lin) -> None:
-        n = n_ops[id(r)]
-        accs = [b.load(acc_ptr(r, j, kept_lin), typ=leaf_types[id(r)][j]) for j in range(n)]
-        vals = [g.value(r.operands[j], index) for j in range(n)]
-        new = _apply_reducer(k, r.attrs["to_apply"], accs, vals, r.operands[0].shape.dtype)
-        for j in range(n):
-            b.store(new[j], acc_ptr(r, j, kept_lin))
+    def write_full_outputs(self, index: list[ir.Value]) -> None:
+        k, b, full = self.k, self.b, self.space.full
+        for o in self.space.outputs:
+            if o.placement is Placement.FULL:
+                T.store(b, k.out_ptrs[k.first_slot[o.position]], array_dtype(o.instr.shape),
+                        linear(b, index, full), self.g.value(o.instr, index))
 
-    full_outputs = [(n, o) for n, o in enumerate(k.outputs) if o.shape.dims == full and o.opcode is not O.REDUCE
-                    and not o.shape.is_tuple]
-    row_outputs = [(n, o) for n, o in enumerate(k.outputs) if (n, o) not in full_outputs]
-
-    def write_row_outputs(kept_index: list) -> None:
-        for n, o in row_outputs:
+    def write_row_outputs(self, kept_index: list[ir.Value]) -> None:
+        """The outputs of one kept index: reduce results and values over the kept dims (their
+        dims of size 1 aside)."""
+        k, b, space = self.k, self.b, self.space
+        kept_dims = space.kept_dims
+        for out in space.outputs:
+            n, o = out.position, out.instr
+            if out.placement is Placement.FULL:
+                continue
             if o.opcode is O.REDUCE and o.shape.is_tuple:
                 dims = o.shape.leaves()[0].dims
                 it = iter([v for v, d in zip(kept_index, kept_dims) if d != 1])
                 idx = [next(it) if d != 1 else i64(0) for d in dims]
                 for j, leaf in enumerate(o.shape.leaves()):
-                    T.store(b, k.out_ptrs[k.first_slot[n] + j], leaf.dtype, linear(b, idx, dims),
-                            reduce_value(o, j, idx))
+                    T.store(b, k.out_ptrs[k.first_slot[n] + j], array_dtype(leaf), linear(b, idx, dims),
+                            self.result(o, j, idx))
                 continue
+            if out.placement is not Placement.ROW:
+                raise Unsupported(f"output {o.name} of shape {o.shape} in a reduction over {space.full}")
             dims = o.shape.dims
-            if [d for d in dims if d != 1] != [d for d in kept_dims if d != 1]:
-                raise Unsupported(f"output {o.name} of shape {o.shape} in a reduction over {full}")
             it = iter([v for v, d in zip(kept_index, kept_dims) if d != 1])
             idx = [next(it) if d != 1 else i64(0) for d in dims]
-            T.store(b, k.out_ptrs[k.first_slot[n]], o.shape.dtype, linear(b, idx, dims), g.value(o, idx))
+            T.store(b, k.out_ptrs[k.first_slot[n]], array_dtype(o.shape), linear(b, idx, dims),
+                    self.g.value(o, idx))
 
-    if row_schedule:
-        # An expensive value a reduction reads and later phases read again (softmax's exp) is
-        # kept in a row-long scratch buffer instead of being computed twice.
-        row_len = 1
-        for d in red_dims:
-            row_len *= d
-        scratch: dict[int, tuple[Instruction, ir.Value]] = {}
-        for ph in phases[:-1] + ([phases[-1]] if full_outputs else []):
+    def release(self) -> None:
+        for p in self.heap:
+            self.b.call(_free(self.k.module), [p])
+
+
+def _row_schedule(k: Kernel, red: _Reduction) -> None:
+    """Reduced dims innermost: for each kept index (split across threads), one inner loop per
+    phase, then one writing the full-size outputs, then the row's own outputs."""
+    b, g, space = k.b, red.g, red.space
+    kept_dims, red_dims = list(space.kept_dims), list(space.red_dims)
+    # An expensive value a reduction reads and later phases read again (softmax's exp) is kept
+    # in a row-long scratch buffer instead of being computed twice.
+    scratch: dict[Instruction, tuple[Instruction, ir.Value]] = {}
+    for ph in space.phases[:-1] + (space.phases[-1:] if space.has_full_outputs else ()):
+        for r in ph:
+            v = r.operands[0]
+            if space.n_operands(r) == 1 and space.nr <= ROW_SCRATCH_MAX and v.shape.dims == space.full and \
+                    _is_expensive(v) and _read_again(k.comp, v, r):
+                scratch[r] = (v, k.alloca(T.value_type(array_dtype(v.shape)), space.nr, f"row.{v.name}"))
+
+    def from_scratch(v: Instruction, buf: ir.Value) -> Callable[[list[ir.Value]], ir.Value]:
+        t = T.value_type(array_dtype(v.shape))
+        return lambda idx: b.load(b.gep(buf, [linear(b, idx[len(kept_dims):], red_dims)], source_etype=t), typ=t)
+
+    def row(kept_index: list[ir.Value]) -> None:
+        for ph in space.phases:
+            g.reset()
             for r in ph:
-                v = r.operands[0]
-                if n_ops[id(r)] == 1 and row_len <= ROW_SCRATCH_MAX and v.shape.dims == full and \
-                        _is_expensive(v) and _read_again(k.comp, v, r):
-                    scratch[id(r)] = (v, k.alloca(T.value_type(v.shape.dtype), row_len, f"row.{v.name}"))
+                red.init(r, None)
 
-        def row(kept_index: list) -> None:
-            for ph in phases:
+            def inner(red_index: list[ir.Value], ph: tuple[Instruction, ...] = ph) -> None:
                 g.reset()
+                index = kept_index + red_index
                 for r in ph:
-                    init(r, None)
+                    if r in scratch:
+                        v, buf = scratch[r]
+                        at = linear(b, red_index, red_dims)
+                        b.store(g.value(v, index), b.gep(buf, [at], source_etype=T.value_type(array_dtype(v.shape))))
+                    red.accumulate(r, index, None)
 
-                def inner(red_index, ph=ph):
-                    g.reset()
-                    index = kept_index + red_index
-                    for r in ph:
-                        if id(r) in scratch:
-                            v, buf = scratch[id(r)]
-                            at = linear(b, red_index, red_dims)
-                            b.store(g.value(v, index), b.gep(buf, [at], source_etype=T.value_type(v.shape.dtype)))
-                        accumulate(r, index, None)
-
-                loop_nest(b, red_dims, inner, "r")
-                for r in ph:  # later phases read the kept row
-                    if id(r) in scratch:
-                        v, buf = scratch[id(r)]
-                        g.special[id(v)] = (lambda idx, v=v, buf=buf: b.load(
-                            b.gep(buf, [linear(b, idx[len(kept_dims):], red_dims)],
-                                  source_etype=T.value_type(v.shape.dtype)), typ=T.value_type(v.shape.dtype)))
-            g.reset()
-            if full_outputs:
-                def final(red_index):
-                    g.reset()
-                    index = kept_index + red_index
-                    for n, o in full_outputs:
-                        T.store(b, k.out_ptrs[k.first_slot[n]], o.shape.dtype, linear(b, index, full),
-                                g.value(o, index))
-
-                loop_nest(b, red_dims, final, "w")
-            g.reset()
-            write_row_outputs(kept_index)
-
-        loop_nest(b, kept_dims, row, "o", outer=k.outer)
-    else:
-        for ph in phases:
-            def init_all(kept_index, ph=ph):
+            loop_nest(b, red_dims, inner, "r")
+            for r in ph:  # later phases read the kept row
+                if r in scratch:
+                    v, buf = scratch[r]
+                    g.special[id(v)] = from_scratch(v, buf)
+        g.reset()
+        if space.has_full_outputs:
+            def final(red_index: list[ir.Value]) -> None:
                 g.reset()
-                lin = linear(b, kept_index, kept_dims)
-                for r in ph:
-                    init(r, lin)
+                red.write_full_outputs(kept_index + red_index)
 
-            loop_nest(b, kept_dims, init_all, "z")
+            loop_nest(b, red_dims, final, "w")
+        g.reset()
+        red.write_row_outputs(kept_index)
 
-            def acc_all(index, ph=ph):
-                g.reset()
-                lin = kept_linear_from_full(index)
-                for r in ph:
-                    accumulate(r, index, lin)
+    loop_nest(b, kept_dims, row, "o", outer=k.outer)
 
-            loop_nest(b, full, acc_all, "a")
-        if full_outputs:
-            def final_all(index):
-                g.reset()
-                for n, o in full_outputs:
-                    T.store(b, k.out_ptrs[k.first_slot[n]], o.shape.dtype, linear(b, index, full),
-                            g.value(o, index))
 
-            loop_nest(b, full, final_all, "w")
-
-        def rows(kept_index):
+def _column_schedule(k: Kernel, red: _Reduction) -> None:
+    """Reduced dims not innermost: each phase initializes an array of accumulators over the kept
+    indices, then runs once over the whole input in memory order; outputs follow."""
+    b, g, space = k.b, red.g, red.space
+    kept_dims = list(space.kept_dims)
+    for ph in space.phases:
+        def init_all(kept_index: list[ir.Value], ph: tuple[Instruction, ...] = ph) -> None:
             g.reset()
-            write_row_outputs(kept_index)
+            lin = linear(b, kept_index, kept_dims)
+            for r in ph:
+                red.init(r, lin)
 
-        loop_nest(b, kept_dims, rows, "o")
-    for p in heap:
-        b.call(_free(k.module), [p])
+        loop_nest(b, kept_dims, init_all, "z")
+
+        def acc_all(index: list[ir.Value], ph: tuple[Instruction, ...] = ph) -> None:
+            g.reset()
+            lin = red.kept_linear(index)
+            for r in ph:
+                red.accumulate(r, index, lin)
+
+        loop_nest(b, space.full, acc_all, "a")
+    if space.has_full_outputs:
+        def final_all(index: list[ir.Value]) -> None:
+            g.reset()
+            red.write_full_outputs(index)
+
+        loop_nest(b, space.full, final_all, "w")
+
+    def rows(kept_index: list[ir.Value]) -> None:
+        g.reset()
+        red.write_row_outputs(kept_index)
+
+    loop_nest(b, kept_dims, rows, "o")
+
+
+def _reduction_kernel(k: Kernel, schedule: Callable[[Kernel, _Reduction], None]) -> None:
+    red = _Reduction(k, reduction_space(k.comp))
+    schedule(k, red)
+    red.release()
 
 
 ROW_SCRATCH_MAX = 16384  # elements of a row kept on the stack
@@ -471,7 +486,8 @@ def _window_kernel(k: Kernel) -> None:
     win = rw.attrs["window"].dims
     b = k.b
     g = k.elemental()
-    acc = k.alloca(T.value_type(rw.shape.dtype), 1, "acc")
+    dt = array_dtype(rw.shape)
+    acc = k.alloca(T.value_type(dt), 1, "acc")
     in_dims = operand.shape.dims
 
     def out_body(oidx):
@@ -492,12 +508,12 @@ def _window_kernel(k: Kernel) -> None:
                 g.reset()
                 v = g.value(operand, src)
                 cur = b.load(acc, typ=acc.allocated_type)
-                (new,) = _apply_reducer(k, rw.attrs["to_apply"], [cur], [v], rw.shape.dtype)
+                (new,) = _apply_reducer(k, rw.attrs["to_apply"], [cur], [v], dt)
                 b.store(new, acc)
             g.reset()
 
         loop_nest(b, [w.size for w in win], win_body, "w")
-        T.store(b, k.out_ptrs[0], rw.shape.dtype, linear(b, oidx, rw.shape.dims), b.load(acc, typ=acc.allocated_type))
+        T.store(b, k.out_ptrs[0], dt, linear(b, oidx, rw.shape.dims), b.load(acc, typ=acc.allocated_type))
 
     loop_nest(b, rw.shape.dims, out_body, "o")
 
@@ -521,7 +537,7 @@ def _dus_kernel(k: Kernel) -> None:
     start_vals = []
     for s, dim, size in zip(starts, operand.shape.dims, update.shape.dims):
         v = g.value(s, [])
-        v = b.sext(v, I64) if v.type.width < 64 and s.shape.dtype.kind == "s" else (
+        v = b.sext(v, I64) if v.type.width < 64 and array_dtype(s.shape).kind == "s" else (
             b.zext(v, I64) if v.type.width < 64 else v)
         start_vals.append(g.clamp(v, 0, dim - size))
     g.reset()
@@ -529,7 +545,7 @@ def _dus_kernel(k: Kernel) -> None:
     def body(uidx):
         g.reset()
         idx = [b.add(s, u) for s, u in zip(start_vals, uidx)]
-        T.store(b, out, dus.shape.dtype, linear(b, idx, dus.shape.dims), g.value(update, uidx))
+        T.store(b, out, array_dtype(dus.shape), linear(b, idx, dus.shape.dims), g.value(update, uidx))
 
     loop_nest(b, update.shape.dims, body, "u")
 
@@ -570,10 +586,10 @@ def _scatter_kernel(k: Kernel) -> None:
             full[od] = b.add(start[od], uidx[ud])
         with b.if_then(ok):
             lin = linear(b, full, odims)
-            cur = T.load(b, out, sc.shape.dtype, lin)
+            cur = T.load(b, out, array_dtype(sc.shape), lin)
             val = g.value(updates, uidx)
             (new,) = emit_scalar_computation(k.em, sc.attrs["to_apply"], [cur, val])
-            T.store(b, out, sc.shape.dtype, lin, new)
+            T.store(b, out, array_dtype(sc.shape), lin, new)
         g.reset()
 
     loop_nest(b, updates.shape.dims, body, "u")
@@ -585,13 +601,14 @@ def _topk_kernel(k: Kernel) -> None:
     """Per row, insertion into a k-long sorted list by total order; ties keep the lower index."""
     t = k.outputs[0]
     x = t.operands[0]
-    kk = t.shape.tuple_shapes[0].dims[-1]
+    values, indices = t.shape.leaves()
+    kk = values.dims[-1]
     largest = bool(t.attrs.get("largest", True))
     dims = x.shape.dims
     n = dims[-1]
     outer = dims[:-1]
     b = k.b
-    vdt, idt = x.shape.dtype, t.shape.tuple_shapes[1].dtype
+    vdt, idt = array_dtype(x.shape), array_dtype(indices)
     vals = k.alloca(T.value_type(vdt), kk, "topv")
     keys = k.alloca(I64, kk, "topk")
     idxs = k.alloca(I64, kk, "topi")
@@ -688,28 +705,49 @@ def _library_kernel(module: ir.Module, name: str, comp: Computation) -> ir.Funct
         return library.define_dot(module, instr, name)
     if instr.opcode is O.CONVOLUTION:
         return library.define_convolution(module, instr, name)
-    if instr.opcode is O.SORT:
-        cmp = _comparator(module, f"{name}.cmp", instr.attrs["to_apply"], [o.shape.dtype for o in instr.operands])
-        return library.define_sort(module, instr, name, cmp)
-    raise Unsupported(instr.opcode.value)
+    cmp = _comparator(module, f"{name}.cmp", instr.attrs["to_apply"], [array_dtype(o.shape) for o in instr.operands])
+    return library.define_sort(module, instr, name, cmp)
 
 
 LIBRARY = frozenset({O.DOT, O.CONVOLUTION, O.SORT})
 
 
-def _extent(comp: Computation, body: list[Instruction], ops: set) -> int | None:
-    """How far the kernel's outer loop runs when it is worth splitting across threads."""
+# --- choosing the kernel ---------------------------------------------------------------------
+
+def _checked_loop_kernel(k: Kernel) -> None:
+    bad = not_in_loops(k.comp)
+    if bad is not None:
+        raise Unsupported(f"{bad.opcode.value} ('{bad.name}')")
+    _loop_kernel(k)
+
+
+# Kernels built around a `Kernel` function; the library kinds define their functions themselves.
+_EMITTERS: dict[KernelKind, Callable[[Kernel], None]] = {
+    KernelKind.LOOP: _checked_loop_kernel,
+    KernelKind.ROW_REDUCTION: lambda k: _reduction_kernel(k, _row_schedule),
+    KernelKind.COLUMN_REDUCTION: lambda k: _reduction_kernel(k, _column_schedule),
+    KernelKind.WINDOW: _window_kernel,
+    KernelKind.IN_PLACE_UPDATE: _dus_kernel,
+    KernelKind.SCATTER: _scatter_kernel,
+    KernelKind.TOP_K: _topk_kernel,
+}
+_LIBRARY_KINDS = frozenset({KernelKind.DOT, KernelKind.CONVOLUTION, KernelKind.SORT})
+
+
+def _extent(comp: Computation, kind: KernelKind) -> int | None:
+    """How far the kernel's outer loop runs when it is worth splitting across threads: only loop
+    kernels and the row schedule of reductions (its rows) split."""
+    body = [i for i in comp.instructions if i.opcode is not O.PARAMETER]
+    if kind is KernelKind.ROW_REDUCTION:
+        r0 = next(i for i in body if i.opcode is O.REDUCE)
+        full = r0.operands[0].shape.dims
+        if len(r0.attrs["dimensions"]) == len(full):
+            return None  # one row
+        return parallel_extent(full, len(body))
+    if kind is not KernelKind.LOOP or any(i.opcode is O.DYNAMIC_UPDATE_SLICE for i in body):
+        return None
     root = comp.root
     outputs = list(root.operands) if root.opcode is O.TUPLE else [root]
-    if O.REDUCE in ops:
-        reds = [i for i in body if i.opcode is O.REDUCE]
-        full = reds[0].operands[0].shape.dims
-        rdims = sorted(reds[0].attrs["dimensions"])
-        if rdims != list(range(len(full) - len(rdims), len(full))) or len(rdims) == len(full):
-            return None  # only the row schedule splits its rows
-        return parallel_extent(full, len(body))
-    if ops & {O.REDUCE_WINDOW, O.SCATTER, O.TOPK, O.CUSTOM_CALL, O.DYNAMIC_UPDATE_SLICE}:
-        return None
     dims = {o.shape.dims for o in outputs}
     if len(dims) != 1 or any(o.shape.is_tuple for o in outputs):
         return None
@@ -718,28 +756,10 @@ def _extent(comp: Computation, body: list[Instruction], ops: set) -> int | None:
 
 def define_kernel(module: ir.Module, name: str, comp: Computation) -> ir.Function:
     """The LLVM function computing `comp`'s root leaves from its parameters."""
-    root = comp.root
-    body = [i for i in comp.instructions if i.opcode is not O.PARAMETER]
-    ops = {i.opcode for i in body}
-    if root.opcode in LIBRARY:
+    kind = classify(comp)
+    if kind in _LIBRARY_KINDS:
         return _library_kernel(module, name, comp)
-    if root.opcode is O.DYNAMIC_UPDATE_SLICE:
-        k = Kernel(module, name, comp, in_place=True)
-        _dus_kernel(k)
-        return k.finish()
-    k = Kernel(module, name, comp, extent=_extent(comp, body, ops))
-    if O.REDUCE in ops:
-        _reduction_kernel(k)
-    elif root.opcode is O.REDUCE_WINDOW:
-        _window_kernel(k)
-    elif root.opcode is O.SCATTER:
-        _scatter_kernel(k)
-    elif root.opcode is O.TOPK or (root.opcode is O.CUSTOM_CALL and root.attrs.get("custom_call_target") == "TopK"):
-        _topk_kernel(k)
-    else:
-        for i in body:
-            if i.opcode in (O.REDUCE_WINDOW, O.SCATTER, O.SELECT_AND_SCATTER, O.SORT, O.DOT, O.CONVOLUTION,
-                            O.RNG_BIT_GENERATOR, O.RNG, O.CUSTOM_CALL, O.FFT, O.WHILE, O.CONDITIONAL, O.CALL):
-                raise Unsupported(f"{i.opcode.value} ('{i.name}')")
-        _loop_kernel(k)
+    in_place = kind is KernelKind.IN_PLACE_UPDATE
+    k = Kernel(module, name, comp, in_place=in_place, extent=None if in_place else _extent(comp, kind))
+    _EMITTERS[kind](k)
     return k.finish()

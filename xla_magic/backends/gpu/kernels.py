@@ -2,7 +2,8 @@
 
 A kernel is described by a computation (a fused computation, or one instruction wrapped in a
 computation of its own): parameters are the inputs, the root's leaves the outputs, every one a
-pointer argument; sizes are constants in the code. The schedule follows from what it holds:
+pointer argument; sizes are constants in the code. Its kind (`kernel_kinds.classify`, shared
+with the cpu backend) picks the schedule:
 
 - loop: grid-stride loop over the output; 16-byte vector loads and stores when every input is
   read at the output's own index and all elements are 4 bytes (`loop/vec4`);
@@ -19,12 +20,15 @@ pointer argument; sizes are constants in the code. The schedule follows from wha
   the comparator), dot for small shapes and convolution (one thread per output element)."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from ...hlo.dtypes import DType
 from ...hlo.ir import Computation, Instruction
 from ...hlo.opcodes import ELEMENTWISE
 from ...hlo.opcodes import Opcode as O
-from ..kernel_shapes import reduction_phases, scatter_dims, simple_reducer
+from ..kernel_kinds import KernelKind, classify, not_in_loops
+from ..kernel_shapes import Placement, ResultReader, array_dtype, reduction_space, scatter_dims, simple_reducer
 from . import ctype as C
 from .ctype import Unsupported
 from .elemental import Constants, Elemental, Index, linear_expr, strides
@@ -65,19 +69,21 @@ class KernelBuilder:
         self.params = comp.parameters
         root = comp.root
         self.outputs = list(root.operands) if root.opcode is O.TUPLE else [root]
-        self.first_slot, self.slot_types, n = [], [], 0
+        self.first_slot: list[int] = []
+        self.slot_types: list[DType] = []
+        n = 0
         for o in self.outputs:
             self.first_slot.append(n)
             for leaf in o.shape.leaves():
-                self.slot_types.append(leaf.dtype)
+                self.slot_types.append(array_dtype(leaf))
                 n += 1
         self.em = Emitter(depth=1)
         self.in_names = {id(p): f"in{k}" for k, p in enumerate(self.params)}
         self.out_names = [f"out{k}" for k in range(n)]
         r = " __restrict__" if restrict else ""
-        self.sig = [f"const {C.storage(p.shape.dtype)}*{r} in{k}" for k, p in enumerate(self.params)] + \
+        self.sig = [f"const {C.storage(array_dtype(p.shape))}*{r} in{k}" for k, p in enumerate(self.params)] + \
                    [f"{C.storage(dt)}*{r} out{k}" for k, dt in enumerate(self.slot_types)]
-        self.ptypes = [f"const {C.storage(p.shape.dtype)}*" for p in self.params] + \
+        self.ptypes = [f"const {C.storage(array_dtype(p.shape))}*" for p in self.params] + \
                       [f"{C.storage(dt)}*" for dt in self.slot_types]
 
     def elemental(self, special=None) -> Elemental:
@@ -136,10 +142,10 @@ def _vectorizable(kb: KernelBuilder) -> bool:
     dims = kb.outputs[0].shape.dims
     if _size(dims) < 4 * BLOCK or any(o.shape.is_tuple or o.shape.dims != dims for o in kb.outputs):
         return False
-    if any(o.shape.dtype.name not in _VEC_TYPES for o in kb.outputs):
+    if any(array_dtype(o.shape).name not in _VEC_TYPES for o in kb.outputs):
         return False
     for p in kb.params:
-        if p.shape.rank != 0 and (p.shape.dims != dims or p.shape.dtype.name not in _VEC_TYPES):
+        if p.shape.rank != 0 and (p.shape.dims != dims or array_dtype(p.shape).name not in _VEC_TYPES):
             return False
     for i in kb.comp.instructions:
         op = i.opcode
@@ -167,9 +173,9 @@ def _vec_loop_kernel(kb: KernelBuilder) -> KernelCode:
         loaded = {}
         for p in kb.params:
             if p.shape.rank:
-                t = _VEC_TYPES[p.shape.dtype.name]
+                t = _VEC_TYPES[array_dtype(p.shape).name]
                 loaded[id(p)] = em.var(f"const {t}", f"reinterpret_cast<const {t}*>({kb.in_names[id(p)]})[v]", "q")
-        results = [[None] * 4 for _ in kb.outputs]
+        results = [[""] * 4 for _ in kb.outputs]
         for j in range(4):
             special = {pid: (lambda idx, name=name, j=j: f"{name}.{lanes[j]}") for pid, name in loaded.items()}
             g = kb.elemental(special)
@@ -177,7 +183,7 @@ def _vec_loop_kernel(kb: KernelBuilder) -> KernelCode:
             for k, o in enumerate(kb.outputs):
                 results[k][j] = g.value(o, index)
         for k, o in enumerate(kb.outputs):
-            t = _VEC_TYPES[o.shape.dtype.name]
+            t = _VEC_TYPES[array_dtype(o.shape).name]
             em.line(f"reinterpret_cast<{t}*>({kb.out_names[kb.first_slot[k]]})[v] = "
                     f"make_{t}({', '.join(results[k])});")
     if n % 4:
@@ -230,7 +236,7 @@ def _transpose_kernel(kb: KernelBuilder, t: Instruction) -> KernelCode:
     total = _size(other_dims) * ta * tb
     em = kb.em
     em.uses_sync = True
-    vt = C.value(t.shape.dtype)
+    vt = C.value(array_dtype(t.shape))
     em.line(f"__shared__ {vt} tile[{TILE}][{TILE + 1}];")
     with em.block(f"for (xm_i t = blockIdx.x; t < {total}; t += gridDim.x)"):
         em.line(f"const xm_i ta = t % {ta}, tb = (t / {ta}) % {tb}, to = t / {ta * tb};")
@@ -264,62 +270,42 @@ def _transpose_kernel(kb: KernelBuilder, t: Instruction) -> KernelCode:
 
 # --- reductions ------------------------------------------------------------------------------
 
+Accumulators = dict[Instruction, tuple[list[str], str]]  # per reduce: variables and a 'has a value' flag
+
+
 class _Reduction:
-    """What every schedule of a reduction kernel shares: spaces, phases, accumulators."""
+    """A reduction kernel's state in CUDA: per phase, accumulator variables with 'has a value'
+    flags; the reducer applied to them; each reduce's per-group result variables, which later
+    phases and the outputs read; and the outputs written per kept index or full size."""
 
     def __init__(self, kb: KernelBuilder):
         self.kb = kb
-        self.reds = [i for i in kb.comp.instructions if i.opcode is O.REDUCE]
-        r0 = self.reds[0]
-        self.full = r0.operands[0].shape.dims
-        self.rdims = tuple(sorted(r0.attrs["dimensions"]))
-        for r in self.reds:
-            if r.operands[0].shape.dims != self.full or tuple(sorted(r.attrs["dimensions"])) != self.rdims:
-                raise Unsupported(f"reductions over different spaces in one kernel ({r.name})")
-        rank = len(self.full)
-        self.kept = [d for d in range(rank) if d not in self.rdims]
-        self.kept_dims = [self.full[d] for d in self.kept]
-        self.red_dims = [self.full[d] for d in self.rdims]
-        self.nk, self.nr = _size(self.kept_dims), _size(self.red_dims)
-        self.row = list(self.rdims) == list(range(rank - len(self.rdims), rank))
-        self.n_ops = {id(r): len(r.operands) // 2 for r in self.reds}
-        self.results: dict[int, list[str]] = {}  # reduce -> its per-group result variables
-        self.special = {}
-        for r in self.reds:
-            if self.n_ops[id(r)] == 1:
-                self.special[id(r)] = (lambda idx, r=r: self.results[id(r)][0])
-            else:
-                for u in kb.comp.instructions:
-                    if u.opcode is O.GET_TUPLE_ELEMENT and u.operands[0] is r:
-                        self.special[id(u)] = (lambda idx, r=r, j=u.attrs["index"]: self.results[id(r)][j])
+        self.space = space = reduction_space(kb.comp)
+        problem = space.problem()
+        if problem is not None:
+            raise Unsupported(problem)
+        self.results: dict[Instruction, list[str]] = {}  # reduce -> its per-group result variables
+        self.special = {id(x.instr): self._reader(x) for x in space.readers}
 
-    def full_index(self, kidx: Index, ridx: Index) -> Index:
-        idx = [""] * len(self.full)
-        for d, v in zip(self.kept, kidx):
-            idx[d] = v
-        for d, v in zip(self.rdims, ridx):
-            idx[d] = v
-        return idx
+    def _reader(self, x: ResultReader) -> Callable[[Index], str]:
+        return lambda idx: self.results[x.reduce][x.leaf]
 
     def operand_types(self, r: Instruction) -> list[str]:
-        return [C.value(o.shape.dtype) for o in r.operands[:self.n_ops[id(r)]]]
+        return [C.value(array_dtype(o.shape)) for o in self.space.inputs(r)]
 
-    def declare(self, phase: list[Instruction]) -> dict[int, tuple[list[str], str]]:
-        """Per reduce: accumulator variables and a 'has a value' flag."""
+    def declare(self, phase: Sequence[Instruction]) -> Accumulators:
         em = self.kb.em
         out = {}
         for r in phase:
             accs = [em.var(t, None, "acc") for t in self.operand_types(r)]
-            out[id(r)] = (accs, em.var("bool", "false", "has"))
+            out[r] = (accs, em.var("bool", "false", "has"))
         return out
 
-    def accumulate(self, g: Elemental, accs, index: Index) -> None:
+    def accumulate(self, g: Elemental, accs: Accumulators, index: Index) -> None:
         """Each reduce of the phase takes its operands' values at `index` into its accumulators."""
-        for r in accs:
-            red = next(x for x in self.reds if id(x) == r)
-            acc, has = accs[r]
-            vals = [g.value(o, index) for o in red.operands[:self.n_ops[r]]]
-            self.combine(red, acc, has, vals, "true")
+        for r, (acc, has) in accs.items():
+            vals = [g.value(o, index) for o in self.space.inputs(r)]
+            self.combine(r, acc, has, vals, "true")
 
     def combine(self, red: Instruction, acc: list[str], has: str, vals: list[str], vals_valid: str) -> None:
         """acc = has ? reducer(acc, vals) : vals, when vals_valid; then has |= vals_valid."""
@@ -341,84 +327,67 @@ class _Reduction:
         with em.block(f"if ({vals_valid})"):
             take()
 
-    def finalize(self, g: Elemental, accs) -> None:
+    def finalize(self, g: Elemental, accs: Accumulators) -> None:
         """results = has ? reducer(init, acc) : init (XLA applies the init value once)."""
         em = self.kb.em
-        for r in accs:
-            red = next(x for x in self.reds if id(x) == r)
-            acc, has = accs[r]
-            n = self.n_ops[r]
-            inits = [g.value(o, []) for o in red.operands[n:]]
-            res = [em.var(t, i, "res") for t, i in zip(self.operand_types(red), inits)]
+        for r, (acc, has) in accs.items():
+            inits = [g.value(o, []) for o in self.space.inits(r)]
+            res = [em.var(t, i, "res") for t, i in zip(self.operand_types(r), inits)]
             with em.block(f"if ({has})"):
-                new = inline_computation(em, red.attrs["to_apply"], inits + acc)
+                new = inline_computation(em, r.attrs["to_apply"], inits + acc)
                 for a, v in zip(res, new):
                     em.line(f"{a} = {v};")
             self.results[r] = res
 
-    def outputs(self):
-        """(slot, instruction, per_group) for each output leaf; per_group ones are written once per kept index."""
+    def outputs(self) -> Iterator[tuple[int, Instruction, bool, int | None]]:
+        """(slot, instruction, per_group, leaf) for each output leaf; per_group ones are written
+        once per kept index; leaf: which result of a variadic reduce."""
         kb = self.kb
-        for k, o in enumerate(kb.outputs):
+        for out in self.space.outputs:
+            o, first = out.instr, kb.first_slot[out.position]
             if o.shape.is_tuple:  # a variadic reduce as the output: one slot per leaf
-                if o.opcode is not O.REDUCE:
+                if out.placement is not Placement.ROW:
                     raise Unsupported(f"tuple-shaped output {o.name}")
                 for j in range(len(o.shape.leaves())):
-                    yield kb.first_slot[k] + j, o, True, j
+                    yield first + j, o, True, j
             else:
-                per_group = _squeeze(o.shape.dims) == _squeeze(tuple(self.kept_dims))
-                if not per_group and o.shape.dims != self.full:
+                if out.placement is Placement.NEITHER:
                     raise Unsupported(f"output {o.name} of a reduction kernel is neither per row nor full size")
-                yield kb.first_slot[k], o, per_group, None
+                yield first, o, out.placement is Placement.ROW, None
 
     def write_group_outputs(self, g: Elemental, k: str) -> None:
         for slot, o, per_group, leaf in self.outputs():
             if not per_group:
                 continue
             if leaf is not None:
-                self.kb.store(slot, k, self.results[id(o)][leaf])
+                self.kb.store(slot, k, self.results[o][leaf])
             else:
                 self.kb.store(slot, k, g.value(o, g.delinear(k, o.shape.dims)))
 
-    def has_full_outputs(self) -> bool:
-        return any(not pg for _, _, pg, _ in self.outputs())
-
     def write_full_outputs(self, g: Elemental, kidx: Index, ridx: Index) -> None:
-        idx = self.full_index(kidx, ridx)
+        idx = self.space.full_index(kidx, ridx)
         lin = None
         for slot, o, per_group, _ in self.outputs():
             if per_group:
                 continue
-            lin = lin or g.linear(idx, self.full)
+            lin = lin or g.linear(idx, self.space.full)
             self.kb.store(slot, lin, g.value(o, idx))
 
 
-def _squeeze(dims) -> tuple:
-    return tuple(d for d in dims if d != 1)
-
-
-def _reduction_kernel(kb: KernelBuilder) -> KernelCode:
-    red = _Reduction(kb)
-    if red.row:
-        return _row_schedule(kb, red)
-    return _column_schedule(kb, red)
-
-
-def _shuffle_combine(kb: KernelBuilder, red: _Reduction, accs, all_lanes_hold_values: bool) -> None:
+def _shuffle_combine(kb: KernelBuilder, red: _Reduction, accs: Accumulators, all_lanes_hold_values: bool) -> None:
     """Tree over the 32 lanes of each warp with shuffles: lane 0 ends with the warp's value. When
     every lane took at least one element, the 'has a value' flags need no shuffles of their own."""
     em = kb.em
     with em.block("for (int off = 16; off > 0; off >>= 1)"):
         for r, (acc, has) in accs.items():
-            rr = next(x for x in red.reds if id(x) == r)
-            other = [em.tmp(t, f"xm_shfl_down({a}, off)", "o") for t, a in zip(red.operand_types(rr), acc)]
+            other = [em.tmp(t, f"xm_shfl_down({a}, off)", "o") for t, a in zip(red.operand_types(r), acc)]
             if all_lanes_hold_values:
-                new = inline_computation(em, rr.attrs["to_apply"], acc + other)
+                new = inline_computation(em, r.attrs["to_apply"], acc + other)
                 for a, v in zip(acc, new):
                     em.line(f"{a} = {v};")
                 continue
             oh = em.tmp("bool", f"xm_shfl_down({has}, off)", "oh")
-            red.combine(rr, acc, has, other, oh)
+            red.combine(r, acc, has, other, oh)
 
 
 SPLIT_MIN_ELEMENTS = 1 << 16  # reduced elements per row above which few rows split across blocks
@@ -433,36 +402,33 @@ def split_parts(comp: Computation) -> int:
     values, the second combines them and computes the outputs."""
     if not any(i.opcode is O.REDUCE for i in comp.instructions):
         return 0
-    kb = KernelBuilder("probe", "probe", comp, Constants())
-    try:
-        red = _Reduction(kb)
-    except Unsupported:
+    space = reduction_space(comp)
+    if space.stray is not None or not space.row or space.nr < SPLIT_MIN_ELEMENTS or \
+            space.nk * space.nr < 4 * SPLIT_MIN_ELEMENTS or space.nk > 64 or len(space.phases) != 1 or \
+            space.has_full_outputs:
         return 0
-    if not red.row or red.nr < SPLIT_MIN_ELEMENTS or red.nk * red.nr < 4 * SPLIT_MIN_ELEMENTS \
-            or red.nk > 64 or len(reduction_phases(red.reds)) != 1 or red.has_full_outputs():
-        return 0
-    return max(2, min(-(-red.nr // SPLIT_CHUNK), SPLIT_MAX_PARTS))
+    return max(2, min(-(-space.nr // SPLIT_CHUNK), SPLIT_MAX_PARTS))
 
 
 def part_types(comp: Computation) -> list[str]:
     """C types of the partial-value arrays a split reduction passes between its two kernels: per
     reduce, one per operand, then its 'has a value' flags."""
-    red = _Reduction(KernelBuilder("probe", "probe", comp, Constants()))
+    space = reduction_space(comp)
     out = []
-    for r in red.reds:
-        out += red.operand_types(r) + ["xm_u8"]
+    for r in space.reds:
+        out += [C.value(array_dtype(o.shape)) for o in space.inputs(r)] + ["xm_u8"]
     return out
 
 
-def _part_names(red: _Reduction) -> dict[int, tuple[list[str], str]]:
-    return {id(r): ([f"part_{_cname(r)}_{j}" for j in range(red.n_ops[id(r)])], f"parth_{_cname(r)}")
-            for r in red.reds}
+def _part_names(red: _Reduction) -> dict[Instruction, tuple[list[str], str]]:
+    return {r: ([f"part_{_cname(r)}_{j}" for j in range(red.space.n_operands(r))], f"parth_{_cname(r)}")
+            for r in red.space.reds}
 
 
 def _add_part_params(kb: KernelBuilder, red: _Reduction, const: bool, replace_outputs: bool) -> None:
     sig, ptypes = [], []
-    for r in red.reds:
-        names, hname = _part_names(red)[id(r)]
+    for r in red.space.reds:
+        names, hname = _part_names(red)[r]
         for name, t in zip(names + [hname], red.operand_types(r) + ["xm_u8"]):
             q = "const " if const else ""
             sig.append(f"{q}{t}* __restrict__ {name}")
@@ -496,9 +462,9 @@ def _row_schedule(kb: KernelBuilder, red: _Reduction, split: tuple[int, str] | N
     `split`: (parts, "partial" | "final"), the two passes of a row shared by `parts` blocks."""
     em = kb.em
     em.uses_sync = True
-    nk, nr = red.nk, red.nr
+    space = red.space
+    nk, nr = space.nk, space.nr
     group = 32 if nr <= 2048 else (256 if nr <= 32768 else 1024)
-    phases = reduction_phases(red.reds)
     parts, mode = split if split else (0, "")
     chunk = -(-nr // parts) if parts else 0
     if split:
@@ -514,7 +480,7 @@ def _row_schedule(kb: KernelBuilder, red: _Reduction, split: tuple[int, str] | N
         loop = f"for (xm_i k = blockIdx.x; k < {nk}; k += gridDim.x)"
         member, step = "threadIdx.x", group
         block, grid = group, max(1, min(nk, MAX_BLOCKS))
-        for r in red.reds:
+        for r in space.reds:
             for j, t in enumerate(red.operand_types(r)):
                 em.line(f"__shared__ {t} sh_{_cname(r)}_{j}[32];")
             em.line(f"__shared__ bool shh_{_cname(r)}[32];")
@@ -527,14 +493,14 @@ def _row_schedule(kb: KernelBuilder, red: _Reduction, split: tuple[int, str] | N
             em.line(f"const xm_i k = b / {parts}, c = b % {parts};")
             em.line(f"const xm_i r_end = (c + 1) * {chunk} < {nr} ? (c + 1) * {chunk} : {nr};")
         g = kb.elemental(red.special)
-        kidx = g.delinear("k", red.kept_dims)
-        for phase in phases:
+        kidx = g.delinear("k", space.kept_dims)
+        for phase in space.phases:
             accs = red.declare(phase)
             if mode == "final":  # the row's partial values, with their flags
                 with em.block(f"for (xm_i r = {member}; r < {parts}; r += {step})"):
                     for r in phase:
-                        names, hname = pn[id(r)]
-                        acc, has = accs[id(r)]
+                        names, hname = pn[r]
+                        acc, has = accs[r]
                         vals = [em.tmp(t, f"{n}[k * {parts} + r]", "o") for n, t in zip(names, red.operand_types(r))]
                         red.combine(r, acc, has, vals, f"({hname}[k * {parts} + r] != 0)")
                 full_lanes = False
@@ -542,8 +508,8 @@ def _row_schedule(kb: KernelBuilder, red: _Reduction, split: tuple[int, str] | N
                 start, end = (f"c * {chunk} + {member}", "r_end") if mode == "partial" else (member, str(nr))
                 with em.block(f"for (xm_i r = {start}; r < {end}; r += {step})"):
                     gi = kb.elemental(red.special)
-                    ridx = gi.delinear("r", red.red_dims)
-                    red.accumulate(gi, accs, red.full_index(kidx, ridx))
+                    ridx = gi.delinear("r", space.red_dims)
+                    red.accumulate(gi, accs, space.full_index(kidx, ridx))
                 full_lanes = nr >= group if not parts else nr - (parts - 1) * chunk >= group
             _shuffle_combine(kb, red, accs, full_lanes)
             if group == 32:
@@ -554,17 +520,15 @@ def _row_schedule(kb: KernelBuilder, red: _Reduction, split: tuple[int, str] | N
             else:
                 with em.block("if (lane == 0)"):
                     for r, (acc, has) in accs.items():
-                        rr = next(x for x in red.reds if id(x) == r)
                         for j, a in enumerate(acc):
-                            em.line(f"sh_{_cname(rr)}_{j}[warp] = {a};")
-                        em.line(f"shh_{_cname(rr)}[warp] = {has};")
+                            em.line(f"sh_{_cname(r)}_{j}[warp] = {a};")
+                        em.line(f"shh_{_cname(r)}[warp] = {has};")
                 em.line("__syncthreads();")
                 for r, (acc, has) in accs.items():  # every thread combines the warps' values in order
-                    rr = next(x for x in red.reds if id(x) == r)
                     em.line(f"{has} = false;")
                     with em.block(f"for (int w = 0; w < {group // 32}; w++)"):
-                        vals = [em.tmp(t, f"sh_{_cname(rr)}_{j}[w]", "o") for j, t in enumerate(red.operand_types(rr))]
-                        red.combine(rr, acc, has, vals, f"shh_{_cname(rr)}[w]")
+                        vals = [em.tmp(t, f"sh_{_cname(r)}_{j}[w]", "o") for j, t in enumerate(red.operand_types(r))]
+                        red.combine(r, acc, has, vals, f"shh_{_cname(r)}[w]")
                 em.line("__syncthreads();")
             if mode == "partial":
                 with em.block("if (threadIdx.x == 0)"):
@@ -586,13 +550,13 @@ def _row_schedule(kb: KernelBuilder, red: _Reduction, split: tuple[int, str] | N
 
 
 def _row_outputs(kb: KernelBuilder, red: _Reduction, member: str, step: int, kidx: Index) -> None:
-    em, nr = kb.em, red.nr
+    em, nr = kb.em, red.space.nr
     with em.block(f"if ({member} == 0)"):
         red.write_group_outputs(kb.elemental(red.special), "k")
-    if red.has_full_outputs():
+    if red.space.has_full_outputs:
         with em.block(f"for (xm_i r = {member}; r < {nr}; r += {step})"):
             gi = kb.elemental(red.special)
-            red.write_full_outputs(gi, kidx, gi.delinear("r", red.red_dims))
+            red.write_full_outputs(gi, kidx, gi.delinear("r", red.space.red_dims))
 
 
 def _cname(i: Instruction) -> str:
@@ -603,10 +567,10 @@ def _column_schedule(kb: KernelBuilder, red: _Reduction) -> KernelCode:
     """Kept dims innermost: x runs along 32 kept elements (coalesced), y splits the reduced ones."""
     em = kb.em
     em.uses_sync = True
-    nk, nr = red.nk, red.nr
+    space = red.space
+    nk, nr = space.nk, space.nr
     ty = 8
-    phases = reduction_phases(red.reds)
-    for r in red.reds:
+    for r in space.reds:
         for j, t in enumerate(red.operand_types(r)):
             em.line(f"__shared__ {t} sh_{_cname(r)}_{j}[{ty}][{TILE + 1}];")
         em.line(f"__shared__ bool shh_{_cname(r)}[{ty}][{TILE + 1}];")
@@ -614,33 +578,31 @@ def _column_schedule(kb: KernelBuilder, red: _Reduction) -> KernelCode:
         em.line(f"const xm_i k = kb + threadIdx.x; const bool active = k < {nk};")
         em.line("const xm_i kc = active ? k : 0;  // inactive threads read in bounds and write nothing")
         g = kb.elemental(red.special)
-        kidx = g.delinear("kc", red.kept_dims)
-        for phase in phases:
+        kidx = g.delinear("kc", space.kept_dims)
+        for phase in space.phases:
             accs = red.declare(phase)
             with em.block(f"for (xm_i r = threadIdx.y; active && r < {nr}; r += {ty})"):
                 gi = kb.elemental(red.special)
-                red.accumulate(gi, accs, red.full_index(kidx, gi.delinear("r", red.red_dims)))
+                red.accumulate(gi, accs, space.full_index(kidx, gi.delinear("r", space.red_dims)))
             for r, (acc, has) in accs.items():
-                rr = next(x for x in red.reds if id(x) == r)
                 for j, a in enumerate(acc):
-                    em.line(f"sh_{_cname(rr)}_{j}[threadIdx.y][threadIdx.x] = {a};")
-                em.line(f"shh_{_cname(rr)}[threadIdx.y][threadIdx.x] = {has};")
+                    em.line(f"sh_{_cname(r)}_{j}[threadIdx.y][threadIdx.x] = {a};")
+                em.line(f"shh_{_cname(r)}[threadIdx.y][threadIdx.x] = {has};")
             em.line("__syncthreads();")
             for r, (acc, has) in accs.items():
-                rr = next(x for x in red.reds if id(x) == r)
                 em.line(f"{has} = false;")
                 with em.block(f"for (int y = 0; y < {ty}; y++)"):
-                    vals = [em.tmp(t, f"sh_{_cname(rr)}_{j}[y][threadIdx.x]", "o")
-                            for j, t in enumerate(red.operand_types(rr))]
-                    red.combine(rr, acc, has, vals, f"shh_{_cname(rr)}[y][threadIdx.x]")
+                    vals = [em.tmp(t, f"sh_{_cname(r)}_{j}[y][threadIdx.x]", "o")
+                            for j, t in enumerate(red.operand_types(r))]
+                    red.combine(r, acc, has, vals, f"shh_{_cname(r)}[y][threadIdx.x]")
             em.line("__syncthreads();")
             red.finalize(g, accs)
         with em.block("if (active && threadIdx.y == 0)"):
             red.write_group_outputs(kb.elemental(red.special), "k")
-        if red.has_full_outputs():
+        if space.has_full_outputs:
             with em.block(f"for (xm_i r = threadIdx.y; active && r < {nr}; r += {ty})"):
                 gi = kb.elemental(red.special)
-                red.write_full_outputs(gi, kidx, gi.delinear("r", red.red_dims))
+                red.write_full_outputs(gi, kidx, gi.delinear("r", space.red_dims))
     return kb.finish("column", _grid(nk, TILE), (TILE, ty))
 
 
@@ -658,7 +620,7 @@ def _window_kernel(kb: KernelBuilder) -> KernelCode:
     with em.block(_grid_stride("lin", n)):
         g = kb.elemental()
         oidx = g.delinear("lin", rw.shape.dims)
-        acc = em.var(C.value(rw.shape.dtype), g.value(init_v, []), "acc")
+        acc = em.var(C.value(array_dtype(rw.shape)), g.value(init_v, []), "acc")
         widx = []
         for k, w in enumerate(win):
             em.line(f"for (xm_i w{k} = 0; w{k} < {w.size}; w{k}++) {{")
@@ -728,7 +690,7 @@ def _scatter_kernel(kb: KernelBuilder) -> KernelCode:
     rank = operand.shape.rank
     odims = operand.shape.dims
     ivd, idx_rank = sd.index_vector_dim, indices.shape.rank
-    dt = sc.shape.dtype
+    dt = array_dtype(sc.shape)
     kind = simple_reducer(a["to_apply"])
     # Commutative combiners of 4- or 8-byte values: every update element on its own thread, each
     # applied with a compare-and-swap loop. Anything else: one thread, in XLA's update order.
@@ -779,7 +741,7 @@ def _scatter_kernel(kb: KernelBuilder) -> KernelCode:
                      (BLOCK,) if parallel else (1,))
 
 
-def _to_word(dt, v: str) -> str:
+def _to_word(dt: DType, v: str) -> str:
     if dt.name == "f32":
         return f"xm_fbits({v})"
     if dt.name == "f64":
@@ -787,7 +749,7 @@ def _to_word(dt, v: str) -> str:
     return v
 
 
-def _from_word(dt, w: str) -> str:
+def _from_word(dt: DType, w: str) -> str:
     if dt.name == "f32":
         return f"xm_bitsf({w})"
     if dt.name == "f64":
@@ -846,12 +808,13 @@ def _sort_kernel(kb: KernelBuilder) -> KernelCode:
 def _topk_kernel(kb: KernelBuilder) -> KernelCode:
     t = kb.outputs[0]
     x = t.operands[0]
-    k = t.shape.tuple_shapes[0].dims[-1]
+    values, indices = t.shape.leaves()
+    k = values.dims[-1]
     comps = t.attrs.get("called_computations") or ()
     comparator = comps[0] if t.opcode is O.CUSTOM_CALL and comps else None
     largest = bool(t.attrs.get("largest", True))
-    dt = x.shape.dtype
-    idt = C.value(t.shape.tuple_shapes[1].dtype)
+    dt = array_dtype(x.shape)
+    idt = C.value(array_dtype(indices))
 
     def less(a, b, ai, bi):
         if comparator is not None:  # the comparator sees (x_a, x_b, index_a, index_b)
@@ -866,7 +829,7 @@ def _topk_kernel(kb: KernelBuilder) -> KernelCode:
 
 # --- dot (small shapes) and convolution: one thread per output element ------------------------
 
-def _accumulator(dt) -> tuple[str, str]:
+def _accumulator(dt: DType) -> tuple[str, str]:
     """(C type, zero) in which a dot or convolution sums its products."""
     if dt.kind == "f":
         return ("double", "0.0") if dt.name == "f64" else ("float", "0.0f")
@@ -875,7 +838,7 @@ def _accumulator(dt) -> tuple[str, str]:
     return C.value(dt), "0"
 
 
-def _mul_add(dt, acc: str, a: str, b: str) -> str:
+def _mul_add(dt: DType, acc: str, a: str, b: str) -> str:
     if dt.kind in ("s", "u"):
         w = C.WIDE_UNSIGNED[dt.name]
         return f"{acc} = ({C.value(dt)})(({w}){acc} + ({w}){a} * ({w}){b});"
@@ -884,7 +847,7 @@ def _mul_add(dt, acc: str, a: str, b: str) -> str:
     return f"{acc} += {a} * {b};"
 
 
-def _finish_acc(dt, acc: str) -> str:
+def _finish_acc(dt: DType, acc: str) -> str:
     if dt.kind == "pred":
         return f"({acc} != 0)"
     return C.round_narrow(dt, acc)
@@ -900,7 +863,7 @@ def _dot_kernel(kb: KernelBuilder) -> KernelCode:
     rf = [x for x in range(len(rs)) if x not in rb and x not in rc]
     cdims = [ls[x] for x in lc]
     kk = _size(cdims)
-    dt = d.shape.dtype
+    dt = array_dtype(d.shape)
     at, zero = _accumulator(dt)
     em = kb.em
     n = d.shape.size
@@ -948,7 +911,7 @@ def _convolution_kernel(kb: KernelBuilder) -> KernelCode:
     n_out_feat = os_[dl.output_feature]
     n_in_kfeat = rs[dl.kernel_input_feature]
     out_batch = os_[dl.output_batch]
-    dt = cv.shape.dtype
+    dt = array_dtype(cv.shape)
     at, zero = _accumulator(dt)
     em = kb.em
     n = cv.shape.size
@@ -1004,40 +967,38 @@ def _convolution_kernel(kb: KernelBuilder) -> KernelCode:
 
 # --- choosing the schedule -------------------------------------------------------------------
 
-_NOT_IN_LOOPS = (O.REDUCE_WINDOW, O.SCATTER, O.SELECT_AND_SCATTER, O.SORT, O.DOT, O.CONVOLUTION,
-                 O.RNG_BIT_GENERATOR, O.RNG, O.CUSTOM_CALL, O.FFT, O.WHILE, O.CONDITIONAL, O.CALL, O.TOPK)
-
-
-def define_kernel(name: str, hlo: str, comp: Computation, consts: Constants, in_place: bool = False) -> KernelCode:
-    """The CUDA function computing `comp`'s root leaves from its parameters."""
-    root = comp.root
-    body = [i for i in comp.instructions if i.opcode is not O.PARAMETER]
-    ops = {i.opcode for i in body}
-    if root.opcode is O.DYNAMIC_UPDATE_SLICE and in_place:
-        return _dus_kernel(KernelBuilder(name, hlo, comp, consts, restrict=False))
-    kb = KernelBuilder(name, hlo, comp, consts)
-    if root.opcode is O.DOT:
-        return _dot_kernel(kb)
-    if root.opcode is O.CONVOLUTION:
-        return _convolution_kernel(kb)
-    if root.opcode is O.SORT:
-        return _sort_kernel(kb)
-    if root.opcode is O.TOPK or (root.opcode is O.CUSTOM_CALL and root.attrs.get("custom_call_target") == "TopK"):
-        return _topk_kernel(kb)
-    if O.REDUCE in ops:
-        return _reduction_kernel(kb)
-    if root.opcode is O.REDUCE_WINDOW:
-        return _window_kernel(kb)
-    if root.opcode is O.SCATTER:
-        return _scatter_kernel(kb)
-    for i in body:
-        if i.opcode in _NOT_IN_LOOPS:
-            what = i.attrs.get("custom_call_target", "") if i.opcode is O.CUSTOM_CALL else ""
-            raise Unsupported(f"{i.opcode.value} {what}('{i.name}')".replace("  ", " "))
+def _checked_loop_kernel(kb: KernelBuilder) -> KernelCode:
+    bad = not_in_loops(kb.comp)
+    if bad is not None:
+        what = bad.attrs.get("custom_call_target", "") if bad.opcode is O.CUSTOM_CALL else ""
+        raise Unsupported(f"{bad.opcode.value} {what}('{bad.name}')".replace("  ", " "))
     t = _transpose_candidate(kb)
     if t is not None:
         return _transpose_kernel(kb, t)
     return _loop_kernel(kb)
+
+
+_EMITTERS: dict[KernelKind, Callable[[KernelBuilder], KernelCode]] = {
+    KernelKind.LOOP: _checked_loop_kernel,
+    KernelKind.ROW_REDUCTION: lambda kb: _row_schedule(kb, _Reduction(kb)),
+    KernelKind.COLUMN_REDUCTION: lambda kb: _column_schedule(kb, _Reduction(kb)),
+    KernelKind.WINDOW: _window_kernel,
+    KernelKind.IN_PLACE_UPDATE: _dus_kernel,
+    KernelKind.SCATTER: _scatter_kernel,
+    KernelKind.SORT: _sort_kernel,
+    KernelKind.TOP_K: _topk_kernel,
+    KernelKind.DOT: _dot_kernel,
+    KernelKind.CONVOLUTION: _convolution_kernel,
+}
+
+
+def define_kernel(name: str, hlo: str, comp: Computation, consts: Constants, in_place: bool = False) -> KernelCode:
+    """The CUDA function computing `comp`'s root leaves from its parameters. A dynamic-update-slice
+    root runs in place only when the program gives it its operand's buffer (`in_place`)."""
+    kind = classify(comp, update_in_place=in_place)
+    # An in-place update's threads read and write one buffer: no __restrict__.
+    kb = KernelBuilder(name, hlo, comp, consts, restrict=kind is not KernelKind.IN_PLACE_UPDATE)
+    return _EMITTERS[kind](kb)
 
 
 __all__ = ["KernelCode", "define_kernel", "update_reads_operand", "linear_expr", "strides"]

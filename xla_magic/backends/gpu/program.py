@@ -17,6 +17,7 @@ from ...hlo.opcodes import Opcode as O
 from ...hlo.walk import control_flow_computations
 from ...passes.buffers import BufferAssignment
 from ...passes.fusion import PRESETS
+from ..kernel_shapes import array_dtype
 from . import ctype as C
 from .ctype import Unsupported
 from .elemental import Constants
@@ -128,6 +129,16 @@ def _nest(shape, flat: list):
     return build(shape)
 
 
+def _tuple_element(v: object, k: int) -> object:
+    assert isinstance(v, list), "get-tuple-element of a value that is not a tuple"
+    return v[k]
+
+
+def _parameter_number(p: Instruction) -> int:
+    assert p.parameter_number is not None, f"{p.name} is not a parameter"
+    return p.parameter_number
+
+
 def _wrap(instr: Instruction) -> Computation:
     """One instruction as a computation of its own: operands become parameters."""
     params = [Instruction(f"p{k}", O.PARAMETER, o.shape, [], {}, None, None, k) for k, o in enumerate(instr.operands)]
@@ -146,7 +157,8 @@ class _Codegen:
         self.library_min_macs = library_min_macs
         self.consts = Constants()
         self.kernels: dict[str, KernelCode] = {}
-        self._by_instr: dict[int, str] = {}
+        self._by_instr: dict[tuple[int, bool], str] = {}  # (instruction, in place) -> kernel
+        self._split_by_instr: dict[int, tuple[str, str]] = {}  # instruction -> its two kernels
         self._offsets = {b.value: b.offset for b in buffers.buffers if b.kind == "temp"}
         self.const_blob = bytearray()
         self._const_locs: dict[int, Loc] = {}
@@ -163,7 +175,7 @@ class _Codegen:
             return self._const_locs[id(i)]
         if i.literal is None:
             raise Unsupported(f"constant '{i.name}' was elided ({{...}}); its value is unknown")
-        data = np.ascontiguousarray(np.asarray(i.literal).astype(i.shape.dtype.np)).tobytes()
+        data = np.ascontiguousarray(np.asarray(i.literal).astype(array_dtype(i.shape).np)).tobytes()
         loc = Loc("const", 0, len(self.const_blob))
         self.const_blob += data + b"\0" * (_align(max(len(data), 1)) - len(data))
         self._const_locs[id(i)] = loc
@@ -190,7 +202,7 @@ class _Codegen:
         steps: list = []
         vals: dict[int, object] = {}
         for p in comp.parameters:
-            vals[id(p)] = params[p.parameter_number]
+            vals[id(p)] = params[_parameter_number(p)]
         dest = self._root_destinations(comp, outs)
         for i in comp.instructions:
             op = i.opcode
@@ -201,7 +213,7 @@ class _Codegen:
             elif op is O.TUPLE:
                 vals[id(i)] = [vals[id(o)] for o in i.operands]
             elif op is O.GET_TUPLE_ELEMENT:
-                vals[id(i)] = vals[id(i.operands[0])][i.attrs["index"]]
+                vals[id(i)] = _tuple_element(vals[id(i.operands[0])], i.attrs["index"])
             elif (op in _VIEWS and not i.shape.is_tuple) or op is O.OPTIMIZATION_BARRIER:
                 vals[id(i)] = vals[id(i.operands[0])]
             elif op is O.WHILE:
@@ -209,9 +221,9 @@ class _Codegen:
             elif op is O.CONDITIONAL:
                 vals[id(i)] = self._conditional(steps, i, vals, dest)
             elif op is O.CALL:
-                out = self.dests(i, dest)
-                steps += self.emit(i.attrs["to_apply"], [vals[id(o)] for o in i.operands], out)
-                vals[id(i)] = _nest(i.shape, out)
+                call_out = self.dests(i, dest)
+                steps += self.emit(i.attrs["to_apply"], [vals[id(o)] for o in i.operands], call_out)
+                vals[id(i)] = _nest(i.shape, call_out)
             else:
                 vals[id(i)] = self._kernel(steps, i, vals, dest)
         root_leaves = _leaves(vals[id(comp.root)])
@@ -256,7 +268,7 @@ class _Codegen:
         in_place = False
         scratch_out = None
         if root.opcode is O.DYNAMIC_UPDATE_SLICE and root.operands[0].opcode is O.PARAMETER:
-            operand_loc = ins[root.operands[0].parameter_number]
+            operand_loc = ins[_parameter_number(root.operands[0])]
             if operand_loc == out[0]:
                 if update_reads_operand(comp):
                     scratch_out = self.scratch_loc(root.shape.nbytes)  # full result elsewhere, then back
@@ -290,17 +302,17 @@ class _Codegen:
         return name
 
     def _split_codes(self, i: Instruction, comp: Computation, parts: int) -> tuple[str, str]:
-        key = (id(i), "split")
-        if key not in self._by_instr:
+        key = id(i)
+        if key not in self._split_by_instr:
             name = f"k{len(self.kernels)}_{_cname(i.name)}"[:80]
             first, second = define_split_reduction(name, i.name, comp, self.consts, parts)
             self.kernels[first.name] = first
             self.kernels[second.name] = second
-            self._by_instr[key] = (first.name, second.name)
-        return self._by_instr[key]
+            self._split_by_instr[key] = (first.name, second.name)
+        return self._split_by_instr[key]
 
     def _library_dot(self, d: Instruction) -> bool:
-        if d.shape.dtype.name not in ("f16", "bf16", "f32", "f64"):
+        if array_dtype(d.shape).name not in ("f16", "bf16", "f32", "f64"):
             return False
         if d.operands[0].shape.dtype != d.operands[1].shape.dtype:
             return False
@@ -325,7 +337,8 @@ class _Codegen:
 
         bmkn = (prod(ls, lb), prod(ls, lf), prod(ls, lc), prod(rs, rf))
         return Dot(hlo, ins[0], ins[1], out, ls, rs, tuple(lb) + tuple(lf) + tuple(lc),
-                   tuple(rb) + tuple(rc) + tuple(rf), bmkn, d.shape.dtype.name, d.operands[0].shape.dtype.name)
+                   tuple(rb) + tuple(rc) + tuple(rf), bmkn, array_dtype(d.shape).name,
+                   array_dtype(d.operands[0].shape).name)
 
     def _while(self, steps: list, i: Instruction, vals, dest) -> object:
         body, cond = i.attrs["body"], i.attrs["condition"]
@@ -352,7 +365,7 @@ class _Codegen:
         else:
             branches = [i.attrs["true_computation"], i.attrs["false_computation"]]
         bsteps = [self.emit(b, [vals[id(i.operands[k + 1])]], out) for k, b in enumerate(branches)]
-        steps.append(Conditional(i.name, _leaves(vals[id(index)])[0], index.shape.dtype.name, bsteps))
+        steps.append(Conditional(i.name, _leaves(vals[id(index)])[0], array_dtype(index.shape).name, bsteps))
         return _nest(i.shape, out)
 
     def build(self) -> Program:
@@ -376,8 +389,8 @@ class _Codegen:
         return Program(
             self.hlo.name, "\n\n".join(parts) + "\n", self.kernels, steps, bytes(self.const_blob),
             self.buffers.arena_bytes, self.scratch,
-            [(p.shape.dims, np.dtype(p.shape.dtype.np)) for p in entry.parameters],
-            [(s.dims, np.dtype(s.dtype.np)) for s in entry.root.shape.leaves()], index_type,
+            [(p.shape.dims, np.dtype(array_dtype(p.shape).np)) for p in entry.parameters],
+            [(s.dims, np.dtype(array_dtype(s).np)) for s in entry.root.shape.leaves()], index_type,
             {k: v.hlo for k, v in self.kernels.items()})
 
 
