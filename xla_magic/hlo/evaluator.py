@@ -1910,14 +1910,11 @@ def _fusion(ins: Instruction, ctx: _Ctx) -> Fn:
 
 # --- the registry ---------------------------------------------------------------------------
 
-_UNARY_OPS = (O.ABS, O.CBRT, O.CEIL, O.CLZ, O.COS, O.ERF, O.EXP, O.EXPM1, O.FLOOR, O.IMAG, O.IS_FINITE, O.LOG,
-              O.LOG1P, O.LOGISTIC, O.NEGATE, O.NOT, O.POPCNT, O.REAL, O.ROUND_AFZ, O.ROUND_EVEN, O.RSQRT, O.SIGN,
-              O.SIN, O.SINH, O.SQRT, O.TAN, O.TANH)
 _BINARY_OPS = (O.ADD, O.ATAN2, O.COMPLEX, O.DIVIDE, O.MAXIMUM, O.MINIMUM, O.MULTIPLY, O.POWER, O.REMAINDER,
                O.SUBTRACT, O.AND, O.OR, O.XOR, O.SHIFT_LEFT, O.SHIFT_RIGHT_ARITHMETIC, O.SHIFT_RIGHT_LOGICAL)
 
 EVALUATORS: dict[Opcode, Callable[[Instruction, _Ctx], Fn]] = {
-    **{op: _b_unary for op in _UNARY_OPS},
+    **{op: _b_unary for op in UNARY_FNS},  # one row per unary op there
     **{op: _b_binary for op in _BINARY_OPS},
     O.COPY: _b_identity,
     O.CONVERT: _b_convert,
