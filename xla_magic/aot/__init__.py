@@ -36,7 +36,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .hlo.ir import Module
+from ..hlo.ir import Module
 
 __all__ = ["aot_compile", "AotResult", "AotError", "NoCompilerError", "AotTarget", "resolve_target",
            "harness_source", "CROSS_TRIPLES"]
@@ -96,7 +96,7 @@ def resolve_target(triple: str | None = None, cpu: str | None = None, features: 
     without `features` means that CPU's own features (e.g. cpu="x86-64-v2" for a portable build)."""
     import llvmlite.binding as llvm
 
-    from .backends.cpu.jit import host
+    from ..backends.cpu.jit import host
 
     h = host()
     if triple is None or triple == h.triple:
@@ -200,7 +200,7 @@ _CODEGEN_LOCK = threading.Lock()
 @contextlib.contextmanager
 def _standalone_codegen(threads: int):
     """No BLAS (its address belongs to this process) and a fixed thread count while generating."""
-    from .backends.cpu import kernels, library
+    from ..backends.cpu import kernels, library
 
     if not callable(getattr(library, "find_blas", None)) or not callable(getattr(kernels, "threads", None)):
         raise AotError("the cpu backend changed: aot expects library.find_blas and kernels.threads")
@@ -242,7 +242,7 @@ def _add_api(m, program, name: str, triple: str, module_name: str, ins: list[Buf
     """NAME_run_with_arena, NAME_run_array and NAME_info, next to the backend's xm_entry."""
     from llvmlite import ir
 
-    from .backends.cpu.irtypes import I64, PTR, VOID
+    from ..backends.cpu.irtypes import I64, PTR, VOID
 
     n_in, n_out = program.n_inputs, program.n_outputs
     entry = m.get_global(program.entry)
@@ -304,7 +304,7 @@ def _add_api(m, program, name: str, triple: str, module_name: str, ins: list[Buf
 
 
 def _itemsize(dtype: str) -> int:
-    from .hlo.dtypes import dtype as lookup
+    from ..hlo.dtypes import dtype as lookup
 
     return lookup(dtype).itemsize
 
@@ -355,7 +355,7 @@ def _emit_object(text: str, target: AotTarget, api: set[str], opt: int, size: bo
     (the math functions' vector variants nobody called), emit an ELF object."""
     import llvmlite.binding as llvm
 
-    from .backends.cpu.jit import _LOCK
+    from ..backends.cpu.jit import _LOCK
 
     with _LOCK:
         tm = target.target_machine(opt)
@@ -439,7 +439,7 @@ def elf_info(data: bytes) -> dict:
 
 def _common_types() -> str:
     """The xm_model_info / xm_buffer_info types, from the header the harness also includes."""
-    return (Path(__file__).parent / "kernels" / "xm_model.h").read_text()
+    return (Path(__file__).parent.parent / "kernels" / "xm_model.h").read_text()
 
 
 def _macro(s: str) -> str:
@@ -515,7 +515,7 @@ def _c_arg(param: str, k: int) -> str:
 
 def harness_source() -> Path:
     """The C harness shipped with the package (xla_magic/kernels/aot_harness.c)."""
-    return Path(__file__).parent / "kernels" / "aot_harness.c"
+    return Path(__file__).parent.parent / "kernels" / "aot_harness.c"
 
 
 def find_c_compiler() -> str | None:
@@ -601,13 +601,13 @@ def aot_compile(module_or_text: Module | str, out_dir: str | os.PathLike, name: 
     count for the host, 1 for other triples. vector_math: keep exp/tanh/.. out of line with vector
     variants, as the JIT does to compile faster; off by default, because inlined math gave smaller
     code here and was as fast (lstm_cell: 4.8 KiB of code against 8.9 KiB, 2.6 against 2.8 us)."""
-    from .api import _module
-    from .backends.cpu.codegen import generate
-    from .backends.cpu.irtypes import Unsupported
-    from .backends.cpu.kernels import threads as host_threads
-    from .backends.cpu.variants import with_vector_variants
-    from .passes.buffers import assign_buffers
-    from .passes.pipeline import optimize
+    from ..api import _module
+    from ..backends.cpu.codegen import generate
+    from ..backends.cpu.irtypes import Unsupported
+    from ..backends.cpu.kernels import threads as host_threads
+    from ..backends.cpu.variants import with_vector_variants
+    from ..passes.buffers import assign_buffers
+    from ..passes.pipeline import optimize
 
     t0 = time.perf_counter()
     source = _module(module_or_text)

@@ -52,11 +52,11 @@ from dataclasses import dataclass, replace
 
 from llvmlite import ir
 
-from ...hlo.attrs import WindowDim
-from ...hlo.dtypes import DType
-from ...hlo.ir import Instruction
-from .irtypes import Unsupported, storage_type
-from .jit import host
+from ....hlo.attrs import WindowDim
+from ....hlo.dtypes import DType
+from ....hlo.ir import Instruction
+from ..irtypes import Unsupported, storage_type
+from ..jit import host
 
 __all__ = ["define_dot", "define_convolution", "define_sort", "define_topk", "find_blas", "Blas",
            "DOT_STRATEGIES", "dot_strategy"]
