@@ -71,8 +71,8 @@ def _harness_object(cc: str) -> Path | None:
         return _HARNESS_OBJECTS[key]
 
 
-def _build_executable(cc: str, res: AotResult, libs: list[str], strip_flag: list[str]) -> None:
-    exe, name = res.executable, res.name
+def _build_executable(cc: str, res: AotResult, exe: Path, libs: list[str], strip_flag: list[str]) -> None:
+    name = res.name
     obj = _harness_object(cc)
     if obj is not None:
         alias = f"-Wl,--defsym=xm_harness_info={name}_info,--defsym=xm_harness_run={name}_run_array"
@@ -105,6 +105,7 @@ def link_binaries(res: AotResult, strip: bool) -> None:
         res.notes.append(f"no executable: the harness reads and writes .npy types only; "
                          f"{unsupported[0].name} is {unsupported[0].dtype}")
     else:
-        res.executable = out / name
-        _build_executable(cc, res, libs, strip_flag)
-        res.sizes["executable"] = res.executable.stat().st_size
+        exe = out / name
+        _build_executable(cc, res, exe, libs, strip_flag)
+        res.executable = exe
+        res.sizes["executable"] = exe.stat().st_size

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..hlo.ir import Module
+from ..hlo.shape import Shape
 from .build import link_binaries
 from .capi import add_api
 from .errors import AotError
@@ -31,16 +32,20 @@ def _standalone_codegen(threads: int) -> Iterator[None]:
     from ..backends.cpu import kernels
     from ..backends.cpu.library import blas
 
-    if not callable(getattr(blas, "find_blas", None)) or not callable(getattr(kernels, "threads", None)):
-        raise AotError("the cpu backend changed: aot expects library.blas.find_blas and kernels.threads")
-    with _CODEGEN_LOCK:
-        saved = blas.find_blas, kernels.threads
-        blas.find_blas = lambda: None
+    if not callable(getattr(kernels, "threads", None)):
+        raise AotError("the cpu backend changed: aot expects kernels.threads")
+    with _CODEGEN_LOCK, blas.suppressed():
+        saved = kernels.threads
         kernels.threads = lambda: threads
         try:
             yield
         finally:
-            blas.find_blas, kernels.threads = saved
+            kernels.threads = saved
+
+
+def _dtype_name(array: Shape) -> str:
+    assert array.dtype is not None, "a tuple shape where an array was expected"
+    return array.dtype.name
 
 
 def _specs(module: Module) -> tuple[list[BufferSpec], list[BufferSpec]]:
@@ -48,8 +53,8 @@ def _specs(module: Module) -> tuple[list[BufferSpec], list[BufferSpec]]:
     for p in module.entry.parameters:
         if p.shape.is_tuple:
             raise AotError(f"parameter '{p.name}' is a tuple; aot takes array parameters only")
-        ins.append(BufferSpec(p.name, p.shape.dtype.name, tuple(p.shape.dims), p.shape.nbytes))
-    outs = [BufferSpec(f"out{k}", s.dtype.name, tuple(s.dims), s.nbytes)
+        ins.append(BufferSpec(p.name, _dtype_name(p.shape), tuple(p.shape.dims), p.shape.nbytes))
+    outs = [BufferSpec(f"out{k}", _dtype_name(s), tuple(s.dims), s.nbytes)
             for k, s in enumerate(module.entry.root.shape.leaves())]
     return ins, outs
 

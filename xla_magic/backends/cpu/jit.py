@@ -11,9 +11,10 @@ machine of the host's CPU name and features, so AVX2/AVX-512 are used where the 
 llvmlite >= 0.45 (LLVM 20+) has no `llvm.initialize()` and no legacy PassManagerBuilder.
 
 Each `JitModule` owns its MCJIT engine: the machine code lives exactly as long as the
-`JitModule` does, so whoever calls an address must keep a reference to it (`callpath.make_caller`
-takes it as `keepalive`; the call path builds on this module, not the other way round). Assembly is produced lazily, on first access, because it costs a second
-code generation that a program run from a notebook cell rarely needs.
+`JitModule` does, so whoever calls an address must keep a reference to it
+(`callpath.make_caller(jm.address(name), ..., keepalive=jm)` does; the call path builds on this
+module, not the other way round). Assembly is produced lazily, on first access, because it
+costs a second code generation that a program run from a notebook cell rarely needs.
 """
 from __future__ import annotations
 
@@ -134,6 +135,7 @@ class JitModule:
         self._opt = opt
         self._asm: str | None = None
         self._keep: list[object] = []  # objects generated code may point at (method tables, ...)
+        self.object_code: bytes | None = None  # the machine code, for a cache (see `compile_ir`)
 
     @property
     def entry_names(self) -> list[str]:

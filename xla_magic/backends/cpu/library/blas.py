@@ -7,10 +7,12 @@ loops when it is not there, so machine code cached on disk stays valid in anothe
 `XLA_MAGIC_BLAS=0` in the environment disables the lookup."""
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import os
 import pathlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from llvmlite import ir
@@ -59,9 +61,29 @@ def _int_bits_from_config(lib: ctypes.CDLL) -> int | None:
     return None
 
 
-@functools.cache
+_suppressed = 0  # > 0 while code is generated to run in another process (see `suppressed`)
+
+
+@contextlib.contextmanager
+def suppressed() -> Iterator[None]:
+    """No BLAS for the kernels generated inside (ahead-of-time builds: the library found here
+    belongs to this Python installation). The caller serializes code generation around it."""
+    global _suppressed
+    _suppressed += 1
+    try:
+        yield
+    finally:
+        _suppressed -= 1
+
+
 def find_blas() -> Blas | None:
-    """The gemm routines of numpy's BLAS, or None (not found, or `XLA_MAGIC_BLAS=0`)."""
+    """The gemm routines of numpy's BLAS, or None (not found, `XLA_MAGIC_BLAS=0`, or inside
+    `suppressed()`)."""
+    return None if _suppressed else _lookup()
+
+
+@functools.cache
+def _lookup() -> Blas | None:
     if os.environ.get("XLA_MAGIC_BLAS", "1").strip().lower() in ("0", "no", "off", "false"):
         return None
     if os.name != "posix":  # generated code finds the library again with dlopen/dlsym
@@ -89,16 +111,18 @@ def find_blas() -> Blas | None:
                 if getattr(lib, sym, None) is not None:
                     nt = ctypes.cast(getattr(lib, sym), ctypes.c_void_p).value
                     break
+            sgemm, dgemm = ctypes.cast(s, ctypes.c_void_p).value, ctypes.cast(d, ctypes.c_void_p).value
+            if sgemm is None or dgemm is None:
+                continue
             _KEEP.append(lib)
-            addr = lambda f: ctypes.cast(f, ctypes.c_void_p).value
-            return Blas(str(path), addr(s), addr(d), bits, nt, f"{prefix}sgemm{suffix}", f"{prefix}dgemm{suffix}")
+            return Blas(str(path), sgemm, dgemm, bits, nt, f"{prefix}sgemm{suffix}", f"{prefix}dgemm{suffix}")
     return None
 
 
 def blas_args(c: Gemm) -> tuple[bool, int, bool, int] | None:
     """(transpose A, lda, transpose B, ldb) for a row-major cblas call, or None when an operand
     has no unit stride or C is not dense."""
-    def one(rows: int, cols: int, s_row: int, s_col: int):
+    def one(rows: int, cols: int, s_row: int, s_col: int) -> tuple[bool, int] | None:
         if cols == 1 or s_col == 1:
             ld = s_row if rows > 1 else cols
             if ld >= max(1, cols):
@@ -155,10 +179,13 @@ def gemm_address(b: ir.IRBuilder, blas: Blas, ft: ir.Type) -> ir.Value:
     return found.get()
 
 
-def call_gemm(b: ir.IRBuilder, c: Gemm, gemm: ir.Value, pa, pb, pc) -> None:
+def call_gemm(b: ir.IRBuilder, c: Gemm, gemm: ir.Value, pa: ir.Value, pb: ir.Value, pc: ir.Value) -> None:
+    """C = A @ B through the gemm at `gemm` (found by `gemm_address`)."""
     blas = find_blas()
     assert blas is not None
-    ta, lda, tb, ldb = blas_args(c)
+    args = blas_args(c)
+    assert args is not None, "blas_for() accepted a product BLAS cannot take"
+    ta, lda, tb, ldb = args
     it = ir.IntType(blas.int_bits)
     ft = F32 if c.odt.name == "f32" else F64
     fnty = ir.FunctionType(VOID, [I32, I32, I32, it, it, it, ft, PTR, it, PTR, it, ft, PTR, it])

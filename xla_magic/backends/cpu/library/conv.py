@@ -15,11 +15,13 @@ from ..irtypes import Unsupported
 from .gemm import _gemm_axpy
 from .geometry import Gemm
 from .irutil import (
+    Index,
     _add,
     _bits,
     _ceildiv,
     _compute,
     _const,
+    _dtype,
     _entry_alloca,
     _floordiv,
     _gep,
@@ -62,7 +64,8 @@ CONV_CHUNK = 1024  # accumulator row of the direct loops, in elements
 
 
 def _conv_as_gemms(b: ir.IRBuilder, sp: list[_Spatial], batch: tuple[int, int, int], feat: tuple[int, int, int],
-                   red: tuple[int, int, int], dts: tuple[DType, DType, DType], x_ptr, w_ptr, o_ptr,
+                   red: tuple[int, int, int], dts: tuple[DType, DType, DType], x_ptr: ir.Value,
+                   w_ptr: ir.Value, o_ptr: ir.Value,
                    out_bytes: int) -> bool:
     """An ungrouped convolution as a sum of small GEMMs accumulated into the zeroed output: for
     each output position outside one "pixel" dim P (the batch or a spatial dim) and each
@@ -87,7 +90,7 @@ def _conv_as_gemms(b: ir.IRBuilder, sp: list[_Spatial], batch: tuple[int, int, i
     pixels_as_n = xstep == 1 and (sw_o != 1 or n_feat < pext)
     _memset0(b, o_ptr, out_bytes)
 
-    def gemm(count: int | ir.Value, x0, w0, o0) -> None:
+    def gemm(count: int | ir.Value, x0: Index, w0: Index, o0: Index) -> None:
         pa, pb = _gep(b, x_ptr, x0, _mem_type(dts[0])), _gep(b, w_ptr, w0, _mem_type(dts[1]))
         pc = _gep(b, o_ptr, o0, _mem_type(dts[2]))
         # a runtime pixel count is bounded by P's extent
@@ -101,11 +104,11 @@ def _conv_as_gemms(b: ir.IRBuilder, sp: list[_Spatial], batch: tuple[int, int, i
 
     outer = ([] if pkey == "n" else ["n"]) + [j for j in range(len(sp)) if j != pkey]
 
-    def positions(i: int, x0, w0, o0) -> None:
+    def positions(i: int, x0: Index, w0: Index, o0: Index) -> None:
         """Loops over the output position outside P, then over kernel positions."""
         if i < len(outer):
             key = outer[i]
-            if key == "n":
+            if isinstance(key, str):  # "n": the batch dim
                 with _loop(b, n_out, name="cn") as v:
                     positions(i + 1, _add(b, x0, _mul(b, v, sx_n)), w0, _add(b, o0, _mul(b, v, sc_n)))
                 return
@@ -126,7 +129,7 @@ def _conv_as_gemms(b: ir.IRBuilder, sp: list[_Spatial], batch: tuple[int, int, i
                             q = b.sdiv(pos, _i64(wd.base_dilation))
                             positions(i + 1, _add(b, x0, _mul(b, q, s.sx)), w1, o1)
             return
-        if pkey == "n":
+        if isinstance(pkey, str):  # "n": the batch dim
             gemm(n_out, x0, w0, o0)
             return
         s = sp[pkey]
@@ -170,7 +173,7 @@ def define_convolution(module: ir.Module, instr: Instruction, name: str, *, conv
     wdims = tuple(win.dims) if win is not None and win.dims else tuple(WindowDim(kd[d]) for d in dl.kernel_spatial)
     fg = int(instr.attrs.get("feature_group_count", 1) or 1)
     bg = int(instr.attrs.get("batch_group_count", 1) or 1)
-    adt, bdt, odt = lhs.shape.dtype, rhs.shape.dtype, instr.shape.dtype
+    adt, bdt, odt = _dtype(lhs.shape), _dtype(rhs.shape), _dtype(instr.shape)
     ct, ck = _compute(odt)
     for dt in (adt, bdt):
         _mem_type(dt)  # refuses element types without a storage type here
@@ -216,7 +219,7 @@ def define_convolution(module: ir.Module, instr: Instruction, name: str, *, conv
     # Reduction dims, the one walking the input most contiguously innermost.
     red = sorted([("c", sx_c)] + [(("k", j), s.sx) for j, s in enumerate(sp)], key=lambda r: -r[1])
 
-    def outer_loops(i: int, iv: dict) -> None:
+    def outer_loops(i: int, iv: dict[object, ir.Value]) -> None:
         if i < len(outer):
             key, ext = outer[i][0], outer[i][1]
             with _loop(b, ext, name=f"o{key}") as v:
@@ -238,10 +241,11 @@ def define_convolution(module: ir.Module, instr: Instruction, name: str, *, conv
                 v = b.load(_gep(b, acc, t, ct), typ=ct)
                 _store_c(b, o_ptr, _add(b, out0, _mul(b, t, ostep)), odt, v, ck)
 
-    def reduce_loops(i: int, ivs: dict, t0, te, x0, w0) -> None:
+    def reduce_loops(i: int, ivs: dict[object, ir.Value], t0: ir.Value, te: ir.Value, x0: Index,
+                     w0: Index) -> None:
         if i < len(red):
             key = red[i][0]
-            if key == "c":
+            if isinstance(key, str):  # "c": the input features
                 with _loop(b, cg, name="ci") as ci:
                     reduce_loops(i + 1, ivs, t0, te, _add(b, x0, _mul(b, ci, sx_c)), _add(b, w0, _mul(b, ci, sw_i)))
                 return
@@ -271,7 +275,7 @@ def define_convolution(module: ir.Module, instr: Instruction, name: str, *, conv
             return
         innermost(ivs, t0, te, x0, w0)
 
-    def innermost(ivs: dict, t0, te, x0, w0) -> None:
+    def innermost(ivs: dict[object, ir.Value], t0: ir.Value, te: ir.Value, x0: Index, w0: Index) -> None:
         """acc[t] += x * w for t in the chunk, x and w affine in t (or invariant)."""
         if isinstance(ikey, int):
             s = sp[ikey]

@@ -123,7 +123,7 @@ def _gemm_axpy(b: ir.IRBuilder, g: Gemm, pa: ir.Value, pb: ir.Value, pc: ir.Valu
         columns(start.get(), 1)
 
 
-def _core_loops(b: ir.IRBuilder, c: Gemm, pa, pb, pc) -> None:
+def _core_loops(b: ir.IRBuilder, c: Gemm, pa: ir.Value, pb: ir.Value, pc: ir.Value) -> None:
     """Products without packing: `_gemm_axpy` when B's rows are contiguous (or A's columns:
     then C^T = B^T A^T is computed); otherwise (matrix-vector products) a dot-product form
     with a reassociable reduction."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from ....hlo.dtypes import DType
 from ....hlo.ir import Instruction
 from ..irtypes import Unsupported
-from .irutil import _row_major
+from .irutil import _dtype, _row_major
 
 
 @dataclass(frozen=True)
@@ -116,8 +116,8 @@ class DotGeometry:
         n = [Dim(rd[y], 0, sb[y], sc[o + i]) for i, y in enumerate(rf)]
         k = [Dim(ld[x], sa[x], sb[y], 0) for x, y in zip(lc, rc)]
         keep = lambda ds: tuple(d for d in ds if d.n != 1)
-        return DotGeometry(keep(batch), keep(m), keep(n), keep(k), lhs.shape.dtype, rhs.shape.dtype,
-                           instr.shape.dtype)
+        return DotGeometry(keep(batch), keep(m), keep(n), keep(k), _dtype(lhs.shape), _dtype(rhs.shape),
+                           _dtype(instr.shape))
 
     @property
     def empty(self) -> bool:

@@ -9,16 +9,20 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import TypeAlias
 
 from llvmlite import ir
 
 from ....hlo.dtypes import DType
+from ....hlo.shape import Shape
 from ..irtypes import Unsupported, storage_type
 
 PTR = ir.PointerType()
 I1, I8, I16, I32, I64 = (ir.IntType(n) for n in (1, 8, 16, 32, 64))
 F16, F32, F64 = ir.HalfType(), ir.FloatType(), ir.DoubleType()
 VOID = ir.VoidType()
+
+Index: TypeAlias = "ir.Value | int"  # an i64 index: emitted, or a constant still to emit
 
 
 def _i64(v: int) -> ir.Constant:
@@ -29,7 +33,7 @@ def _v(x: ir.Value | int) -> ir.Value:
     return _i64(x) if isinstance(x, int) else x
 
 
-def _const(ty: ir.Type, v) -> ir.Constant:
+def _const(ty: ir.Type, v: float | int) -> ir.Constant:
     """A constant of `ty`; a splat when `ty` is a vector type."""
     if isinstance(ty, ir.VectorType):
         return ir.Constant(ty, [ir.Constant(ty.element, v)] * ty.count)
@@ -56,11 +60,11 @@ def _bits(ty: ir.Type) -> int:
     return {ir.HalfType: 16, ir.FloatType: 32, ir.DoubleType: 64}[type(e)]
 
 
-def _add(b: ir.IRBuilder, x, y) -> ir.Value:
+def _add(b: ir.IRBuilder, x: Index, y: Index) -> ir.Value:
     return b.add(_v(x), _v(y))
 
 
-def _mul(b: ir.IRBuilder, x, y) -> ir.Value:
+def _mul(b: ir.IRBuilder, x: Index, y: Index) -> ir.Value:
     if isinstance(y, int):
         if y == 0:
             return _i64(0)
@@ -69,12 +73,12 @@ def _mul(b: ir.IRBuilder, x, y) -> ir.Value:
     return b.mul(_v(x), _v(y))
 
 
-def _min(b: ir.IRBuilder, x, y) -> ir.Value:
+def _min(b: ir.IRBuilder, x: Index, y: Index) -> ir.Value:
     x, y = _v(x), _v(y)
     return b.select(b.icmp_signed("<", x, y), x, y)
 
 
-def _max(b: ir.IRBuilder, x, y) -> ir.Value:
+def _max(b: ir.IRBuilder, x: Index, y: Index) -> ir.Value:
     x, y = _v(x), _v(y)
     return b.select(b.icmp_signed(">", x, y), x, y)
 
@@ -91,12 +95,12 @@ def _ceildiv(b: ir.IRBuilder, x: ir.Value, d: int) -> ir.Value:
     return _floordiv(b, b.add(x, _i64(d - 1)), d) if d > 1 else x
 
 
-def _gep(b: ir.IRBuilder, ptr: ir.Value, index, ty: ir.Type) -> ir.Value:
+def _gep(b: ir.IRBuilder, ptr: ir.Value, index: Index, ty: ir.Type) -> ir.Value:
     return b.gep(ptr, [_v(index)], inbounds=True, source_etype=ty)
 
 
 @contextmanager
-def _loop(b: ir.IRBuilder, stop, start=0, step: int = 1, name: str = "i") -> Iterator[ir.Value]:
+def _loop(b: ir.IRBuilder, stop: Index, start: Index = 0, step: int = 1, name: str = "i") -> Iterator[ir.Value]:
     """`for (i = start; i < stop; i += step)`; the body is what the `with` block emits."""
     start, stop = _v(start), _v(stop)
     fn = b.function
@@ -142,7 +146,7 @@ def _start(fn: ir.Function) -> ir.IRBuilder:
 class _Var:
     """A mutable local (an alloca that mem2reg turns into SSA values)."""
 
-    def __init__(self, b: ir.IRBuilder, ty: ir.Type, init, name: str = ""):
+    def __init__(self, b: ir.IRBuilder, ty: ir.Type, init: Index, name: str = "") -> None:
         self.b, self.ty = b, ty
         self.ptr = _entry_alloca(b, ty, name=name)
         self.set(init)
@@ -150,7 +154,7 @@ class _Var:
     def get(self) -> ir.Value:
         return self.b.load(self.ptr, typ=self.ty)
 
-    def set(self, v) -> None:
+    def set(self, v: Index) -> None:
         self.b.store(_v(v) if self.ty == I64 else v, self.ptr)
 
 
@@ -169,12 +173,12 @@ def _free(b: ir.IRBuilder, p: ir.Value) -> None:
     b.call(_declare(b.module, "free", VOID, [PTR]), [p])
 
 
-def _memcpy(b: ir.IRBuilder, dst: ir.Value, src: ir.Value, nbytes) -> None:
+def _memcpy(b: ir.IRBuilder, dst: ir.Value, src: ir.Value, nbytes: Index) -> None:
     f = b.module.declare_intrinsic("llvm.memcpy", [PTR, PTR, I64])
     b.call(f, [dst, src, _v(nbytes), ir.Constant(I1, 0)])
 
 
-def _memset0(b: ir.IRBuilder, dst: ir.Value, nbytes) -> None:
+def _memset0(b: ir.IRBuilder, dst: ir.Value, nbytes: Index) -> None:
     f = b.module.declare_intrinsic("llvm.memset", [PTR, I64])
     b.call(f, [dst, ir.Constant(I8, 0), _v(nbytes), ir.Constant(I1, 0)])
 
@@ -208,6 +212,13 @@ def _muladd(b: ir.IRBuilder, x: ir.Value, y: ir.Value, acc: ir.Value, flags: tup
             return b.fadd(acc, b.fmul(x, y, flags=flags), flags=flags)
         return b.call(_fma_fn(b.module, x.type), [x, y, acc])
     return b.add(acc, b.mul(x, y))
+
+
+def _dtype(shape: Shape) -> DType:
+    """The element type of an array shape (a library kernel's operands and results are arrays)."""
+    if shape.dtype is None:
+        raise Unsupported("a tuple where the kernel takes an array")
+    return shape.dtype
 
 
 def _mem_type(dt: DType) -> ir.Type:
@@ -279,12 +290,12 @@ def _to_storage(b: ir.IRBuilder, v: ir.Value, ck: str, out: DType) -> ir.Value:
     return _convert(b, v, ck, _mem_type(out), out.kind)
 
 
-def _load_c(b: ir.IRBuilder, ptr: ir.Value, index, dt: DType, ct: ir.Type, ck: str) -> ir.Value:
+def _load_c(b: ir.IRBuilder, ptr: ir.Value, index: Index, dt: DType, ct: ir.Type, ck: str) -> ir.Value:
     mt = _mem_type(dt)
     return _to_compute(b, b.load(_gep(b, ptr, index, mt), typ=mt), dt, ct, ck)
 
 
-def _store_c(b: ir.IRBuilder, ptr: ir.Value, index, dt: DType, v: ir.Value, ck: str) -> None:
+def _store_c(b: ir.IRBuilder, ptr: ir.Value, index: Index, dt: DType, v: ir.Value, ck: str) -> None:
     b.store(_to_storage(b, v, ck, dt), _gep(b, ptr, index, _mem_type(dt)))
 
 

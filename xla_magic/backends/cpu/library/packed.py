@@ -179,7 +179,8 @@ def _muladd_add(b: ir.IRBuilder, x: ir.Value, y: ir.Value) -> ir.Value:
     return b.fadd(x, y) if _is_float(x.type) else b.add(x, y)
 
 
-def _core_packed(b: ir.IRBuilder, c: Gemm, pk: _Packing, ukernel: ir.Function, pa, pb, pc, scratch) -> None:
+def _core_packed(b: ir.IRBuilder, c: Gemm, pk: _Packing, ukernel: ir.Function, pa: ir.Value, pb: ir.Value,
+                 pc: ir.Value, scratch: ir.Value) -> None:
     """BLIS loop order: jc (NC) > pc (KC) > pack B > ic (MC) > pack A > jr (NR) > ir (MR)."""
     ct, ck = _compute(c.odt)
     ap = _align_up(b, scratch)

@@ -15,8 +15,10 @@ from .irutil import (
     I8,
     I64,
     PTR,
+    Index,
     _and_then,
     _bits,
+    _dtype,
     _entry_alloca,
     _free,
     _gep,
@@ -40,20 +42,20 @@ class _Rows:
     """N parallel arrays (one per sorted operand) addressed as element `i` of each; `stride` in
     elements (scratch rows are dense, rows of the caller's buffers may be strided)."""
 
-    def __init__(self, b: ir.IRBuilder, bases: list[ir.Value], types: list[ir.Type], stride: int = 1):
+    def __init__(self, b: ir.IRBuilder, bases: list[ir.Value], types: list[ir.Type], stride: int = 1) -> None:
         self.b, self.bases, self.types, self.stride = b, bases, types, stride
 
     def ptrs(self, i: ir.Value) -> list[ir.Value]:
         return [_gep(self.b, p, _mul(self.b, i, self.stride), t) for p, t in zip(self.bases, self.types)]
 
-    def load(self, i) -> list[ir.Value]:
+    def load(self, i: Index) -> list[ir.Value]:
         return [self.b.load(p, typ=t) for p, t in zip(self.ptrs(_v(i)), self.types)]
 
-    def store(self, i, vals: list[ir.Value]) -> None:
+    def store(self, i: Index, vals: list[ir.Value]) -> None:
         for p, v in zip(self.ptrs(_v(i)), vals):
             self.b.store(v, p)
 
-    def move(self, dst: _Rows, i, j) -> None:
+    def move(self, dst: _Rows, i: Index, j: Index) -> None:
         dst.store(j, self.load(i))
 
 
@@ -65,7 +67,8 @@ def _less(b: ir.IRBuilder, cmp: ir.Function, lhs: list[ir.Value], rhs: list[ir.V
     return b.call(cmp, args)
 
 
-def _insertion_sort(b: ir.IRBuilder, cmp: ir.Function, rows: _Rows, lo, hi, tmp: list[ir.Value]) -> None:
+def _insertion_sort(b: ir.IRBuilder, cmp: ir.Function, rows: _Rows, lo: Index, hi: Index,
+                    tmp: list[ir.Value]) -> None:
     """Stable insertion sort of rows[lo:hi] (an element moves left past strictly greater ones)."""
     with _loop(b, hi, start=b.add(_v(lo), _i64(1)), name="ins") as t:
         vals = rows.load(t)
@@ -86,11 +89,12 @@ def _insertion_sort(b: ir.IRBuilder, cmp: ir.Function, rows: _Rows, lo, hi, tmp:
         rows.store(j.get(), [b.load(p, typ=ty) for p, ty in zip(tmp, rows.types)])
 
 
-def _merge(b: ir.IRBuilder, cmp: ir.Function, src: _Rows, dst: _Rows, lo, mid, hi) -> None:
+def _merge(b: ir.IRBuilder, cmp: ir.Function, src: _Rows, dst: _Rows, lo: ir.Value, mid: ir.Value,
+           hi: ir.Value) -> None:
     """dst[lo:hi] = stable merge of src[lo:mid] and src[mid:hi] (dense rows)."""
     sizes = [_bits(t) // 8 for t in src.types]
 
-    def copy(frm, to, count) -> None:
+    def copy(frm: ir.Value, to: ir.Value, count: ir.Value) -> None:
         for sp_, dp, n in zip(src.ptrs(frm), dst.ptrs(to), sizes):
             _memcpy(b, dp, sp_, b.mul(count, _i64(n)))
 
@@ -229,7 +233,8 @@ def define_sort(module: ir.Module, instr: Instruction, name: str, comparator: ir
         raise Unsupported(f"sort '{instr.name}': operands of different dimensions")
     dim_attr = instr.attrs.get("dimensions")
     d = int(dim_attr[0]) if dim_attr else len(dims) - 1
-    types = [ir.IntType(8 * o.shape.dtype.itemsize) for o in ops]
+    itemsizes = [_dtype(o.shape).itemsize for o in ops]
+    types = [ir.IntType(8 * n) for n in itemsizes]
     fn, b = _new_function(module, name, 2 * n)
     ins, outs = list(fn.args[:n]), list(fn.args[n:])
     total = math.prod(dims)
@@ -238,15 +243,15 @@ def define_sort(module: ir.Module, instr: Instruction, name: str, comparator: ir
         return fn
     length = dims[d] if dims else 1
     if length <= 1:
-        for i, o in enumerate(ops):
-            _memcpy(b, outs[i], ins[i], total * o.shape.dtype.itemsize)
+        for i in range(n):
+            _memcpy(b, outs[i], ins[i], total * itemsizes[i])
         b.ret_void()
         return fn
     outer, inner = math.prod(dims[:d]), math.prod(dims[d + 1:])
 
     def fallback() -> None:  # no scratch: copy, then insertion sort each row in place (slow)
-        for i, o in enumerate(ops):
-            _memcpy(b, outs[i], ins[i], total * o.shape.dtype.itemsize)
+        for i in range(n):
+            _memcpy(b, outs[i], ins[i], total * itemsizes[i])
         tmp = [_entry_alloca(b, t, 1, f"ftmp{i}") for i, t in enumerate(types)]
         with _loop(b, outer * inner, name="frow") as r:
             base = b.add(b.mul(b.udiv(r, _i64(inner)), _i64(length * inner)), b.urem(r, _i64(inner)))

@@ -9,11 +9,13 @@ from llvmlite import ir
 
 from ....hlo.dtypes import DType
 from ....hlo.ir import Instruction
+from ..irtypes import Unsupported
 from .irutil import (
     I1,
     I64,
     PTR,
     _and_then,
+    _dtype,
     _entry_alloca,
     _gep,
     _i64,
@@ -56,16 +58,19 @@ def define_topk(module: ir.Module, instr: Instruction, name: str,
     with their positions. Small k keeps a sorted top-k list per row (insertion); larger k merge
     sorts (value, index) rows."""
     (x,) = instr.operands
+    if not instr.shape.tuple_shapes:
+        raise Unsupported(f"top-k '{instr.name}' does not return (values, indices)")
     vshape, ishape = instr.shape.tuple_shapes[0], instr.shape.tuple_shapes[1]
     k = vshape.dims[-1] if vshape.dims else 1
     dims = x.shape.dims
     length = dims[-1] if dims else 1
     rows = math.prod(dims[:-1])
-    vt = ir.IntType(8 * x.shape.dtype.itemsize)
-    it = _mem_type(ishape.dtype)
+    xdt = _dtype(x.shape)
+    vt = ir.IntType(8 * xdt.itemsize)
+    it = _mem_type(_dtype(ishape))
     if comparator is None:
         largest = bool(instr.attrs.get("largest", True))
-        comparator = _total_order_less(module, f"{name}.less", x.shape.dtype, largest, it)
+        comparator = _total_order_less(module, f"{name}.less", xdt, largest, it)
     fn, b = _new_function(module, name, 3)
     xp, vp, ip = fn.args
     if rows == 0 or k == 0 or length == 0:
