@@ -59,22 +59,64 @@ class _Spatial:
         return (self.d - 1) * self.win.base_dilation + 1 if self.d > 0 else 0
 
 
+@dataclass(frozen=True)
+class ConvGeometry:
+    """A convolution as loops: its spatial dims, then batch, output features and input features
+    (of one group), each with its extent and element strides in the input x, the kernel w and
+    the output; the group counts and the element types."""
+
+    spatial: tuple[_Spatial, ...]
+    n_out: int  # batch
+    sx_n: int
+    sc_n: int
+    O: int  # output features, all groups
+    sw_o: int
+    sc_o: int
+    cg: int  # input features of one group
+    sx_c: int
+    sw_i: int
+    fg: int  # feature_group_count
+    bg: int  # batch_group_count
+    adt: DType
+    bdt: DType
+    odt: DType
+    out_elems: int
+
+    @staticmethod
+    def of(instr: Instruction) -> ConvGeometry:
+        lhs, rhs = instr.operands
+        dl = instr.attrs.get("dim_labels")
+        if dl is None:
+            raise Unsupported(f"convolution '{instr.name}' has no dim_labels")
+        xd, kd, od = lhs.shape.dims, rhs.shape.dims, instr.shape.dims
+        xs, ks, os_ = _row_major(xd), _row_major(kd), _row_major(od)
+        win = instr.attrs.get("window")
+        wdims = tuple(win.dims) if win is not None and win.dims else tuple(WindowDim(kd[d]) for d in dl.kernel_spatial)
+        sp = tuple(_Spatial(od[dl.output_spatial[j]], os_[dl.output_spatial[j]], xd[dl.input_spatial[j]],
+                            xs[dl.input_spatial[j]], kd[dl.kernel_spatial[j]], ks[dl.kernel_spatial[j]], wdims[j])
+                   for j in range(len(dl.input_spatial)))
+        return ConvGeometry(
+            sp, od[dl.output_batch], xs[dl.input_batch], os_[dl.output_batch],
+            od[dl.output_feature], ks[dl.kernel_output_feature], os_[dl.output_feature],
+            kd[dl.kernel_input_feature], xs[dl.input_feature], ks[dl.kernel_input_feature],
+            int(instr.attrs.get("feature_group_count", 1) or 1), int(instr.attrs.get("batch_group_count", 1) or 1),
+            _dtype(lhs.shape), _dtype(rhs.shape), _dtype(instr.shape), math.prod(od))
+
+
 CONV_GEMM_MIN_FEATURES = 8
 CONV_CHUNK = 1024  # accumulator row of the direct loops, in elements
 
 
-def _conv_as_gemms(b: ir.IRBuilder, sp: list[_Spatial], batch: tuple[int, int, int], feat: tuple[int, int, int],
-                   red: tuple[int, int, int], dts: tuple[DType, DType, DType], x_ptr: ir.Value,
-                   w_ptr: ir.Value, o_ptr: ir.Value,
-                   out_bytes: int) -> bool:
+def _conv_as_gemms(b: ir.IRBuilder, c: ConvGeometry, x_ptr: ir.Value, w_ptr: ir.Value, o_ptr: ir.Value) -> bool:
     """An ungrouped convolution as a sum of small GEMMs accumulated into the zeroed output: for
     each output position outside one "pixel" dim P (the batch or a spatial dim) and each
     kernel position, `out[P range, :] += x[P range, :] @ w[:, :]` over input features, with P's
     range limited to the windows that hit the input. Emits nothing and returns False when no
     pixel dim gives `_gemm_axpy` contiguous rows to stream (x along P, or w along features)."""
-    n_out, sx_n, sc_n = batch
-    n_feat, sw_o, sc_o = feat
-    cg, sx_c, sw_i = red
+    sp, n_out, sx_n, sc_n = c.spatial, c.n_out, c.sx_n, c.sc_n
+    n_feat, sw_o, sc_o = c.O, c.sw_o, c.sc_o
+    cg, sx_c, sw_i = c.cg, c.sx_c, c.sw_i
+    dts = (c.adt, c.bdt, c.odt)
     # (key, extent, x step, out step); spatial keys are ints; lhs dilation makes x not affine in P
     cands = [("n", n_out, sx_n, sc_n)] + [(j, s.s, s.win.stride * s.sx, s.sc) for j, s in enumerate(sp)
                                           if s.win.base_dilation == 1]
@@ -88,7 +130,7 @@ def _conv_as_gemms(b: ir.IRBuilder, sp: list[_Spatial], batch: tuple[int, int, i
         return False
     _, pkey, pext, xstep, ostep = best
     pixels_as_n = xstep == 1 and (sw_o != 1 or n_feat < pext)
-    _memset0(b, o_ptr, out_bytes)
+    _memset0(b, o_ptr, c.out_elems * c.odt.itemsize)
 
     def gemm(count: int | ir.Value, x0: Index, w0: Index, o0: Index) -> None:
         pa, pb = _gep(b, x_ptr, x0, _mem_type(dts[0])), _gep(b, w_ptr, w0, _mem_type(dts[1]))
@@ -162,34 +204,19 @@ def define_convolution(module: ir.Module, instr: Instruction, name: str, *, conv
       vectorizable axpy into it, and the row is converted and stored once.
     Both skip kernel positions whose window falls into padding by computing each loop's valid
     range, so no index is ever clamped or checked per element (lhs dilation excepted)."""
-    lhs, rhs = instr.operands
-    dl = instr.attrs.get("dim_labels")
-    if dl is None:
-        raise Unsupported(f"convolution '{instr.name}' has no dim_labels")
-    xd, kd, od = lhs.shape.dims, rhs.shape.dims, instr.shape.dims
-    xs, ks, os_ = _row_major(xd), _row_major(kd), _row_major(od)
-    nsp = len(dl.input_spatial)
-    win = instr.attrs.get("window")
-    wdims = tuple(win.dims) if win is not None and win.dims else tuple(WindowDim(kd[d]) for d in dl.kernel_spatial)
-    fg = int(instr.attrs.get("feature_group_count", 1) or 1)
-    bg = int(instr.attrs.get("batch_group_count", 1) or 1)
-    adt, bdt, odt = _dtype(lhs.shape), _dtype(rhs.shape), _dtype(instr.shape)
+    c = ConvGeometry.of(instr)
+    adt, bdt, odt = c.adt, c.bdt, c.odt
     ct, ck = _compute(odt)
     for dt in (adt, bdt):
         _mem_type(dt)  # refuses element types without a storage type here
     fn, b = _new_function(module, name, 3)
     x_ptr, w_ptr, o_ptr = fn.args
-    if math.prod(od) == 0:
+    if c.out_elems == 0:
         b.ret_void()
         return fn
 
-    sp = [_Spatial(od[dl.output_spatial[j]], os_[dl.output_spatial[j]], xd[dl.input_spatial[j]],
-                   xs[dl.input_spatial[j]], kd[dl.kernel_spatial[j]], ks[dl.kernel_spatial[j]], wdims[j])
-          for j in range(nsp)]
-    n_out, O = od[dl.output_batch], od[dl.output_feature]
-    sc_n, sc_o = os_[dl.output_batch], os_[dl.output_feature]
-    sx_n, sx_c = xs[dl.input_batch], xs[dl.input_feature]
-    cg, sw_i, sw_o = kd[dl.kernel_input_feature], ks[dl.kernel_input_feature], ks[dl.kernel_output_feature]
+    sp, n_out, O, cg, fg, bg = c.spatial, c.n_out, c.O, c.cg, c.fg, c.bg
+    sc_n, sc_o, sx_n, sx_c, sw_i, sw_o = c.sc_n, c.sc_o, c.sx_n, c.sx_c, c.sw_i, c.sw_o
     G = fg * bg
     og = O // G
     if conv_strategy not in (None, "gemm", "direct"):
@@ -197,8 +224,7 @@ def define_convolution(module: ir.Module, instr: Instruction, name: str, *, conv
     # GEMMs pay for their accumulator loads and stores once there are enough input features.
     gemm_ok = G == 1 and cg > 0 and _mem_type(odt) == ct and odt.kind != "pred"
     if gemm_ok and (conv_strategy == "gemm" or (conv_strategy is None and cg >= CONV_GEMM_MIN_FEATURES)):
-        if _conv_as_gemms(b, sp, (n_out, sx_n, sc_n), (O, sw_o, sc_o), (cg, sx_c, sw_i), (adt, bdt, odt),
-                          x_ptr, w_ptr, o_ptr, math.prod(od) * odt.itemsize):
+        if _conv_as_gemms(b, c, x_ptr, w_ptr, o_ptr):
             b.ret_void()
             return fn
     # How the group index moves through the input: batch groups pick input batches, feature
