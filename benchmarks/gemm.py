@@ -32,6 +32,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 import xla_magic as xm  # noqa: E402
 from xla_magic.backends.cpu import library  # noqa: E402
+from xla_magic.backends.cpu.callpath import make_caller  # noqa: E402
 from xla_magic.backends.cpu.jit import compile_ir, host  # noqa: E402
 
 DEFAULT_SIZES = "256x1024x1024,64x64x64,128x128x128,32x32x32,512x512x512,1024x1024x1024,1x1024x1024,100x300x200"
@@ -82,7 +83,7 @@ def _kernel(text: str, strategy: str):
     mod = ir.Module("gemm")
     library.define_dot(mod, instr, "dot", strategy=None if strategy == "auto" else strategy)
     jm = compile_ir(mod, ["dot"])
-    return jm.caller("dot", 2, 1)
+    return make_caller(jm.address("dot"), 2, 1, keepalive=jm)
 
 
 def _set_blas_threads(n: int | None) -> bool:

@@ -482,7 +482,7 @@ def test_object_for_another_triple(triple, machine, elf_class, tmp_path):
 @needs_cc
 def test_portable_cpu_for_the_host(tmp_path):
     text, args, outs, meta = load_case("softmax")
-    res = xm.aot_compile(text, tmp_path, name="sm", cpu="x86-64" if aot._arch(aot.resolve_target().triple) ==
+    res = xm.aot_compile(text, tmp_path, name="sm", cpu="x86-64" if aot.target._arch(aot.resolve_target().triple) ==
                          "x86_64" else "generic")
     assert res.executable is not None and res.target.features == ""
     p = _run_exe(res.executable, _save_inputs(args, tmp_path), tmp_path / "out")
@@ -491,7 +491,7 @@ def test_portable_cpu_for_the_host(tmp_path):
 
 
 def test_without_a_c_compiler_object_and_header_are_still_written(tmp_path, monkeypatch):
-    monkeypatch.setattr(aot, "find_c_compiler", lambda: None)
+    monkeypatch.setattr(aot.build, "find_c_compiler", lambda: None)
     text, *_ = load_case("lstm_cell")
     with pytest.raises(aot.NoCompilerError, match="no C compiler found") as ei:
         xm.aot_compile(text, tmp_path, name="cell")

@@ -160,7 +160,7 @@ def test_fast_path_on_cpython():
 @pytest.mark.parametrize("container", [list, tuple])
 def test_make_caller_runs_kernel(container):
     jm = compile_ir(fixed_add(64))
-    call = jm.caller("k", 2, 1)
+    call = callpath.make_caller(jm.address("k"), 2, 1, keepalive=jm)
     a, b, o = arrays()
     assert call(container([a, b, o])) is None
     assert np.array_equal(o, a + b)
@@ -168,7 +168,7 @@ def test_make_caller_runs_kernel(container):
 
 def test_caller_reads_views_and_2d_arrays():
     jm = compile_ir(fixed_add(6))
-    call = jm.caller("k", 2, 1)
+    call = callpath.make_caller(jm.address("k"), 2, 1, keepalive=jm)
     base = np.arange(20, dtype=np.float32)
     a = base[4:10]  # data pointer is inside another array's buffer
     b = np.ones((2, 3), np.float32)
@@ -179,7 +179,7 @@ def test_caller_reads_views_and_2d_arrays():
 
 def test_caller_rejects_bad_arguments_without_crashing():
     jm = compile_ir(fixed_add(64))
-    call = jm.caller("k", 2, 1)
+    call = callpath.make_caller(jm.address("k"), 2, 1, keepalive=jm)
     a, b, o = arrays()
     for bad in ([a, b], [a, b, o, o], (), [a, b, 3.0], [a, None, o], "abc", None, 3, {a.tobytes()}, b"xyz"):
         with pytest.raises(TypeError):
@@ -196,7 +196,7 @@ def test_caller_accepts_ndarray_subclasses():
         pass
 
     jm = compile_ir(fixed_add(64))
-    call = jm.caller("k", 2, 1)
+    call = callpath.make_caller(jm.address("k"), 2, 1, keepalive=jm)
     a, b, o = arrays()
     call([a.view(Tagged), b, o.view(Tagged)])
     assert np.array_equal(o, a + b)
@@ -204,7 +204,7 @@ def test_caller_accepts_ndarray_subclasses():
 
 def test_caller_keeps_code_alive():
     jm = compile_ir(fixed_add(64))
-    call = jm.caller("k", 2, 1)
+    call = callpath.make_caller(jm.address("k"), 2, 1, keepalive=jm)
     ref = weakref.ref(jm)
     del jm
     gc.collect()
@@ -219,7 +219,7 @@ def test_caller_keeps_code_alive():
 
 def test_caller_does_not_leak_references():
     jm = compile_ir(fixed_add(64))
-    call = jm.caller("k", 2, 1)
+    call = callpath.make_caller(jm.address("k"), 2, 1, keepalive=jm)
     args = arrays()
     before = [sys.getrefcount(x) for x in args] + [sys.getrefcount(args)]
     for _ in range(1000):
@@ -242,7 +242,8 @@ def test_arities(n_in, n_out):
     for j, p in enumerate(fn.args[n_in:]):
         b.store(b.fadd(acc, ir.Constant(f32, float(j))), p)
     b.ret_void()
-    call = compile_ir(m).caller("k", n_in, n_out)
+    jm = compile_ir(m)
+    call = callpath.make_caller(jm.address("k"), n_in, n_out, keepalive=jm)
     ins = [np.array([i + 1], np.float32) for i in range(n_in)]
     outs = [np.zeros(1, np.float32) for _ in range(n_out)]
     call(ins + outs)

@@ -15,6 +15,7 @@ from llvmlite import ir
 
 import xla_magic as xm
 from xla_magic.backends.cpu import library as L
+from xla_magic.backends.cpu.callpath import make_caller
 from xla_magic.backends.cpu.jit import compile_ir
 
 GUARD = 64  # elements of guard zone on each side of every buffer
@@ -65,7 +66,7 @@ def run(define, text: str, args: list[np.ndarray], **kw) -> list[np.ndarray]:
         v, _ = _guarded(a.shape, a.dtype, a)
         ins.append(v)
     outs = [_guarded(tuple(s.dims), s.dtype.np) for s in shapes]
-    jm.caller("k", len(ins), len(outs))([*ins, *(o[0] for o in outs)])
+    make_caller(jm.address("k"), len(ins), len(outs), keepalive=jm)([*ins, *(o[0] for o in outs)])
     for i, (_, back) in enumerate(outs):
         _guard_intact(back, f"output {i}")
     return [np.array(o[0]) for o in outs]
@@ -208,9 +209,9 @@ def test_dot_gemm_shapes(strategy: str, shape, trans: str) -> None:
 
 def test_dot_packed_small_blocks(monkeypatch) -> None:
     """Cache blocks much smaller than the matrices: every jc/pc/ic loop runs several times."""
-    monkeypatch.setattr(L, "L1_BYTES", 1 << 10)
-    monkeypatch.setattr(L, "L2_BYTES", 4 << 10)
-    monkeypatch.setattr(L, "L3_BYTES", 16 << 10)
+    monkeypatch.setattr(L.packed, "L1_BYTES", 1 << 10)
+    monkeypatch.setattr(L.packed, "L2_BYTES", 4 << 10)
+    monkeypatch.setattr(L.packed, "L3_BYTES", 16 << 10)
     rng = np.random.default_rng(5)
     for dts in [("f32",) * 3, ("s32",) * 3, ("f64",) * 3, ("bf16", "bf16", "bf16")]:
         m, n, k = 101, 203, 150
@@ -228,7 +229,7 @@ def test_dot_zero_sizes() -> None:
 
 def test_dot_out_of_memory_falls_back(monkeypatch) -> None:
     """malloc returning NULL: the kernel still computes the product (with the naive loops)."""
-    monkeypatch.setattr(L, "_malloc", lambda b, n: ir.Constant(PTR, None))
+    monkeypatch.setattr(L.dot, "_malloc", lambda b, n: ir.Constant(PTR, None))
     rng = np.random.default_rng(1)
     ld, rd, od, lb, rb, lc, rc = [4, 30, 5, 20], [20, 4, 30, 7], [4, 5, 7, 30], [0], [1], [1, 3], [2, 0]
     od = [4, 5, 7]
@@ -378,7 +379,7 @@ def test_convolution_layouts(case, strategy) -> None:
 
 def test_convolution_chunked_accumulator(monkeypatch) -> None:
     """Output lines longer than the direct loops' accumulator row run in chunks."""
-    monkeypatch.setattr(L, "CONV_CHUNK", 7)
+    monkeypatch.setattr(L.conv, "CONV_CHUNK", 7)
     rng = np.random.default_rng(9)
     for nsp in (1, 2):
         for _ in range(4):
@@ -536,7 +537,7 @@ def test_sort_presorted_and_reversed() -> None:
 
 
 def test_sort_out_of_memory_falls_back(monkeypatch) -> None:
-    monkeypatch.setattr(L, "_malloc", lambda b, n: ir.Constant(PTR, None))
+    monkeypatch.setattr(L.sort, "_malloc", lambda b, n: ir.Constant(PTR, None))
     rng = np.random.default_rng(6)
     dims = [3, 3000]
     keys = rng.integers(0, 50, dims).astype(np.int32)
@@ -568,7 +569,7 @@ def test_topk_custom_call_with_comparator(monkeypatch, k: int, length: int, no_m
     """XLA's optimized TopK custom call (sort-style comparator over values and indices); with
     no memory for the merge sort scratch it keeps a sorted top-k list per row instead."""
     if no_memory:
-        monkeypatch.setattr(L, "_malloc", lambda b, n: ir.Constant(PTR, None))
+        monkeypatch.setattr(L.sort, "_malloc", lambda b, n: ir.Constant(PTR, None))
     rng = np.random.default_rng(8)
     keys = [(0, "GT", True)]
     cmp = _hlo_comparator(["f32", "s32"], keys)
@@ -599,7 +600,7 @@ def test_dot_blas_missing_at_run_time_falls_back(monkeypatch, how: str) -> None:
 
     fake = (replace(real, path="/nonexistent/libnothing.so") if how == "no library"
             else replace(real, sgemm_name="no_such_gemm_symbol", dgemm_name="no_such_gemm_symbol"))
-    monkeypatch.setattr(L, "find_blas", lambda: fake)
+    monkeypatch.setattr(L.blas, "find_blas", lambda: fake)
     rng = np.random.default_rng(11)
     for trans in ("nn", "nt", "tn"):
         m, n, k = 70, 90, 80
@@ -611,13 +612,14 @@ def test_dot_blas_missing_at_run_time_falls_back(monkeypatch, how: str) -> None:
 
 _RELOAD = r"""
 import sys, numpy as np
+from xla_magic.backends.cpu.callpath import make_caller
 from xla_magic.backends.cpu.jit import compile_ir
 ir_text, obj = open(sys.argv[1]).read(), open(sys.argv[2], "rb").read()
 jm = compile_ir(ir_text, ["k"], object_code=obj)
 a = np.arange(96 * 80, dtype=np.float32).reshape(96, 80) % 7
 b = np.arange(80 * 100, dtype=np.float32).reshape(80, 100) % 5
 out = np.empty((96, 100), np.float32)
-jm.caller("k", 2, 1)([a, b, out])
+make_caller(jm.address("k"), 2, 1, keepalive=jm)([a, b, out])
 assert np.array_equal(out, a @ b), "wrong product"
 import ctypes
 from xla_magic.backends.cpu.library import find_blas
@@ -654,7 +656,8 @@ def test_narrower_vector_units(monkeypatch, bits: int) -> None:
     """The blockings chosen for SSE and AVX2 hosts compute the same (run on this host)."""
     from types import SimpleNamespace
 
-    monkeypatch.setattr(L, "host", lambda: SimpleNamespace(vector_bits=bits))
+    for m in (L.gemm, L.packed):  # the two blockings that follow the vector width
+        monkeypatch.setattr(m, "host", lambda: SimpleNamespace(vector_bits=bits))
     rng = np.random.default_rng(bits)
     for dts in [("f32",) * 3, ("f64",) * 3, ("s32",) * 3]:
         for m, n, k in [(37, 45, 29), (5, 130, 17)]:

@@ -30,9 +30,13 @@ import ctypes
 import functools
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from llvmlite import ir
+
+if TYPE_CHECKING:
+    from .jit import JitModule
 
 __all__ = ["make_caller", "make_ctypes_caller", "fast_path_available", "ARRAY_DATA_OFFSET"]
 
@@ -51,7 +55,7 @@ def _array_data_offset() -> int | None:
         return None
     off = object.__basicsize__  # sizeof(PyObject): `data` is the first field after the header
     base = np.arange(24, dtype=np.float64)
-    probes = [np.empty(3, np.float32), base[5:], base.reshape(4, 6)[:, 2], np.zeros((2, 3), np.int8),
+    probes: list[np.ndarray] = [np.empty(3, np.float32), base[5:], base.reshape(4, 6)[:, 2], np.zeros((2, 3), np.int8),
               np.empty(0), np.float32(1.0) * np.ones(1, np.float32)]
     for a in probes:
         if ctypes.c_void_p.from_address(id(a) + off).value != a.__array_interface__["data"][0]:
@@ -188,10 +192,12 @@ class _PyMethodDef(ctypes.Structure):
 
 
 @functools.cache
-def _wrapper(n: int):
+def _wrapper(n: int) -> tuple[JitModule, _PyMethodDef]:
     """(JitModule, PyMethodDef) for arity n; built once per process and kept forever."""
     from .jit import compile_ir
 
+    if ARRAY_DATA_OFFSET is None:
+        raise RuntimeError("the offset of PyArrayObject.data is not known")
     _register_api_symbols()
     jm = compile_ir(_wrapper_ir(n, ARRAY_DATA_OFFSET), ["pycall"], opt=2, name=f"pycall{n}")
     mdef = _PyMethodDef(f"kernel_call{n}".encode(), jm.address("pycall"), _METH_O,

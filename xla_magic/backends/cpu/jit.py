@@ -11,9 +11,10 @@ machine of the host's CPU name and features, so AVX2/AVX-512 are used where the 
 llvmlite >= 0.45 (LLVM 20+) has no `llvm.initialize()` and no legacy PassManagerBuilder.
 
 Each `JitModule` owns its MCJIT engine: the machine code lives exactly as long as the
-`JitModule` does, so whoever calls an address must keep a reference to it (`JitModule.caller`
-does that for you). Assembly is produced lazily, on first access, because it costs a second
-code generation that a program run from a notebook cell rarely needs.
+`JitModule` does, so whoever calls an address must keep a reference to it
+(`callpath.make_caller(jm.address(name), ..., keepalive=jm)` does; the call path builds on this
+module, not the other way round). Assembly is produced lazily, on first access, because it
+costs a second code generation that a program run from a notebook cell rarely needs.
 """
 from __future__ import annotations
 
@@ -134,6 +135,7 @@ class JitModule:
         self._opt = opt
         self._asm: str | None = None
         self._keep: list[object] = []  # objects generated code may point at (method tables, ...)
+        self.object_code: bytes | None = None  # the machine code, for a cache (see `compile_ir`)
 
     @property
     def entry_names(self) -> list[str]:
@@ -171,13 +173,6 @@ class JitModule:
         fn = ctypes.CFUNCTYPE(restype, *argtypes)(self.address(name))
         fn._jit_module = self  # type: ignore[attr-defined]
         return fn
-
-    def caller(self, name: str, n_inputs: int, n_outputs: int):
-        """The fast Python entry for a kernel `void name(ptr in0, ..., ptr out0, ...)`:
-        `caller([in0, ..., out0, ...])` (see `callpath.make_caller`)."""
-        from .callpath import make_caller
-
-        return make_caller(self.address(name), n_inputs, n_outputs, keepalive=self)
 
     def __repr__(self) -> str:
         ms = sum(v for k, v in self.timings.items() if k != "asm") * 1e3
