@@ -87,7 +87,7 @@ class Timings:
         return f"<Timings: {self.summary()}>"
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        from .display import timings_mimebundle
+        from .display.timings import timings_mimebundle
 
         return timings_mimebundle(self)
 

@@ -17,8 +17,9 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from . import display as xm_display
-from .api import TARGETS
 from .api import compile as xm_compile
+from .backends import registry
+from .backends.base import Executable
 from .hlo.parser import HloParseError
 from .hlo.verifier import HloVerifyError
 
@@ -86,20 +87,14 @@ def _split(values) -> list[str]:
 
 
 def _check_target(target: str) -> None:
-    if target not in TARGETS:
-        raise HloCellError("UsageError", f"--target {target!r}: choose one of {', '.join(TARGETS)}")
+    if target not in registry.names():
+        raise HloCellError("UsageError", f"--target {target!r}: choose one of {', '.join(registry.names())}")
     try:
-        if target == "cpu":
-            from .backends import cpu as backend
-        elif target == "gpu":
-            from .backends import gpu as backend
-        else:
-            from .backends import interpreter as backend
+        # A backend that can show its code without its device (gpu) still compiles; running says why not.
+        ok, why = registry.get(target).usable()
     except ImportError as e:
         raise HloCellError("UsageError", f"target {target!r} is not part of this installation ({e})") from None
-    ok, why = backend.available()
-    # A backend that can show its code without its device (gpu) still compiles; running says why not.
-    if not ok and not getattr(backend, "INSPECT_WITHOUT_DEVICE", False):
+    if not ok:
         raise HloCellError("UsageError", f"target {target!r} is not available here: {why}")
 
 
@@ -293,8 +288,8 @@ class HloMagics(Magics):
             raise HloCellError("argument mismatch", f"--args {', '.join(names)}: {e}{hint}") from None
 
     @staticmethod
-    def _runnable(exe) -> None:
-        why = getattr(exe, "unavailable", None)
+    def _runnable(exe: Executable) -> None:
+        why = exe.unavailable
         if why:
             raise HloCellError("cannot run", f"target {exe.target!r} cannot run here: {why}. The report (without "
                                              "--args and --bench) still shows the code it generated.")

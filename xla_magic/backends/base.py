@@ -1,25 +1,44 @@
-"""The one small interface every backend's compiled program has."""
+"""The one small interface every backend's compiled program has.
+
+Every field a caller may read is declared here: what a backend needs beyond that lives in
+`backend_state`, which only that backend reads."""
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import numpy as np
 
-from ..hlo.ir import Module
+from ..hlo.ir import Instruction, Module
 from ..report import Report
 from .args import check_args, check_out
 
 _NDARRAY = np.ndarray
 
 
+RunFn = Callable[[list[np.ndarray], list[np.ndarray] | None], list[np.ndarray]]
+
+
 class Executable:
     """`exe(*arrays, out=None)`: checks the arguments, runs, returns fresh arrays the caller owns
-    (a tuple when the root is a tuple), or writes into `out=` and returns it."""
+    (a tuple when the root is a tuple), or writes into `out=` and returns it.
 
-    def __init__(self, module: Module, run: Callable[[list[np.ndarray], list[np.ndarray] | None], list[np.ndarray]],
-                 report: Report, target: str, fresh_results: bool = False,
-                 direct: Callable[[list[np.ndarray]], None] | None = None):
+    `unavailable`: why this target cannot run here although its code was generated (calls raise);
+    None when it runs. `loaded_from_disk`: the machine code came from the on-disk compile cache."""
+
+    module: Module
+    report: Report
+    target: str
+    unavailable: str | None
+    loaded_from_disk: bool
+    backend_state: object  # the backend's own (its JIT module, its program); no one else reads it
+
+    def __init__(self, module: Module, run: RunFn, report: Report, target: str, fresh_results: bool = False,
+                 direct: Callable[[list[np.ndarray]], None] | None = None, *, unavailable: str | None = None,
+                 loaded_from_disk: bool = False, backend_state: object = None,
+                 release_memory: Callable[[], None] | None = None):
         self.module, self._run, self.report, self.target = module, run, report, target
+        self.unavailable, self.loaded_from_disk, self.backend_state = unavailable, loaded_from_disk, backend_state
+        self._release = release_memory
         self._params = module.entry.parameters
         self._root = module.entry.root.shape
         self._is_tuple = self._root.is_tuple
@@ -37,8 +56,13 @@ class Executable:
         self._fast = _fast_path(self._specs, self._root, direct) if direct is not None else None
 
     @property
-    def parameters(self):
+    def parameters(self) -> list[Instruction]:
         return self._params
+
+    def release_memory(self) -> None:
+        """Drops the output arrays kept for reuse between calls (a no-op for backends that keep none)."""
+        if self._release is not None:
+            self._release()
 
     def __call__(self, *args, out=None):
         if out is None and self._fast is not None and len(args) == len(self._specs):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .sections import TABS, normalize_tabs
+from .timings import timings_mimebundle
 
 __all__ = ["TABS", "ReportView", "fusion_figure", "latency_figure", "memory_figure", "mimebundle", "normalize_tabs",
            "per_op_figure", "report_html", "report_text", "report_widget", "timings_mimebundle", "view"]
@@ -91,12 +92,6 @@ def view(report, show=None, exe=None, args=None) -> ReportView:
     return ReportView(report, show, exe, args)
 
 
-def timings_mimebundle(timings) -> dict:
-    from .plots import figure_png, latency_figure
-    from .sections import img, latency_table_html, safe
-
-    html = latency_table_html(timings) + safe(lambda: img(figure_png(latency_figure(timings)), "latency"), "plot")
-    return {"text/plain": repr(timings), "text/html": html}
 
 
 # --- figures (matplotlib Figure objects; display them, or fig.savefig(...)) --------------------

@@ -5,7 +5,11 @@ ignore it); keys that depend on timings include the Timings object's id."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..hlo.ir import Module
+    from ..report import Report
 
 _ATTR = "_xm_display_cache"
 
@@ -17,7 +21,17 @@ def memo(report, key: tuple, make: Callable[[], Any]) -> Any:
     return store[key]
 
 
-def parsed(report, which: str):
+def pre_fusion_text(report: Report) -> str:
+    """The module as the fusion pass received it (fused instructions keep these names)."""
+    prev = report.hlo_before
+    for rec in report.passes:
+        if rec.name == "fusion":
+            return prev
+        prev = rec.text or prev
+    return report.hlo_after
+
+
+def parsed(report: Report, which: str) -> Module:
     """The module `which` is "before", "after" or "pre_fusion" (as the fusion pass received it)."""
     from ..hlo.parser import parse_hlo
 
@@ -27,8 +41,6 @@ def parsed(report, which: str):
         elif which == "after":
             text = report.hlo_after
         else:
-            from .graph import pre_fusion_text
-
             text = pre_fusion_text(report)
         return parse_hlo(text, verify=False)
 

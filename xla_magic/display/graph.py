@@ -11,11 +11,15 @@ from __future__ import annotations
 import shutil
 import subprocess
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..hlo.ir import Module
 from ..hlo.opcodes import Opcode as O
-from .cache import opcodes
+from .cache import opcodes, parsed
 from .fmt import LIBRARY_COLOR, kernel_colors, plural
+
+if TYPE_CHECKING:
+    from ..report import Report
 
 MAX_INSTRUCTION_NODES = 120  # beyond this the instruction graph is a hairball: draw kernels instead
 _TRANSPARENT = frozenset({O.TUPLE, O.GET_TUPLE_ELEMENT, O.BITCAST, O.CONSTANT})
@@ -40,19 +44,7 @@ class Graph:
     kernels: dict[str, str] = field(default_factory=dict)  # kernel name -> kind
 
 
-def pre_fusion_text(report) -> str:
-    """The module as the fusion pass received it (fused instructions keep these names)."""
-    prev = report.hlo_before
-    for rec in report.passes:
-        if rec.name == "fusion":
-            return prev
-        prev = rec.text or prev
-    return report.hlo_after
-
-
-def pre_fusion_module(report) -> Module:
-    from .cache import parsed
-
+def pre_fusion_module(report: Report) -> Module:
     return parsed(report, "pre_fusion")
 
 

@@ -6,9 +6,12 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..hlo.ir import Module, clone_module
+
+if TYPE_CHECKING:
+    from .fusion import FusionPlan
 
 Pass = Callable[[Module], bool]  # mutates the module in place, returns whether it changed
 
@@ -47,8 +50,10 @@ def _simplification_group() -> list[tuple[str, Pass]]:
             ("cse", cse), ("dce", dce)]
 
 
-def default_pipeline(target: str = "cpu") -> list[tuple[str, Pass] | tuple[str, list]]:
-    """Target-independent passes first; a list entry is a group run to a capped fixed point."""
+def default_pipeline(target: str = "cpu", on_plan: Callable[[FusionPlan], None] | None = None,
+                     ) -> list[tuple[str, Pass] | tuple[str, list]]:
+    """Target-independent passes first; a list entry is a group run to a capped fixed point.
+    `on_plan` receives the fusion pass's plan (the backends and the report need it)."""
     from .conditional import conditional_to_select
     from .dce import dce
     from .fusion import PRESETS, fuse
@@ -58,6 +63,12 @@ def default_pipeline(target: str = "cpu") -> list[tuple[str, Pass] | tuple[str, 
     config = PRESETS.get(target, PRESETS["cpu"])
     from .layout import decompose_layout_bitcasts
 
+    def fusion(m: Module) -> tuple[bool, FusionPlan]:
+        changed, plan = fuse(m, config)
+        if on_plan is not None:
+            on_plan(plan)
+        return changed, plan
+
     return [
         ("bitcast-decomposer", decompose_layout_bitcasts),
         ("defuser", defuse),  # fusions in the input (XLA's optimized dumps) are decided afresh
@@ -66,7 +77,7 @@ def default_pipeline(target: str = "cpu") -> list[tuple[str, Pass] | tuple[str, 
         ("while-loop-optimizer", while_loop_optimizations),
         ("conditional-to-select", conditional_to_select),
         ("simplification-2", _simplification_group()),
-        ("fusion", lambda m: fuse(m, config)),
+        ("fusion", fusion),
         ("dce", dce),
     ]
 
@@ -132,7 +143,16 @@ def run_pipeline(module: Module, pipeline, options: PipelineOptions) -> list[Pas
 def optimize(module: Module, target: str = "cpu", passes=None, skip=(), dump_to=None, verify=False,
              **extra) -> tuple[Module, list[PassRecord]]:
     """Runs the default pipeline on a copy of `module`; returns (optimized module, records)."""
-    module = clone_module(module)
-    opts = PipelineOptions(passes=passes, skip=tuple(skip), dump_to=dump_to, verify=verify, extra=extra)
-    records = run_pipeline(module, default_pipeline(target), opts)
+    module, records, _ = optimize_with_plan(module, target, passes, skip, dump_to, verify, **extra)
     return module, records
+
+
+def optimize_with_plan(module: Module, target: str = "cpu", passes: Sequence[str] | None = None,
+                       skip: Sequence[str] = (), dump_to: str | None = None, verify: bool = False,
+                       **extra: object) -> tuple[Module, list[PassRecord], FusionPlan | None]:
+    """`optimize`, and the fusion plan (None when the fusion pass did not run)."""
+    module = clone_module(module)
+    plans: list[FusionPlan] = []
+    opts = PipelineOptions(passes=passes, skip=tuple(skip), dump_to=dump_to, verify=verify, extra=extra)
+    records = run_pipeline(module, default_pipeline(target, plans.append), opts)
+    return module, records, plans[-1] if plans else None

@@ -24,7 +24,7 @@ from ...hlo.ir import Module
 from ...report import Report
 from ..args import check_one
 from ..base import Executable
-from . import Generated, full_source
+from .generated import Generated, full_source
 from .program import Conditional, Copy, Dot, Launch, Program, While
 from .runner import Bases, pick_branch, run_dot
 
@@ -184,8 +184,8 @@ class GpuExecutable(Executable):
     def __init__(self, module: Module, report: Report, gen: Generated):
         import cupy as cp
 
-        super().__init__(module, self._unused, report, "gpu", fresh_results=True)
-        self.cp, self.generated, self.program = cp, gen, gen.program
+        super().__init__(module, self._unused, report, "gpu", fresh_results=True, backend_state=gen)
+        self.cp, self.program = cp, gen.program
         p = self.program
         self.device = CupyDevice(p, gen)
         self.runner = _Runner(self.device, p)

@@ -12,6 +12,7 @@ import hashlib
 import os
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -142,7 +143,13 @@ def compile(module: Module, report: Report | None = None, program: Program | Non
     if report is None:
         text = module.to_text()
         report = Report("gpu-hostsim", text, text)
-    exe = Executable(module, run, report, "gpu-hostsim", fresh_results=True)
-    exe.program, exe.device = program, dev
-    exe._keep = (arena, scratch, const)
-    return exe
+    # The run closure holds only addresses: the state keeps the memory behind them alive.
+    state = HostSimState(program, dev, (arena, scratch, const))
+    return Executable(module, run, report, "gpu-hostsim", fresh_results=True, backend_state=state)
+
+
+@dataclass(frozen=True)
+class HostSimState:
+    program: Program
+    device: HostDevice
+    memory: tuple[np.ndarray, ...]  # arena, scratch, constants
