@@ -124,7 +124,7 @@ class _Progress:
         self.bar = None
         if show:
             try:
-                from tqdm.auto import tqdm
+                from tqdm.auto import tqdm  # type: ignore[import-untyped]
             except ImportError:
                 return
             self.bar = tqdm(total=total, desc="xm.benchmark", unit="sample", leave=False)

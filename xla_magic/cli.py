@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 import numpy as np
 
@@ -65,7 +66,8 @@ def cmd_run(ns) -> int:
     result = exe(*args)
     outs = list(result) if isinstance(result, tuple) else [result]
     if ns.out:
-        np.savez(ns.out, **{f"out{i}": _storable(o) for i, o in enumerate(outs)})
+        named: dict[str, Any] = {f"out{i}": _storable(o) for i, o in enumerate(outs)}
+        np.savez(ns.out, **named)
         print(f"wrote {len(outs)} output{'s' if len(outs) != 1 else ''} to {ns.out}")
     else:
         with np.printoptions(threshold=64, edgeitems=3, precision=6):
@@ -83,7 +85,8 @@ def cmd_compile(ns) -> int:
         sys.stdout.write(r.hlo_after)
     elif ns.emit == "plan":
         print(r.fusion_plan.summary() if r.fusion_plan else "no fusion plan (--no-opt)")
-        print(r.buffers.summary())
+        if r.buffers is not None:
+            print(r.buffers.summary())
         print(r.cost)
     else:
         key = {"llvm": "llvm_ir", "llvm-opt": "llvm_ir_opt", "asm": "asm", "cuda": "cuda", "ptx": "ptx",
@@ -110,7 +113,7 @@ def cmd_bench(ns) -> int:
     medians = []
     for label, exe in rows:
         exe(*args)
-        samples = []
+        samples: list[float] = []
         deadline = time.perf_counter() + ns.seconds
         while len(samples) < 5 or time.perf_counter() < deadline:
             t0 = time.perf_counter()

@@ -12,6 +12,8 @@ short message with the line of the cell and a caret, never a traceback of xla_ma
 internals: the exception carries `_render_traceback_`, which IPython shows instead."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
@@ -22,6 +24,9 @@ from .backends import registry
 from .backends.base import Executable
 from .hlo.parser import HloParseError
 from .hlo.verifier import HloVerifyError
+
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
 
 BUILTIN_DEFAULTS = {"target": "cpu", "no_opt": False, "passes": None, "skip": None, "show": None, "bench": False,
                     "quiet": False}
@@ -137,6 +142,11 @@ class HloMagics(Magics):
         super().__init__(shell)
         self.defaults: dict[str, object] = {}
 
+    @property
+    def _ip(self) -> InteractiveShell:
+        assert self.shell is not None  # magics are registered with a shell
+        return self.shell
+
     def _option(self, opts, key: str):
         v = getattr(opts, key, None)
         if v is not None:
@@ -176,7 +186,7 @@ class HloMagics(Magics):
             raise HloCellError("UsageError", f"--show: {e}") from None
         if not cell.strip():
             raise HloCellError("UsageError", "the cell holds no HLO text")
-        options = {"passes": passes, "skip": tuple(skip)} if passes or skip else {}
+        options: dict[str, Any] = {"passes": passes, "skip": tuple(skip)} if passes or skip else {}
         from .trace.cell import is_python_cell
 
         if opts.trace or is_python_cell(cell):
@@ -188,7 +198,7 @@ class HloMagics(Magics):
         except NotImplementedError as e:
             raise HloCellError(f"not supported on {target}", str(e)) from None
         report = exe.report
-        ns = self.shell.user_ns
+        ns = self._ip.user_ns
         names = _split(opts.args)
         arrays = self._arguments(exe, names) if opts.args is not None else None
         outputs = None
@@ -230,7 +240,7 @@ class HloMagics(Magics):
         from .trace.cell import trace_cell
         from .trace.errors import TracingError
 
-        ns = self.shell.user_ns
+        ns = self._ip.user_ns
         try:
             traced = trace_cell(cell, ns, filename="<cell>")
         except TracingError as e:
@@ -274,7 +284,7 @@ class HloMagics(Magics):
         values = []
         for name in names:
             try:
-                values.append(self.shell.ev(name))
+                values.append(self._ip.ev(name))
             except NameError:
                 raise HloCellError("UsageError", f"--args: {name!r} is not defined in the notebook") from None
             except SyntaxError:
@@ -306,7 +316,7 @@ class HloMagics(Magics):
     def _store_outputs(self, outputs, names: list[str]) -> None:
         if not names:
             return
-        ns = self.shell.user_ns
+        ns = self._ip.user_ns
         if len(names) == 1:
             ns[names[0]] = outputs
             return
@@ -332,7 +342,7 @@ class HloMagics(Magics):
             if v is not None:
                 self.defaults[key] = v
         if "target" in self.defaults:
-            _check_target(self.defaults["target"])
+            _check_target(str(self.defaults["target"]))
         if "show" in self.defaults:
             try:
                 xm_display.normalize_tabs(_split(self.defaults["show"]))

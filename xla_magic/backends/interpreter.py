@@ -4,6 +4,7 @@ It is the reference every compiled result is tested against, and the "interprete
 dispatch" baseline the notebook plots."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -11,6 +12,7 @@ import numpy as np
 from ..hlo.evaluator import make_plan, run_plan
 from ..hlo.ir import Module
 from ..report import Report
+from .args import element_type
 from .base import Executable
 
 if TYPE_CHECKING:
@@ -41,9 +43,9 @@ def executable(module: Module, report: Report | None = None) -> Executable:
     """The module as it stands, without the optimizer's stage (what `xla_magic.interpret` runs)."""
     plan = make_plan(module.entry)
     root = module.entry.root.shape
-    dtypes = [leaf.dtype.np for leaf in root.leaves()]
+    dtypes = [element_type(leaf).np for leaf in root.leaves()]
 
-    def run(args: list[np.ndarray], outs: list[np.ndarray] | None = None) -> list[np.ndarray]:
+    def run(args: Sequence[np.ndarray], outs: list[np.ndarray] | None = None) -> list[np.ndarray]:
         value = run_plan(plan, args)
         arrays = _leaves(value) if root.is_tuple else [np.asarray(value)]
         # 0-d numpy scalars come back as arrays of the declared type.

@@ -13,7 +13,7 @@ import subprocess
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..hlo.ir import Module
+from ..hlo.ir import Instruction, Module
 from ..hlo.opcodes import Opcode as O
 from .cache import opcodes, parsed
 from .fmt import LIBRARY_COLOR, kernel_colors, plural
@@ -94,7 +94,7 @@ def instruction_graph(report, module: Module | None = None) -> Graph:
     ids: set[str] = set()
     for comp in _computations(module):
         by_name = {i.name: i for i in comp.instructions}
-        consumers: list[tuple[str, object, str | None]] = []  # (node id, instruction, kernel)
+        consumers: list[tuple[str, Instruction, str | None]] = []  # (node id, instruction, kernel)
         for i in comp.instructions:
             kind = {O.PARAMETER: "parameter", O.CONSTANT: "constant"}.get(i.opcode, "op")
             if i.opcode in (O.WHILE, O.CONDITIONAL, O.CALL):
@@ -140,7 +140,7 @@ def kernel_graph(report, module: Module | None = None) -> Graph:
     g = Graph("kernel", computations=_titles(module), kernels={k.name: k.kind for k in (plan.kernels if plan else [])})
     kernels = {k.name: k for k in (plan.kernels if plan else [])}
     opcode_of = opcodes(report)
-    nested = {}
+    nested: dict[str, list[str]] = {}
     if plan is not None:
         for k in plan.kernels:
             if k.computation != comp.name:
@@ -361,7 +361,7 @@ def fallback_figure(g: Graph, colors: dict[str, tuple[str, str]] | None = None, 
     for n in g.nodes:
         x, y, h = pos[n.id]
         if n.kind == "kernel":
-            fill, border = colors.get(n.kernel, LIBRARY_COLOR)
+            fill, border = colors.get(n.kernel or "", LIBRARY_COLOR)
         elif n.kind in ("parameter", "output"):
             fill, border = "#eeeeee", "#999999"
         else:
@@ -370,7 +370,7 @@ def fallback_figure(g: Graph, colors: dict[str, tuple[str, str]] | None = None, 
                                     lw=1.3 if n.kind == "kernel" else 0.8))
         if n.kind == "kernel":
             ax.text(x + 0.08, y + 0.06, n.label, va="top", ha="left", fontsize=8.5, weight="bold")
-            ax.text(x + 0.08, y + 0.22, f"{g.kernels.get(n.kernel, '')} · {len(n.lines)} ops", va="top",
+            ax.text(x + 0.08, y + 0.22, f"{g.kernels.get(n.kernel or '', '')} · {len(n.lines)} ops", va="top",
                     ha="left", fontsize=7, color="#444444")
             body = "\n".join(_kernel_lines(n, max_lines))
             ax.text(x + 0.08, y + 0.4, body, va="top", ha="left", fontsize=6.8, family="monospace",

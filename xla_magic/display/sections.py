@@ -5,10 +5,16 @@ from __future__ import annotations
 import difflib
 from collections import Counter
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
+from functools import partial
+from typing import TYPE_CHECKING
 
 from .cache import memo, opcodes, parsed
 from .fmt import count, esc, kernel_colors, module_name, nbytes, plural, seconds, signature
 from .highlight import code_html
+
+if TYPE_CHECKING:
+    from ..report import Report
 
 TABS = ("summary", "fusion", "passes", "hlo", "code", "latency", "memory")
 TITLES = {"summary": "Summary", "fusion": "Fusion plan", "passes": "Passes", "hlo": "HLO", "code": "Code",
@@ -40,7 +46,7 @@ def normalize_tabs(spec) -> list[str]:
     return out or ["summary"]
 
 
-def table(headers: list[str] | None, rows: list[list[str]], numeric: set[int] = frozenset()) -> str:
+def table(headers: list[str] | None, rows: list[list[str]], numeric: AbstractSet[int] = frozenset()) -> str:
     """Cells are HTML already; `headers` None: a list of facts without a header row."""
     head = ""
     if headers is not None:
@@ -266,8 +272,8 @@ def passes_html(report, max_diff_lines: int = 200) -> str:
     texts = pass_texts(report)
     for n, p in enumerate(report.passes):
         if p.changed:
-            body = safe(lambda n=n, p=p: diff_html(texts[n], texts[n + 1], max_lines=max_diff_lines,
-                                                   from_name=f"before {p.name}", to_name=f"after {p.name}"), "a diff")
+            body = safe(partial(diff_html, texts[n], texts[n + 1], max_lines=max_diff_lines,
+                                from_name=f"before {p.name}", to_name=f"after {p.name}"), "a diff")
             out += (f'<details style="margin:2px 0"><summary style="cursor:pointer">{n + 1}. {esc(p.name)}: '
                     f"diff against the step before</summary>{body}</details>")
     return out
@@ -309,14 +315,18 @@ def artifact_text(report, key: str, kernel: str | None = None) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-def code_section_html(report, max_lines: int = 80) -> str:
+def _code_html(report: Report, key: str, max_lines: int) -> str:
+    return code_html(artifact_text(report, key), key, max_lines=max_lines)
+
+
+def code_section_html(report: Report, max_lines: int = 80) -> str:
     keys = artifact_keys(report)
     if not keys:
         return note(f"The {esc(report.target)} target produces no generated code to show "
                     "(the interpreter runs the HLO itself).")
     out = ""
     for n, key in enumerate(keys):
-        body = safe(lambda key=key: code_html(artifact_text(report, key), key, max_lines=max_lines), key)
+        body = safe(partial(_code_html, report, key, max_lines), key)
         out += (f'<details{" open" if n == 0 else ""} style="margin:2px 0"><summary style="cursor:pointer">'
                 f"{esc(ARTIFACT_TITLES.get(key, key))}</summary>{body}</details>")
     kernels = kernel_functions(report)

@@ -29,7 +29,8 @@ def lower(original: Module, target: str, preset: str | None = None, optimize: bo
           **options: Any) -> Lowered:
     """Runs the pipeline tuned for `preset` (default: `target`'s own) unless `optimize` is false,
     then assigns buffers and measures the cost of the result."""
-    module, records, plan = original, [], None
+    module, plan = original, None
+    records: list[PassRecord] = []
     if optimize:
         module, records, plan = optimize_with_plan(original, target=preset or target, **options)
     live = interpreter_live_bytes(original)

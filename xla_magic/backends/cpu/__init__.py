@@ -5,6 +5,7 @@
 the call from Python one foreign call."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,7 @@ import numpy as np
 
 from ...hlo.ir import Module
 from ...report import Report
+from ..args import element_type
 from ..artifacts import Artifacts
 from ..base import Executable
 from ..outputs import OutputAllocator
@@ -97,10 +99,10 @@ def _executable(module: Module, report: Report, state: CpuState, loaded_from_dis
 
     jm = state.jit
     caller = make_caller(jm.address(state.entry), state.n_in, state.n_out, keepalive=jm)
-    specs = [(s.dims, s.dtype.np) for s in module.entry.root.shape.leaves()]
+    specs = [(s.dims, np.dtype(element_type(s).np)) for s in module.entry.root.shape.leaves()]
     allocate = OutputAllocator(specs)
 
-    def run(args: list[np.ndarray], outs: list[np.ndarray] | None = None) -> list[np.ndarray]:
+    def run(args: Sequence[np.ndarray], outs: list[np.ndarray] | None = None) -> list[np.ndarray]:
         if outs is None:
             outs = allocate()
         caller([*args, *outs])

@@ -13,6 +13,7 @@
 CuPy is imported only here, lazily: `import xla_magic` never needs it."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -92,7 +93,7 @@ def compile(lowered: Lowered, **options: int) -> Executable:  # noqa: A001
 
         return make_executable(lowered.module, report, gen)
 
-    def run(args: list[np.ndarray], outs: list[np.ndarray] | None = None) -> list[np.ndarray]:
+    def run(args: Sequence[np.ndarray], outs: list[np.ndarray] | None = None) -> list[np.ndarray]:
         raise RuntimeError(f"target 'gpu' cannot run here: {why}. The generated CUDA, its PTX and SASS are in "
                            "exe.report.artifacts ('cuda', 'ptx', 'sass', 'host_program'); "
                            "xla_magic.backends.gpu.hostsim.compile(module) runs the same CUDA on the CPU.")

@@ -12,6 +12,7 @@ import hashlib
 import os
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,7 +134,7 @@ def compile(module: Module, report: Report | None = None, program: Program | Non
     ctypes.memmove(cbase, program.consts, len(program.consts))
     bases = (_aligned(arena), _aligned(scratch), cbase)
 
-    def run(args: list[np.ndarray], outs=None) -> list[np.ndarray]:
+    def run(args: Sequence[np.ndarray], outs: list[np.ndarray] | None = None) -> list[np.ndarray]:
         if outs is None:
             outs = [np.empty(d, t) for d, t in program.out_specs]
         at = Bases([a.ctypes.data for a in args], [o.ctypes.data for o in outs], bases[0], bases[2], bases[1])
