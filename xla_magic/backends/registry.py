@@ -9,6 +9,7 @@ imported on first use, so `import xla_magic` loads neither llvmlite nor CuPy.
 A new target: a module with those functions and one `_register(...)` line below."""
 from __future__ import annotations
 
+import functools
 import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, cast
@@ -42,7 +43,7 @@ class Backend:
     disk_cache: bool = False  # the module has load/store/host_key (see above)
 
     def _impl(self) -> BackendModule:
-        return cast(BackendModule, importlib.import_module(self.module))
+        return _import(self.module)
 
     def _cache(self) -> CachingBackendModule | None:
         return cast(CachingBackendModule, self._impl()) if self.disk_cache else None
@@ -71,6 +72,11 @@ class Backend:
         cache = self._cache()
         if cache is not None:
             cache.store(key, exe)
+
+
+@functools.cache
+def _import(module: str) -> BackendModule:
+    return cast(BackendModule, importlib.import_module(module))
 
 
 _BACKENDS: dict[str, Backend] = {}
