@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 _ATTR = "_xm_display_cache"
 
 
-def memo(report, key: tuple, make: Callable[[], Any]) -> Any:
+def memo(report: Report, key: tuple, make: Callable[[], Any]) -> Any:
     store = report.__dict__.setdefault(_ATTR, {})
     if key not in store:
         store[key] = make()
@@ -47,7 +47,7 @@ def parsed(report: Report, which: str) -> Module:
     return memo(report, ("module", which), make)
 
 
-def opcodes(report) -> dict[str, str]:
+def opcodes(report: Report) -> dict[str, str]:
     """Instruction name -> opcode over the modules after optimization, before fusion and as
     written (a kernel's copies of cheap producers get fresh names in the fused computations)."""
     def make():

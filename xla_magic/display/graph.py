@@ -84,7 +84,7 @@ def _membership(plan) -> tuple[dict[str, str], dict[str, set[str]]]:
     return home, dups
 
 
-def instruction_graph(report, module: Module | None = None) -> Graph:
+def instruction_graph(report: Report, module: Module | None = None) -> Graph:
     module = module or pre_fusion_module(report)
     plan = report.fusion_plan
     home, dups = _membership(plan)
@@ -130,7 +130,7 @@ def _label(i) -> str:
     return f"{i.opcode.value}\n{i.name}\n{shape}"
 
 
-def kernel_graph(report, module: Module | None = None) -> Graph:
+def kernel_graph(report: Report, module: Module | None = None) -> Graph:
     """One node per kernel (and per parameter and control-flow op) of the entry computation;
     tuples, get-tuple-elements, bitcasts and constants are looked through."""
     module = module or pre_fusion_module(report)
@@ -199,7 +199,7 @@ def kernel_graph(report, module: Module | None = None) -> Graph:
     return g
 
 
-def fusion_graph(report, max_nodes: int = MAX_INSTRUCTION_NODES) -> Graph:
+def fusion_graph(report: Report, max_nodes: int = MAX_INSTRUCTION_NODES) -> Graph:
     module = pre_fusion_module(report)
     n = sum(len(c.instructions) for c in _computations(module))
     if n <= max_nodes:
@@ -389,7 +389,7 @@ def fallback_figure(g: Graph, colors: dict[str, tuple[str, str]] | None = None, 
     return fig
 
 
-def fusion_picture(report, use_dot: bool | None = None) -> tuple[str, bytes]:
+def fusion_picture(report: Report, use_dot: bool | None = None) -> tuple[str, bytes]:
     """(mime type, bytes): graphviz SVG where `dot` is installed, else a matplotlib PNG."""
     colors = kernel_colors(report.fusion_plan)
     if use_dot is None:
