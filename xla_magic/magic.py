@@ -106,7 +106,7 @@ def _check_target(target: str) -> None:
 def _check_passes(target: str, names: list[str]) -> None:
     from .passes.pipeline import default_pipeline, pass_names
 
-    pipeline = default_pipeline(target)
+    pipeline = default_pipeline(registry.get(target).preset)
     known = set(pass_names(pipeline)) | {name for name, _ in pipeline}
     bad = [n for n in names if n not in known]
     if bad:

@@ -5,6 +5,7 @@
 the call from Python one foreign call."""
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -85,13 +86,29 @@ def compile(lowered: Lowered) -> Executable:  # noqa: A001
     except Unsupported as e:
         raise Unsupported(f"the cpu backend cannot compile this module: {e}") from None
     jm = compile_ir(with_vector_variants(program.llvm_module), [program.entry], name=module.name)
+    state = CpuState(jm, program.entry, program.n_inputs, program.n_outputs, program.kernels)
     if xla_dump:
         text = module.to_text()
-        report = Report("cpu", text, text, buffers=buffers)
+        report = Report("cpu", text, text, buffers=buffers, artifacts=_artifacts(state))
     else:
-        report = Report.of(lowered)
-    return _executable(module, report, CpuState(jm, program.entry, program.n_inputs, program.n_outputs,
-                                                program.kernels))
+        report = Report.of(lowered, _artifacts(state))
+    return _executable(module, report, state)
+
+
+def _artifacts(state: CpuState) -> Artifacts:
+    """LLVM IR before and after optimization, and assembly (generated when first read)."""
+    jm = state.jit
+
+    def per_kernel(fn: str) -> dict[str, str]:
+        def find(table: dict[str, str]) -> str:
+            # A parallel kernel's work is in its .body and .worker functions too.
+            return "\n\n".join(v for k, v in table.items() if k == fn or k.startswith(fn + "."))
+
+        return {"llvm_ir": find(jm.llvm_ir_by_function), "llvm_ir_opt": find(jm.llvm_ir_opt_by_function),
+                "asm": find(jm.asm_by_function)}
+
+    return Artifacts({"llvm_ir": lambda: jm.llvm_ir, "llvm_ir_opt": lambda: jm.llvm_ir_opt, "asm": lambda: jm.asm},
+                     per_kernel, state.kernels)
 
 
 def _executable(module: Module, report: Report, state: CpuState, loaded_from_disk: bool = False) -> Executable:
@@ -108,24 +125,12 @@ def _executable(module: Module, report: Report, state: CpuState, loaded_from_dis
         caller([*args, *outs])
         return outs
 
-    def per_kernel(fn: str) -> dict[str, str]:
-        def find(table: dict[str, str]) -> str:
-            # A parallel kernel's work is in its .body and .worker functions too.
-            return "\n\n".join(v for k, v in table.items() if k == fn or k.startswith(fn + "."))
-
-        return {"llvm_ir": find(jm.llvm_ir_by_function), "llvm_ir_opt": find(jm.llvm_ir_opt_by_function),
-                "asm": find(jm.asm_by_function)}
-
-    report.artifacts = Artifacts({"llvm_ir": lambda: jm.llvm_ir, "llvm_ir_opt": lambda: jm.llvm_ir_opt,
-                                  "asm": lambda: jm.asm}, per_kernel, state.kernels)
     return Executable(module, run, report, "cpu", fresh_results=True, direct=caller, loaded_from_disk=loaded_from_disk,
                       backend_state=state, release_memory=allocate.release)
 
 
 def store(key: str, exe: Executable) -> None:
     """Stores a compiled executable in the on-disk cache (see disk_cache)."""
-    import copy
-
     from . import disk_cache
 
     state = exe.backend_state
@@ -135,8 +140,7 @@ def store(key: str, exe: Executable) -> None:
     object_code = getattr(jm, "object_code", None)  # None where LLVM gave no object file
     if object_code is None:
         return
-    report = copy.copy(exe.report)
-    report.artifacts = {}
+    report = dataclasses.replace(exe.report, artifacts={})  # its texts come back from the JIT module
     disk_cache.store(key, {"report": report, "llvm_ir": jm.llvm_ir, "llvm_ir_opt": jm.llvm_ir_opt,
                            "llvm_ir_by_function": jm.llvm_ir_by_function, "object": object_code,
                            "entry": state.entry, "n_in": state.n_in, "n_out": state.n_out, "kernels": state.kernels})
@@ -152,11 +156,12 @@ def load(key: str) -> Executable | None:
     if data is None:
         return None
     try:
-        report = data["report"]
-        module = parse_hlo(report.hlo_after, verify=False)
+        stored: Report = data["report"]
+        module = parse_hlo(stored.hlo_after, verify=False)
         jm = compile_ir(data["llvm_ir_opt"], [data["entry"]], name=module.name, object_code=data["object"])
         jm.llvm_ir, jm.llvm_ir_by_function = data["llvm_ir"], data["llvm_ir_by_function"]
         state = CpuState(jm, data["entry"], data["n_in"], data["n_out"], data["kernels"])
-        return _executable(module, report, state, loaded_from_disk=True)
+        return _executable(module, dataclasses.replace(stored, artifacts=_artifacts(state)), state,
+                           loaded_from_disk=True)
     except Exception:  # noqa: BLE001 - anything odd: recompile instead
         return None

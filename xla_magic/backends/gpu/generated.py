@@ -3,7 +3,7 @@ its PTX and SASS (NVRTC and nvdisasm work without a device)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..artifacts import Artifacts
 from . import nvrtc
@@ -29,6 +29,8 @@ class Generated:
 
     program: Program
     arch: str = DEFAULT_ARCH
+    # NVRTC's output per architecture, compiled when first asked for
+    _compiled: dict[str, nvrtc.Compiled] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def cuda(self) -> str:
@@ -36,10 +38,9 @@ class Generated:
 
     def compiled(self, arch: str | None = None) -> nvrtc.Compiled:
         arch = arch or self.arch
-        cache = self.__dict__.setdefault("_compiled", {})
-        if arch not in cache:
-            cache[arch] = nvrtc.compile_cuda(full_source(self.program), arch, f"{self.program.name}.cu")
-        return cache[arch]
+        if arch not in self._compiled:
+            self._compiled[arch] = nvrtc.compile_cuda(full_source(self.program), arch, f"{self.program.name}.cu")
+        return self._compiled[arch]
 
     def ptx(self, arch: str | None = None) -> str:
         ok, why = nvrtc.available()
