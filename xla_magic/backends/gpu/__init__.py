@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from ...passes.buffers import BufferAssignment
     from ...passes.stage import Lowered
 
-__all__ = ["available", "compile", "generate", "Generated", "Unsupported", "full_source", "header", "DEFAULT_ARCH"]
+__all__ = ["available", "compile", "generate", "generated", "Generated", "Unsupported", "full_source", "header",
+           "DEFAULT_ARCH"]
 
 
 def available() -> tuple[bool, str]:
@@ -75,6 +76,14 @@ def generate(module: Module, buffers: BufferAssignment | None = None, library_mi
     except Unsupported as e:
         raise Unsupported(f"the gpu backend cannot compile this module: {e}") from None
     return Generated(program, arch)
+
+
+def generated(exe: Executable) -> Generated:
+    """The GPU program behind an executable of this backend (for PTX or SASS of another arch:
+    `generated(exe).ptx("sm_80")`)."""
+    if not isinstance(exe.backend_state, Generated):
+        raise TypeError(f"{exe!r} was not compiled by the gpu backend")
+    return exe.backend_state
 
 
 def compile(lowered: Lowered, **options: int) -> Executable:  # noqa: A001
