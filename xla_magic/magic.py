@@ -278,7 +278,7 @@ class HloMagics(Magics):
             raise HloCellError("ahead-of-time build failed", str(e)) from None
         print(result.summary() if hasattr(result, "summary") else result)
 
-    def _arguments(self, exe, names: list[str]) -> list[np.ndarray]:
+    def _arguments(self, exe: Executable, names: list[str]) -> list[np.ndarray]:
         from .backends.args import check_args
 
         values = []
@@ -304,7 +304,7 @@ class HloMagics(Magics):
             raise HloCellError("cannot run", f"target {exe.target!r} cannot run here: {why}. The report (without "
                                              "--args and --bench) still shows the code it generated.")
 
-    def _run(self, exe, arrays):
+    def _run(self, exe: Executable, arrays: list[np.ndarray]) -> Any:
         from .hlo.evaluator import EvaluationError
 
         self._runnable(exe)

@@ -15,7 +15,9 @@ from .sections import TABS, normalize_tabs
 from .timings import timings_mimebundle
 
 if TYPE_CHECKING:
+    from ..backends.base import Executable
     from ..report import Report
+    from .widgets import BenchArgs
 
 __all__ = ["TABS", "ReportView", "fusion_figure", "latency_figure", "memory_figure", "mimebundle", "normalize_tabs",
            "per_op_figure", "report_html", "report_text", "report_widget", "timings_mimebundle", "view"]
@@ -38,7 +40,8 @@ def report_html(report: Report, show: Sequence[str] = ("summary",)) -> str:
     return render(report, show)
 
 
-def report_widget(report: Report, show: Sequence[str] = ("summary",), exe=None, args=None, eager: bool = False):
+def report_widget(report: Report, show: Sequence[str] = ("summary",), exe: Executable | None = None,
+                  args: BenchArgs | None = None, eager: bool = False):
     from .widgets import report_widget as build
 
     return build(report, show, exe=exe, args=args, eager=eager)
@@ -56,7 +59,8 @@ def widgets_wanted() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None  # a frontend that can show widgets
 
 
-def mimebundle(report: Report, show: Sequence[str] | None = None, exe=None, args=None) -> dict:
+def mimebundle(report: Report, show: Sequence[str] | None = None, exe: Executable | None = None,
+               args: BenchArgs | None = None) -> dict:
     """text/plain and text/html always; the widget view where ipywidgets can show one."""
     prefs = report.__dict__.get(_VIEW_ATTR, {})
     show = normalize_tabs(show if show is not None else prefs.get("show"))
@@ -72,7 +76,8 @@ def mimebundle(report: Report, show: Sequence[str] | None = None, exe=None, args
     return bundle
 
 
-def set_view(report: Report, show=None, exe=None, args=None) -> None:
+def set_view(report: Report, show: Sequence[str] | str | None = None, exe: Executable | None = None,
+             args: BenchArgs | None = None) -> None:
     """How this Report displays from now on: the tab it opens on, and what its Latency tab may run
     (`args`: arrays, or a function returning them, so no arrays are kept alive by the report)."""
     report.__dict__[_VIEW_ATTR] = {"show": normalize_tabs(show) if show is not None else None, "exe": exe,
@@ -82,7 +87,8 @@ def set_view(report: Report, show=None, exe=None, args=None) -> None:
 class ReportView:
     """A Report with display options; displays like the Report itself."""
 
-    def __init__(self, report: Report, show=None, exe=None, args=None):
+    def __init__(self, report: Report, show: Sequence[str] | str | None = None, exe: Executable | None = None,
+                 args: BenchArgs | None = None):
         self.report, self.show, self.exe, self.args = report, normalize_tabs(show), exe, args
 
     def _repr_mimebundle_(self, include=None, exclude=None):
@@ -92,7 +98,8 @@ class ReportView:
         return report_text(self.report, self.show)
 
 
-def view(report: Report, show=None, exe=None, args=None) -> ReportView:
+def view(report: Report, show: Sequence[str] | str | None = None, exe: Executable | None = None,
+         args: BenchArgs | None = None) -> ReportView:
     return ReportView(report, show, exe, args)
 
 

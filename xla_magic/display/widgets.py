@@ -30,13 +30,19 @@ from .sections import (
 )
 
 if TYPE_CHECKING:
+    import numpy as np
+
+    from ..backends.base import Executable
     from ..report import Report
+
+    # What the Latency tab's benchmark runs on: arrays, or a function returning them when clicked.
+    BenchArgs = Sequence[np.ndarray] | Callable[[], Sequence[np.ndarray]]
 
 CODE_LINES = 4000  # per view; the full texts stay in report.artifacts
 
 
-def report_widget(report: Report, show: Sequence[str] = ("summary",), exe=None, args: Sequence | None = None,
-                  eager: bool = False):
+def report_widget(report: Report, show: Sequence[str] = ("summary",), exe: Executable | None = None,
+                  args: BenchArgs | None = None, eager: bool = False):
     """A VBox: a header line and a Tab. `show[0]` is the tab it opens on. With `exe`, the Latency
     tab offers to run the benchmark when there are no timings yet, on `args` (arrays, or a
     function returning them; none: random inputs)."""
