@@ -206,9 +206,9 @@ def test_real_jax_module_with_args_returns_a_report_showing_its_kernels(ip):
 
 
 def test_gpu_target_shows_code_even_without_a_device(ip, capsys):
-    from xla_magic.backends import gpu
+    from xla_magic.backends import gpu, registry
 
-    if not getattr(gpu, "INSPECT_WITHOUT_DEVICE", False):
+    if not registry.get("gpu").inspect_without_device:
         pytest.skip("the gpu backend needs its device")
     res = run(ip, "--target gpu -o -q")
     assert res.success, res.error_in_exec

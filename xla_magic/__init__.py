@@ -9,6 +9,7 @@
     f = xm.jit(numpy_fn)              # traced to HLO, compiled and cached per argument signature
     xm.trace(numpy_fn, x)             # -> Module; xm.fori_loop / while_loop / cond / scan inside
 """
+from ._version import __version__ as __version__
 from .aot import aot_compile
 from .api import compile, interpret
 from .bench import Timings, benchmark
@@ -16,7 +17,9 @@ from .hlo.ir import Computation, Instruction, Module
 from .hlo.parser import HloParseError, parse_hlo
 from .hlo.shape import Shape
 from .hlo.verifier import HloVerifyError
+from .report import MimeBundle as _MimeBundle
 from .report import Report
+from .report import set_renderer as _set_renderer
 from .trace import cond, fori_loop, jit, scan, trace, while_loop
 
 __all__ = [
@@ -24,10 +27,18 @@ __all__ = [
     "Instruction", "Shape", "Report", "benchmark", "Timings",
     "trace", "jit", "fori_loop", "while_loop", "cond", "scan",
 ]
-__version__ = "0.1.0"
 
 
-def load_ipython_extension(ipython):  # %load_ext xla_magic
+def _render_report(report: Report) -> _MimeBundle:
+    from .display import mimebundle  # matplotlib, ipywidgets and pygments only once something is drawn
+
+    return mimebundle(report)
+
+
+_set_renderer(_render_report)
+
+
+def load_ipython_extension(ipython: object) -> None:  # %load_ext xla_magic
     from .magic import load_ipython_extension as _load
 
     _load(ipython)

@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
+from ._version import __version__
+from .backends import registry
+from .backends.base import Executable
 from .hlo.ir import Module
 from .hlo.parser import parse_hlo
-from .report import Report
-
-TARGETS = ("interpreter", "cpu", "gpu")
 
 
-def _module(m_or_text, verify: bool = True) -> Module:
+def _module(m_or_text: Module | str, verify: bool = True) -> Module:
     if isinstance(m_or_text, Module):
         return m_or_text
     if isinstance(m_or_text, str):
@@ -18,16 +19,16 @@ def _module(m_or_text, verify: bool = True) -> Module:
     raise TypeError(f"expected HLO text or a Module, got {type(m_or_text).__name__}")
 
 
-def interpret(m_or_text, *args):
+def interpret(m_or_text: Module | str, *args: Any) -> Any:
     """Runs the module one instruction at a time with numpy, exactly as XLA defines each op.
 
     Returns a numpy array, or a tuple of arrays when the root is a tuple."""
     from .backends import interpreter
 
-    return interpreter.compile(_module(m_or_text))(*args)
+    return interpreter.executable(_module(m_or_text))(*args)
 
 
-_CACHE: dict[str, object] = {}  # compile cache in memory: key -> Executable
+_CACHE: dict[str, Executable] = {}  # compile cache in memory: key -> Executable
 _CACHE_LIMIT = 256
 
 
@@ -50,23 +51,15 @@ def _source_hash() -> str:
     return _SOURCE_HASH[0]
 
 
-def _cache_key(text: str, target: str, optimize: bool, options: dict) -> str:
-    """The module's text, the target, the options, the host CPU and the compiler's versions."""
+def _cache_key(text: str, backend: registry.Backend, optimize: bool, options: dict[str, Any]) -> str:
+    """The module's text, the target, the options, the host (for native code) and the compiler's versions."""
     import hashlib
     import platform
 
     import llvmlite
 
-    from . import __version__
-
-    host = ""
-    if target == "cpu":
-        from .backends.cpu.jit import host as cpu_host
-
-        h = cpu_host()
-        host = f"{h.triple}|{h.cpu}|{h.features}"
-    parts = [__version__, _source_hash(), llvmlite.__version__, platform.machine(), host, target, str(optimize),
-             repr(sorted(options.items())), text]
+    parts = [__version__, _source_hash(), llvmlite.__version__, platform.machine(), backend.host_key(), backend.name,
+             str(optimize), repr(sorted(options.items())), text]
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
 
 
@@ -74,67 +67,42 @@ def clear_cache() -> None:
     _CACHE.clear()
 
 
-def compile(m_or_text, target: str = "cpu", optimize: bool = True, cache: bool = True,  # noqa: A001
-            **options):
+def compile(m_or_text: Module | str, target: str = "cpu", optimize: bool = True, cache: bool = True,  # noqa: A001
+            **options: Any) -> Executable:
     """Verifies, optimizes (unless optimize=False) and compiles for `target`; returns an Executable.
 
     Compiling the same text for the same target and options again returns the cached executable."""
-    if target not in TARGETS:
-        raise ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
+    backend = registry.get(target)
     cacheable = cache and not options.get("dump_to") and isinstance(m_or_text, (str, Module))
+    key = ""
     if cacheable:
         text = m_or_text if isinstance(m_or_text, str) else m_or_text.to_text()
-        key = _cache_key(text, target, optimize, options)
+        key = _cache_key(text, backend, optimize, options)
         hit = _CACHE.get(key)
+        if hit is None:
+            hit = backend.load(key)  # machine code kept on disk by an earlier process
+            if hit is not None:
+                _CACHE[key] = hit
         if hit is not None:
             return hit
-    if cacheable and target == "cpu":
-        from .backends.cpu import load_from_disk
-
-        exe = load_from_disk(key)
-        if exe is not None:
-            _CACHE[key] = exe
-            return exe
-    exe = _compile_uncached(m_or_text, target, optimize, **options)
-    if cacheable and target == "cpu":
-        from .backends.cpu import save_to_disk
-
-        save_to_disk(key, exe)
+    exe = _compile_uncached(m_or_text, backend, optimize, **options)
     if cacheable:
+        backend.store(key, exe)
         if len(_CACHE) >= _CACHE_LIMIT:
             _CACHE.pop(next(iter(_CACHE)))
         _CACHE[key] = exe
     return exe
 
 
-def _compile_uncached(m_or_text, target: str, optimize: bool, **options):
-    from .passes.buffers import assign_buffers, interpreter_live_bytes
-    from .passes.cost import analyze
-    from .passes.fusion import FusionPlan
+def _compile_uncached(m_or_text: Module | str, backend: registry.Backend, optimize: bool,
+                      **options: Any) -> Executable:
+    from .passes.stage import lower
 
     t0 = time.perf_counter()
-    original = _module(m_or_text)
-    module = original
-    records: list = []
-    if optimize:
-        from .passes.pipeline import optimize as run_pipeline
-
-        module, records = run_pipeline(original, target=target, **options)
-    plan = next((r.info for r in records if isinstance(r.info, FusionPlan)), None)
-    buffers = assign_buffers(module)
-    buffers.interpreter_live_bytes = interpreter_live_bytes(original)
-    report = Report(target, original.to_text(), module.to_text(), passes=records, fusion_plan=plan,
-                    buffers=buffers, cost=analyze(module))
-    if target == "interpreter":
-        from .backends import interpreter as backend
-    elif target == "cpu":
-        from .backends import cpu as backend
-    else:
-        from .backends import gpu as backend
-    ok, why = backend.available()
-    # The gpu backend still generates (and shows) its code without a device; calls then raise.
-    if not ok and not getattr(backend, "INSPECT_WITHOUT_DEVICE", False):
-        raise RuntimeError(f"target {target!r} is not available here: {why}")
-    exe = backend.compile(module, report)
-    report.compile_seconds = time.perf_counter() - t0
+    lowered = lower(_module(m_or_text), backend.name, backend.preset, optimize, **options)
+    ok, why = backend.usable()
+    if not ok:
+        raise RuntimeError(f"target {backend.name!r} is not available here: {why}")
+    exe = backend.compile(lowered)
+    exe.report.compile_seconds = time.perf_counter() - t0
     return exe

@@ -87,7 +87,7 @@ class Timings:
         return f"<Timings: {self.summary()}>"
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        from .display import timings_mimebundle
+        from .display.timings import timings_mimebundle
 
         return timings_mimebundle(self)
 
@@ -124,7 +124,7 @@ class _Progress:
         self.bar = None
         if show:
             try:
-                from tqdm.auto import tqdm
+                from tqdm.auto import tqdm  # type: ignore[import-untyped]
             except ImportError:
                 return
             self.bar = tqdm(total=total, desc="xm.benchmark", unit="sample", leave=False)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 import numpy as np
 
@@ -65,7 +66,8 @@ def cmd_run(ns) -> int:
     result = exe(*args)
     outs = list(result) if isinstance(result, tuple) else [result]
     if ns.out:
-        np.savez(ns.out, **{f"out{i}": _storable(o) for i, o in enumerate(outs)})
+        named: dict[str, Any] = {f"out{i}": _storable(o) for i, o in enumerate(outs)}
+        np.savez(ns.out, **named)
         print(f"wrote {len(outs)} output{'s' if len(outs) != 1 else ''} to {ns.out}")
     else:
         with np.printoptions(threshold=64, edgeitems=3, precision=6):
@@ -83,7 +85,8 @@ def cmd_compile(ns) -> int:
         sys.stdout.write(r.hlo_after)
     elif ns.emit == "plan":
         print(r.fusion_plan.summary() if r.fusion_plan else "no fusion plan (--no-opt)")
-        print(r.buffers.summary())
+        if r.buffers is not None:
+            print(r.buffers.summary())
         print(r.cost)
     else:
         key = {"llvm": "llvm_ir", "llvm-opt": "llvm_ir_opt", "asm": "asm", "cuda": "cuda", "ptx": "ptx",
@@ -92,7 +95,7 @@ def cmd_compile(ns) -> int:
             raise SystemExit(f"xla-magic: the {ns.target} target has no {ns.emit} to show")
         sys.stdout.write(r.artifacts[key])
     print(f"\n; compiled for {ns.target} in {r.compile_seconds * 1e3:.1f} ms", file=sys.stderr)
-    if getattr(exe, "unavailable", None):  # gpu code shown, but nothing here can run it
+    if exe.unavailable:  # gpu code shown, but nothing here can run it
         print(f"; {ns.target} cannot run here: {exe.unavailable}", file=sys.stderr)
     return 0
 
@@ -110,7 +113,7 @@ def cmd_bench(ns) -> int:
     medians = []
     for label, exe in rows:
         exe(*args)
-        samples = []
+        samples: list[float] = []
         deadline = time.perf_counter() + ns.seconds
         while len(samples) < 5 or time.perf_counter() < deadline:
             t0 = time.perf_counter()
@@ -142,7 +145,10 @@ def cmd_aot(ns) -> int:
     return 0
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
+    from .backends import registry
+
+    targets = registry.names()
     ap = argparse.ArgumentParser(prog="xla-magic", description="An XLA-style compiler for HLO text.")
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("parse", help="parse and verify FILE.hlo, print the canonical text")
@@ -153,19 +159,19 @@ def main(argv=None) -> int:
     r.add_argument("file")
     r.add_argument("--inputs", help="an .npz holding arg0, arg1, ...")
     r.add_argument("--out", help="write the outputs out0, out1, ... to this .npz")
-    r.add_argument("--target", default="cpu", choices=("interpreter", "cpu", "gpu"))
+    r.add_argument("--target", default="cpu", choices=targets)
     r.add_argument("--no-opt", action="store_true", help="skip the optimizer")
     r.set_defaults(fn=cmd_run)
     c = sub.add_parser("compile", help="optimize and compile FILE.hlo, print what was produced")
     c.add_argument("file")
-    c.add_argument("--target", default="cpu", choices=("interpreter", "cpu", "gpu"))
+    c.add_argument("--target", default="cpu", choices=targets)
     c.add_argument("--emit", default="hlo", choices=("hlo", "plan", "llvm", "llvm-opt", "asm", "cuda", "ptx", "sass"))
     c.add_argument("--no-opt", action="store_true", help="skip the optimizer")
     c.set_defaults(fn=cmd_compile)
     bch = sub.add_parser("bench", help="time FILE.hlo one op at a time against compiled")
     bch.add_argument("file")
     bch.add_argument("--inputs", help="an .npz holding arg0, arg1, ...")
-    bch.add_argument("--target", default="cpu", choices=("cpu", "gpu", "interpreter"))
+    bch.add_argument("--target", default="cpu", choices=targets)
     bch.add_argument("--seconds", type=float, default=1.0, help="time budget per variant")
     bch.set_defaults(fn=cmd_bench)
     a = sub.add_parser("aot", help="compile FILE.hlo ahead of time: NAME.o, NAME.h, libNAME.so, executable NAME")

@@ -12,15 +12,21 @@ short message with the line of the cell and a caret, never a traceback of xla_ma
 internals: the exception carries `_render_traceback_`, which IPython shows instead."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from . import display as xm_display
-from .api import TARGETS
 from .api import compile as xm_compile
+from .backends import registry
+from .backends.base import Executable
 from .hlo.parser import HloParseError
 from .hlo.verifier import HloVerifyError
+
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
 
 BUILTIN_DEFAULTS = {"target": "cpu", "no_opt": False, "passes": None, "skip": None, "show": None, "bench": False,
                     "quiet": False}
@@ -86,27 +92,21 @@ def _split(values) -> list[str]:
 
 
 def _check_target(target: str) -> None:
-    if target not in TARGETS:
-        raise HloCellError("UsageError", f"--target {target!r}: choose one of {', '.join(TARGETS)}")
+    if target not in registry.names():
+        raise HloCellError("UsageError", f"--target {target!r}: choose one of {', '.join(registry.names())}")
     try:
-        if target == "cpu":
-            from .backends import cpu as backend
-        elif target == "gpu":
-            from .backends import gpu as backend
-        else:
-            from .backends import interpreter as backend
+        # A backend that can show its code without its device (gpu) still compiles; running says why not.
+        ok, why = registry.get(target).usable()
     except ImportError as e:
         raise HloCellError("UsageError", f"target {target!r} is not part of this installation ({e})") from None
-    ok, why = backend.available()
-    # A backend that can show its code without its device (gpu) still compiles; running says why not.
-    if not ok and not getattr(backend, "INSPECT_WITHOUT_DEVICE", False):
+    if not ok:
         raise HloCellError("UsageError", f"target {target!r} is not available here: {why}")
 
 
 def _check_passes(target: str, names: list[str]) -> None:
     from .passes.pipeline import default_pipeline, pass_names
 
-    pipeline = default_pipeline(target)
+    pipeline = default_pipeline(registry.get(target).preset)
     known = set(pass_names(pipeline)) | {name for name, _ in pipeline}
     bad = [n for n in names if n not in known]
     if bad:
@@ -141,6 +141,11 @@ class HloMagics(Magics):
     def __init__(self, shell=None):
         super().__init__(shell)
         self.defaults: dict[str, object] = {}
+
+    @property
+    def _ip(self) -> InteractiveShell:
+        assert self.shell is not None  # magics are registered with a shell
+        return self.shell
 
     def _option(self, opts, key: str):
         v = getattr(opts, key, None)
@@ -181,7 +186,7 @@ class HloMagics(Magics):
             raise HloCellError("UsageError", f"--show: {e}") from None
         if not cell.strip():
             raise HloCellError("UsageError", "the cell holds no HLO text")
-        options = {"passes": passes, "skip": tuple(skip)} if passes or skip else {}
+        options: dict[str, Any] = {"passes": passes, "skip": tuple(skip)} if passes or skip else {}
         from .trace.cell import is_python_cell
 
         if opts.trace or is_python_cell(cell):
@@ -193,7 +198,7 @@ class HloMagics(Magics):
         except NotImplementedError as e:
             raise HloCellError(f"not supported on {target}", str(e)) from None
         report = exe.report
-        ns = self.shell.user_ns
+        ns = self._ip.user_ns
         names = _split(opts.args)
         arrays = self._arguments(exe, names) if opts.args is not None else None
         outputs = None
@@ -235,7 +240,7 @@ class HloMagics(Magics):
         from .trace.cell import trace_cell
         from .trace.errors import TracingError
 
-        ns = self.shell.user_ns
+        ns = self._ip.user_ns
         try:
             traced = trace_cell(cell, ns, filename="<cell>")
         except TracingError as e:
@@ -273,13 +278,13 @@ class HloMagics(Magics):
             raise HloCellError("ahead-of-time build failed", str(e)) from None
         print(result.summary() if hasattr(result, "summary") else result)
 
-    def _arguments(self, exe, names: list[str]) -> list[np.ndarray]:
+    def _arguments(self, exe: Executable, names: list[str]) -> list[np.ndarray]:
         from .backends.args import check_args
 
         values = []
         for name in names:
             try:
-                values.append(self.shell.ev(name))
+                values.append(self._ip.ev(name))
             except NameError:
                 raise HloCellError("UsageError", f"--args: {name!r} is not defined in the notebook") from None
             except SyntaxError:
@@ -293,13 +298,13 @@ class HloMagics(Magics):
             raise HloCellError("argument mismatch", f"--args {', '.join(names)}: {e}{hint}") from None
 
     @staticmethod
-    def _runnable(exe) -> None:
-        why = getattr(exe, "unavailable", None)
+    def _runnable(exe: Executable) -> None:
+        why = exe.unavailable
         if why:
             raise HloCellError("cannot run", f"target {exe.target!r} cannot run here: {why}. The report (without "
                                              "--args and --bench) still shows the code it generated.")
 
-    def _run(self, exe, arrays):
+    def _run(self, exe: Executable, arrays: list[np.ndarray]) -> Any:
         from .hlo.evaluator import EvaluationError
 
         self._runnable(exe)
@@ -311,7 +316,7 @@ class HloMagics(Magics):
     def _store_outputs(self, outputs, names: list[str]) -> None:
         if not names:
             return
-        ns = self.shell.user_ns
+        ns = self._ip.user_ns
         if len(names) == 1:
             ns[names[0]] = outputs
             return
@@ -337,7 +342,7 @@ class HloMagics(Magics):
             if v is not None:
                 self.defaults[key] = v
         if "target" in self.defaults:
-            _check_target(self.defaults["target"])
+            _check_target(str(self.defaults["target"]))
         if "show" in self.defaults:
             try:
                 xm_display.normalize_tabs(_split(self.defaults["show"]))

@@ -1,8 +1,28 @@
-"""What compiling a module produced and measured: plain data, rendered by `xla_magic.display`."""
+"""What compiling a module produced and measured, for people to read: plain data. It is built
+from the optimizer's `Lowered` stage and the backend's texts, and drawn by `xla_magic.display`
+through a renderer that the package installs (so this module imports no rendering code)."""
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .bench import Timings
+    from .passes.buffers import BufferAssignment
+    from .passes.cost import Cost
+    from .passes.fusion import FusionPlan
+    from .passes.pipeline import PassRecord
+    from .passes.stage import Lowered
+
+MimeBundle = dict[str, object]
+Renderer = Callable[["Report"], MimeBundle]
+_RENDERER: list[Renderer] = []
+
+
+def set_renderer(render: Renderer) -> None:
+    """What `Report._repr_mimebundle_` draws with (xla_magic installs `display.mimebundle`)."""
+    _RENDERER[:] = [render]
 
 
 @dataclass
@@ -10,20 +30,28 @@ class Report:
     target: str
     hlo_before: str
     hlo_after: str
-    passes: list = field(default_factory=list)  # one record per pass run: name, changed, seconds, text
-    fusion_plan: Any = None
-    buffers: Any = None
-    cost: Any = None
-    artifacts: dict[str, Any] = field(default_factory=dict)  # llvm_ir, llvm_ir_opt, asm, cuda, ptx, sass
+    passes: list[PassRecord] = field(default_factory=list)  # one record per pass run: name, changed, seconds, text
+    fusion_plan: FusionPlan | None = None
+    buffers: BufferAssignment | None = None
+    cost: Cost | None = None
+    # llvm_ir, llvm_ir_opt, asm, cuda, ptx, sass: produced on first read (backends.artifacts.Artifacts)
+    artifacts: Mapping[str, str] = field(default_factory=dict)
     compile_seconds: float = 0.0
-    timings: Any = None  # filled by xla_magic.benchmark
+    timings: Timings | None = None  # filled by xla_magic.benchmark
 
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        from .display import mimebundle
+    @classmethod
+    def of(cls, lowered: Lowered, artifacts: Mapping[str, str] | None = None) -> Report:
+        """The report of a lowered module (the compile time is added once the backend is done)."""
+        return cls(lowered.target, lowered.original.to_text(), lowered.module.to_text(), passes=list(lowered.passes),
+                   fusion_plan=lowered.fusion_plan, buffers=lowered.buffers, cost=lowered.cost,
+                   artifacts=artifacts if artifacts is not None else {})
 
-        return mimebundle(self)
+    def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> MimeBundle:
+        if not _RENDERER:
+            return {"text/plain": repr(self)}
+        return _RENDERER[0](self)
 
     def __repr__(self) -> str:
-        n_pass = sum(1 for p in self.passes if getattr(p, "changed", False))
+        n_pass = sum(1 for p in self.passes if p.changed)
         return (f"<Report target={self.target}: {len(self.passes)} passes ({n_pass} changed), "
                 f"compiled in {self.compile_seconds * 1e3:.1f} ms>")

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..hlo.ir import Instruction
 from ..hlo.shape import Shape
 
 
@@ -19,11 +20,12 @@ def _param_label(i: int, name: str) -> str:
     return f"argument {i} ('{name}')"
 
 
-def check_one(i: int, name: str, shape: Shape, value) -> np.ndarray:
+def check_one(i: int, name: str, shape: Shape, value: object) -> np.ndarray:
     label = _param_label(i, name)
     if shape.is_tuple:
         raise TypeError(f"{label}: tuple-shaped parameters ({describe(shape)}) are not supported")
-    want = shape.dtype.np
+    dt = shape.element_type
+    want = dt.np
     if not isinstance(value, np.ndarray):
         if isinstance(value, (bool, int, float, complex, np.generic, list, tuple)):
             try:
@@ -42,7 +44,7 @@ def check_one(i: int, name: str, shape: Shape, value) -> np.ndarray:
         else:
             raise TypeError(f"{label}: expected an array of {describe(shape)}, got {type(value).__name__}")
     if value.dtype != want:
-        raise TypeError(f"{label}: expected dtype {shape.dtype.name} ({want}) for {describe(shape)}, got {value.dtype}")
+        raise TypeError(f"{label}: expected dtype {dt.name} ({want}) for {describe(shape)}, got {value.dtype}")
     if value.shape != shape.dims:
         raise ValueError(f"{label}: expected shape {shape.dims} for {describe(shape)}, got {value.shape}")
     if not value.flags.c_contiguous:
@@ -50,7 +52,7 @@ def check_one(i: int, name: str, shape: Shape, value) -> np.ndarray:
     return value
 
 
-def check_args(params: Sequence, args: Sequence) -> list[np.ndarray]:
+def check_args(params: Sequence[Instruction], args: Sequence[object]) -> list[np.ndarray]:
     """`params` are the entry computation's parameter instructions, in order."""
     if len(args) != len(params):
         sig = ", ".join(f"{p.name}: {describe(p.shape)}" for p in params)
@@ -58,21 +60,24 @@ def check_args(params: Sequence, args: Sequence) -> list[np.ndarray]:
     return [check_one(i, p.name, p.shape, a) for i, (p, a) in enumerate(zip(params, args))]
 
 
-def check_out(root: Shape, out) -> list[np.ndarray]:
+def check_out(root: Shape, out: object) -> list[np.ndarray]:
     """`out=` must be one writable, C-contiguous array per result leaf, of the exact shape and dtype."""
     leaves = root.leaves()
     outs = list(out) if isinstance(out, (tuple, list)) else [out]
     if len(outs) != len(leaves):
         raise TypeError(f"out= needs {len(leaves)} array{'s' if len(leaves) != 1 else ''}, got {len(outs)}")
+    checked: list[np.ndarray] = []
     for i, (o, s) in enumerate(zip(outs, leaves)):
         label = f"out[{i}]" if root.is_tuple else "out"
         if not isinstance(o, np.ndarray):
             raise TypeError(f"{label}: expected a numpy array of {describe(s)}, got {type(o).__name__}")
-        if o.dtype != s.dtype.np:
-            raise TypeError(f"{label}: expected dtype {s.dtype.name} ({s.dtype.np}), got {o.dtype}")
+        dt = s.element_type
+        if o.dtype != dt.np:
+            raise TypeError(f"{label}: expected dtype {dt.name} ({dt.np}), got {o.dtype}")
         if o.shape != s.dims:
             raise ValueError(f"{label}: expected shape {s.dims}, got {o.shape}")
         if not (o.flags.c_contiguous and o.flags.writeable):
             raise ValueError(f"{label}: must be a writable C-contiguous array")
-    return outs
+        checked.append(o)
+    return checked
 

@@ -7,14 +7,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 
 
-class Artifacts(Mapping):
-    def __init__(self, producers: dict[str, Callable[[], object]],
+class Artifacts(Mapping[str, str]):
+    def __init__(self, producers: dict[str, Callable[[], str]],
                  per_kernel: Callable[[str], dict[str, str]] | None = None, kernels: dict[str, str] | None = None):
-        self._producers, self._values = producers, {}
+        self._producers = producers
+        self._values: dict[str, str] = {}
         self._per_kernel = per_kernel
         self.kernels = kernels or {}  # kernel function name -> the HLO instruction it computes
 
-    def __getitem__(self, key: str):
+    def __getitem__(self, key: str) -> str:
         if key not in self._values:
             if key not in self._producers:
                 raise KeyError(key)

@@ -1,52 +1,78 @@
-"""The one small interface every backend's compiled program has."""
+"""The one small interface every backend's compiled program has.
+
+Every field a caller may read is declared here: what a backend needs beyond that lives in
+`backend_state`, which only that backend reads."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
-from ..hlo.ir import Module
+from ..hlo.ir import Instruction, Module
+from ..hlo.shape import Shape, row_major_strides
 from ..report import Report
 from .args import check_args, check_out
 
 _NDARRAY = np.ndarray
 
 
+# run(arguments, outputs or None) -> the result leaves (the outputs when given)
+RunFn = Callable[[Sequence[np.ndarray], list[np.ndarray] | None], list[np.ndarray]]
+DirectFn = Callable[[list[np.ndarray]], None]  # the program on raw arrays: inputs, then outputs
+ArgSpec = tuple[np.dtype[Any], tuple[int, ...], tuple[int, ...]]  # dtype, dims, C strides
+
+
 class Executable:
     """`exe(*arrays, out=None)`: checks the arguments, runs, returns fresh arrays the caller owns
-    (a tuple when the root is a tuple), or writes into `out=` and returns it."""
+    (a tuple when the root is a tuple), or writes into `out=` and returns it.
 
-    def __init__(self, module: Module, run: Callable[[list[np.ndarray], list[np.ndarray] | None], list[np.ndarray]],
-                 report: Report, target: str, fresh_results: bool = False,
-                 direct: Callable[[list[np.ndarray]], None] | None = None):
+    `unavailable`: why this target cannot run here although its code was generated (calls raise);
+    None when it runs. `loaded_from_disk`: the machine code came from the on-disk compile cache."""
+
+    module: Module
+    report: Report
+    target: str
+    unavailable: str | None
+    loaded_from_disk: bool
+    backend_state: object  # the backend's own (its JIT module, its program); no one else reads it
+
+    def __init__(self, module: Module, run: RunFn, report: Report, target: str, fresh_results: bool = False,
+                 direct: DirectFn | None = None, *, unavailable: str | None = None,
+                 loaded_from_disk: bool = False, backend_state: object = None,
+                 release_memory: Callable[[], None] | None = None):
         self.module, self._run, self.report, self.target = module, run, report, target
+        self.unavailable, self.loaded_from_disk, self.backend_state = unavailable, loaded_from_disk, backend_state
+        self._release = release_memory
         self._params = module.entry.parameters
+        self._n_params = len(self._params)
         self._root = module.entry.root.shape
         self._is_tuple = self._root.is_tuple
         self._fresh = fresh_results  # the backend never returns an argument or a view of one
         # What a well-formed argument looks like, for the fast check: exact type, dtype, shape, strides.
-        self._specs = []
-        for p in self._params:
-            if p.shape.is_tuple:
-                self._specs = None
-                break
-            dt = np.dtype(p.shape.dtype.np)
-            self._specs.append((dt, p.shape.dims, _c_strides(p.shape.dims, dt.itemsize)))
+        self._specs: list[ArgSpec] | None = None
+        if not any(p.shape.is_tuple for p in self._params):
+            self._specs = [_arg_spec(p.shape) for p in self._params]
         # `direct(inputs + outputs)` runs the program on raw arrays: then the common call (right
         # arguments, no out=) takes a path generated for exactly this signature.
         self._fast = _fast_path(self._specs, self._root, direct) if direct is not None else None
 
     @property
-    def parameters(self):
+    def parameters(self) -> list[Instruction]:
         return self._params
 
-    def __call__(self, *args, out=None):
-        if out is None and self._fast is not None and len(args) == len(self._specs):
+    def release_memory(self) -> None:
+        """Drops the output arrays kept for reuse between calls (a no-op for backends that keep none)."""
+        if self._release is not None:
+            self._release()
+
+    def __call__(self, *args: Any, out: Any = None) -> Any:
+        if out is None and self._fast is not None and len(args) == self._n_params:
             result = self._fast(*args)
             if result is not _MISS:
                 return result
         # Fast check (the common case): exact ndarray, same dtype object, shape and C-contiguous.
-        arrays = args
+        arrays: Sequence[np.ndarray] | None = args
         specs = self._specs
         if specs is not None and len(args) == len(specs):
             for a, (dt, dims, _) in zip(args, specs):
@@ -73,16 +99,19 @@ class Executable:
         return f"<Executable {self.module.name} on {self.target}: ({sig}) -> {self._root.to_text(layout=False)}>"
 
 
-def _c_strides(dims, itemsize: int) -> tuple[int, ...]:
-    from ..hlo.shape import row_major_strides
+def _arg_spec(shape: Shape) -> ArgSpec:
+    dt = np.dtype(shape.element_type.np)
+    return dt, shape.dims, _c_strides(shape.dims, dt.itemsize)
 
+
+def _c_strides(dims: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
     return tuple(s * itemsize for s in row_major_strides(dims))
 
 
 _MISS = object()
 
 
-def _fast_path(specs, root, direct) -> Callable | None:
+def _fast_path(specs: list[ArgSpec] | None, root: Shape, direct: DirectFn) -> Callable[..., Any] | None:
     """A function checking and running exactly this signature, generated once (as attrs generates
     __init__): each argument must be an exact ndarray with the dtype object, shape and C order
     expected, else it returns _MISS and the general path (which explains what is wrong) runs."""
@@ -91,7 +120,7 @@ def _fast_path(specs, root, direct) -> Callable | None:
     leaves = root.leaves()
     if any(s.nbytes >= (1 << 20) for s in leaves):  # big outputs come from the pool instead
         return None
-    env = {"ND": np.ndarray, "empty": np.empty, "direct": direct, "MISS": _MISS}
+    env: dict[str, Any] = {"ND": np.ndarray, "empty": np.empty, "direct": direct, "MISS": _MISS}
     names = [f"x{k}" for k in range(len(specs))]
     checks = []
     for k, (name, (dt, dims, _)) in enumerate(zip(names, specs)):
@@ -100,7 +129,7 @@ def _fast_path(specs, root, direct) -> Callable | None:
                       f"and {name}.flags.c_contiguous")
     outs = []
     for k, leaf in enumerate(leaves):
-        env[f"OD{k}"], env[f"OS{k}"] = np.dtype(leaf.dtype.np), leaf.dims
+        env[f"OD{k}"], env[f"OS{k}"] = np.dtype(leaf.element_type.np), leaf.dims
         outs.append(f"o{k} = empty(OS{k}, OD{k})")
     result = f"({', '.join(f'o{k}' for k in range(len(leaves)))},)" if root.is_tuple else "o0"
     src = (f"def fast({', '.join(names)}):\n"

@@ -4,6 +4,9 @@ It is the reference every compiled result is tested against, and the "interprete
 dispatch" baseline the notebook plots."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..hlo.evaluator import make_plan, run_plan
@@ -11,12 +14,15 @@ from ..hlo.ir import Module
 from ..report import Report
 from .base import Executable
 
+if TYPE_CHECKING:
+    from ..passes.stage import Lowered
+
 
 def available() -> tuple[bool, str]:
     return True, "numpy is always there"
 
 
-def _leaves(value) -> list[np.ndarray]:
+def _leaves(value: object) -> list[np.ndarray]:
     """Flattens a (nested) tuple result into arrays, in order."""
     out, stack = [], [value]
     while stack:
@@ -28,12 +34,17 @@ def _leaves(value) -> list[np.ndarray]:
     return out
 
 
-def compile(module: Module, report: Report | None = None) -> Executable:
+def compile(lowered: Lowered) -> Executable:  # noqa: A001
+    return executable(lowered.module, Report.of(lowered))
+
+
+def executable(module: Module, report: Report | None = None) -> Executable:
+    """The module as it stands, without the optimizer's stage (what `xla_magic.interpret` runs)."""
     plan = make_plan(module.entry)
     root = module.entry.root.shape
-    dtypes = [leaf.dtype.np for leaf in root.leaves()]
+    dtypes = [leaf.element_type.np for leaf in root.leaves()]
 
-    def run(args: list[np.ndarray], outs=None) -> list[np.ndarray]:
+    def run(args: Sequence[np.ndarray], outs: list[np.ndarray] | None = None) -> list[np.ndarray]:
         value = run_plan(plan, args)
         arrays = _leaves(value) if root.is_tuple else [np.asarray(value)]
         # 0-d numpy scalars come back as arrays of the declared type.

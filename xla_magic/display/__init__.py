@@ -9,8 +9,15 @@ matplotlib, ipywidgets and pygments are imported only when something is drawn.""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from .sections import TABS, normalize_tabs
+from .timings import timings_mimebundle
+
+if TYPE_CHECKING:
+    from ..backends.base import Executable
+    from ..report import Report
+    from .widgets import BenchArgs
 
 __all__ = ["TABS", "ReportView", "fusion_figure", "latency_figure", "memory_figure", "mimebundle", "normalize_tabs",
            "per_op_figure", "report_html", "report_text", "report_widget", "timings_mimebundle", "view"]
@@ -21,19 +28,20 @@ WIDGETS: bool | None = None
 _VIEW_ATTR = "_xm_view"  # display preferences the magic leaves on a Report
 
 
-def report_text(report, show: Sequence[str] = ("summary",)) -> str:
+def report_text(report: Report, show: Sequence[str] = ("summary",)) -> str:
     from .text import report_text as render
 
     return render(report, show)
 
 
-def report_html(report, show: Sequence[str] = ("summary",)) -> str:
+def report_html(report: Report, show: Sequence[str] = ("summary",)) -> str:
     from .html import report_html as render
 
     return render(report, show)
 
 
-def report_widget(report, show: Sequence[str] = ("summary",), exe=None, args=None, eager: bool = False):
+def report_widget(report: Report, show: Sequence[str] = ("summary",), exe: Executable | None = None,
+                  args: BenchArgs | None = None, eager: bool = False):
     from .widgets import report_widget as build
 
     return build(report, show, exe=exe, args=args, eager=eager)
@@ -51,7 +59,8 @@ def widgets_wanted() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None  # a frontend that can show widgets
 
 
-def mimebundle(report, show: Sequence[str] | None = None, exe=None, args=None) -> dict:
+def mimebundle(report: Report, show: Sequence[str] | None = None, exe: Executable | None = None,
+               args: BenchArgs | None = None) -> dict:
     """text/plain and text/html always; the widget view where ipywidgets can show one."""
     prefs = report.__dict__.get(_VIEW_ATTR, {})
     show = normalize_tabs(show if show is not None else prefs.get("show"))
@@ -67,7 +76,8 @@ def mimebundle(report, show: Sequence[str] | None = None, exe=None, args=None) -
     return bundle
 
 
-def set_view(report, show=None, exe=None, args=None) -> None:
+def set_view(report: Report, show: Sequence[str] | str | None = None, exe: Executable | None = None,
+             args: BenchArgs | None = None) -> None:
     """How this Report displays from now on: the tab it opens on, and what its Latency tab may run
     (`args`: arrays, or a function returning them, so no arrays are kept alive by the report)."""
     report.__dict__[_VIEW_ATTR] = {"show": normalize_tabs(show) if show is not None else None, "exe": exe,
@@ -77,7 +87,8 @@ def set_view(report, show=None, exe=None, args=None) -> None:
 class ReportView:
     """A Report with display options; displays like the Report itself."""
 
-    def __init__(self, report, show=None, exe=None, args=None):
+    def __init__(self, report: Report, show: Sequence[str] | str | None = None, exe: Executable | None = None,
+                 args: BenchArgs | None = None):
         self.report, self.show, self.exe, self.args = report, normalize_tabs(show), exe, args
 
     def _repr_mimebundle_(self, include=None, exclude=None):
@@ -87,16 +98,11 @@ class ReportView:
         return report_text(self.report, self.show)
 
 
-def view(report, show=None, exe=None, args=None) -> ReportView:
+def view(report: Report, show: Sequence[str] | str | None = None, exe: Executable | None = None,
+         args: BenchArgs | None = None) -> ReportView:
     return ReportView(report, show, exe, args)
 
 
-def timings_mimebundle(timings) -> dict:
-    from .plots import figure_png, latency_figure
-    from .sections import img, latency_table_html, safe
-
-    html = latency_table_html(timings) + safe(lambda: img(figure_png(latency_figure(timings)), "latency"), "plot")
-    return {"text/plain": repr(timings), "text/html": html}
 
 
 # --- figures (matplotlib Figure objects; display them, or fig.savefig(...)) --------------------
@@ -124,14 +130,14 @@ def per_op_figure(report_or_timings):
     return draw(_timings(report_or_timings), colors)
 
 
-def memory_figure(report):
+def memory_figure(report: Report):
     """Peak bytes and live bytes over the schedule, interpreted against compiled."""
     from .plots import memory_figure as draw
 
     return draw(report.buffers)
 
 
-def fusion_figure(report):
+def fusion_figure(report: Report):
     """The kernel graph drawn with matplotlib (graphviz's picture is in the HTML and widget views)."""
     from .fmt import kernel_colors
     from .graph import fallback_figure, kernel_graph

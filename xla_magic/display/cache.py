@@ -5,19 +5,33 @@ ignore it); keys that depend on timings include the Timings object's id."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..hlo.ir import Module
+    from ..report import Report
 
 _ATTR = "_xm_display_cache"
 
 
-def memo(report, key: tuple, make: Callable[[], Any]) -> Any:
+def memo(report: Report, key: tuple, make: Callable[[], Any]) -> Any:
     store = report.__dict__.setdefault(_ATTR, {})
     if key not in store:
         store[key] = make()
     return store[key]
 
 
-def parsed(report, which: str):
+def pre_fusion_text(report: Report) -> str:
+    """The module as the fusion pass received it (fused instructions keep these names)."""
+    prev = report.hlo_before
+    for rec in report.passes:
+        if rec.name == "fusion":
+            return prev
+        prev = rec.text or prev
+    return report.hlo_after
+
+
+def parsed(report: Report, which: str) -> Module:
     """The module `which` is "before", "after" or "pre_fusion" (as the fusion pass received it)."""
     from ..hlo.parser import parse_hlo
 
@@ -27,15 +41,13 @@ def parsed(report, which: str):
         elif which == "after":
             text = report.hlo_after
         else:
-            from .graph import pre_fusion_text
-
             text = pre_fusion_text(report)
         return parse_hlo(text, verify=False)
 
     return memo(report, ("module", which), make)
 
 
-def opcodes(report) -> dict[str, str]:
+def opcodes(report: Report) -> dict[str, str]:
     """Instruction name -> opcode over the modules after optimization, before fusion and as
     written (a kernel's copies of cheap producers get fresh names in the fused computations)."""
     def make():

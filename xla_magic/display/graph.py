@@ -11,11 +11,15 @@ from __future__ import annotations
 import shutil
 import subprocess
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ..hlo.ir import Module
+from ..hlo.ir import Instruction, Module
 from ..hlo.opcodes import Opcode as O
-from .cache import opcodes
+from .cache import opcodes, parsed
 from .fmt import LIBRARY_COLOR, kernel_colors, plural
+
+if TYPE_CHECKING:
+    from ..report import Report
 
 MAX_INSTRUCTION_NODES = 120  # beyond this the instruction graph is a hairball: draw kernels instead
 _TRANSPARENT = frozenset({O.TUPLE, O.GET_TUPLE_ELEMENT, O.BITCAST, O.CONSTANT})
@@ -40,19 +44,7 @@ class Graph:
     kernels: dict[str, str] = field(default_factory=dict)  # kernel name -> kind
 
 
-def pre_fusion_text(report) -> str:
-    """The module as the fusion pass received it (fused instructions keep these names)."""
-    prev = report.hlo_before
-    for rec in report.passes:
-        if rec.name == "fusion":
-            return prev
-        prev = rec.text or prev
-    return report.hlo_after
-
-
-def pre_fusion_module(report) -> Module:
-    from .cache import parsed
-
+def pre_fusion_module(report: Report) -> Module:
     return parsed(report, "pre_fusion")
 
 
@@ -92,7 +84,7 @@ def _membership(plan) -> tuple[dict[str, str], dict[str, set[str]]]:
     return home, dups
 
 
-def instruction_graph(report, module: Module | None = None) -> Graph:
+def instruction_graph(report: Report, module: Module | None = None) -> Graph:
     module = module or pre_fusion_module(report)
     plan = report.fusion_plan
     home, dups = _membership(plan)
@@ -102,7 +94,7 @@ def instruction_graph(report, module: Module | None = None) -> Graph:
     ids: set[str] = set()
     for comp in _computations(module):
         by_name = {i.name: i for i in comp.instructions}
-        consumers: list[tuple[str, object, str | None]] = []  # (node id, instruction, kernel)
+        consumers: list[tuple[str, Instruction, str | None]] = []  # (node id, instruction, kernel)
         for i in comp.instructions:
             kind = {O.PARAMETER: "parameter", O.CONSTANT: "constant"}.get(i.opcode, "op")
             if i.opcode in (O.WHILE, O.CONDITIONAL, O.CALL):
@@ -138,7 +130,7 @@ def _label(i) -> str:
     return f"{i.opcode.value}\n{i.name}\n{shape}"
 
 
-def kernel_graph(report, module: Module | None = None) -> Graph:
+def kernel_graph(report: Report, module: Module | None = None) -> Graph:
     """One node per kernel (and per parameter and control-flow op) of the entry computation;
     tuples, get-tuple-elements, bitcasts and constants are looked through."""
     module = module or pre_fusion_module(report)
@@ -148,7 +140,7 @@ def kernel_graph(report, module: Module | None = None) -> Graph:
     g = Graph("kernel", computations=_titles(module), kernels={k.name: k.kind for k in (plan.kernels if plan else [])})
     kernels = {k.name: k for k in (plan.kernels if plan else [])}
     opcode_of = opcodes(report)
-    nested = {}
+    nested: dict[str, list[str]] = {}
     if plan is not None:
         for k in plan.kernels:
             if k.computation != comp.name:
@@ -207,7 +199,7 @@ def kernel_graph(report, module: Module | None = None) -> Graph:
     return g
 
 
-def fusion_graph(report, max_nodes: int = MAX_INSTRUCTION_NODES) -> Graph:
+def fusion_graph(report: Report, max_nodes: int = MAX_INSTRUCTION_NODES) -> Graph:
     module = pre_fusion_module(report)
     n = sum(len(c.instructions) for c in _computations(module))
     if n <= max_nodes:
@@ -369,7 +361,7 @@ def fallback_figure(g: Graph, colors: dict[str, tuple[str, str]] | None = None, 
     for n in g.nodes:
         x, y, h = pos[n.id]
         if n.kind == "kernel":
-            fill, border = colors.get(n.kernel, LIBRARY_COLOR)
+            fill, border = colors.get(n.kernel or "", LIBRARY_COLOR)
         elif n.kind in ("parameter", "output"):
             fill, border = "#eeeeee", "#999999"
         else:
@@ -378,7 +370,7 @@ def fallback_figure(g: Graph, colors: dict[str, tuple[str, str]] | None = None, 
                                     lw=1.3 if n.kind == "kernel" else 0.8))
         if n.kind == "kernel":
             ax.text(x + 0.08, y + 0.06, n.label, va="top", ha="left", fontsize=8.5, weight="bold")
-            ax.text(x + 0.08, y + 0.22, f"{g.kernels.get(n.kernel, '')} · {len(n.lines)} ops", va="top",
+            ax.text(x + 0.08, y + 0.22, f"{g.kernels.get(n.kernel or '', '')} · {len(n.lines)} ops", va="top",
                     ha="left", fontsize=7, color="#444444")
             body = "\n".join(_kernel_lines(n, max_lines))
             ax.text(x + 0.08, y + 0.4, body, va="top", ha="left", fontsize=6.8, family="monospace",
@@ -397,7 +389,7 @@ def fallback_figure(g: Graph, colors: dict[str, tuple[str, str]] | None = None, 
     return fig
 
 
-def fusion_picture(report, use_dot: bool | None = None) -> tuple[str, bytes]:
+def fusion_picture(report: Report, use_dot: bool | None = None) -> tuple[str, bytes]:
     """(mime type, bytes): graphviz SVG where `dot` is installed, else a matplotlib PNG."""
     colors = kernel_colors(report.fusion_plan)
     if use_dot is None:

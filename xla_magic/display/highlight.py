@@ -19,8 +19,8 @@ _PRE = ("margin:0;padding:6px 8px;font-size:12px;line-height:1.35;"
 
 @lru_cache(maxsize=1)
 def _hlo_lexer_class():
-    from pygments.lexer import RegexLexer, bygroups
-    from pygments.token import Comment, Keyword, Name, Number, Operator, Punctuation, String, Text
+    from pygments.lexer import RegexLexer, bygroups  # type: ignore[import-untyped]
+    from pygments.token import Comment, Keyword, Name, Number, Operator, Punctuation, String, Text  # type: ignore[import-untyped]
 
     class HloLexer(RegexLexer):
         """XLA's HLO text: shapes as types, opcodes as functions, %names as variables."""
@@ -55,7 +55,7 @@ def _lexer(language: str):
     try:
         if language == "hlo":
             return _hlo_lexer_class()()
-        from pygments.lexers import get_lexer_by_name
+        from pygments.lexers import get_lexer_by_name  # type: ignore[import-untyped]
 
         return get_lexer_by_name(language)
     except Exception:  # pygments missing or no such lexer: plain text
@@ -68,7 +68,7 @@ def style_defs() -> str:
     names: a third of the size of inline styles). Where styles are stripped (GitHub), the code
     stays readable, just uncoloured."""
     try:
-        from pygments.formatters import HtmlFormatter
+        from pygments.formatters import HtmlFormatter  # type: ignore[import-untyped]
     except ImportError:
         return ""
     rules = [r for r in HtmlFormatter(style=STYLE).get_style_defs(".xmhl").splitlines()
@@ -85,7 +85,7 @@ def code_html(text: str, language: str = "text", max_lines: int = 600, max_heigh
     body = None
     if lexer is not None:
         try:
-            from pygments import highlight
+            from pygments import highlight  # type: ignore[import-untyped]
             from pygments.formatters import HtmlFormatter
 
             fmt = HtmlFormatter(style=STYLE, nowrap=True)

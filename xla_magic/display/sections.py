@@ -5,10 +5,17 @@ from __future__ import annotations
 import difflib
 from collections import Counter
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
+from functools import partial
+from typing import TYPE_CHECKING
 
+from ..backends.artifacts import Artifacts
 from .cache import memo, opcodes, parsed
 from .fmt import count, esc, kernel_colors, module_name, nbytes, plural, seconds, signature
 from .highlight import code_html
+
+if TYPE_CHECKING:
+    from ..report import Report
 
 TABS = ("summary", "fusion", "passes", "hlo", "code", "latency", "memory")
 TITLES = {"summary": "Summary", "fusion": "Fusion plan", "passes": "Passes", "hlo": "HLO", "code": "Code",
@@ -40,7 +47,7 @@ def normalize_tabs(spec) -> list[str]:
     return out or ["summary"]
 
 
-def table(headers: list[str] | None, rows: list[list[str]], numeric: set[int] = frozenset()) -> str:
+def table(headers: list[str] | None, rows: list[list[str]], numeric: AbstractSet[int] = frozenset()) -> str:
     """Cells are HTML already; `headers` None: a list of facts without a header row."""
     head = ""
     if headers is not None:
@@ -68,7 +75,7 @@ def safe(fn: Callable[[], str], what: str) -> str:
         return note(f"(could not render {esc(what)}: {esc(type(e).__name__)}: {esc(e)})")
 
 
-def header_html(report) -> str:
+def header_html(report: Report) -> str:
     """The one line above the tabs: module, target, kernels, compile time."""
     plan = report.fusion_plan
     return (f"<b>xla_magic</b> · <code>{esc(module_name(report.hlo_before))}</code> on <b>{esc(report.target)}</b>"
@@ -78,20 +85,20 @@ def header_html(report) -> str:
 
 # --- summary ----------------------------------------------------------------------------------
 
-def ops_one_at_a_time(report) -> int:
+def ops_one_at_a_time(report: Report) -> int:
     from ..passes.fusion import count_kernels
 
     return memo(report, ("ops_before",), lambda: count_kernels(parsed(report, "before")))
 
 
-def memory_numbers(report) -> tuple[int, int]:
+def memory_numbers(report: Report) -> tuple[int, int]:
     b = report.buffers
     if b is None:
         return 0, 0
     return b.interpreter_peak_bytes, max(b.live_bytes, default=0)
 
 
-def summary_facts(report) -> list[tuple[str, str]]:
+def summary_facts(report: Report) -> list[tuple[str, str]]:
     """(label, text) pairs: the numbers a person wants first."""
     plan = report.fusion_plan
     facts = [("program", f"{module_name(report.hlo_before)} {signature(report.hlo_after)}")]
@@ -127,7 +134,7 @@ def summary_facts(report) -> list[tuple[str, str]]:
     return facts
 
 
-def summary_html(report) -> str:
+def summary_html(report: Report) -> str:
     rows = [[f"<b>{esc(k)}</b>", esc(v)] for k, v in summary_facts(report)]
     out = table(None, rows)
     if report.fusion_plan is not None and report.fusion_plan.kernels:
@@ -139,7 +146,7 @@ def summary_html(report) -> str:
 
 # --- fusion -----------------------------------------------------------------------------------
 
-def fusion_picture_html(report) -> str:
+def fusion_picture_html(report: Report) -> str:
     from .graph import fusion_picture
     from .plots import data_uri
 
@@ -164,7 +171,7 @@ def _source_cell(lines) -> str:
     return esc("; ".join(f"{f}:{','.join(str(x) for x in sorted(set(ls)))}" for f, ls in by_file.items()))
 
 
-def kernel_table_html(report) -> str:
+def kernel_table_html(report: Report) -> str:
     plan = report.fusion_plan
     if plan is None:
         return note("No fusion plan: the fusion pass did not run.")
@@ -183,11 +190,11 @@ def kernel_table_html(report) -> str:
     return table(headers + ["source lines"] if with_lines else headers, rows, numeric={4, 5, 6})
 
 
-def module_entry(report) -> str:
+def module_entry(report: Report) -> str:
     return parsed(report, "pre_fusion").entry.name
 
 
-def reasons_html(report) -> str:
+def reasons_html(report: Report) -> str:
     plan = report.fusion_plan
     if plan is None or not plan.reasons:
         return note("Every producer was fused into its consumers.")
@@ -195,7 +202,7 @@ def reasons_html(report) -> str:
     return table(["producer", "why it stayed apart"], rows)
 
 
-def fusion_html(report) -> str:
+def fusion_html(report: Report) -> str:
     return (safe(lambda: fusion_picture_html(report), "the fusion graph") + "<h4 style='margin:8px 0 2px'>Kernels</h4>"
             + safe(lambda: kernel_table_html(report), "the kernel table")
             + "<h4 style='margin:8px 0 2px'>Unfused producers</h4>" + safe(lambda: reasons_html(report), "reasons"))
@@ -203,7 +210,7 @@ def fusion_html(report) -> str:
 
 # --- passes and HLO ---------------------------------------------------------------------------
 
-def pass_texts(report) -> list[str]:
+def pass_texts(report: Report) -> list[str]:
     """The module before each pass (index 0) and after every pass."""
     out = [report.hlo_before]
     for p in report.passes:
@@ -246,7 +253,7 @@ def diff_html(a: str, b: str, context: int = 2, max_lines: int = 400, from_name:
             f'border-radius:4px">{"".join(rows)}</div>{more}')
 
 
-def passes_table_html(report) -> str:
+def passes_table_html(report: Report) -> str:
     if not report.passes:
         return note("The optimizer did not run (--no-opt, or optimize=False).")
     texts = pass_texts(report)
@@ -260,20 +267,20 @@ def passes_table_html(report) -> str:
     return table(["#", "pass", "", "time", "lines"], rows, numeric={0, 3})
 
 
-def passes_html(report, max_diff_lines: int = 200) -> str:
+def passes_html(report: Report, max_diff_lines: int = 200) -> str:
     """The table, then each changed pass's diff against the step before it."""
     out = safe(lambda: passes_table_html(report), "the pass table")
     texts = pass_texts(report)
     for n, p in enumerate(report.passes):
         if p.changed:
-            body = safe(lambda n=n, p=p: diff_html(texts[n], texts[n + 1], max_lines=max_diff_lines,
-                                                   from_name=f"before {p.name}", to_name=f"after {p.name}"), "a diff")
+            body = safe(partial(diff_html, texts[n], texts[n + 1], max_lines=max_diff_lines,
+                                from_name=f"before {p.name}", to_name=f"after {p.name}"), "a diff")
             out += (f'<details style="margin:2px 0"><summary style="cursor:pointer">{n + 1}. {esc(p.name)}: '
                     f"diff against the step before</summary>{body}</details>")
     return out
 
 
-def hlo_html(report, max_lines: int = 300) -> str:
+def hlo_html(report: Report, max_lines: int = 300) -> str:
     out = ""
     for label, text, opened in (("after optimization", report.hlo_after, " open"),
                                 ("before optimization", report.hlo_before, "")):
@@ -291,32 +298,40 @@ ARTIFACT_TITLES = {"llvm_ir": "LLVM IR", "llvm_ir_opt": "optimized LLVM IR", "as
                    "host_program": "host program"}
 
 
-def artifact_keys(report) -> list[str]:
+def artifact_keys(report: Report) -> list[str]:
     arts = report.artifacts or {}
     return [k for k in arts if isinstance(k, str)]
 
 
-def kernel_functions(report) -> dict[str, str]:
+def kernel_functions(report: Report) -> dict[str, str]:
     """Kernel function -> the HLO instruction it computes (backends that compile per kernel)."""
-    return dict(getattr(report.artifacts, "kernels", None) or {})
+    arts = report.artifacts
+    return dict(arts.kernels) if isinstance(arts, Artifacts) else {}
 
 
-def artifact_text(report, key: str, kernel: str | None = None) -> str:
+def artifact_text(report: Report, key: str, kernel: str | None = None) -> str:
+    arts = report.artifacts
     if kernel is None:
-        value = report.artifacts[key]
+        value = arts[key]
+    elif isinstance(arts, Artifacts):
+        value = arts.kernel(kernel)[key]
     else:
-        value = report.artifacts.kernel(kernel)[key]
+        raise KeyError(kernel)  # no per-kernel texts from this backend
     return value if isinstance(value, str) else str(value)
 
 
-def code_section_html(report, max_lines: int = 80) -> str:
+def _code_html(report: Report, key: str, max_lines: int) -> str:
+    return code_html(artifact_text(report, key), key, max_lines=max_lines)
+
+
+def code_section_html(report: Report, max_lines: int = 80) -> str:
     keys = artifact_keys(report)
     if not keys:
         return note(f"The {esc(report.target)} target produces no generated code to show "
                     "(the interpreter runs the HLO itself).")
     out = ""
     for n, key in enumerate(keys):
-        body = safe(lambda key=key: code_html(artifact_text(report, key), key, max_lines=max_lines), key)
+        body = safe(partial(_code_html, report, key, max_lines), key)
         out += (f'<details{" open" if n == 0 else ""} style="margin:2px 0"><summary style="cursor:pointer">'
                 f"{esc(ARTIFACT_TITLES.get(key, key))}</summary>{body}</details>")
     kernels = kernel_functions(report)
@@ -329,7 +344,7 @@ def code_section_html(report, max_lines: int = 80) -> str:
 
 # --- latency and memory -----------------------------------------------------------------------
 
-def op_colors(report) -> dict[str, str]:
+def op_colors(report: Report) -> dict[str, str]:
     """Instruction name -> the border colour of the kernel it was fused into."""
     plan = report.fusion_plan
     if plan is None:
@@ -342,7 +357,7 @@ def op_colors(report) -> dict[str, str]:
     return out
 
 
-def latency_pngs(report) -> list[bytes]:
+def latency_pngs(report: Report) -> list[bytes]:
     from .plots import figure_png, latency_figure, per_op_figure
 
     t = report.timings
@@ -350,7 +365,7 @@ def latency_pngs(report) -> list[bytes]:
                                                           figure_png(per_op_figure(t, op_colors(report)))])
 
 
-def memory_png(report) -> bytes:
+def memory_png(report: Report) -> bytes:
     from .plots import figure_png, memory_figure
 
     return memo(report, ("memory_png",), lambda: figure_png(memory_figure(report.buffers)))
@@ -376,7 +391,7 @@ def latency_table_html(t) -> str:
                    f"{seconds(t.cheapest_op)}."))
 
 
-def latency_html(report) -> str:
+def latency_html(report: Report) -> str:
     t = report.timings
     if t is None:
         return note("Not measured yet. Run <code>xm.benchmark(exe, *args)</code> (it stores its result in "
@@ -385,8 +400,10 @@ def latency_html(report) -> str:
     return latency_table_html(t) + pngs
 
 
-def memory_table_html(report) -> str:
+def memory_table_html(report: Report) -> str:
     b = report.buffers
+    if b is None:
+        return note("No buffer assignment in this report.")
     peak_i, peak_c = memory_numbers(report)
     temps = [x for x in b.buffers if x.kind == "temp"]
     rows = [["peak live bytes, interpreted (every value materialized)", nbytes(peak_i)],
@@ -400,7 +417,7 @@ def memory_table_html(report) -> str:
     return table(None, rows, numeric={1})
 
 
-def memory_html(report) -> str:
+def memory_html(report: Report) -> str:
     if report.buffers is None:
         return note("No buffer assignment in this report.")
     return (safe(lambda: memory_table_html(report), "the memory table")
@@ -412,7 +429,7 @@ SECTION_HTML: dict[str, Callable] = {"summary": summary_html, "fusion": fusion_h
                                      "memory": memory_html}
 
 
-def section_subtitle(report, tab: str) -> str:
+def section_subtitle(report: Report, tab: str) -> str:
     """A few words after each section title."""
     plan = report.fusion_plan
     if tab == "fusion":

@@ -1,11 +1,16 @@
 """The plain-text view: what a terminal, a log or a notebook without HTML shows."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .fmt import module_name, plural, seconds, truncate_lines
 from .sections import artifact_keys, artifact_text, summary_facts
 
+if TYPE_CHECKING:
+    from ..report import Report
 
-def report_text(report, show=("summary",), max_lines: int = 200) -> str:
+
+def report_text(report: Report, show=("summary",), max_lines: int = 200) -> str:
     plan = report.fusion_plan
     head = (f"xla_magic report: {module_name(report.hlo_before)} on {report.target}"
             + (f", {plural(plan.num_kernels, 'kernel')}" if plan is not None else "")

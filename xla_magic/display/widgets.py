@@ -3,6 +3,7 @@ graph layout and assembly cost time, and most people look at two or three tabs).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from .fmt import esc
 from .highlight import code_html
@@ -28,11 +29,20 @@ from .sections import (
     summary_html,
 )
 
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..backends.base import Executable
+    from ..report import Report
+
+    # What the Latency tab's benchmark runs on: arrays, or a function returning them when clicked.
+    BenchArgs = Sequence[np.ndarray] | Callable[[], Sequence[np.ndarray]]
+
 CODE_LINES = 4000  # per view; the full texts stay in report.artifacts
 
 
-def report_widget(report, show: Sequence[str] = ("summary",), exe=None, args: Sequence | None = None,
-                  eager: bool = False):
+def report_widget(report: Report, show: Sequence[str] = ("summary",), exe: Executable | None = None,
+                  args: BenchArgs | None = None, eager: bool = False):
     """A VBox: a header line and a Tab. `show[0]` is the tab it opens on. With `exe`, the Latency
     tab offers to run the benchmark when there are no timings yet, on `args` (arrays, or a
     function returning them; none: random inputs)."""
@@ -77,17 +87,17 @@ def _html(W, value: str):
     return W.HTML(value, layout=W.Layout(min_width="0"))
 
 
-def _summary(report, W, state, rebuild):
+def _summary(report: Report, W, state, rebuild):
     return _html(W, summary_html(report))
 
 
-def _fusion(report, W, state, rebuild):
+def _fusion(report: Report, W, state, rebuild):
     return W.VBox([_html(W, safe(lambda: fusion_picture_html(report), "the fusion graph")),
                    _html(W, "<h4 style='margin:6px 0 2px'>Kernels</h4>" + kernel_table_html(report)),
                    _html(W, "<h4 style='margin:6px 0 2px'>Unfused producers</h4>" + reasons_html(report))])
 
 
-def _passes(report, W, state, rebuild):
+def _passes(report: Report, W, state, rebuild):
     if not report.passes:
         return _html(W, note("The optimizer did not run (--no-opt, or optimize=False)."))
     texts = pass_texts(report)
@@ -116,7 +126,7 @@ def _passes(report, W, state, rebuild):
     return W.HBox([select, W.VBox([mode, out], layout=W.Layout(flex="1", min_width="0"))])
 
 
-def _hlo(report, W, state, rebuild):
+def _hlo(report: Report, W, state, rebuild):
     mode = W.ToggleButtons(options=["after optimization", "before optimization", "diff"],
                            style={"button_width": "auto"})
     out = _html(W, "")
@@ -133,7 +143,7 @@ def _hlo(report, W, state, rebuild):
     return W.VBox([mode, out])
 
 
-def _code(report, W, state, rebuild):
+def _code(report: Report, W, state, rebuild):
     keys = artifact_keys(report)
     if not keys:
         return _html(W, note(f"The {esc(report.target)} target produces no generated code to show."))
@@ -159,7 +169,7 @@ def _image(W, png: bytes):
     return W.Image(value=png, format="png", layout=W.Layout(max_width="100%", height="auto"))
 
 
-def _latency(report, W, state, rebuild):
+def _latency(report: Report, W, state, rebuild):
     t = report.timings
     if t is not None:
         pngs = latency_pngs(report)
@@ -189,7 +199,7 @@ def _latency(report, W, state, rebuild):
     return W.VBox([msg, button, status])
 
 
-def _memory(report, W, state, rebuild):
+def _memory(report: Report, W, state, rebuild):
     if report.buffers is None:
         return _html(W, note("No buffer assignment in this report."))
     return W.VBox([_html(W, memory_table_html(report)), _image(W, memory_png(report))])

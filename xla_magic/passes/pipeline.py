@@ -53,8 +53,9 @@ def _simplification_group() -> PassGroup:
             ("cse", cse), ("dce", dce)]
 
 
-def default_pipeline(target: str = "cpu") -> Pipeline:
-    """Target-independent passes first; a list entry is a group run to a capped fixed point."""
+def default_pipeline(target: str = "cpu", on_plan: Callable[[FusionPlan], None] | None = None) -> Pipeline:
+    """Target-independent passes first; a list entry is a group run to a capped fixed point.
+    `on_plan` receives the fusion pass's plan (the backends and the report need it)."""
     from .conditional import conditional_to_select
     from .dce import dce
     from .fusion import PRESETS, fuse
@@ -64,6 +65,12 @@ def default_pipeline(target: str = "cpu") -> Pipeline:
     config = PRESETS.get(target, PRESETS["cpu"])
     from .layout import decompose_layout_bitcasts
 
+    def fusion(m: Module) -> tuple[bool, FusionPlan]:
+        changed, plan = fuse(m, config)
+        if on_plan is not None:
+            on_plan(plan)
+        return changed, plan
+
     return [
         ("bitcast-decomposer", decompose_layout_bitcasts),
         ("defuser", defuse),  # fusions in the input (XLA's optimized dumps) are decided afresh
@@ -72,7 +79,7 @@ def default_pipeline(target: str = "cpu") -> Pipeline:
         ("while-loop-optimizer", while_loop_optimizations),
         ("conditional-to-select", conditional_to_select),
         ("simplification-2", _simplification_group()),
-        ("fusion", lambda m: fuse(m, config)),
+        ("fusion", fusion),
         ("dce", dce),
     ]
 
@@ -138,7 +145,16 @@ def run_pipeline(module: Module, pipeline: Pipeline, options: PipelineOptions) -
 def optimize(module: Module, target: str = "cpu", passes: Sequence[str] | None = None, skip: Sequence[str] = (),
              dump_to: str | None = None, verify: bool = False, **extra: object) -> tuple[Module, list[PassRecord]]:
     """Runs the default pipeline on a copy of `module`; returns (optimized module, records)."""
-    module = clone_module(module)
-    opts = PipelineOptions(passes=passes, skip=tuple(skip), dump_to=dump_to, verify=verify, extra=extra)
-    records = run_pipeline(module, default_pipeline(target), opts)
+    module, records, _ = optimize_with_plan(module, target, passes, skip, dump_to, verify, **extra)
     return module, records
+
+
+def optimize_with_plan(module: Module, target: str = "cpu", passes: Sequence[str] | None = None,
+                       skip: Sequence[str] = (), dump_to: str | None = None, verify: bool = False,
+                       **extra: object) -> tuple[Module, list[PassRecord], FusionPlan | None]:
+    """`optimize`, and the fusion plan (None when the fusion pass did not run)."""
+    module = clone_module(module)
+    plans: list[FusionPlan] = []
+    opts = PipelineOptions(passes=passes, skip=tuple(skip), dump_to=dump_to, verify=verify, extra=extra)
+    records = run_pipeline(module, default_pipeline(target, plans.append), opts)
+    return module, records, plans[-1] if plans else None

@@ -21,12 +21,6 @@ Scalar = bool | int | float | complex  # what a constant holds, as a Python valu
 # --- what a rule may ask about an operand ----------------------------------------------------
 
 
-def _element_type(shape: Shape) -> DType:
-    """The element type of an array shape (the rules ask it only of arrays)."""
-    assert shape.dtype is not None, "a tuple shape has no element type"
-    return shape.dtype
-
-
 def scalar_value(i: Instruction) -> Scalar | None:
     """The single value of a constant, or of a broadcast of a scalar constant; else None."""
     if i.opcode is O.BROADCAST and i.operands[0].shape.rank == 0:
@@ -58,16 +52,16 @@ def is_one(i: Instruction) -> bool: return _is(i, 1)
 
 def is_true(i: Instruction) -> bool:
     v = scalar_value(i)
-    return v is not None and _element_type(i.shape).kind == "pred" and bool(v)
+    return v is not None and i.shape.element_type.kind == "pred" and bool(v)
 
 
 def is_false(i: Instruction) -> bool:
     v = scalar_value(i)
-    return v is not None and _element_type(i.shape).kind == "pred" and not bool(v)
+    return v is not None and i.shape.element_type.kind == "pred" and not bool(v)
 
 
-def is_neg_inf(i: Instruction) -> bool: return _is(i, float("-inf")) and _element_type(i.shape).is_float
-def is_pos_inf(i: Instruction) -> bool: return _is(i, float("inf")) and _element_type(i.shape).is_float
+def is_neg_inf(i: Instruction) -> bool: return _is(i, float("-inf")) and i.shape.element_type.is_float
+def is_pos_inf(i: Instruction) -> bool: return _is(i, float("inf")) and i.shape.element_type.is_float
 
 
 def is_int(i: Instruction) -> bool:
@@ -95,7 +89,7 @@ class Builder:
         return i
 
     def constant(self, value: Scalar | npt.NDArray[Any], shape: Shape) -> Instruction:
-        literal = np.asarray(value, _element_type(shape).np)
+        literal = np.asarray(value, shape.element_type.np)
         scalar = self.make(O.CONSTANT, Shape(shape.dtype, ()), [], literal=literal)
         return scalar if shape.rank == 0 else self.make(O.BROADCAST, shape.with_dims(shape.dims), [scalar],
                                                         {"dimensions": ()})
@@ -214,7 +208,7 @@ def convert_of_convert(i: Instruction, b: Builder) -> Instruction | None:
     if src.opcode is not O.CONVERT:
         return None
     a = src.operands[0]
-    if not _lossless(_element_type(a.shape), _element_type(src.shape)):
+    if not _lossless(a.shape.element_type, src.shape.element_type):
         return None
     if a.shape.dtype == i.shape.dtype:
         return a
@@ -264,7 +258,7 @@ def exact_reciprocal(i: Instruction, b: Builder) -> Instruction | None:
     """A / 2^k => A * 2^-k: exact in floating point, and a multiply is cheaper."""
     a, c = i.operands
     v = scalar_value(c)
-    dt = _element_type(i.shape)
+    dt = i.shape.element_type
     if v is None or not dt.is_float or not isinstance(v, float) or v == 0 or not np.isfinite(v):
         return None
     m, _ = np.frexp(v)
@@ -281,7 +275,7 @@ def power_small_integer(i: Instruction, b: Builder) -> Instruction | None:
     v = scalar_value(c)
     if v == 1 and v is not None:
         return a  # A ^ 1 => A
-    if v == 2 and _element_type(i.shape).is_float:
+    if v == 2 and i.shape.element_type.is_float:
         return b.make(O.MULTIPLY, i.shape, [a, a])  # A ^ 2 => A * A
     return None
 

@@ -5,6 +5,11 @@
 the call from Python one foreign call."""
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ...hlo.ir import Module
@@ -14,7 +19,11 @@ from ..base import Executable
 from ..outputs import OutputAllocator
 from .irtypes import Unsupported
 
-__all__ = ["available", "compile", "Unsupported"]
+if TYPE_CHECKING:
+    from ...passes.stage import Lowered
+    from .jit import JitModule
+
+__all__ = ["available", "compile", "load", "store", "host_key", "CpuState", "Unsupported"]
 
 
 def available() -> tuple[bool, str]:
@@ -27,8 +36,28 @@ def available() -> tuple[bool, str]:
     return True, f"{h.cpu} ({h.triple})"
 
 
-def compile(module: Module, report: Report | None = None) -> Executable:  # noqa: A001
-    from ...hlo.ir import clone_module
+@dataclass(frozen=True)
+class CpuState:
+    """What an executable of this backend keeps: the JIT-compiled module and what the on-disk cache
+    needs to map its machine code again."""
+
+    jit: JitModule
+    entry: str
+    n_in: int
+    n_out: int
+    kernels: dict[str, str]  # kernel function -> the HLO instruction it computes
+
+
+def host_key() -> str:
+    """Native code fits the CPU it was compiled for: its triple, name and features."""
+    from .jit import host
+
+    h = host()
+    return f"{h.triple}|{h.cpu}|{h.features}"
+
+
+def compile(lowered: Lowered) -> Executable:  # noqa: A001
+    from ...hlo.ir import Instruction, clone_module
     from ...passes.buffers import assign_buffers
     from ...passes.inline import defuse
     from ...passes.layout import decompose_layout_bitcasts, has_layout_bitcasts
@@ -37,41 +66,37 @@ def compile(module: Module, report: Report | None = None) -> Executable:  # noqa
     from .kernels import LIBRARY
     from .variants import with_vector_variants
 
-    def library_fusion(i) -> bool:  # a library call inside a fusion (XLA's kCustom fusions)
+    def library_fusion(i: Instruction) -> bool:  # a library call inside a fusion (XLA's kCustom fusions)
         return any(x.opcode in LIBRARY for x in i.attrs["calls"].instructions)
 
+    module = lowered.module
     lib_fusions = any(i.opcode.value == "fusion" and library_fusion(i) for c in module.computations
                       for i in c.instructions)
-    if has_layout_bitcasts(module) or lib_fusions:  # XLA's own output, compiled as it stands
+    xla_dump = has_layout_bitcasts(module) or lib_fusions
+    if xla_dump:  # XLA's own output, compiled as it stands (its buffers assigned afresh)
         module = clone_module(module)
         decompose_layout_bitcasts(module)
         defuse(module, library_fusion)
-        report = None
-    buffers = report.buffers if report is not None and report.buffers is not None else assign_buffers(module)
+        buffers = assign_buffers(module)
+    else:
+        buffers = lowered.buffers
     try:
         program = generate(module, buffers)
     except Unsupported as e:
         raise Unsupported(f"the cpu backend cannot compile this module: {e}") from None
     jm = compile_ir(with_vector_variants(program.llvm_module), [program.entry], name=module.name)
-    if report is None:
+    state = CpuState(jm, program.entry, program.n_inputs, program.n_outputs, program.kernels)
+    if xla_dump:
         text = module.to_text()
-        report = Report("cpu", text, text, buffers=buffers)
-    return _executable(module, report, jm, program.entry, program.n_inputs, program.n_outputs, program.kernels)
+        report = Report("cpu", text, text, buffers=buffers, artifacts=_artifacts(state))
+    else:
+        report = Report.of(lowered, _artifacts(state))
+    return _executable(module, report, state)
 
 
-def _executable(module: Module, report: Report, jm, entry: str, n_in: int, n_out: int,
-                kernels: dict[str, str]) -> Executable:
-    from .callpath import make_caller
-
-    caller = make_caller(jm.address(entry), n_in, n_out, keepalive=jm)
-    specs = [(s.dims, s.dtype.np) for s in module.entry.root.shape.leaves()]
-    allocate = OutputAllocator(specs)
-
-    def run(args: list[np.ndarray], outs=None) -> list[np.ndarray]:
-        if outs is None:
-            outs = allocate()
-        caller([*args, *outs])
-        return outs
+def _artifacts(state: CpuState) -> Artifacts:
+    """LLVM IR before and after optimization, and assembly (generated when first read)."""
+    jm = state.jit
 
     def per_kernel(fn: str) -> dict[str, str]:
         def find(table: dict[str, str]) -> str:
@@ -81,32 +106,46 @@ def _executable(module: Module, report: Report, jm, entry: str, n_in: int, n_out
         return {"llvm_ir": find(jm.llvm_ir_by_function), "llvm_ir_opt": find(jm.llvm_ir_opt_by_function),
                 "asm": find(jm.asm_by_function)}
 
-    report.artifacts = Artifacts({"llvm_ir": lambda: jm.llvm_ir, "llvm_ir_opt": lambda: jm.llvm_ir_opt,
-                                  "asm": lambda: jm.asm}, per_kernel, kernels)
-    exe = Executable(module, run, report, "cpu", fresh_results=True, direct=caller)
-    exe.jit = jm
-    exe.loaded_from_disk = False
-    exe.release_memory = allocate.release
-    exe._disk = {"entry": entry, "n_in": n_in, "n_out": n_out, "kernels": kernels}
-    return exe
+    return Artifacts({"llvm_ir": lambda: jm.llvm_ir, "llvm_ir_opt": lambda: jm.llvm_ir_opt, "asm": lambda: jm.asm},
+                     per_kernel, state.kernels)
 
 
-def save_to_disk(key: str, exe: Executable) -> None:
+def _executable(module: Module, report: Report, state: CpuState, loaded_from_disk: bool = False) -> Executable:
+    from .callpath import make_caller
+
+    jm = state.jit
+    caller = make_caller(jm.address(state.entry), state.n_in, state.n_out, keepalive=jm)
+    specs = [(s.dims, np.dtype(s.element_type.np)) for s in module.entry.root.shape.leaves()]
+    allocate = OutputAllocator(specs)
+
+    def run(args: Sequence[np.ndarray], outs: list[np.ndarray] | None = None) -> list[np.ndarray]:
+        if outs is None:
+            outs = allocate()
+        caller([*args, *outs])
+        return outs
+
+    return Executable(module, run, report, "cpu", fresh_results=True, direct=caller, loaded_from_disk=loaded_from_disk,
+                      backend_state=state, release_memory=allocate.release)
+
+
+def store(key: str, exe: Executable) -> None:
     """Stores a compiled executable in the on-disk cache (see disk_cache)."""
-    import copy
-
     from . import disk_cache
 
-    jm = exe.jit
-    if getattr(jm, "object_code", None) is None:
+    state = exe.backend_state
+    if not isinstance(state, CpuState):
         return
-    report = copy.copy(exe.report)
-    report.artifacts = {}
+    jm = state.jit
+    object_code = getattr(jm, "object_code", None)  # None where LLVM gave no object file
+    if object_code is None:
+        return
+    report = dataclasses.replace(exe.report, artifacts={})  # its texts come back from the JIT module
     disk_cache.store(key, {"report": report, "llvm_ir": jm.llvm_ir, "llvm_ir_opt": jm.llvm_ir_opt,
-                           "llvm_ir_by_function": jm.llvm_ir_by_function, "object": jm.object_code, **exe._disk})
+                           "llvm_ir_by_function": jm.llvm_ir_by_function, "object": object_code,
+                           "entry": state.entry, "n_in": state.n_in, "n_out": state.n_out, "kernels": state.kernels})
 
 
-def load_from_disk(key: str) -> Executable | None:
+def load(key: str) -> Executable | None:
     """The executable stored under `key`, with its machine code mapped again; None on any doubt."""
     from ...hlo.parser import parse_hlo
     from . import disk_cache
@@ -116,12 +155,12 @@ def load_from_disk(key: str) -> Executable | None:
     if data is None:
         return None
     try:
-        report = data["report"]
-        module = parse_hlo(report.hlo_after, verify=False)
+        stored: Report = data["report"]
+        module = parse_hlo(stored.hlo_after, verify=False)
         jm = compile_ir(data["llvm_ir_opt"], [data["entry"]], name=module.name, object_code=data["object"])
         jm.llvm_ir, jm.llvm_ir_by_function = data["llvm_ir"], data["llvm_ir_by_function"]
-        exe = _executable(module, report, jm, data["entry"], data["n_in"], data["n_out"], data["kernels"])
-        exe.loaded_from_disk = True
-        return exe
+        state = CpuState(jm, data["entry"], data["n_in"], data["n_out"], data["kernels"])
+        return _executable(module, dataclasses.replace(stored, artifacts=_artifacts(state)), state,
+                           loaded_from_disk=True)
     except Exception:  # noqa: BLE001 - anything odd: recompile instead
         return None

@@ -4,42 +4,34 @@
   kernel, and lazily its PTX and SASS (NVRTC and nvdisasm work without a device).
 - `available()`: can this process run on a GPU? Says why not: no CuPy, no driver, no device,
   no NVRTC.
-- `compile(module, report)`: on a GPU, an executable that keeps its buffers on the device
+- `compile(lowered)`: on a GPU, an executable that keeps its buffers on the device
   (`device.py`). Without one, the same report and artifacts come back, and calling the
-  executable raises a RuntimeError that says why and where the code is.
+  executable raises a RuntimeError that says why and where the code is (the registry marks
+  this target as one to inspect without a device).
 - `hostsim`: the generated CUDA compiled for the CPU, to check results where no GPU exists.
 
 CuPy is imported only here, lazily: `import xla_magic` never needs it."""
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from ...hlo.ir import Module
 from ...report import Report
-from ..artifacts import Artifacts
 from ..base import Executable
 from . import nvrtc
 from .ctype import Unsupported
-from .program import LIBRARY_MIN_MACS, Program, build_program
+from .generated import DEFAULT_ARCH, Generated, full_source, header
+from .program import LIBRARY_MIN_MACS, build_program
 
-__all__ = ["available", "compile", "generate", "Generated", "Unsupported", "INSPECT_WITHOUT_DEVICE",
-           "full_source", "DEFAULT_ARCH"]
+if TYPE_CHECKING:
+    from ...passes.buffers import BufferAssignment
+    from ...passes.stage import Lowered
 
-# api.compile builds the report and artifacts even when available() says no (calls then raise).
-INSPECT_WITHOUT_DEVICE = True
-DEFAULT_ARCH = "sm_90"  # what PTX and SASS are shown for when no device says otherwise
-
-
-def header() -> str:
-    from pathlib import Path
-
-    return (Path(__file__).parent / "xm_device.cuh").read_text()
-
-
-def full_source(program: Program) -> str:
-    """What NVRTC compiles: the helper header, then the generated module."""
-    return header() + "\n" + program.source
+__all__ = ["available", "compile", "generate", "generated", "Generated", "Unsupported", "full_source", "header",
+           "DEFAULT_ARCH"]
 
 
 def available() -> tuple[bool, str]:
@@ -72,63 +64,7 @@ def available() -> tuple[bool, str]:
     return True, f"{name} (sm_{props['major']}{props['minor']}), driver {driver // 1000}.{driver % 1000 // 10}"
 
 
-@dataclass
-class Generated:
-    """The GPU program of a module and the texts a person may read about it."""
-
-    program: Program
-    arch: str = DEFAULT_ARCH
-
-    @property
-    def cuda(self) -> str:
-        return self.program.source
-
-    def compiled(self, arch: str | None = None) -> nvrtc.Compiled:
-        arch = arch or self.arch
-        cache = self.__dict__.setdefault("_compiled", {})
-        if arch not in cache:
-            cache[arch] = nvrtc.compile_cuda(full_source(self.program), arch, f"{self.program.name}.cu")
-        return cache[arch]
-
-    def ptx(self, arch: str | None = None) -> str:
-        ok, why = nvrtc.available()
-        if not ok:
-            return f"// no PTX: {why}"
-        return self.compiled(arch).ptx
-
-    def sass(self, arch: str | None = None) -> str:
-        ok, why = nvrtc.available()
-        if not ok:
-            return f"// no SASS: {why}"
-        return nvrtc.sass(self.compiled(arch).cubin)
-
-    def host_program(self) -> str:
-        from .runner import summary
-
-        return summary(self.program)
-
-    def artifacts(self) -> Artifacts:
-        kernels = dict(self.program.hlo_of_kernel)
-
-        def per_kernel(fn: str) -> dict[str, str]:
-            return {"cuda": self.program.kernels[fn].text, "ptx": _ptx_entry(self.ptx(), fn),
-                    "sass": _sass_function(self.sass(), fn)}
-
-        return Artifacts({"cuda": lambda: self.cuda, "ptx": self.ptx, "sass": self.sass,
-                          "host_program": self.host_program}, per_kernel, kernels)
-
-
-def _ptx_entry(ptx: str, fn: str) -> str:
-    m = re.search(r"(// .globl\s+" + re.escape(fn) + r"\b.*?\n}\n)", ptx, re.S)
-    return m.group(1) if m else ptx
-
-
-def _sass_function(sass: str, fn: str) -> str:
-    m = re.search(r"(//-+ \.text\." + re.escape(fn) + r"\b.*?)(?=\n\s*//-+ \.|\Z)", sass, re.S)
-    return m.group(1) if m else sass
-
-
-def generate(module: Module, buffers=None, library_min_macs: int = LIBRARY_MIN_MACS,
+def generate(module: Module, buffers: BufferAssignment | None = None, library_min_macs: int = LIBRARY_MIN_MACS,
              arch: str = DEFAULT_ARCH) -> Generated:
     """The GPU program of an optimized module; needs no GPU, no CuPy (and NVRTC only for PTX/SASS)."""
     from ...passes.buffers import assign_buffers
@@ -142,29 +78,33 @@ def generate(module: Module, buffers=None, library_min_macs: int = LIBRARY_MIN_M
     return Generated(program, arch)
 
 
-def compile(module: Module, report: Report | None = None, **options) -> Executable:  # noqa: A001
-    buffers = report.buffers if report is not None and report.buffers is not None else None
+def generated(exe: Executable) -> Generated:
+    """The GPU program behind an executable of this backend (for PTX or SASS of another arch:
+    `generated(exe).ptx("sm_80")`)."""
+    if not isinstance(exe.backend_state, Generated):
+        raise TypeError(f"{exe!r} was not compiled by the gpu backend")
+    return exe.backend_state
+
+
+def compile(lowered: Lowered, **options: int) -> Executable:  # noqa: A001
+    """On a GPU, an executable that keeps its buffers there. Without one, the same report and
+    artifacts, and an executable whose calls raise (its `unavailable` says why)."""
     ok, why = available()
     arch = DEFAULT_ARCH
     if ok:
         from .device import device_arch
 
         arch = device_arch()
-    gen = generate(module, buffers, arch=arch, **options)
-    if report is None:
-        text = module.to_text()
-        report = Report("gpu", text, text, buffers=buffers)
-    report.artifacts = gen.artifacts()
+    gen = generate(lowered.module, lowered.buffers, arch=arch, **options)
+    report = Report.of(lowered, gen.artifacts())
     if ok:
         from .device import make_executable
 
-        return make_executable(module, report, gen)
+        return make_executable(lowered.module, report, gen)
 
-    def run(args, outs=None):
+    def run(args: Sequence[np.ndarray], outs: list[np.ndarray] | None = None) -> list[np.ndarray]:
         raise RuntimeError(f"target 'gpu' cannot run here: {why}. The generated CUDA, its PTX and SASS are in "
                            "exe.report.artifacts ('cuda', 'ptx', 'sass', 'host_program'); "
                            "xla_magic.backends.gpu.hostsim.compile(module) runs the same CUDA on the CPU.")
 
-    exe = Executable(module, run, report, "gpu")
-    exe.generated, exe.unavailable = gen, why
-    return exe
+    return Executable(lowered.module, run, report, "gpu", unavailable=why, backend_state=gen)

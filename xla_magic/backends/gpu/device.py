@@ -17,6 +17,8 @@ Nothing here can run without a GPU; `hostsim.py` runs the same program on the CP
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -24,7 +26,7 @@ from ...hlo.ir import Module
 from ...report import Report
 from ..args import check_one
 from ..base import Executable
-from . import Generated, full_source
+from .generated import Generated, full_source
 from .program import Conditional, Copy, Dot, Launch, Program, While
 from .runner import Bases, pick_branch, run_dot
 
@@ -90,25 +92,51 @@ class CupyDevice:
         return cp.ndarray(tuple(shape), dtype, cp.cuda.MemoryPointer(mem, 0))
 
 
-def _segments(steps: list) -> list:
-    """Runs of launches and copies become ('graph', [steps]); everything else stays a step, with
-    the step lists inside loops and conditionals segmented the same way."""
-    out, run = [], []
+@dataclass
+class _Segment:
+    """A run of launches and copies: captured once as a CUDA graph, replayed afterwards."""
+
+    steps: list[Launch | Copy]
+
+
+@dataclass
+class _Loop:
+    step: While
+    cond: list[_Item]
+    body: list[_Item]  # the body, then the copies of the next state into the state
+
+
+@dataclass
+class _Branches:
+    step: Conditional
+    branches: list[list[_Item]]
+
+
+_Item = _Segment | Dot | _Loop | _Branches
+
+
+def _segments(steps: list[object]) -> list[_Item]:
+    """Runs of launches and copies become segments; library calls stay as they are, and the step
+    lists inside loops and conditionals are segmented the same way."""
+    out: list[_Item] = []
+    run: list[Launch | Copy] = []
     for s in steps:
         if isinstance(s, (Launch, Copy)):
             run.append(s)
             continue
         if run:
-            out.append(("graph", run))
+            out.append(_Segment(run))
             run = []
         if isinstance(s, While):
-            out.append(("while", s, _segments(s.cond), _segments(s.body + s.back)))
+            out.append(_Loop(s, _segments(s.cond), _segments(s.body + s.back)))
         elif isinstance(s, Conditional):
-            out.append(("cond", s, [_segments(b) for b in s.branches]))
+            out.append(_Branches(s, [_segments(b) for b in s.branches]))
+        elif isinstance(s, Dot):
+            out.append(s)
         else:
-            out.append(("step", s))
+            raise TypeError(f"unknown step {s!r}")
     if run:
-        out.append(("graph", run))
+        out.append(_Segment(run))
     return out
 
 
@@ -116,14 +144,14 @@ class _Runner:
     def __init__(self, dev: CupyDevice, program: Program):
         self.dev, self.program = dev, program
         self.items = _segments(program.steps)
-        self.graphs: dict[int, dict[tuple, object]] = {}
+        self.graphs: dict[int, dict[tuple[int, ...], Any]] = {}  # segment -> pointers -> cupy Graph
         self.use_graphs = GRAPHS
 
     def run(self, at: Bases) -> None:
         with self.dev.stream:
             self._run(self.items, at)
 
-    def _plain(self, steps: list, at: Bases) -> None:
+    def _plain(self, steps: list[Launch | Copy], at: Bases) -> None:
         dev = self.dev
         for s in steps:
             if isinstance(s, Launch):
@@ -131,7 +159,7 @@ class _Runner:
             elif s.nbytes:
                 dev.copy(at(s.dst), at(s.src), s.nbytes)
 
-    def _segment(self, steps: list, at: Bases) -> None:
+    def _segment(self, steps: list[Launch | Copy], at: Bases) -> None:
         if not self.use_graphs:
             self._plain(steps, at)
             return
@@ -155,26 +183,22 @@ class _Runner:
             cache[ptrs] = g
         g.launch(self.dev.stream)
 
-    def _run(self, items: list, at: Bases) -> None:
+    def _run(self, items: list[_Item], at: Bases) -> None:
         dev = self.dev
         for item in items:
-            kind = item[0]
-            if kind == "graph":
-                self._segment(item[1], at)
-            elif kind == "step":
-                s: Dot = item[1]
-                run_dot(dev, s, at(s.lhs), at(s.rhs), at(s.out))
-            elif kind == "while":
-                _, s, cond, body = item
-                pred = at(s.pred)
+            if isinstance(item, _Segment):
+                self._segment(item.steps, at)
+            elif isinstance(item, Dot):
+                run_dot(dev, item, at(item.lhs), at(item.rhs), at(item.out))
+            elif isinstance(item, _Loop):
+                pred = at(item.step.pred)
                 while True:
-                    self._run(cond, at)
+                    self._run(item.cond, at)
                     if not dev.read(pred, 1)[0]:
                         break
-                    self._run(body, at)
+                    self._run(item.body, at)
             else:
-                _, s, branches = item
-                self._run(branches[pick_branch(s, dev, at)], at)
+                self._run(item.branches[pick_branch(item.step, dev, at)], at)
 
 
 class GpuExecutable(Executable):
@@ -184,8 +208,8 @@ class GpuExecutable(Executable):
     def __init__(self, module: Module, report: Report, gen: Generated):
         import cupy as cp
 
-        super().__init__(module, self._unused, report, "gpu", fresh_results=True)
-        self.cp, self.generated, self.program = cp, gen, gen.program
+        super().__init__(module, self._unused, report, "gpu", fresh_results=True, backend_state=gen)
+        self.cp, self.program = cp, gen.program
         p = self.program
         self.device = CupyDevice(p, gen)
         self.runner = _Runner(self.device, p)
@@ -244,9 +268,10 @@ class GpuExecutable(Executable):
         keep, ptrs = [], []
         for k, (p, a) in enumerate(zip(self._params, args)):
             if isinstance(a, cp.ndarray):
-                want = _device_dtype(p.shape.dtype.np)
+                dt = p.shape.element_type
+                want = _device_dtype(dt.np)
                 if a.dtype != want:
-                    raise TypeError(f"argument {k} ('{p.name}'): expected dtype {p.shape.dtype.name}, got {a.dtype}")
+                    raise TypeError(f"argument {k} ('{p.name}'): expected dtype {dt.name}, got {a.dtype}")
                 if a.shape != p.shape.dims:
                     raise ValueError(f"argument {k} ('{p.name}'): expected shape {p.shape.dims}, got {a.shape}")
                 if not a.flags.c_contiguous or a.data.ptr % ALIGN:

@@ -12,6 +12,8 @@ import hashlib
 import os
 import subprocess
 import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -132,7 +134,7 @@ def compile(module: Module, report: Report | None = None, program: Program | Non
     ctypes.memmove(cbase, program.consts, len(program.consts))
     bases = (_aligned(arena), _aligned(scratch), cbase)
 
-    def run(args: list[np.ndarray], outs=None) -> list[np.ndarray]:
+    def run(args: Sequence[np.ndarray], outs: list[np.ndarray] | None = None) -> list[np.ndarray]:
         if outs is None:
             outs = [np.empty(d, t) for d, t in program.out_specs]
         at = Bases([a.ctypes.data for a in args], [o.ctypes.data for o in outs], bases[0], bases[2], bases[1])
@@ -142,7 +144,13 @@ def compile(module: Module, report: Report | None = None, program: Program | Non
     if report is None:
         text = module.to_text()
         report = Report("gpu-hostsim", text, text)
-    exe = Executable(module, run, report, "gpu-hostsim", fresh_results=True)
-    exe.program, exe.device = program, dev
-    exe._keep = (arena, scratch, const)
-    return exe
+    # The run closure holds only addresses: the state keeps the memory behind them alive.
+    state = HostSimState(program, dev, (arena, scratch, const))
+    return Executable(module, run, report, "gpu-hostsim", fresh_results=True, backend_state=state)
+
+
+@dataclass(frozen=True)
+class HostSimState:
+    program: Program
+    device: HostDevice
+    memory: tuple[np.ndarray, ...]  # arena, scratch, constants

@@ -5,7 +5,7 @@ that runs the same CUDA C compiled for the CPU (`hostsim.HostDevice`), so contro
 placement and library calls are exercised by the tests even where no GPU exists."""
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -16,8 +16,10 @@ class Device(Protocol):
     def launch(self, kernel: str, ptrs: list[int]) -> None: ...
     def copy(self, dst: int, src: int, nbytes: int) -> None: ...
     def read(self, ptr: int, nbytes: int) -> bytes: ...
-    def array(self, ptr: int, shape: tuple, dtype: np.dtype): ...  # an array viewing device memory
-    xp: object  # numpy or cupy
+    def array(self, ptr: int, shape: tuple[int, ...], dtype: np.dtype[Any]) -> Any: ...  # views device memory
+
+    @property
+    def xp(self) -> Any: ...  # the array module: numpy, or cupy (which has no types)
 
 
 class Bases:
@@ -99,7 +101,7 @@ def summary(program: Program) -> str:
     """The host program as text: one line per step, nested steps indented."""
     lines: list[str] = []
 
-    def show(steps, depth):
+    def show(steps: list[object], depth: int) -> None:
         pad = "  " * depth
         for s in steps:
             if isinstance(s, Launch):
@@ -118,8 +120,8 @@ def summary(program: Program) -> str:
                 show(s.body + s.back, depth + 1)
             elif isinstance(s, Conditional):
                 lines.append(f"{pad}conditional {s.hlo} on {s.index}")
-                for k, b in enumerate(s.branches):
-                    lines.append(f"{pad}  branch {k}:")
+                for n, b in enumerate(s.branches):
+                    lines.append(f"{pad}  branch {n}:")
                     show(b, depth + 2)
 
     show(program.steps, 0)

@@ -1,0 +1,102 @@
+"""The compile targets, one record each: how to reach the backend, what the optimizer tunes for,
+and what the compile cache needs from it. `api`, `magic` and `cli` find targets only here.
+
+A backend is a module with `available() -> (ok, why)` and `compile(lowered) -> Executable`;
+one whose machine code may be kept on disk also has `load(key)`, `store(key, exe)` and
+`host_key()` (what, besides the module and options, the code depends on). The module is
+imported on first use, so `import xla_magic` loads neither llvmlite nor CuPy.
+
+A new target: a module with those functions and one `_register(...)` line below."""
+from __future__ import annotations
+
+import functools
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, cast
+
+if TYPE_CHECKING:
+    from ..passes.stage import Lowered
+    from .base import Executable
+
+
+class BackendModule(Protocol):
+    def available(self) -> tuple[bool, str]: ...
+
+    def compile(self, lowered: Lowered) -> Executable: ...  # noqa: A003
+
+
+class CachingBackendModule(BackendModule, Protocol):
+    def load(self, key: str) -> Executable | None: ...
+
+    def store(self, key: str, exe: Executable) -> None: ...
+
+    def host_key(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    module: str  # dotted name of the backend module, imported on first use
+    preset: str  # the fusion preset the optimizer tunes for (passes.fusion.PRESETS)
+    # Compiles (and shows its code) even where available() says no; calling then raises.
+    inspect_without_device: bool = False
+    disk_cache: bool = False  # the module has load/store/host_key (see above)
+
+    def _impl(self) -> BackendModule:
+        return _import(self.module)
+
+    def _cache(self) -> CachingBackendModule | None:
+        return cast(CachingBackendModule, self._impl()) if self.disk_cache else None
+
+    def available(self) -> tuple[bool, str]:
+        return self._impl().available()
+
+    def compile(self, lowered: Lowered) -> Executable:  # noqa: A003
+        return self._impl().compile(lowered)
+
+    def usable(self) -> tuple[bool, str]:
+        """Whether compiling for this target makes sense here, and if not why."""
+        ok, why = self.available()
+        return ok or self.inspect_without_device, why
+
+    def host_key(self) -> str:
+        """What compiled code depends on beyond the module and options (the host CPU for native code)."""
+        cache = self._cache()
+        return cache.host_key() if cache is not None else ""
+
+    def load(self, key: str) -> Executable | None:
+        cache = self._cache()
+        return cache.load(key) if cache is not None else None
+
+    def store(self, key: str, exe: Executable) -> None:
+        cache = self._cache()
+        if cache is not None:
+            cache.store(key, exe)
+
+
+@functools.cache
+def _import(module: str) -> BackendModule:
+    return cast(BackendModule, importlib.import_module(module))
+
+
+_BACKENDS: dict[str, Backend] = {}
+
+
+def _register(backend: Backend) -> None:
+    _BACKENDS[backend.name] = backend
+
+
+_register(Backend("interpreter", "xla_magic.backends.interpreter", preset="interpreter"))
+_register(Backend("cpu", "xla_magic.backends.cpu", preset="cpu", disk_cache=True))
+_register(Backend("gpu", "xla_magic.backends.gpu", preset="gpu", inspect_without_device=True))
+
+
+def names() -> tuple[str, ...]:
+    return tuple(_BACKENDS)
+
+
+def get(name: str) -> Backend:
+    try:
+        return _BACKENDS[name]
+    except KeyError:
+        raise ValueError(f"unknown target {name!r}; choose one of {', '.join(_BACKENDS)}") from None
