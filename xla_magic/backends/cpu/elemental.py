@@ -94,6 +94,9 @@ class IRIndexOps:
     def wide(self, v: ir.Value) -> ir.Value:
         return v  # indices are i64 already
 
+    def narrow(self, v: ir.Value) -> ir.Value:
+        return v
+
     def element_index(self, dt: DType, v: ir.Value) -> ir.Value:
         if v.type.width >= 64:
             return v
@@ -164,11 +167,6 @@ class Elemental(IRIndexOps):
 
     def index_value(self, v: ir.Value, dt: DType) -> ir.Value:
         return convert_value(self.em, S64, dt, v)
-
-
-def as_i64(g: IRIndexOps, indices: Instruction, v: ir.Value) -> ir.Value:
-    """An element of an integer `indices` array as an i64 index (signed or unsigned as its type)."""
-    return g.element_index(_dtype(indices), v)
 
 
 def _constant(g: Elemental, instr: Instruction, index: Sequence[ir.Value]) -> ir.Value:
