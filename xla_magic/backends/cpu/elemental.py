@@ -8,6 +8,7 @@ simplifies what is left) and what only the cpu has: loads, constants as globals,
 through `scalar.SCALAR_OPS`."""
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -65,17 +66,23 @@ class IRIndexOps:
     def rem(self, a: ir.Value, c: int) -> ir.Value:
         return i64(0) if c == 1 else self.b.urem(a, i64(c))
 
+    def _cmp(self, op: str, holds: Callable[[int, int], bool], a: ir.Value, b: ir.Value) -> ir.Value:
+        x, y = _const(a), _const(b)
+        if x is not None and y is not None:  # a dimension that no index moves (a scatter's 0 start)
+            return ir.Constant(T.I1, int(holds(x, y)))
+        return self.b.icmp_signed(op, a, b)
+
     def lt(self, a: ir.Value, b: ir.Value) -> ir.Value:
-        return self.b.icmp_signed("<", a, b)
+        return self._cmp("<", operator.lt, a, b)
 
     def le(self, a: ir.Value, b: ir.Value) -> ir.Value:
-        return self.b.icmp_signed("<=", a, b)
+        return self._cmp("<=", operator.le, a, b)
 
     def ge(self, a: ir.Value, b: ir.Value) -> ir.Value:
-        return self.b.icmp_signed(">=", a, b)
+        return self._cmp(">=", operator.ge, a, b)
 
     def eq(self, a: ir.Value, b: ir.Value) -> ir.Value:
-        return self.b.icmp_signed("==", a, b)
+        return self._cmp("==", operator.eq, a, b)
 
     def true(self) -> ir.Value:
         return ir.Constant(T.I1, 1)
