@@ -9,7 +9,9 @@ expressions on the gpu) and reaches the backend only through `Elements[V]`: inde
 
 Nothing reads outside a buffer: pads, concatenations and dynamic-update-slices clamp the index of
 the operand they do not take and select, dynamic starts are clamped as XLA clamps them, gather
-indices are clamped into range (scatter skips out-of-range windows instead).
+indices are clamped into range (scatter skips out-of-range windows instead). The scatter and
+in-place dynamic-update-slice kernels of both backends find where an update element goes with the
+same rules (`scatter_target`, `update_starts`).
 
 Index values live in the backend's index type (the gpu's may be 32-bit). Arithmetic that can
 leave the index range (a pad's position relative to its operand, a dynamic start read from an
