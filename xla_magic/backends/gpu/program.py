@@ -263,7 +263,7 @@ class _Codegen:
         ins = [leaf for o in i.operands for leaf in _leaves(vals[id(o)])]
         out = self.dests(i, dest)
         root = comp.root
-        kind = classify(comp)  # as define_kernel classifies it, the update in place where it can be
+        kind = classify(comp)  # as define_kernel classifies it; an update counts as in place until shown not to
         if kind is KernelKind.DOT and self._library_dot(root):
             steps.append(self._dot_step(i.name, root, ins, out[0]))
             return _nest(i.shape, out)
