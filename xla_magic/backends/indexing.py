@@ -9,7 +9,9 @@ expressions on the gpu) and reaches the backend only through `Elements[V]`: inde
 
 Nothing reads outside a buffer: pads, concatenations and dynamic-update-slices clamp the index of
 the operand they do not take and select, dynamic starts are clamped as XLA clamps them, gather
-indices are clamped into range (scatter skips out-of-range windows instead).
+indices are clamped into range (scatter skips out-of-range windows instead). The scatter and
+in-place dynamic-update-slice kernels of both backends find where an update element goes with the
+same rules (`scatter_target`, `update_starts`).
 
 Index values live in the backend's index type (the gpu's may be 32-bit). Arithmetic that can
 leave the index range (a pad's position relative to its operand, a dynamic start read from an
@@ -61,6 +63,10 @@ class IndexOps(IndexArith[V], Protocol[V]):
 
     def wide(self, v: V) -> V:
         """An index as a signed 64-bit value."""
+        ...
+
+    def narrow(self, v: V) -> V:
+        """A wide value known to lie inside a dimension, as an index (no clamping)."""
         ...
 
     def element_index(self, dt: DType, v: V) -> V:
@@ -145,28 +151,39 @@ def _dtype(instr: Instruction) -> DType:
     return dt
 
 
-def dynamic_starts(g: IndexOps[V], starts: Sequence[V], operand_dims: Sequence[int],
+def dynamic_starts(g: Elements[V], operand: Instruction, starts: Sequence[Instruction],
                    sizes: Sequence[int]) -> list[V]:
-    """Dynamic start indices (wide) clamped as XLA clamps them: the slice stays inside."""
-    return [g.clamp(s, 0, dim - size) for s, dim, size in zip(starts, operand_dims, sizes)]
+    """The start indices of a dynamic-slice or dynamic-update-slice of `sizes` in `operand`, read
+    from the scalar `starts` (of any integer type) and clamped as XLA clamps them: the slice stays
+    inside."""
+    return [g.clamp(g.element_index(_dtype(s), g.value(s, [])), 0, dim - size)
+            for s, dim, size in zip(starts, operand.shape.dims, sizes)]
+
+
+def update_starts(g: Elements[V], dus: Instruction) -> list[V]:
+    """Where a dynamic-update-slice puts its update in its operand."""
+    return dynamic_starts(g, dus.operands[0], dus.operands[2:], dus.operands[1].shape.dims)
 
 
 def scatter_target(g: Elements[V], sd: ScatterDims, indices: Instruction, odims: Sequence[int],
                    uidx: Sequence[V]) -> tuple[list[V], V]:
-    """Where an update element of a scatter goes in the operand (wide values), and whether its
-    whole window is inside the operand (XLA skips windows that are not)."""
+    """Where an update element of a scatter goes in the operand, and whether its whole window is
+    inside the operand (XLA skips windows that are not; the index is meaningful only where they
+    are)."""
     sidx = [uidx[d] for d in sd.update_scatter_dims]
-    start = [g.const(0)] * len(odims)
+    start = [g.const(0)] * len(odims)  # wide: index vectors may hold anything
+    full = [g.const(0)] * len(odims)
     for k in range(sd.n_index):
-        start[sd.scatter_dims_to_operand_dims[k]] = g.let(
-            _index_vector(g, indices, sd.index_vector_dim, sidx, k), "wide")
+        d = sd.scatter_dims_to_operand_dims[k]
+        start[d] = g.let(_index_vector(g, indices, sd.index_vector_dim, sidx, k), "wide")
+        full[d] = g.narrow(start[d])
     for od, idd in zip(sd.input_batching_dims, sd.scatter_indices_batching_dims):
-        start[od] = g.wide(sidx[sd.index_dims.index(idd)])
+        full[od] = sidx[sd.index_dims.index(idd)]
+        start[od] = g.wide(full[od])
     ok = all_of(g, [c for d, s in enumerate(start)
                     for c in (g.ge(s, g.const(0)), g.le(s, g.const(odims[d] - sd.window_size[d])))])
-    full = list(start)
     for od, ud in zip(sd.window_operand_dims, sd.update_window_dims):
-        full[od] = g.add(start[od], uidx[ud])
+        full[od] = g.add(full[od], uidx[ud])
     return full, ok
 
 
@@ -249,16 +266,14 @@ def _concatenate(g: Elements[V], instr: Instruction, index: Sequence[V]) -> V:
 
 
 def _dynamic_slice(g: Elements[V], instr: Instruction, index: Sequence[V]) -> V:
-    operand, starts = instr.operands[0], instr.operands[1:]
-    clamped = dynamic_starts(g, [g.element_index(_dtype(s), g.value(s, [])) for s in starts],
-                             operand.shape.dims, instr.shape.dims)
+    operand = instr.operands[0]
+    clamped = dynamic_starts(g, operand, instr.operands[1:], instr.shape.dims)
     return g.value(operand, [g.let(g.add(s, v)) for s, v in zip(clamped, index)])
 
 
 def _dynamic_update_slice(g: Elements[V], instr: Instruction, index: Sequence[V]) -> V:
-    operand, update, starts = instr.operands[0], instr.operands[1], instr.operands[2:]
-    clamped = dynamic_starts(g, [g.element_index(_dtype(s), g.value(s, [])) for s in starts],
-                             operand.shape.dims, update.shape.dims)
+    operand, update = instr.operands[0], instr.operands[1]
+    clamped = update_starts(g, instr)
     conds, uidx = [], []
     for v, start, size in zip(index, clamped, update.shape.dims):
         rel = g.let(g.sub(v, start))  # both in [0, dim): fits the index type

@@ -8,6 +8,7 @@ simplifies what is left) and what only the cpu has: loads, constants as globals,
 through `scalar.SCALAR_OPS`."""
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -65,17 +66,23 @@ class IRIndexOps:
     def rem(self, a: ir.Value, c: int) -> ir.Value:
         return i64(0) if c == 1 else self.b.urem(a, i64(c))
 
+    def _cmp(self, op: str, holds: Callable[[int, int], bool], a: ir.Value, b: ir.Value) -> ir.Value:
+        x, y = _const(a), _const(b)
+        if x is not None and y is not None:  # a dimension that no index moves (a scatter's 0 start)
+            return ir.Constant(T.I1, int(holds(x, y)))
+        return self.b.icmp_signed(op, a, b)
+
     def lt(self, a: ir.Value, b: ir.Value) -> ir.Value:
-        return self.b.icmp_signed("<", a, b)
+        return self._cmp("<", operator.lt, a, b)
 
     def le(self, a: ir.Value, b: ir.Value) -> ir.Value:
-        return self.b.icmp_signed("<=", a, b)
+        return self._cmp("<=", operator.le, a, b)
 
     def ge(self, a: ir.Value, b: ir.Value) -> ir.Value:
-        return self.b.icmp_signed(">=", a, b)
+        return self._cmp(">=", operator.ge, a, b)
 
     def eq(self, a: ir.Value, b: ir.Value) -> ir.Value:
-        return self.b.icmp_signed("==", a, b)
+        return self._cmp("==", operator.eq, a, b)
 
     def true(self) -> ir.Value:
         return ir.Constant(T.I1, 1)
@@ -93,6 +100,9 @@ class IRIndexOps:
 
     def wide(self, v: ir.Value) -> ir.Value:
         return v  # indices are i64 already
+
+    def narrow(self, v: ir.Value) -> ir.Value:
+        return v
 
     def element_index(self, dt: DType, v: ir.Value) -> ir.Value:
         if v.type.width >= 64:
@@ -164,11 +174,6 @@ class Elemental(IRIndexOps):
 
     def index_value(self, v: ir.Value, dt: DType) -> ir.Value:
         return convert_value(self.em, S64, dt, v)
-
-
-def as_i64(g: IRIndexOps, indices: Instruction, v: ir.Value) -> ir.Value:
-    """An element of an integer `indices` array as an i64 index (signed or unsigned as its type)."""
-    return g.element_index(_dtype(indices), v)
 
 
 def _constant(g: Elemental, instr: Instruction, index: Sequence[ir.Value]) -> ir.Value:

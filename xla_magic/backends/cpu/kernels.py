@@ -21,6 +21,7 @@ from llvmlite import ir
 from ...hlo.dtypes import DType
 from ...hlo.ir import Computation, Instruction
 from ...hlo.opcodes import Opcode as O
+from ..indexing import scatter_target, update_starts
 from ..kernel_kinds import KernelKind, classify, not_in_loops
 from ..kernel_shapes import (
     Placement,
@@ -32,7 +33,7 @@ from ..kernel_shapes import (
     simple_reducer,
 )
 from . import irtypes as T
-from .elemental import Elemental, as_i64, linear
+from .elemental import Elemental, linear
 from .irtypes import I1, I64, PTR, VOID, Unsupported, i64
 from .scalar import Emitter, emit_scalar_computation
 
@@ -522,7 +523,7 @@ def _window_kernel(k: Kernel) -> None:
 
 def _dus_kernel(k: Kernel) -> None:
     dus = k.outputs[0]
-    operand, update, starts = dus.operands[0], dus.operands[1], dus.operands[2:]
+    operand, update = dus.operands[0], dus.operands[1]
     b = k.b
     out = k.out_ptrs[0]
     if operand.opcode is not O.PARAMETER:
@@ -534,17 +535,12 @@ def _dus_kernel(k: Kernel) -> None:
     with b.if_then(b.not_(same)):
         memcpy(k.module, b, out, src, nbytes)
     g = k.elemental()
-    start_vals = []
-    for s, dim, size in zip(starts, operand.shape.dims, update.shape.dims):
-        v = g.value(s, [])
-        v = b.sext(v, I64) if v.type.width < 64 and array_dtype(s.shape).kind == "s" else (
-            b.zext(v, I64) if v.type.width < 64 else v)
-        start_vals.append(g.clamp(v, 0, dim - size))
+    starts = update_starts(g, dus)  # once, before the loop
     g.reset()
 
     def body(uidx):
         g.reset()
-        idx = [b.add(s, u) for s, u in zip(start_vals, uidx)]
+        idx = [g.add(s, u) for s, u in zip(starts, uidx)]
         T.store(b, out, array_dtype(dus.shape), linear(b, idx, dus.shape.dims), g.value(update, uidx))
 
     loop_nest(b, update.shape.dims, body, "u")
@@ -562,28 +558,11 @@ def _scatter_kernel(k: Kernel) -> None:
     out = k.out_ptrs[0]
     memcpy(k.module, b, out, k.in_ptrs[id(operand)], sc.shape.nbytes)
     g = k.elemental()
-    rank = operand.shape.rank
     odims = operand.shape.dims
-    ivd, idx_rank = sd.index_vector_dim, indices.shape.rank
 
     def body(uidx):
         g.reset()
-        sidx = [uidx[d] for d in sd.update_scatter_dims]
-        start = [i64(0)] * rank
-        for kk in range(sd.n_index):
-            pos, it = [], iter(sidx)
-            for d in range(idx_rank):
-                pos.append(i64(kk) if d == ivd else next(it))
-            start[sd.scatter_dims_to_operand_dims[kk]] = as_i64(g, indices, g.value(indices, pos))
-        for od, idd in zip(sd.input_batching_dims, sd.scatter_indices_batching_dims):
-            start[od] = sidx[sd.index_dims.index(idd)]
-        ok = ir.Constant(I1, 1)
-        for d in range(rank):
-            ok = b.and_(ok, b.icmp_signed(">=", start[d], i64(0)))
-            ok = b.and_(ok, b.icmp_signed("<=", start[d], i64(odims[d] - sd.window_size[d])))
-        full = list(start)
-        for od, ud in zip(sd.window_operand_dims, sd.update_window_dims):
-            full[od] = b.add(start[od], uidx[ud])
+        full, ok = scatter_target(g, sd, indices, odims, uidx)
         with b.if_then(ok):
             lin = linear(b, full, odims)
             cur = T.load(b, out, array_dtype(sc.shape), lin)

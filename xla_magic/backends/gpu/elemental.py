@@ -74,7 +74,7 @@ def _int(e: str) -> int | None:
 
 
 class CIndexOps:
-    """`indexing.IndexArith` on C expressions, and widening: text only, no statements (`Elemental`
+    """`indexing.IndexArith` on C expressions, widening and narrowing: text only, no statements (`Elemental`
     adds the operations that name values). Constant operands fold: no `x * 1 + 0` in the text."""
 
     def const(self, c: int) -> str:
@@ -148,6 +148,9 @@ class CIndexOps:
 
     def wide(self, v: str) -> str:
         return v if _int(v) is not None else f"(long long){_wrap(v, 0)}"
+
+    def narrow(self, v: str) -> str:
+        return v if _int(v) is not None else f"(xm_i){_wrap(v, 0)}"
 
     def element_index(self, dt: DType, v: str) -> str:
         # A cast to long long sign- or zero-extends as the element type says.
@@ -243,10 +246,6 @@ class Elemental(CIndexOps):
         out = delinearize(self, lin, dims)
         self.em.remember(("delinear", tuple(out)), (lin, tuple(dims)))
         return out
-
-    def start_index(self, o: Instruction) -> str:
-        """A dynamic start (a scalar of any integer type) as a long long expression."""
-        return self.element_index(_dtype(o), self.value(o, []))
 
     # -- values --
     def value(self, instr: Instruction, index: Sequence[str]) -> str:

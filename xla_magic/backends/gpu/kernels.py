@@ -27,6 +27,7 @@ from ...hlo.dtypes import DType
 from ...hlo.ir import Computation, Instruction
 from ...hlo.opcodes import ELEMENTWISE
 from ...hlo.opcodes import Opcode as O
+from ..indexing import scatter_target, update_starts
 from ..kernel_kinds import KernelKind, classify, not_in_loops
 from ..kernel_shapes import Placement, ResultReader, array_dtype, reduction_space, scatter_dims, simple_reducer
 from . import ctype as C
@@ -660,17 +661,16 @@ def update_reads_operand(comp: Computation) -> bool:
 
 def _dus_kernel(kb: KernelBuilder) -> KernelCode:
     dus = kb.outputs[0]
-    operand, update, starts = dus.operands[0], dus.operands[1], dus.operands[2:]
+    operand, update = dus.operands[0], dus.operands[1]
     if operand.opcode is not O.PARAMETER:
         raise Unsupported("dynamic-update-slice of a computed operand as a kernel root")
     em = kb.em
     n = update.shape.size
     with em.block(_grid_stride("lin", n)):
         g = kb.elemental()
-        st = [g.clamp(g.start_index(s), 0, dim - size)
-              for s, dim, size in zip(starts, operand.shape.dims, update.shape.dims)]
+        starts = update_starts(g, dus)
         uidx = g.delinear("lin", update.shape.dims)
-        idx = [g.tmp_index(f"{s} + {u}") for s, u in zip(st, uidx)]
+        idx = [g.let(g.add(s, u)) for s, u in zip(starts, uidx)]
         kb.store(0, g.linear(idx, dus.shape.dims), g.value(update, uidx))
     return kb.finish("in-place update", _grid(n), (BLOCK,))
 
@@ -687,9 +687,6 @@ def _scatter_kernel(kb: KernelBuilder) -> KernelCode:
     operand, indices, updates = sc.operands
     a = sc.attrs
     sd = scatter_dims(sc)
-    rank = operand.shape.rank
-    odims = operand.shape.dims
-    ivd, idx_rank = sd.index_vector_dim, indices.shape.rank
     dt = array_dtype(sc.shape)
     kind = simple_reducer(a["to_apply"])
     # Commutative combiners of 4- or 8-byte values: every update element on its own thread, each
@@ -703,24 +700,10 @@ def _scatter_kernel(kb: KernelBuilder) -> KernelCode:
     with em.block(loop):
         g = kb.elemental()
         uidx = g.delinear("lin", updates.shape.dims)
-        sidx = [uidx[d] for d in sd.update_scatter_dims]
-        start = ["0"] * rank
-        for kk in range(sd.n_index):
-            pos, it = [], iter(sidx)
-            for d in range(idx_rank):
-                pos.append(str(kk) if d == ivd else next(it))
-            start[sd.scatter_dims_to_operand_dims[kk]] = em.tmp("long long", f"(long long){g.value(indices, pos)}",
-                                                                 "s")
-        for od, idd in zip(sd.input_batching_dims, sd.scatter_indices_batching_dims):
-            start[od] = f"(long long){sidx[sd.index_dims.index(idd)]}"
-        ok = " && ".join(f"{start[d]} >= 0 && {start[d]} <= {odims[d] - sd.window_size[d]}"
-                         for d in range(rank)) or "true"
+        full, ok = scatter_target(g, sd, indices, operand.shape.dims, uidx)
         with em.block(f"if ({ok})"):
-            full = [f"(xm_i){s}" for s in start]
-            for od, ud in zip(sd.window_operand_dims, sd.update_window_dims):
-                full[od] = f"(xm_i)({start[od]} + {uidx[ud]})"
             gi = kb.elemental()
-            lin = gi.linear([gi.tmp_index(f) for f in full], odims)
+            lin = gi.linear(full, operand.shape.dims)
             val = gi.value(updates, uidx)
             out = kb.out_names[0]
             if parallel and kind in _COMMUTATIVE:

@@ -17,6 +17,7 @@ from ...hlo.opcodes import Opcode as O
 from ...hlo.walk import control_flow_computations
 from ...passes.buffers import BufferAssignment
 from ...passes.fusion import PRESETS
+from ..kernel_kinds import KernelKind, classify
 from ..kernel_shapes import array_dtype
 from . import ctype as C
 from .ctype import Unsupported
@@ -262,21 +263,22 @@ class _Codegen:
         ins = [leaf for o in i.operands for leaf in _leaves(vals[id(o)])]
         out = self.dests(i, dest)
         root = comp.root
-        if root.opcode is O.DOT and self._library_dot(root):
+        kind = classify(comp)  # as define_kernel classifies it; an update counts as in place until shown not to
+        if kind is KernelKind.DOT and self._library_dot(root):
             steps.append(self._dot_step(i.name, root, ins, out[0]))
             return _nest(i.shape, out)
         in_place = False
         scratch_out = None
-        if root.opcode is O.DYNAMIC_UPDATE_SLICE and root.operands[0].opcode is O.PARAMETER:
+        if kind is KernelKind.IN_PLACE_UPDATE and root.operands[0].opcode is O.PARAMETER:
             operand_loc = ins[_parameter_number(root.operands[0])]
             if operand_loc == out[0]:
                 if update_reads_operand(comp):
                     scratch_out = self.scratch_loc(root.shape.nbytes)  # full result elsewhere, then back
                 else:
                     in_place = True
-        if root.opcode is O.SCATTER and ins[0] != out[0]:
+        if kind is KernelKind.SCATTER and ins[0] != out[0]:
             steps.append(Copy(out[0], ins[0], root.shape.nbytes))  # the kernel updates the copy
-        parts = split_parts(comp) if root.opcode is not O.DYNAMIC_UPDATE_SLICE else 0
+        parts = split_parts(comp) if kind is KernelKind.ROW_REDUCTION else 0
         if parts:
             first, second = self._split_codes(i, comp, parts)
             rows = next(x for x in comp.instructions if x.opcode is O.REDUCE).shape.leaves()[0].size
