@@ -8,18 +8,10 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TypeVar
 
-from ..hlo.dtypes import DType
 from ..hlo.ir import Computation, Instruction
 from ..hlo.opcodes import Opcode as O
-from ..hlo.shape import Shape
 
 V = TypeVar("V")
-
-
-def array_dtype(shape: Shape) -> DType:
-    """The element type of an array shape (a kernel's values and buffers are never tuples)."""
-    assert shape.dtype is not None, f"a tuple shape where an array was expected: {shape}"
-    return shape.dtype
 
 
 def depends_on(instr: Instruction, targets: set[int]) -> set[int]:

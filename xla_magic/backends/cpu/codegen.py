@@ -18,7 +18,6 @@ from ...hlo.ir import Computation, Instruction, Module
 from ...hlo.opcodes import Opcode as O
 from ...hlo.walk import control_flow_computations
 from ...passes.buffers import ALIGN, BufferAssignment
-from ..kernel_shapes import array_dtype
 from . import irtypes as T
 from .elemental import _global_constant
 from .irtypes import I8, I64, PTR, VOID, Unsupported, i64
@@ -260,13 +259,13 @@ class _Codegen:
         index = i.operands[0]
         out = self._dests(b, arena, i, dest)
         ptr = _leaves(vals[id(index)])[0]
-        v = T.load(b, ptr, array_dtype(index.shape), i64(0))
+        v = T.load(b, ptr, index.shape.element_type, i64(0))
         if "branch_computations" in i.attrs:
             branches = list(i.attrs["branch_computations"])
         else:
             branches = [i.attrs["true_computation"], i.attrs["false_computation"]]
         n = len(branches)
-        if array_dtype(index.shape).kind == "pred":
+        if index.shape.element_type.kind == "pred":
             sel = b.select(v, i64(0), i64(1))
         else:
             w = b.sext(v, I64) if v.type.width < 64 else v

@@ -27,7 +27,6 @@ from ..kernel_shapes import (
     Placement,
     ReductionSpace,
     ResultReader,
-    array_dtype,
     reduction_space,
     scatter_dims,
     simple_reducer,
@@ -266,7 +265,7 @@ class _Reduction:
             raise Unsupported(problem)
         self.k, self.space, self.b = k, space, k.b
         self.heap: list[ir.Value] = []  # accumulator arrays too big for the stack, freed at the end
-        self.types = {r: [T.value_type(array_dtype(o.shape)) for o in space.inputs(r)] for r in space.reds}
+        self.types = {r: [T.value_type(o.shape.element_type) for o in space.inputs(r)] for r in space.reds}
         self.slots = {r: [self._slot(r, t) for t in self.types[r]] for r in space.reds}
         self.g = k.elemental({id(x.instr): self._reader(x) for x in space.readers})
 
@@ -310,7 +309,7 @@ class _Reduction:
         b, n = self.b, self.space.n_operands(r)
         accs = [b.load(self.acc_ptr(r, j, kept_lin), typ=self.types[r][j]) for j in range(n)]
         vals = [self.g.value(o, index) for o in self.space.inputs(r)]
-        new = _apply_reducer(self.k, r.attrs["to_apply"], accs, vals, array_dtype(r.operands[0].shape))
+        new = _apply_reducer(self.k, r.attrs["to_apply"], accs, vals, r.operands[0].shape.element_type)
         for j in range(n):
             b.store(new[j], self.acc_ptr(r, j, kept_lin))
 
@@ -318,7 +317,7 @@ class _Reduction:
         k, b, full = self.k, self.b, self.space.full
         for o in self.space.outputs:
             if o.placement is Placement.FULL:
-                T.store(b, k.out_ptrs[k.first_slot[o.position]], array_dtype(o.instr.shape),
+                T.store(b, k.out_ptrs[k.first_slot[o.position]], o.instr.shape.element_type,
                         linear(b, index, full), self.g.value(o.instr, index))
 
     def write_row_outputs(self, kept_index: list[ir.Value]) -> None:
@@ -335,7 +334,7 @@ class _Reduction:
                 it = iter([v for v, d in zip(kept_index, kept_dims) if d != 1])
                 idx = [next(it) if d != 1 else i64(0) for d in dims]
                 for j, leaf in enumerate(o.shape.leaves()):
-                    T.store(b, k.out_ptrs[k.first_slot[n] + j], array_dtype(leaf), linear(b, idx, dims),
+                    T.store(b, k.out_ptrs[k.first_slot[n] + j], leaf.element_type, linear(b, idx, dims),
                             self.result(o, j, idx))
                 continue
             if out.placement is not Placement.ROW:
@@ -343,7 +342,7 @@ class _Reduction:
             dims = o.shape.dims
             it = iter([v for v, d in zip(kept_index, kept_dims) if d != 1])
             idx = [next(it) if d != 1 else i64(0) for d in dims]
-            T.store(b, k.out_ptrs[k.first_slot[n]], array_dtype(o.shape), linear(b, idx, dims),
+            T.store(b, k.out_ptrs[k.first_slot[n]], o.shape.element_type, linear(b, idx, dims),
                     self.g.value(o, idx))
 
     def release(self) -> None:
@@ -364,10 +363,10 @@ def _row_schedule(k: Kernel, red: _Reduction) -> None:
             v = r.operands[0]
             if space.n_operands(r) == 1 and space.nr <= ROW_SCRATCH_MAX and v.shape.dims == space.full and \
                     _is_expensive(v) and _read_again(k.comp, v, r):
-                scratch[r] = (v, k.alloca(T.value_type(array_dtype(v.shape)), space.nr, f"row.{v.name}"))
+                scratch[r] = (v, k.alloca(T.value_type(v.shape.element_type), space.nr, f"row.{v.name}"))
 
     def from_scratch(v: Instruction, buf: ir.Value) -> Callable[[list[ir.Value]], ir.Value]:
-        t = T.value_type(array_dtype(v.shape))
+        t = T.value_type(v.shape.element_type)
         return lambda idx: b.load(b.gep(buf, [linear(b, idx[len(kept_dims):], red_dims)], source_etype=t), typ=t)
 
     def row(kept_index: list[ir.Value]) -> None:
@@ -383,7 +382,7 @@ def _row_schedule(k: Kernel, red: _Reduction) -> None:
                     if r in scratch:
                         v, buf = scratch[r]
                         at = linear(b, red_index, red_dims)
-                        b.store(g.value(v, index), b.gep(buf, [at], source_etype=T.value_type(array_dtype(v.shape))))
+                        b.store(g.value(v, index), b.gep(buf, [at], source_etype=T.value_type(v.shape.element_type)))
                     red.accumulate(r, index, None)
 
             loop_nest(b, red_dims, inner, "r")
@@ -487,7 +486,7 @@ def _window_kernel(k: Kernel) -> None:
     win = rw.attrs["window"].dims
     b = k.b
     g = k.elemental()
-    dt = array_dtype(rw.shape)
+    dt = rw.shape.element_type
     acc = k.alloca(T.value_type(dt), 1, "acc")
     in_dims = operand.shape.dims
 
@@ -541,7 +540,7 @@ def _dus_kernel(k: Kernel) -> None:
     def body(uidx):
         g.reset()
         idx = [g.add(s, u) for s, u in zip(starts, uidx)]
-        T.store(b, out, array_dtype(dus.shape), linear(b, idx, dus.shape.dims), g.value(update, uidx))
+        T.store(b, out, dus.shape.element_type, linear(b, idx, dus.shape.dims), g.value(update, uidx))
 
     loop_nest(b, update.shape.dims, body, "u")
 
@@ -565,10 +564,10 @@ def _scatter_kernel(k: Kernel) -> None:
         full, ok = scatter_target(g, sd, indices, odims, uidx)
         with b.if_then(ok):
             lin = linear(b, full, odims)
-            cur = T.load(b, out, array_dtype(sc.shape), lin)
+            cur = T.load(b, out, sc.shape.element_type, lin)
             val = g.value(updates, uidx)
             (new,) = emit_scalar_computation(k.em, sc.attrs["to_apply"], [cur, val])
-            T.store(b, out, array_dtype(sc.shape), lin, new)
+            T.store(b, out, sc.shape.element_type, lin, new)
         g.reset()
 
     loop_nest(b, updates.shape.dims, body, "u")
@@ -587,7 +586,7 @@ def _topk_kernel(k: Kernel) -> None:
     n = dims[-1]
     outer = dims[:-1]
     b = k.b
-    vdt, idt = array_dtype(x.shape), array_dtype(indices)
+    vdt, idt = x.shape.element_type, indices.element_type
     vals = k.alloca(T.value_type(vdt), kk, "topv")
     keys = k.alloca(I64, kk, "topk")
     idxs = k.alloca(I64, kk, "topi")
@@ -684,7 +683,7 @@ def _library_kernel(module: ir.Module, name: str, comp: Computation) -> ir.Funct
         return library.define_dot(module, instr, name)
     if instr.opcode is O.CONVOLUTION:
         return library.define_convolution(module, instr, name)
-    cmp = _comparator(module, f"{name}.cmp", instr.attrs["to_apply"], [array_dtype(o.shape) for o in instr.operands])
+    cmp = _comparator(module, f"{name}.cmp", instr.attrs["to_apply"], [o.shape.element_type for o in instr.operands])
     return library.define_sort(module, instr, name, cmp)
 
 

@@ -29,7 +29,7 @@ from ...hlo.opcodes import ELEMENTWISE
 from ...hlo.opcodes import Opcode as O
 from ..indexing import scatter_target, update_starts
 from ..kernel_kinds import KernelKind, classify, not_in_loops
-from ..kernel_shapes import Placement, ResultReader, array_dtype, reduction_space, scatter_dims, simple_reducer
+from ..kernel_shapes import Placement, ResultReader, reduction_space, scatter_dims, simple_reducer
 from . import ctype as C
 from .ctype import Unsupported
 from .elemental import Constants, Elemental, Index, linear_expr, strides
@@ -76,15 +76,15 @@ class KernelBuilder:
         for o in self.outputs:
             self.first_slot.append(n)
             for leaf in o.shape.leaves():
-                self.slot_types.append(array_dtype(leaf))
+                self.slot_types.append(leaf.element_type)
                 n += 1
         self.em = Emitter(depth=1)
         self.in_names = {id(p): f"in{k}" for k, p in enumerate(self.params)}
         self.out_names = [f"out{k}" for k in range(n)]
         r = " __restrict__" if restrict else ""
-        self.sig = [f"const {C.storage(array_dtype(p.shape))}*{r} in{k}" for k, p in enumerate(self.params)] + \
+        self.sig = [f"const {C.storage(p.shape.element_type)}*{r} in{k}" for k, p in enumerate(self.params)] + \
                    [f"{C.storage(dt)}*{r} out{k}" for k, dt in enumerate(self.slot_types)]
-        self.ptypes = [f"const {C.storage(array_dtype(p.shape))}*" for p in self.params] + \
+        self.ptypes = [f"const {C.storage(p.shape.element_type)}*" for p in self.params] + \
                       [f"{C.storage(dt)}*" for dt in self.slot_types]
 
     def elemental(self, special=None) -> Elemental:
@@ -143,10 +143,10 @@ def _vectorizable(kb: KernelBuilder) -> bool:
     dims = kb.outputs[0].shape.dims
     if _size(dims) < 4 * BLOCK or any(o.shape.is_tuple or o.shape.dims != dims for o in kb.outputs):
         return False
-    if any(array_dtype(o.shape).name not in _VEC_TYPES for o in kb.outputs):
+    if any(o.shape.element_type.name not in _VEC_TYPES for o in kb.outputs):
         return False
     for p in kb.params:
-        if p.shape.rank != 0 and (p.shape.dims != dims or array_dtype(p.shape).name not in _VEC_TYPES):
+        if p.shape.rank != 0 and (p.shape.dims != dims or p.shape.element_type.name not in _VEC_TYPES):
             return False
     for i in kb.comp.instructions:
         op = i.opcode
@@ -174,7 +174,7 @@ def _vec_loop_kernel(kb: KernelBuilder) -> KernelCode:
         loaded = {}
         for p in kb.params:
             if p.shape.rank:
-                t = _VEC_TYPES[array_dtype(p.shape).name]
+                t = _VEC_TYPES[p.shape.element_type.name]
                 loaded[id(p)] = em.var(f"const {t}", f"reinterpret_cast<const {t}*>({kb.in_names[id(p)]})[v]", "q")
         results = [[""] * 4 for _ in kb.outputs]
         for j in range(4):
@@ -184,7 +184,7 @@ def _vec_loop_kernel(kb: KernelBuilder) -> KernelCode:
             for k, o in enumerate(kb.outputs):
                 results[k][j] = g.value(o, index)
         for k, o in enumerate(kb.outputs):
-            t = _VEC_TYPES[array_dtype(o.shape).name]
+            t = _VEC_TYPES[o.shape.element_type.name]
             em.line(f"reinterpret_cast<{t}*>({kb.out_names[kb.first_slot[k]]})[v] = "
                     f"make_{t}({', '.join(results[k])});")
     if n % 4:
@@ -237,7 +237,7 @@ def _transpose_kernel(kb: KernelBuilder, t: Instruction) -> KernelCode:
     total = _size(other_dims) * ta * tb
     em = kb.em
     em.uses_sync = True
-    vt = C.value(array_dtype(t.shape))
+    vt = C.value(t.shape.element_type)
     em.line(f"__shared__ {vt} tile[{TILE}][{TILE + 1}];")
     with em.block(f"for (xm_i t = blockIdx.x; t < {total}; t += gridDim.x)"):
         em.line(f"const xm_i ta = t % {ta}, tb = (t / {ta}) % {tb}, to = t / {ta * tb};")
@@ -292,7 +292,7 @@ class _Reduction:
         return lambda idx: self.results[x.reduce][x.leaf]
 
     def operand_types(self, r: Instruction) -> list[str]:
-        return [C.value(array_dtype(o.shape)) for o in self.space.inputs(r)]
+        return [C.value(o.shape.element_type) for o in self.space.inputs(r)]
 
     def declare(self, phase: Sequence[Instruction]) -> Accumulators:
         em = self.kb.em
@@ -417,7 +417,7 @@ def part_types(comp: Computation) -> list[str]:
     space = reduction_space(comp)
     out = []
     for r in space.reds:
-        out += [C.value(array_dtype(o.shape)) for o in space.inputs(r)] + ["xm_u8"]
+        out += [C.value(o.shape.element_type) for o in space.inputs(r)] + ["xm_u8"]
     return out
 
 
@@ -621,7 +621,7 @@ def _window_kernel(kb: KernelBuilder) -> KernelCode:
     with em.block(_grid_stride("lin", n)):
         g = kb.elemental()
         oidx = g.delinear("lin", rw.shape.dims)
-        acc = em.var(C.value(array_dtype(rw.shape)), g.value(init_v, []), "acc")
+        acc = em.var(C.value(rw.shape.element_type), g.value(init_v, []), "acc")
         widx = []
         for k, w in enumerate(win):
             em.line(f"for (xm_i w{k} = 0; w{k} < {w.size}; w{k}++) {{")
@@ -687,7 +687,7 @@ def _scatter_kernel(kb: KernelBuilder) -> KernelCode:
     operand, indices, updates = sc.operands
     a = sc.attrs
     sd = scatter_dims(sc)
-    dt = array_dtype(sc.shape)
+    dt = sc.shape.element_type
     kind = simple_reducer(a["to_apply"])
     # Commutative combiners of 4- or 8-byte values: every update element on its own thread, each
     # applied with a compare-and-swap loop. Anything else: one thread, in XLA's update order.
@@ -796,8 +796,8 @@ def _topk_kernel(kb: KernelBuilder) -> KernelCode:
     comps = t.attrs.get("called_computations") or ()
     comparator = comps[0] if t.opcode is O.CUSTOM_CALL and comps else None
     largest = bool(t.attrs.get("largest", True))
-    dt = array_dtype(x.shape)
-    idt = C.value(array_dtype(indices))
+    dt = x.shape.element_type
+    idt = C.value(indices.element_type)
 
     def less(a, b, ai, bi):
         if comparator is not None:  # the comparator sees (x_a, x_b, index_a, index_b)
@@ -846,7 +846,7 @@ def _dot_kernel(kb: KernelBuilder) -> KernelCode:
     rf = [x for x in range(len(rs)) if x not in rb and x not in rc]
     cdims = [ls[x] for x in lc]
     kk = _size(cdims)
-    dt = array_dtype(d.shape)
+    dt = d.shape.element_type
     at, zero = _accumulator(dt)
     em = kb.em
     n = d.shape.size
@@ -894,7 +894,7 @@ def _convolution_kernel(kb: KernelBuilder) -> KernelCode:
     n_out_feat = os_[dl.output_feature]
     n_in_kfeat = rs[dl.kernel_input_feature]
     out_batch = os_[dl.output_batch]
-    dt = array_dtype(cv.shape)
+    dt = cv.shape.element_type
     at, zero = _accumulator(dt)
     em = kb.em
     n = cv.shape.size

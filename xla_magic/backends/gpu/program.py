@@ -18,7 +18,6 @@ from ...hlo.walk import control_flow_computations
 from ...passes.buffers import BufferAssignment
 from ...passes.fusion import PRESETS
 from ..kernel_kinds import KernelKind, classify
-from ..kernel_shapes import array_dtype
 from . import ctype as C
 from .ctype import Unsupported
 from .elemental import Constants
@@ -176,7 +175,7 @@ class _Codegen:
             return self._const_locs[id(i)]
         if i.literal is None:
             raise Unsupported(f"constant '{i.name}' was elided ({{...}}); its value is unknown")
-        data = np.ascontiguousarray(np.asarray(i.literal).astype(array_dtype(i.shape).np)).tobytes()
+        data = np.ascontiguousarray(np.asarray(i.literal).astype(i.shape.element_type.np)).tobytes()
         loc = Loc("const", 0, len(self.const_blob))
         self.const_blob += data + b"\0" * (_align(max(len(data), 1)) - len(data))
         self._const_locs[id(i)] = loc
@@ -314,7 +313,7 @@ class _Codegen:
         return self._split_by_instr[key]
 
     def _library_dot(self, d: Instruction) -> bool:
-        if array_dtype(d.shape).name not in ("f16", "bf16", "f32", "f64"):
+        if d.shape.element_type.name not in ("f16", "bf16", "f32", "f64"):
             return False
         if d.operands[0].shape.dtype != d.operands[1].shape.dtype:
             return False
@@ -339,8 +338,8 @@ class _Codegen:
 
         bmkn = (prod(ls, lb), prod(ls, lf), prod(ls, lc), prod(rs, rf))
         return Dot(hlo, ins[0], ins[1], out, ls, rs, tuple(lb) + tuple(lf) + tuple(lc),
-                   tuple(rb) + tuple(rc) + tuple(rf), bmkn, array_dtype(d.shape).name,
-                   array_dtype(d.operands[0].shape).name)
+                   tuple(rb) + tuple(rc) + tuple(rf), bmkn, d.shape.element_type.name,
+                   d.operands[0].shape.element_type.name)
 
     def _while(self, steps: list, i: Instruction, vals, dest) -> object:
         body, cond = i.attrs["body"], i.attrs["condition"]
@@ -367,7 +366,7 @@ class _Codegen:
         else:
             branches = [i.attrs["true_computation"], i.attrs["false_computation"]]
         bsteps = [self.emit(b, [vals[id(i.operands[k + 1])]], out) for k, b in enumerate(branches)]
-        steps.append(Conditional(i.name, _leaves(vals[id(index)])[0], array_dtype(index.shape).name, bsteps))
+        steps.append(Conditional(i.name, _leaves(vals[id(index)])[0], index.shape.element_type.name, bsteps))
         return _nest(i.shape, out)
 
     def build(self) -> Program:
@@ -391,8 +390,8 @@ class _Codegen:
         return Program(
             self.hlo.name, "\n\n".join(parts) + "\n", self.kernels, steps, bytes(self.const_blob),
             self.buffers.arena_bytes, self.scratch,
-            [(p.shape.dims, np.dtype(array_dtype(p.shape).np)) for p in entry.parameters],
-            [(s.dims, np.dtype(array_dtype(s).np)) for s in entry.root.shape.leaves()], index_type,
+            [(p.shape.dims, np.dtype(p.shape.element_type.np)) for p in entry.parameters],
+            [(s.dims, np.dtype(s.element_type.np)) for s in entry.root.shape.leaves()], index_type,
             {k: v.hlo for k, v in self.kernels.items()})
 
 
