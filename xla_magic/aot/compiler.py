@@ -32,15 +32,8 @@ def _standalone_codegen(threads: int) -> Iterator[None]:
     from ..backends.cpu import kernels
     from ..backends.cpu.library import blas
 
-    if not callable(getattr(kernels, "threads", None)):
-        raise AotError("the cpu backend changed: aot expects kernels.threads")
-    with _CODEGEN_LOCK, blas.suppressed():
-        saved = kernels.threads
-        kernels.threads = lambda: threads
-        try:
-            yield
-        finally:
-            kernels.threads = saved
+    with _CODEGEN_LOCK, blas.suppressed(), kernels.fixed_threads(threads):
+        yield
 
 
 def _dtype_name(array: Shape) -> str:

@@ -136,7 +136,7 @@ def store(key: str, exe: Executable) -> None:
     if not isinstance(state, CpuState):
         return
     jm = state.jit
-    object_code = getattr(jm, "object_code", None)  # None where LLVM gave no object file
+    object_code = jm.object_code  # None where LLVM gave no object file
     if object_code is None:
         return
     report = dataclasses.replace(exe.report, artifacts={})  # its texts come back from the JIT module

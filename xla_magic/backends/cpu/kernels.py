@@ -14,7 +14,8 @@ kind (`kernel_kinds.classify`, shared with the gpu backend) picks the emitter:
 - library calls: dot, convolution, sort (`library.py`)."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from llvmlite import ir
 
@@ -151,9 +152,25 @@ PARALLEL_MIN_ELEMENTS = 1 << 18  # below this a kernel runs on one thread: start
 PARALLEL_MIN_WORK = 1 << 21  # elements x instructions
 
 
+_FIXED_THREADS: list[int] = []  # set by fixed_threads(); the innermost setting is last
+
+
+@contextmanager
+def fixed_threads(n: int) -> Iterator[None]:
+    """Generate code for exactly `n` threads, not this host's count (ahead-of-time code runs elsewhere)."""
+    _FIXED_THREADS.append(n)
+    try:
+        yield
+    finally:
+        _FIXED_THREADS.pop()
+
+
 def threads() -> int:
+    """How many threads a parallel kernel splits its work across: the host's cores, at most 16."""
     import os
 
+    if _FIXED_THREADS:
+        return _FIXED_THREADS[-1]
     try:
         return max(1, min(len(os.sched_getaffinity(0)), 16))
     except AttributeError:

@@ -14,7 +14,7 @@ from typing import TypeAlias
 from llvmlite import ir
 
 from ....hlo.dtypes import DType
-from ....hlo.shape import Shape
+from ....hlo.shape import Shape, row_major_strides
 from ..irtypes import Unsupported, storage_type
 
 PTR = ir.PointerType()
@@ -300,11 +300,7 @@ def _store_c(b: ir.IRBuilder, ptr: ir.Value, index: Index, dt: DType, v: ir.Valu
 
 
 def _row_major(dims: Sequence[int]) -> list[int]:
-    s, out = 1, [0] * len(dims)
-    for i in range(len(dims) - 1, -1, -1):
-        out[i] = s
-        s *= dims[i]
-    return out
+    return list(row_major_strides(dims))
 
 
 @contextmanager
