@@ -160,7 +160,7 @@ def test_config_sets_defaults(ip, capsys):
     assert "target='interpreter'" in capsys.readouterr().out
     r = run(ip, "-o -q").result
     assert r.target == "interpreter"
-    assert r.__dict__["_xm_view"]["show"] == ["fusion", "memory"]
+    assert r.view.show == ["fusion", "memory"]
     assert run(ip, "-o -q --target cpu").result.target == "cpu"  # a flag beats the default
     ip.run_line_magic("hlo_config", "--reset")
     assert run(ip, "-o -q").result.target == "cpu"
@@ -234,9 +234,9 @@ def test_latency_button_reads_the_args_variables_when_clicked(ip):
 
     cell = CELL.replace("HloModule m", "HloModule m_button")  # a report of its own (the cache shares them)
     r = run(ip, "--args x -o -q", cell).result
-    prefs = r.__dict__["_xm_view"]
-    assert callable(prefs["args"])  # the report keeps no arrays alive
-    w = display.report_widget(r, ["latency"], exe=prefs["exe"], args=prefs["args"])
+    prefs = r.view
+    assert callable(prefs.args)  # the report keeps no arrays alive
+    w = display.report_widget(r, ["latency"], exe=prefs.exe, args=prefs.args)
     ip.user_ns["x"] = np.ones(8, np.float32)
     _widgets(w, ipywidgets.Button)[0].click()
     assert r.timings is not None

@@ -3,11 +3,14 @@ from the optimizer's `Lowered` stage and the backend's texts, and drawn by `xla_
 through a renderer that the package installs (so this module imports no rendering code)."""
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 if TYPE_CHECKING:
+    import numpy as np
+
+    from .backends.base import Executable
     from .bench import Timings
     from .passes.buffers import BufferAssignment
     from .passes.cost import Cost
@@ -25,6 +28,19 @@ def set_renderer(render: Renderer) -> None:
     _RENDERER[:] = [render]
 
 
+# What a Latency tab's benchmark runs on: arrays, or a function returning them when clicked.
+BenchArgs: TypeAlias = "Sequence[np.ndarray] | Callable[[], Sequence[np.ndarray]]"
+
+
+@dataclass
+class View:
+    """How a Report displays: the tabs it opens on, and what its Latency tab may run."""
+
+    show: list[str] | None = None
+    exe: Executable | None = None
+    args: BenchArgs | None = None
+
+
 @dataclass
 class Report:
     target: str
@@ -38,6 +54,10 @@ class Report:
     artifacts: Mapping[str, str] = field(default_factory=dict)
     compile_seconds: float = 0.0
     timings: Timings | None = None  # filled by xla_magic.benchmark
+    # Display state, not compile results: the view the magic asked for (tab, executable, arguments)
+    # and a memo of costly renderings. Not compared, not copied by dataclasses.replace.
+    view: View = field(default_factory=lambda: View(), init=False, repr=False, compare=False)
+    display_cache: dict[object, object] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def of(cls, lowered: Lowered, artifacts: Mapping[str, str] | None = None) -> Report:

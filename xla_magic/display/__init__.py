@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ..report import View
 from .sections import TABS, normalize_tabs
 from .timings import timings_mimebundle
 
 if TYPE_CHECKING:
     from ..backends.base import Executable
-    from ..report import Report
-    from .widgets import BenchArgs
+    from ..report import BenchArgs, Report
 
 __all__ = ["TABS", "ReportView", "fusion_figure", "latency_figure", "memory_figure", "mimebundle", "normalize_tabs",
            "per_op_figure", "report_html", "report_text", "report_widget", "timings_mimebundle", "view"]
@@ -25,7 +25,6 @@ __all__ = ["TABS", "ReportView", "fusion_figure", "latency_figure", "memory_figu
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 # None: add the widget view when running in a Jupyter kernel with ipywidgets; True/False: always/never.
 WIDGETS: bool | None = None
-_VIEW_ATTR = "_xm_view"  # display preferences the magic leaves on a Report
 
 
 def report_text(report: Report, show: Sequence[str] = ("summary",)) -> str:
@@ -62,10 +61,10 @@ def widgets_wanted() -> bool:
 def mimebundle(report: Report, show: Sequence[str] | None = None, exe: Executable | None = None,
                args: BenchArgs | None = None) -> dict:
     """text/plain and text/html always; the widget view where ipywidgets can show one."""
-    prefs = report.__dict__.get(_VIEW_ATTR, {})
-    show = normalize_tabs(show if show is not None else prefs.get("show"))
-    exe = exe if exe is not None else prefs.get("exe")
-    args = args if args is not None else prefs.get("args")
+    prefs = report.view
+    show = normalize_tabs(show if show is not None else prefs.show)
+    exe = exe if exe is not None else prefs.exe
+    args = args if args is not None else prefs.args
     bundle = {"text/plain": report_text(report, show), "text/html": report_html(report, show)}
     if widgets_wanted():
         try:
@@ -80,8 +79,8 @@ def set_view(report: Report, show: Sequence[str] | str | None = None, exe: Execu
              args: BenchArgs | None = None) -> None:
     """How this Report displays from now on: the tab it opens on, and what its Latency tab may run
     (`args`: arrays, or a function returning them, so no arrays are kept alive by the report)."""
-    report.__dict__[_VIEW_ATTR] = {"show": normalize_tabs(show) if show is not None else None, "exe": exe,
-                                   "args": args if args is None or callable(args) else tuple(args)}
+    report.view = View(normalize_tabs(show) if show is not None else None, exe,
+                       args if args is None or callable(args) else tuple(args))
 
 
 class ReportView:

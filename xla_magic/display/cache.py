@@ -1,7 +1,7 @@
 """Per-report memo of what is costly to redo on every display: parsed modules, rendered plots.
 
-Kept on the Report instance itself (outside its dataclass fields, so equality and `replace`
-ignore it); keys that depend on timings include the Timings object's id."""
+Kept in the Report's `display_cache` (a field that equality and `replace` ignore); keys that
+depend on timings include the Timings object's id."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -11,11 +11,8 @@ if TYPE_CHECKING:
     from ..hlo.ir import Module
     from ..report import Report
 
-_ATTR = "_xm_display_cache"
-
-
 def memo(report: Report, key: tuple, make: Callable[[], Any]) -> Any:
-    store = report.__dict__.setdefault(_ATTR, {})
+    store = report.display_cache
     if key not in store:
         store[key] = make()
     return store[key]

@@ -30,13 +30,8 @@ from .sections import (
 )
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from ..backends.base import Executable
-    from ..report import Report
-
-    # What the Latency tab's benchmark runs on: arrays, or a function returning them when clicked.
-    BenchArgs = Sequence[np.ndarray] | Callable[[], Sequence[np.ndarray]]
+    from ..report import BenchArgs, Report
 
 CODE_LINES = 4000  # per view; the full texts stay in report.artifacts
 
