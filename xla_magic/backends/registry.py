@@ -4,7 +4,8 @@ and what the compile cache needs from it. `api`, `magic` and `cli` find targets 
 A backend is a module with `available() -> (ok, why)` and `compile(lowered) -> Executable`;
 one whose machine code may be kept on disk also has `load(key, lowered)`, `store(key, exe)`,
 `disk_cache_info()`, `clear_disk_cache()` and `host_key()` (what, besides the module and
-options, the code depends on). The module is imported on first use, so `import xla_magic` loads neither llvmlite nor CuPy.
+options, the code depends on). The module is imported on first use, so `import xla_magic`
+loads neither llvmlite nor CuPy.
 
 A new target: a module with those functions and one `_register(...)` line below."""
 from __future__ import annotations
