@@ -167,7 +167,8 @@ def store(key: str, exe: Executable) -> None:
     r = exe.report
     disk_cache.store(key, {"entry": state.entry, "n_in": state.n_in, "n_out": state.n_out, "kernels": state.kernels,
                            "llvm_ir": jm.llvm_ir, "llvm_ir_opt": jm.llvm_ir_opt,
-                           "llvm_ir_by_function": jm.llvm_ir_by_function, "hlo_sha256": _hlo_hash(exe.module),
+                           "llvm_ir_by_function": jm.llvm_ir_by_function,
+                           "llvm_ir_opt_by_function": jm.llvm_ir_opt_by_function, "hlo_sha256": _hlo_hash(exe.module),
                            "compile_seconds": r.compile_seconds, "pass_seconds": [p.seconds for p in r.passes]},
                      jm.object_code)
 
@@ -192,7 +193,9 @@ def load(key: str, lowered: Lowered) -> Executable | None:
     except Exception:  # noqa: BLE001 - anything odd: recompile instead, and never read it again
         disk_cache.discard(key)
         return None
+    # The texts as first printed: LLVM prints a reparsed module with its comments in another order.
     jm.llvm_ir, jm.llvm_ir_by_function = h["llvm_ir"], h["llvm_ir_by_function"]
+    jm.llvm_ir_opt, jm.llvm_ir_opt_by_function = h["llvm_ir_opt"], h["llvm_ir_opt_by_function"]
     state = CpuState(jm, h["entry"], h["n_in"], h["n_out"], h["kernels"])
     report = dataclasses.replace(prep.report, artifacts=_artifacts(state), compile_seconds=h["compile_seconds"])
     if len(h["pass_seconds"]) == len(report.passes):  # the times measured when it was compiled

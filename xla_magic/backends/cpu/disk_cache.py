@@ -51,6 +51,7 @@ _FIELDS: dict[str, Callable[[Any], bool]] = {
     "llvm_ir": lambda v: isinstance(v, str),
     "llvm_ir_opt": lambda v: isinstance(v, str),
     "llvm_ir_by_function": lambda v: _str_map(v),
+    "llvm_ir_opt_by_function": lambda v: _str_map(v),
     "hlo_sha256": lambda v: isinstance(v, str) and len(v) == 64,
     "compile_seconds": lambda v: type(v) in (int, float) and 0 <= v < 1e6,
     "pass_seconds": lambda v: isinstance(v, list) and all(type(x) in (int, float) for x in v),
