@@ -272,3 +272,15 @@ def test_memory_is_given_back_over_many_compiles():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300, cwd=root)
     assert r.returncode == 0, r.stderr
     assert float(r.stdout.split()[-1]) < 48 * 1024
+
+
+def test_a_collected_jit_module_closes_its_engine_at_once():
+    import gc
+
+    from xla_magic.backends.cpu.jit import compile_ir
+
+    jm = compile_ir("define void @f() {\nentry:\n  ret void\n}\n", ["f"])
+    engine = jm._engine  # held here: only the module's finalizer can close it now
+    del jm
+    gc.collect()
+    assert engine.closed
