@@ -81,11 +81,11 @@ def cache_dir() -> Path | None:
 
 
 def max_bytes() -> int:
-    """`$XLA_MAGIC_CACHE_MAX_BYTES` (a byte count, or with a K/M/G suffix), else 1 GiB."""
-    env = os.environ.get("XLA_MAGIC_CACHE_MAX_BYTES", "").strip().upper()
+    """`$XLA_MAGIC_CACHE_MAX_BYTES` (bytes, or with a K, M or G suffix: 500M, 2GiB), else 1 GiB."""
+    env = os.environ.get("XLA_MAGIC_CACHE_MAX_BYTES", "").strip().upper().removesuffix("IB").removesuffix("B")
     scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(env[-1:], 1)
     try:
-        return max(0, int(float(env.rstrip("KMGB") if scale > 1 else env) * scale))
+        return max(0, int(float(env[:-1] if scale > 1 else env) * scale))
     except ValueError:
         return DEFAULT_MAX_BYTES
 
