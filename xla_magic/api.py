@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from typing import Any
 
 from ._version import __version__
@@ -28,8 +29,59 @@ def interpret(m_or_text: Module | str, *args: Any) -> Any:
     return interpreter.executable(_module(m_or_text))(*args)
 
 
-_CACHE: dict[str, Executable] = {}  # compile cache in memory: key -> Executable
-_CACHE_LIMIT = 256
+class _MemoryCache:
+    """Compiled executables by key, least recently used first, bounded by count and by an estimate
+    of their bytes (machine code, IR and HLO texts, pass records): a notebook that edits and reruns
+    a cell for hours keeps only the latest ones."""
+
+    def __init__(self, max_entries: int = 256, max_bytes: int = 256 << 20):
+        self.max_entries, self.max_bytes = max_entries, max_bytes
+        self._items: OrderedDict[str, tuple[Executable, int]] = OrderedDict()
+        self.nbytes = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: str) -> Executable | None:
+        item = self._items.get(key)
+        if item is None:
+            return None
+        self._items.move_to_end(key)
+        return item[0]
+
+    def put(self, key: str, exe: Executable) -> None:
+        self.pop(key)
+        size = footprint(exe)
+        self._items[key] = (exe, size)
+        self.nbytes += size
+        self.shrink()
+
+    def pop(self, key: str) -> None:
+        item = self._items.pop(key, None)
+        if item is not None:
+            self.nbytes -= item[1]
+
+    def shrink(self) -> None:
+        """Drops the least recently used until both bounds hold (the newest entry always stays)."""
+        while len(self._items) > 1 and (len(self._items) > self.max_entries or self.nbytes > self.max_bytes):
+            self.pop(next(iter(self._items)))
+        if self.max_entries <= 0:
+            self.clear()
+
+    def clear(self) -> None:
+        self._items.clear()
+        self.nbytes = 0
+
+
+def footprint(exe: Executable) -> int:
+    """Bytes an executable holds, estimated: its report's texts and what its backend declares
+    (`backend_state.nbytes`: machine code and IR for native code)."""
+    r = exe.report
+    texts = len(r.hlo_before) + len(r.hlo_after) + sum(len(p.text) for p in r.passes)
+    return texts + int(getattr(exe.backend_state, "nbytes", 0))
+
+
+_CACHE = _MemoryCache()  # compile cache in memory
 
 
 _SOURCE_HASH: list[str] = []
@@ -63,8 +115,34 @@ def _cache_key(text: str, backend: registry.Backend, optimize: bool, options: di
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
 
 
-def clear_cache() -> None:
+def set_cache_limit(entries: int | None = None, max_bytes: int | None = None) -> None:
+    """Bounds the in-memory compile cache (default 256 executables, 256 MiB); the disk cache's
+    bound is `$XLA_MAGIC_CACHE_MAX_BYTES` (see `cache_info`)."""
+    if entries is not None:
+        _CACHE.max_entries = entries
+    if max_bytes is not None:
+        _CACHE.max_bytes = max_bytes
+    _CACHE.shrink()
+
+
+def clear_cache(disk: bool = False) -> None:
+    """Empties the in-memory compile cache, and with `disk=True` the on-disk one too."""
     _CACHE.clear()
+    if disk:
+        for backend in map(registry.get, registry.names()):
+            backend.clear_disk_cache()
+
+
+def cache_info() -> dict[str, dict[str, Any]]:
+    """Both compile caches: {"memory": entries, bytes (estimated), limits; "disk": per target with
+    a disk cache, its location, entries, bytes and limit}."""
+    info: dict[str, dict[str, Any]] = {"memory": {"entries": len(_CACHE), "bytes": _CACHE.nbytes,
+                                                  "max_entries": _CACHE.max_entries, "max_bytes": _CACHE.max_bytes}}
+    for backend in map(registry.get, registry.names()):
+        disk = backend.disk_cache_info()
+        if disk is not None:
+            info[f"disk:{backend.name}"] = disk
+    return info
 
 
 def compile(m_or_text: Module | str, target: str = "cpu", optimize: bool = True, cache: bool = True,  # noqa: A001
@@ -79,23 +157,19 @@ def compile(m_or_text: Module | str, target: str = "cpu", optimize: bool = True,
         text = m_or_text if isinstance(m_or_text, str) else m_or_text.to_text()
         key = _cache_key(text, backend, optimize, options)
         hit = _CACHE.get(key)
-        if hit is None:
-            hit = backend.load(key)  # machine code kept on disk by an earlier process
-            if hit is not None:
-                _CACHE[key] = hit
         if hit is not None:
             return hit
-    exe = _compile_uncached(m_or_text, backend, optimize, **options)
+    exe = _compile_uncached(m_or_text, backend, optimize, key if cacheable else None, **options)
     if cacheable:
-        backend.store(key, exe)
-        if len(_CACHE) >= _CACHE_LIMIT:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = exe
+        _CACHE.put(key, exe)
     return exe
 
 
-def _compile_uncached(m_or_text: Module | str, backend: registry.Backend, optimize: bool,
+def _compile_uncached(m_or_text: Module | str, backend: registry.Backend, optimize: bool, disk_key: str | None,
                       **options: Any) -> Executable:
+    """Lowers, then maps the machine code kept on disk under `disk_key` by an earlier process
+    (the optimizer runs again: the Report is rebuilt from its results, not read from disk), or
+    compiles and stores it there."""
     from .passes.stage import lower
 
     t0 = time.perf_counter()
@@ -103,6 +177,12 @@ def _compile_uncached(m_or_text: Module | str, backend: registry.Backend, optimi
     ok, why = backend.usable()
     if not ok:
         raise RuntimeError(f"target {backend.name!r} is not available here: {why}")
+    if disk_key is not None:
+        hit = backend.load(disk_key, lowered)
+        if hit is not None:
+            return hit
     exe = backend.compile(lowered)
     exe.report.compile_seconds = time.perf_counter() - t0
+    if disk_key is not None:
+        backend.store(disk_key, exe)
     return exe

@@ -1,4 +1,5 @@
-"""`xla-magic parse|run|compile|bench|aot FILE.hlo ...` (also `python -m xla_magic`)."""
+"""`xla-magic parse|run|compile|bench|aot FILE.hlo ...`, `xla-magic cache info|clear` (also
+`python -m xla_magic`)."""
 from __future__ import annotations
 
 import argparse
@@ -145,6 +146,20 @@ def cmd_aot(ns) -> int:
     return 0
 
 
+def cmd_cache(ns) -> int:
+    from . import api
+
+    if ns.action == "clear":
+        api.clear_cache(disk=True)
+    for name, d in api.cache_info().items():
+        if not name.startswith("disk:"):
+            continue
+        line = (f"{name[5:]}: {d['location']}: {d['entries']} entries, {d['bytes'] / 2**20:.1f} MiB "
+                f"of {d['max_bytes'] / 2**20:.0f} MiB")
+        print(line + (f" (not used: {d['refused']})" if d["refused"] else ""))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from .backends import registry
 
@@ -186,6 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--threads", type=int, help="most threads a kernel may use (default: the host's; 1 off-host)")
     a.add_argument("--vector-math", action="store_true", help="out-of-line math with vector variants")
     a.set_defaults(fn=cmd_aot)
+    k = sub.add_parser("cache", help="the on-disk compile cache: where, entries, size and limit; or empty it")
+    k.add_argument("action", choices=("info", "clear"))
+    k.set_defaults(fn=cmd_cache)
     ns = ap.parse_args(argv)
     from .hlo.parser import HloParseError
     from .hlo.verifier import HloVerifyError

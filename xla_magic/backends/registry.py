@@ -2,9 +2,10 @@
 and what the compile cache needs from it. `api`, `magic` and `cli` find targets only here.
 
 A backend is a module with `available() -> (ok, why)` and `compile(lowered) -> Executable`;
-one whose machine code may be kept on disk also has `load(key)`, `store(key, exe)` and
-`host_key()` (what, besides the module and options, the code depends on). The module is
-imported on first use, so `import xla_magic` loads neither llvmlite nor CuPy.
+one whose machine code may be kept on disk also has `load(key, lowered)`, `store(key, exe)`,
+`disk_cache_info()`, `clear_disk_cache()` and `host_key()` (what, besides the module and
+options, the code depends on). The module is imported on first use, so `import xla_magic`
+loads neither llvmlite nor CuPy.
 
 A new target: a module with those functions and one `_register(...)` line below."""
 from __future__ import annotations
@@ -26,11 +27,15 @@ class BackendModule(Protocol):
 
 
 class CachingBackendModule(BackendModule, Protocol):
-    def load(self, key: str) -> Executable | None: ...
+    def load(self, key: str, lowered: Lowered) -> Executable | None: ...
 
     def store(self, key: str, exe: Executable) -> None: ...
 
     def host_key(self) -> str: ...
+
+    def disk_cache_info(self) -> dict[str, object]: ...
+
+    def clear_disk_cache(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -64,14 +69,25 @@ class Backend:
         cache = self._cache()
         return cache.host_key() if cache is not None else ""
 
-    def load(self, key: str) -> Executable | None:
+    def load(self, key: str, lowered: Lowered) -> Executable | None:
+        """The executable of `lowered` kept on disk under `key`, if any (its Report is `lowered`'s)."""
         cache = self._cache()
-        return cache.load(key) if cache is not None else None
+        return cache.load(key, lowered) if cache is not None else None
 
     def store(self, key: str, exe: Executable) -> None:
         cache = self._cache()
         if cache is not None:
             cache.store(key, exe)
+
+    def disk_cache_info(self) -> dict[str, object] | None:
+        """Location, entries, bytes and limit of the disk cache; None for a target without one."""
+        cache = self._cache()
+        return cache.disk_cache_info() if cache is not None else None
+
+    def clear_disk_cache(self) -> int:
+        """Empties the disk cache; returns how many files went."""
+        cache = self._cache()
+        return cache.clear_disk_cache() if cache is not None else 0
 
 
 @functools.cache

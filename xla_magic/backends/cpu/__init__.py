@@ -6,6 +6,7 @@ the call from Python one foreign call."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -20,10 +21,12 @@ from ..outputs import OutputAllocator
 from .irtypes import Unsupported
 
 if TYPE_CHECKING:
+    from ...passes.buffers import BufferAssignment
     from ...passes.stage import Lowered
     from .jit import JitModule
 
-__all__ = ["available", "compile", "load", "store", "host_key", "CpuState", "Unsupported"]
+__all__ = ["available", "compile", "load", "store", "host_key", "disk_cache_info", "clear_disk_cache", "CpuState",
+           "Unsupported"]
 
 
 def available() -> tuple[bool, str]:
@@ -47,6 +50,13 @@ class CpuState:
     n_out: int
     kernels: dict[str, str]  # kernel function -> the HLO instruction it computes
 
+    @property
+    def nbytes(self) -> int:
+        """What the compile cache counts this state as: machine code and IR texts."""
+        jm = self.jit
+        texts = (jm.llvm_ir, jm.llvm_ir_opt, *jm.llvm_ir_by_function.values(), *jm.llvm_ir_opt_by_function.values())
+        return len(jm.object_code or b"") + sum(map(len, texts))
+
 
 def host_key() -> str:
     """Native code fits the CPU it was compiled for: its triple, name and features."""
@@ -56,15 +66,22 @@ def host_key() -> str:
     return f"{h.triple}|{h.cpu}|{h.features}"
 
 
-def compile(lowered: Lowered) -> Executable:  # noqa: A001
+@dataclass(frozen=True)
+class _Prepared:
+    """The module code is generated from, its buffers, and its Report (without texts)."""
+
+    module: Module
+    buffers: BufferAssignment
+    report: Report
+
+
+def _prepare(lowered: Lowered) -> _Prepared:
+    """What compiling and loading from the disk cache share: the module as code is made from it."""
     from ...hlo.ir import Instruction, clone_module
     from ...passes.buffers import assign_buffers
     from ...passes.inline import defuse
     from ...passes.layout import decompose_layout_bitcasts, has_layout_bitcasts
-    from .codegen import generate
-    from .jit import compile_ir
     from .kernels import LIBRARY
-    from .variants import with_vector_variants
 
     def library_fusion(i: Instruction) -> bool:  # a library call inside a fusion (XLA's kCustom fusions)
         return any(x.opcode in LIBRARY for x in i.attrs["calls"].instructions)
@@ -72,26 +89,30 @@ def compile(lowered: Lowered) -> Executable:  # noqa: A001
     module = lowered.module
     lib_fusions = any(i.opcode.value == "fusion" and library_fusion(i) for c in module.computations
                       for i in c.instructions)
-    xla_dump = has_layout_bitcasts(module) or lib_fusions
-    if xla_dump:  # XLA's own output, compiled as it stands (its buffers assigned afresh)
+    if has_layout_bitcasts(module) or lib_fusions:  # XLA's own output, compiled as it stands
         module = clone_module(module)
         decompose_layout_bitcasts(module)
         defuse(module, library_fusion)
-        buffers = assign_buffers(module)
-    else:
-        buffers = lowered.buffers
+        buffers = assign_buffers(module)  # assigned afresh
+        text = module.to_text()
+        return _Prepared(module, buffers, Report("cpu", text, text, buffers=buffers))
+    return _Prepared(module, lowered.buffers, Report.of(lowered))
+
+
+def compile(lowered: Lowered) -> Executable:  # noqa: A001
+    from .codegen import generate
+    from .jit import compile_ir
+    from .variants import with_vector_variants
+
+    prep = _prepare(lowered)
     try:
-        program = generate(module, buffers)
+        program = generate(prep.module, prep.buffers)
     except Unsupported as e:
         raise Unsupported(f"the cpu backend cannot compile this module: {e}") from None
-    jm = compile_ir(with_vector_variants(program.llvm_module), [program.entry], name=module.name)
+    jm = compile_ir(with_vector_variants(program.llvm_module), [program.entry], name=prep.module.name)
     state = CpuState(jm, program.entry, program.n_inputs, program.n_outputs, program.kernels)
-    if xla_dump:
-        text = module.to_text()
-        report = Report("cpu", text, text, buffers=buffers, artifacts=_artifacts(state))
-    else:
-        report = Report.of(lowered, _artifacts(state))
-    return _executable(module, report, state)
+    report = dataclasses.replace(prep.report, artifacts=_artifacts(state))
+    return _executable(prep.module, report, state)
 
 
 def _artifacts(state: CpuState) -> Artifacts:
@@ -128,39 +149,67 @@ def _executable(module: Module, report: Report, state: CpuState, loaded_from_dis
                       backend_state=state, release_memory=allocate.release)
 
 
+def _hlo_hash(module: Module) -> str:
+    return hashlib.sha256(module.to_text().encode()).hexdigest()
+
+
 def store(key: str, exe: Executable) -> None:
-    """Stores a compiled executable in the on-disk cache (see disk_cache)."""
+    """Stores a compiled executable in the on-disk cache (see disk_cache) as plain data: what the
+    JIT made and the hash of the HLO it was made from; the Report is rebuilt from the Lowered."""
     from . import disk_cache
 
     state = exe.backend_state
     if not isinstance(state, CpuState):
         return
     jm = state.jit
-    object_code = jm.object_code  # None where LLVM gave no object file
-    if object_code is None:
+    if jm.object_code is None:  # LLVM gave no object file
         return
-    report = dataclasses.replace(exe.report, artifacts={})  # its texts come back from the JIT module
-    disk_cache.store(key, {"report": report, "llvm_ir": jm.llvm_ir, "llvm_ir_opt": jm.llvm_ir_opt,
-                           "llvm_ir_by_function": jm.llvm_ir_by_function, "object": object_code,
-                           "entry": state.entry, "n_in": state.n_in, "n_out": state.n_out, "kernels": state.kernels})
+    r = exe.report
+    disk_cache.store(key, {"entry": state.entry, "n_in": state.n_in, "n_out": state.n_out, "kernels": state.kernels,
+                           "llvm_ir": jm.llvm_ir, "llvm_ir_opt": jm.llvm_ir_opt,
+                           "llvm_ir_by_function": jm.llvm_ir_by_function,
+                           "llvm_ir_opt_by_function": jm.llvm_ir_opt_by_function, "hlo_sha256": _hlo_hash(exe.module),
+                           "compile_seconds": r.compile_seconds, "pass_seconds": [p.seconds for p in r.passes]},
+                     jm.object_code)
 
 
-def load(key: str) -> Executable | None:
-    """The executable stored under `key`, with its machine code mapped again; None on any doubt."""
-    from ...hlo.parser import parse_hlo
+def load(key: str, lowered: Lowered) -> Executable | None:
+    """The executable stored under `key` for `lowered`, its machine code mapped again without
+    running LLVM's optimizer or code generator; None (and the entry removed) on any doubt."""
     from . import disk_cache
     from .jit import compile_ir
 
-    data = disk_cache.load(key)
-    if data is None:
+    entry = disk_cache.load(key)
+    if entry is None:
         return None
+    h = entry.header
     try:
-        stored: Report = data["report"]
-        module = parse_hlo(stored.hlo_after, verify=False)
-        jm = compile_ir(data["llvm_ir_opt"], [data["entry"]], name=module.name, object_code=data["object"])
-        jm.llvm_ir, jm.llvm_ir_by_function = data["llvm_ir"], data["llvm_ir_by_function"]
-        state = CpuState(jm, data["entry"], data["n_in"], data["n_out"], data["kernels"])
-        return _executable(module, dataclasses.replace(stored, artifacts=_artifacts(state)), state,
-                           loaded_from_disk=True)
-    except Exception:  # noqa: BLE001 - anything odd: recompile instead
+        prep = _prepare(lowered)
+        n_params = len(prep.module.entry.parameters)
+        n_results = len(prep.module.entry.root.shape.leaves())
+        if (h["hlo_sha256"], h["n_in"], h["n_out"]) != (_hlo_hash(prep.module), n_params, n_results):
+            raise ValueError("the entry was made from another module")
+        jm = compile_ir(h["llvm_ir_opt"], [h["entry"]], name=prep.module.name, object_code=entry.object_code)
+    except Exception:  # noqa: BLE001 - anything odd: recompile instead, and never read it again
+        disk_cache.discard(key)
         return None
+    # The texts as first printed: LLVM prints a reparsed module with its comments in another order.
+    jm.llvm_ir, jm.llvm_ir_by_function = h["llvm_ir"], h["llvm_ir_by_function"]
+    jm.llvm_ir_opt, jm.llvm_ir_opt_by_function = h["llvm_ir_opt"], h["llvm_ir_opt_by_function"]
+    state = CpuState(jm, h["entry"], h["n_in"], h["n_out"], h["kernels"])
+    report = dataclasses.replace(prep.report, artifacts=_artifacts(state), compile_seconds=h["compile_seconds"])
+    if len(h["pass_seconds"]) == len(report.passes):  # the times measured when it was compiled
+        report.passes = [dataclasses.replace(p, seconds=t) for p, t in zip(report.passes, h["pass_seconds"])]
+    return _executable(prep.module, report, state, loaded_from_disk=True)
+
+
+def disk_cache_info() -> dict[str, object]:
+    from . import disk_cache
+
+    return disk_cache.info()
+
+
+def clear_disk_cache() -> int:
+    from . import disk_cache
+
+    return disk_cache.clear()

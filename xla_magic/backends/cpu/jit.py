@@ -19,11 +19,13 @@ costs a second code generation that a program run from a notebook cell rarely ne
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
 import functools
 import re
 import threading
 import time
-from collections.abc import Iterable, Sequence
+import weakref
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import llvmlite.binding as llvm
@@ -94,7 +96,26 @@ def _optimize(mod: llvm.ModuleRef, opt: int) -> None:
     pto.loop_interleaving = opt >= 2
     pto.loop_unrolling = opt >= 2
     pb = llvm.create_pass_builder(_optimizer_tm(opt), pto)
-    pb.getModulePassManager().run(mod, pb)
+    mpm = pb.getModulePassManager()
+    try:
+        mpm.run(mod, pb)
+    finally:
+        _dispose_pass_manager(mpm)
+
+
+def _dispose_pass_manager(mpm: llvm.ModulePassManager) -> None:
+    """Frees the pipeline. llvmlite 0.45-0.50 never does: `ModulePassManager` lists `ObjectRef`
+    before `NewPassManager` among its bases, so its `_dispose` is ObjectRef's empty one and each
+    -O3 pipeline (~57 KiB of native memory) leaked."""
+    if type(mpm)._dispose is _OBJECT_REF_DISPOSE:
+        _NEW_PM_DISPOSE(mpm)
+        mpm.detach()
+    else:  # a fixed llvmlite frees it itself
+        mpm.close()
+
+
+_OBJECT_REF_DISPOSE = llvm.ffi.ObjectRef._dispose
+_NEW_PM_DISPOSE = llvm.newpassmanagers.NewPassManager._dispose
 
 
 _FUNC_END = re.compile(r"^\s*\.size\s+([^,\s]+),\s*\.Lfunc_end\d+-", re.M)
@@ -118,6 +139,28 @@ def _ir_by_function(mod: llvm.ModuleRef) -> dict[str, str]:
     return {f.name: str(f) for f in mod.functions if not f.is_declaration}
 
 
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's `malloc_trim`, or None where the C library has none."""
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim
+        return trim
+    except (OSError, AttributeError, TypeError):
+        return None
+
+
+def _release_engine(engine: llvm.ExecutionEngine) -> None:
+    """Runs when a `JitModule` is collected: frees its engine (machine code, module, target
+    machine) now, and hands the freed heap pages back to the system. An engine frees many small
+    blocks amid those of live executables, and glibc keeps such pages resident: without the trim a
+    session that compiles 1,000 modules holds ~200 MB it no longer uses (0.4 ms per call)."""
+    with _LOCK:
+        engine.close()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
 class JitModule:
     """One compiled LLVM module: entry addresses, its texts, and the engine that owns the code."""
 
@@ -132,6 +175,7 @@ class JitModule:
         self.llvm_ir_by_function = ir_funcs
         self.llvm_ir_opt_by_function = ir_opt_funcs
         self._engine = engine  # keeps the machine code mapped
+        weakref.finalize(self, _release_engine, engine)
         self._opt = opt
         self._asm: str | None = None
         self._keep: list[object] = []  # objects generated code may point at (method tables, ...)
