@@ -11,7 +11,7 @@
 """
 from ._version import __version__ as __version__
 from .aot import aot_compile
-from .api import compile, interpret
+from .api import cache_info, clear_cache, compile, interpret
 from .bench import Timings, benchmark
 from .hlo.ir import Computation, Instruction, Module
 from .hlo.parser import HloParseError, parse_hlo
@@ -23,7 +23,8 @@ from .report import set_renderer as _set_renderer
 from .trace import cond, fori_loop, jit, scan, trace, while_loop
 
 __all__ = [
-    "compile", "interpret", "aot_compile", "parse_hlo", "HloParseError", "HloVerifyError", "Module", "Computation",
+    "compile", "interpret", "cache_info", "clear_cache", "aot_compile", "parse_hlo", "HloParseError", "HloVerifyError",
+    "Module", "Computation",
     "Instruction", "Shape", "Report", "benchmark", "Timings",
     "trace", "jit", "fori_loop", "while_loop", "cond", "scan",
 ]
