@@ -1,7 +1,10 @@
 """Argument checks at the call boundary, shared by every backend.
 
 Wrong count, dtype or shape raises a TypeError/ValueError naming the parameter and what it
-expects; non-contiguous arrays are copied so generated code only ever sees dense buffers."""
+expects; non-contiguous arrays are copied so generated code only ever sees dense buffers.
+Generated code reads its inputs while it writes its outputs, in whatever order its loops take:
+an `out=` array sharing memory with an input makes that input a copy first (as numpy's ufuncs
+do), and two outputs sharing memory are refused."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -81,3 +84,15 @@ def check_out(root: Shape, out: object) -> list[np.ndarray]:
         checked.append(o)
     return checked
 
+
+
+def separate(arrays: list[np.ndarray], outs: list[np.ndarray], tuple_root: bool) -> list[np.ndarray]:
+    """`arrays` with every input that shares memory with an output replaced by a copy; a
+    ValueError naming both when two outputs share memory. Every array here is C-contiguous, so
+    overlapping address ranges (`may_share_memory`, bounds only: no search) mean shared bytes."""
+    label = (lambda i: f"out[{i}]") if tuple_root else (lambda i: "out")
+    for j, o in enumerate(outs):
+        for i in range(j):
+            if np.may_share_memory(outs[i], o):
+                raise ValueError(f"{label(i)} and {label(j)} share memory: each output needs its own array")
+    return [np.array(a) if any(np.may_share_memory(a, o) for o in outs) else a for a in arrays]

@@ -12,7 +12,7 @@ import numpy as np
 from ..hlo.ir import Instruction, Module
 from ..hlo.shape import Shape, row_major_strides
 from ..report import Report
-from .args import check_args, check_out
+from .args import check_args, check_out, separate
 
 _NDARRAY = np.ndarray
 
@@ -26,6 +26,10 @@ ArgSpec = tuple[np.dtype[Any], tuple[int, ...], tuple[int, ...]]  # dtype, dims,
 class Executable:
     """`exe(*arrays, out=None)`: checks the arguments, runs, returns fresh arrays the caller owns
     (a tuple when the root is a tuple), or writes into `out=` and returns it.
+
+    `out=` may be (or overlap) an argument, as in `exe(x, out=x)`: the result is what a fresh
+    output would hold, because an argument sharing memory with an output is copied before the
+    program runs. Outputs sharing memory with each other raise a ValueError naming both.
 
     `unavailable`: why this target cannot run here although its code was generated (calls raise);
     None when it runs. `loaded_from_disk`: the machine code came from the on-disk compile cache."""
@@ -83,7 +87,10 @@ class Executable:
             arrays = None
         if arrays is None:  # the full check: names the parameter at fault, copies strided inputs
             arrays = check_args(self._params, args)
-        outs = check_out(self._root, out) if out is not None else None
+        outs = None
+        if out is not None:
+            outs = check_out(self._root, out)
+            arrays = separate(list(arrays), outs, self._is_tuple)
         results = self._run(arrays, outs)
         if outs is not None:
             for o, r in zip(outs, results):

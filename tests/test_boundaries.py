@@ -1,0 +1,124 @@
+"""No silent wrong answers at the edges: `out=` overlapping the inputs or another output,
+unsigned 64-bit indices past 2^63, scalar shapes in the interpreter, and what the verifier and the
+parser must refuse before anything runs."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import xla_magic as xm
+from xla_magic.backends.gpu import hostsim
+from xla_magic.hlo.parser import parse_hlo
+from xla_magic.passes.pipeline import optimize
+
+HAVE_CXX = hostsim.available()[0]
+TARGETS = ["interpreter", "cpu"]
+
+
+def _hostsim(text: str):
+    """The gpu target's generated code, run on the host."""
+    return hostsim.compile(optimize(parse_hlo(text), target="gpu")[0])
+
+
+# --- out= overlapping the inputs --------------------------------------------------------------
+
+TRANSPOSE = """HloModule t
+ENTRY e {
+  p = f32[8,8] parameter(0)
+  ROOT t = f32[8,8] transpose(p), dimensions={1,0}
+}
+"""
+REVERSE = """HloModule r
+ENTRY e {
+  p = f32[1000] parameter(0)
+  ROOT r = f32[1000] reverse(p), dimensions={0}
+}
+"""
+DOT = """HloModule d
+ENTRY e {
+  a = f32[16,16] parameter(0)
+  b = f32[16,16] parameter(1)
+  ROOT d = f32[16,16] dot(a, b), lhs_contracting_dims={1}, rhs_contracting_dims={0}
+}
+"""
+SHIFT = """HloModule s
+ENTRY e {
+  p = f32[63] parameter(0)
+  q = f32[63] parameter(1)
+  ROOT a = f32[63] add(p, q)
+}
+"""
+TWO = """HloModule two
+ENTRY e {
+  p = f32[8] parameter(0)
+  n = f32[8] negate(p)
+  ROOT t = (f32[8], f32[8]) tuple(p, n)
+}
+"""
+
+
+def _data(shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("text,shape", [(TRANSPOSE, (8, 8)), (REVERSE, (1000,))])
+def test_out_aliasing_the_input(target, text, shape):
+    x = _data(shape)
+    want = xm.interpret(text, x.copy())
+    exe = xm.compile(text, target=target)
+    got = exe(x, out=x)
+    assert got is x
+    np.testing.assert_array_equal(x, want)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_out_aliasing_a_dot_operand(target):
+    a, b = _data((16, 16), 1), _data((16, 16), 2)
+    want = a @ b
+    exe = xm.compile(DOT, target=target)
+    exe(a, b, out=a)
+    np.testing.assert_allclose(a, want, rtol=1e-5, atol=1e-5)
+    a, b = _data((16, 16), 1), _data((16, 16), 2)
+    exe(a, b, out=b)
+    np.testing.assert_allclose(b, want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_out_a_shifted_view_of_the_inputs(target):
+    buf = _data(64)
+    p, q = buf[:-1].copy(), buf[1:].copy()
+    want = p + q
+    exe = xm.compile(SHIFT, target=target)
+    exe(buf[:-1], buf[1:], out=buf[1:])  # out overlaps both inputs, one element apart
+    np.testing.assert_array_equal(buf[1:], want)
+    buf = _data(64)
+    want = buf[1:] + buf[:-1]
+    exe(buf[1:], buf[:-1], out=buf[:-1])
+    np.testing.assert_array_equal(buf[:-1], want)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_outputs_overlapping_each_other_are_refused(target):
+    exe = xm.compile(TWO, target=target)
+    x, o = _data(8), np.empty(8, np.float32)
+    with pytest.raises(ValueError, match=r"out\[0\].*out\[1\]"):
+        exe(x, out=(o, o))
+    big = np.empty(12, np.float32)
+    with pytest.raises(ValueError, match=r"out\[0\].*out\[1\]"):
+        exe(x, out=(big[:8], big[4:]))
+    a, b = np.empty(8, np.float32), np.empty(8, np.float32)
+    exe(x, out=(a, b))
+    np.testing.assert_array_equal(a, x)
+    np.testing.assert_array_equal(b, -x)
+
+
+@pytest.mark.skipif(not HAVE_CXX, reason="no C++ compiler for the host simulation")
+def test_out_aliasing_the_input_in_the_gpu_host_simulation():
+    x = _data((8, 8))
+    want = x.T.copy()
+    _hostsim(TRANSPOSE)(x, out=x)
+    np.testing.assert_array_equal(x, want)
+    o = np.empty(8, np.float32)
+    with pytest.raises(ValueError, match=r"out\[0\].*out\[1\]"):
+        _hostsim(TWO)(_data(8), out=(o, o))
