@@ -122,3 +122,69 @@ def test_out_aliasing_the_input_in_the_gpu_host_simulation():
     o = np.empty(8, np.float32)
     with pytest.raises(ValueError, match=r"out\[0\].*out\[1\]"):
         _hostsim(TWO)(_data(8), out=(o, o))
+
+
+# --- unsigned 64-bit indices past 2^63 clamp to the end (XLA reads them as unsigned) ----------
+
+DS = """HloModule ds
+ENTRY e {
+  x = f32[10] parameter(0)
+  i = u64[] parameter(1)
+  ROOT d = f32[3] dynamic-slice(x, i), dynamic_slice_sizes={3}
+}
+"""
+DUS = """HloModule dus
+ENTRY e {
+  x = f32[10] parameter(0)
+  u = f32[3] parameter(1)
+  i = u64[] parameter(2)
+  ROOT d = f32[10] dynamic-update-slice(x, u, i)
+}
+"""
+GATHER = """HloModule g
+ENTRY e {
+  x = f32[5,3] parameter(0)
+  i = u64[2,1] parameter(1)
+  ROOT g = f32[2,3] gather(x, i), offset_dims={1}, collapsed_slice_dims={0}, start_index_map={0}, index_vector_dim=1, slice_sizes={1,3}
+}
+"""
+SCATTER = """HloModule s
+add {
+  a = f32[] parameter(0)
+  b = f32[] parameter(1)
+  ROOT s = f32[] add(a, b)
+}
+ENTRY e {
+  x = f32[5] parameter(0)
+  i = u64[3,1] parameter(1)
+  u = f32[3] parameter(2)
+  ROOT s = f32[5] scatter(x, i, u), update_window_dims={}, inserted_window_dims={0}, scatter_dims_to_operand_dims={0}, index_vector_dim=1, to_apply=add
+}
+"""
+HUGE = [np.uint64(2**63), np.uint64(2**64 - 1), np.uint64(2**63 + 5)]
+
+
+def _runners():
+    out = [("interpreter", lambda t, *a: xm.interpret(t, *a)),
+           ("cpu", lambda t, *a: xm.compile(t, target="cpu")(*a))]
+    if HAVE_CXX:
+        out.append(("gpu-hostsim", lambda t, *a: _hostsim(t)(*a)))
+    return out
+
+
+@pytest.mark.parametrize("name,run", _runners(), ids=lambda v: v if isinstance(v, str) else "")
+def test_huge_unsigned_indices_clamp_to_the_end(name, run):
+    x = np.arange(10, dtype=np.float32)
+    for i in HUGE:
+        np.testing.assert_array_equal(run(DS, x, np.array(i)), [7, 8, 9], err_msg=f"{name} dynamic-slice {i}")
+        want = x.copy()
+        want[7:] = [-1, -2, -3]
+        got = run(DUS, x, np.array([-1, -2, -3], np.float32), np.array(i))
+        np.testing.assert_array_equal(got, want, err_msg=f"{name} dynamic-update-slice {i}")
+    table = np.arange(15, dtype=np.float32).reshape(5, 3)
+    got = run(GATHER, table, np.array([[2**63], [1]], np.uint64))
+    np.testing.assert_array_equal(got, [[12, 13, 14], [3, 4, 5]], err_msg=f"{name} gather")
+    # Scatter skips out-of-bounds windows: a huge index is past the end, not negative and wrapped.
+    got = run(SCATTER, np.zeros(5, np.float32), np.array([[2**64 - 1], [2], [2**63]], np.uint64),
+              np.array([1, 10, 100], np.float32))
+    np.testing.assert_array_equal(got, [0, 0, 10, 0, 0], err_msg=f"{name} scatter")

@@ -827,9 +827,16 @@ def _ints(ins: Instruction, key: str) -> tuple[int, ...]:
     return tuple(int(v) for v in ins.attrs.get(key, ()))
 
 
+_I64_MAX = np.iinfo(np.int64).max
+
+
 def _index_vectors(indices: Value, ivd: int) -> np.ndarray:
-    """Start indices with the index vector as the last dimension."""
+    """Start indices with the index vector as the last dimension, as int64. A u64 index past
+    2^63 saturates rather than wrapping negative: it is past the end (gather clamps it to the
+    last position, scatter skips its window), as XLA reads it unsigned."""
     idx = np.asarray(indices)
+    if idx.dtype == np.uint64:
+        idx = np.minimum(idx, np.uint64(_I64_MAX))
     if ivd >= idx.ndim:
         return idx[..., None].astype(np.int64)
     return np.moveaxis(idx, ivd, -1).astype(np.int64)
