@@ -188,3 +188,70 @@ def test_huge_unsigned_indices_clamp_to_the_end(name, run):
     got = run(SCATTER, np.zeros(5, np.float32), np.array([[2**64 - 1], [2], [2**63]], np.uint64),
               np.array([1, 10, 100], np.float32))
     np.testing.assert_array_equal(got, [0, 0, 10, 0, 0], err_msg=f"{name} scatter")
+
+
+# --- scalars stay scalars in the interpreter ---------------------------------------------------
+
+_TYPES = ["f32", "s32", "u32", "pred", "c64"]
+_ATTRS = {"compare": ", direction=LT", "reduce-precision": ", exponent_bits=5, mantissa_bits=10"}
+_VALUES = {"f32": np.float32(1.5), "s32": np.int32(3), "u32": np.uint32(3), "pred": np.bool_(True),
+           "c64": np.complex64(1 + 2j)}
+
+
+# Accepted by the verifier on c64, evaluated by no target (the cpu has no complex types).
+_NO_COMPLEX = {"atan2", "cbrt", "remainder"}
+
+
+def _scalar_module(op, arity, tin, tout):
+    params = "".join(f"  a{k} = {'pred' if op == 'select' and k == 0 else tin}[] parameter({k})\n"
+                     for k in range(arity))
+    args = ", ".join(f"a{k}" for k in range(arity))
+    return f"HloModule m\nENTRY e {{\n{params}  ROOT r = {tout}[] {op}({args}){_ATTRS.get(op, '')}\n}}\n"
+
+
+def _scalar_cases():
+    from xla_magic.hlo.opcodes import BINARY, ELEMENTWISE, UNARY
+    from xla_magic.hlo.verifier import verify_module
+
+    cases = []
+    for op in sorted(ELEMENTWISE, key=lambda o: o.value):
+        if op.value == "stochastic-convert":  # not evaluated (no random bits source)
+            continue
+        arity = 1 if op in UNARY else 2 if op in BINARY else 3
+        for tin in _TYPES:
+            for tout in _TYPES:
+                text = _scalar_module(op.value, arity, tin, tout)
+                try:
+                    verify_module(parse_hlo(text))
+                except ValueError:
+                    continue
+                marks = []
+                if op.value in _NO_COMPLEX and tin == "c64":
+                    marks.append(pytest.mark.xfail(raises=TypeError, strict=True, reason="no complex " + op.value))
+                cases.append(pytest.param(text, tin, arity, id=f"{op.value}-{tin}-{tout}", marks=marks))
+    return cases
+
+
+@pytest.mark.parametrize("text,tin,arity", _scalar_cases())
+def test_elementwise_ops_keep_scalars_0d(text, tin, arity):
+    args = [np.asarray(np.bool_(True) if k == 0 and " select(" in text else _VALUES[tin]) for k in range(arity)]
+    got = xm.interpret(text, *args)
+    assert np.shape(got) == (), text
+
+
+def test_exponent_of_a_float_scalar_is_a_scalar():
+    text = """HloModule m
+ENTRY e {
+  p = f32[] parameter(0)
+  w = s32[] parameter(1)
+  b = s32[] bitcast-convert(p)
+  c = s32[] constant(23)
+  s = s32[] shift-right-logical(b, c)
+  m = s32[] constant(255)
+  a = s32[] and(s, m)
+  ROOT r = s32[] shift-right-arithmetic(a, w)
+}
+"""
+    got = xm.interpret(text, np.float32(3.0), np.int32(1))
+    assert got.shape == () and got == 64
+    assert xm.compile(text, target="cpu")(np.float32(3.0), np.int32(1)).shape == ()

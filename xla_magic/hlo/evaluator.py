@@ -296,7 +296,8 @@ _erf_scalar = np.frompyfunc(math.erf, 1, 1)
 
 def _erf(x: Value) -> Value:
     x = np.asarray(x)
-    return _erf_scalar(x.astype(np.float64)).astype(np.float64).astype(x.dtype)
+    # (a frompyfunc on a 0-d array returns a Python float, not an array)
+    return np.asarray(_erf_scalar(x.astype(np.float64)), np.float64).astype(x.dtype)
 
 
 def _logistic(x: Value) -> Value:
@@ -663,8 +664,9 @@ def _b_convert(ins: Instruction, ctx: _Ctx) -> Fn:
 def _b_bitcast_convert(ins: Instruction, ctx: _Ctx) -> Fn:
     d, dims = ins.shape.element_type.np_dtype, ins.shape.dims
     if ins.operands[0].shape.element_type.itemsize == ins.shape.element_type.itemsize:
-        # Elementwise: keeps whatever shape it is given (comparators run on whole arrays).
-        return lambda x: np.ascontiguousarray(x).view(d)
+        # Elementwise: keeps whatever shape it is given (comparators run on whole arrays), 0-d
+        # included (np.ascontiguousarray would make a scalar 1-d).
+        return lambda x: np.asarray(x, order="C").view(d)
 
     def f(x: Value) -> Value:
         return np.ascontiguousarray(x).view(d).reshape(dims)
