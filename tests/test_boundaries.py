@@ -255,3 +255,110 @@ ENTRY e {
     got = xm.interpret(text, np.float32(3.0), np.int32(1))
     assert got.shape == () and got == 64
     assert xm.compile(text, target="cpu")(np.float32(3.0), np.int32(1)).shape == ()
+
+
+# --- the verifier checks every comparator and reducer signature ---------------------------------
+
+_CMP_S32 = """cmp {
+  a = f32[] parameter(0)
+  b = f32[] parameter(1)
+  i = s32[] parameter(2)
+  j = s32[] parameter(3)
+  ROOT r = s32[] constant(1)
+}
+"""
+_CMP_OK = """cmp {
+  a = f32[] parameter(0)
+  b = f32[] parameter(1)
+  i = s32[] parameter(2)
+  j = s32[] parameter(3)
+  ROOT r = pred[] compare(a, b), direction=GT
+}
+"""
+_CMP_TWO = """cmp {
+  a = f32[] parameter(0)
+  b = f32[] parameter(1)
+  ROOT r = pred[] compare(a, b), direction=GT
+}
+"""
+_ADD_S32 = """add {
+  a = f32[] parameter(0)
+  b = f32[] parameter(1)
+  ROOT r = s32[] constant(0)
+}
+"""
+_TOPK = """ENTRY e {
+  x = f32[4,6] parameter(0)
+  ROOT t = (f32[4,2], s32[4,2]) custom-call(x), custom_call_target="TopK", called_computations={cmp}
+}
+"""
+_SORT2 = """ENTRY e {
+  x = f32[6] parameter(0)
+  i = s32[6] iota(), iota_dimension=0
+  ROOT t = (f32[6], s32[6]) sort(x, i), dimensions={0}, to_apply=cmp
+}
+"""
+_REDUCERS = {
+    "reduce": """ENTRY e {
+  x = f32[6] parameter(0)
+  z = f32[] constant(0)
+  ROOT r = f32[] reduce(x, z), dimensions={0}, to_apply=add
+}
+""",
+    "reduce-window": """ENTRY e {
+  x = f32[6] parameter(0)
+  z = f32[] constant(0)
+  ROOT r = f32[3] reduce-window(x, z), window={size=2 stride=2}, to_apply=add
+}
+""",
+    "scatter": """ENTRY e {
+  x = f32[6] parameter(0)
+  i = s32[1,1] constant({{2}})
+  u = f32[1] constant({5})
+  ROOT s = f32[6] scatter(x, i, u), update_window_dims={}, inserted_window_dims={0}, scatter_dims_to_operand_dims={0}, index_vector_dim=1, to_apply=add
+}
+""",
+    "map": """ENTRY e {
+  x = s32[6] parameter(0)
+  ROOT m = s32[6] map(x, x), dimensions={0}, to_apply=add
+}
+""",
+}
+
+
+def _module(*parts):
+    return "HloModule m\n\n" + "\n".join(parts)
+
+
+def test_topk_comparator_must_return_pred():
+    from xla_magic.hlo.verifier import HloVerifyError, verify_module
+
+    with pytest.raises(HloVerifyError, match=r"instruction 't'.*TopK comparator 'cmp' must return pred\[\]"):
+        verify_module(parse_hlo(_module(_CMP_S32, _TOPK)))
+    with pytest.raises(HloVerifyError, match=r"TopK comparator 'cmp' must take 4 parameters"):
+        verify_module(parse_hlo(_module(_CMP_TWO, _TOPK)))
+    with pytest.raises(HloVerifyError, match=r"declared shape"):
+        verify_module(parse_hlo(_module(_CMP_OK, _TOPK.replace("s32[4,2]) custom", "s32[4,3]) custom"))))
+    ok = _module(_CMP_OK, _TOPK)
+    verify_module(parse_hlo(ok))
+    x = _data((4, 6))
+    want = np.sort(x, axis=1)[:, ::-1][:, :2]
+    for target in TARGETS:
+        values, idx = xm.compile(ok, target=target)(x)
+        np.testing.assert_array_equal(values, want, err_msg=target)
+        np.testing.assert_array_equal(np.take_along_axis(x, idx, 1), want, err_msg=target)
+
+
+def test_sort_comparator_must_return_pred():
+    from xla_magic.hlo.verifier import HloVerifyError, verify_module
+
+    with pytest.raises(HloVerifyError, match=r"sort comparator 'cmp' must return pred\[\]"):
+        verify_module(parse_hlo(_module(_CMP_S32, _SORT2)))
+
+
+@pytest.mark.parametrize("op", sorted(_REDUCERS))
+def test_reducer_signatures_are_checked(op):
+    from xla_magic.hlo.verifier import HloVerifyError, verify_module
+
+    with pytest.raises(HloVerifyError, match="add"):
+        verify_module(parse_hlo(_module(_ADD_S32, _REDUCERS[op])))
