@@ -362,3 +362,40 @@ def test_reducer_signatures_are_checked(op):
 
     with pytest.raises(HloVerifyError, match="add"):
         verify_module(parse_hlo(_module(_ADD_S32, _REDUCERS[op])))
+
+
+# --- layouts that name dimensions that do not exist --------------------------------------------
+
+BAD_LAYOUTS = ["{5,0}", "{0,0}", "{-1,0}", "{0}", "{2,1,0}"]
+
+
+@pytest.mark.parametrize("layout", BAD_LAYOUTS)
+def test_parser_rejects_invalid_layouts(layout):
+    from xla_magic.hlo.parser import HloParseError
+
+    text = f"HloModule m\nENTRY e {{\n  p = f32[2,3] parameter(0)\n  ROOT n = f32[2,3]{layout} negate(p)\n}}\n"
+    with pytest.raises(HloParseError, match=rf"instruction 'n': layout \{{") as e:
+        parse_hlo(text)
+    assert (e.value.line, e.value.column) == (4, text.splitlines()[3].index("{") + 1)
+    assert e.value.excerpt.splitlines()[1].index("^") == e.value.excerpt.splitlines()[0].index("{")
+    with pytest.raises(HloParseError, match="layout"):  # inside a tuple shape too
+        parse_hlo(text.replace(f"ROOT n = f32[2,3]{layout} negate(p)",
+                               f"n = f32[2,3] negate(p)\n  ROOT t = (f32[2,3]{layout}) tuple(n)"))
+
+
+def test_parser_keeps_valid_layouts():
+    for layout in ["{1,0}", "{0,1}", "{}", "{1,0:T(8,128)}"]:
+        m = parse_hlo(f"HloModule m\nENTRY e {{\n  ROOT p = f32[2,3]{layout} parameter(0)\n}}\n")
+        assert m.entry.root.shape.dims == (2, 3)
+    parse_hlo("HloModule m\nENTRY e {\n  ROOT p = f32[]{} parameter(0)\n}\n")
+
+
+@pytest.mark.parametrize("layout", [(5, 0), (0, 0), (-1, 0), (0,)])
+def test_verifier_rejects_invalid_layouts(layout):
+    from xla_magic.hlo.shape import Shape
+    from xla_magic.hlo.verifier import HloVerifyError, verify_module
+
+    m = parse_hlo("HloModule m\nENTRY e {\n  p = f32[2,3] parameter(0)\n  ROOT n = f32[2,3] negate(p)\n}\n")
+    m.entry.root.shape = Shape.array("f32", (2, 3), layout)
+    with pytest.raises(HloVerifyError, match=r"instruction 'n'.*layout"):
+        verify_module(m)
