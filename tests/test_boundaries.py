@@ -145,7 +145,8 @@ GATHER = """HloModule g
 ENTRY e {
   x = f32[5,3] parameter(0)
   i = u64[2,1] parameter(1)
-  ROOT g = f32[2,3] gather(x, i), offset_dims={1}, collapsed_slice_dims={0}, start_index_map={0}, index_vector_dim=1, slice_sizes={1,3}
+  ROOT g = f32[2,3] gather(x, i), offset_dims={1}, collapsed_slice_dims={0}, start_index_map={0},
+    index_vector_dim=1, slice_sizes={1,3}
 }
 """
 SCATTER = """HloModule s
@@ -158,7 +159,8 @@ ENTRY e {
   x = f32[5] parameter(0)
   i = u64[3,1] parameter(1)
   u = f32[3] parameter(2)
-  ROOT s = f32[5] scatter(x, i, u), update_window_dims={}, inserted_window_dims={0}, scatter_dims_to_operand_dims={0}, index_vector_dim=1, to_apply=add
+  ROOT s = f32[5] scatter(x, i, u), update_window_dims={}, inserted_window_dims={0}, scatter_dims_to_operand_dims={0},
+    index_vector_dim=1, to_apply=add
 }
 """
 HUGE = [np.uint64(2**63), np.uint64(2**64 - 1), np.uint64(2**63 + 5)]
@@ -315,7 +317,8 @@ _REDUCERS = {
   x = f32[6] parameter(0)
   i = s32[1,1] constant({{2}})
   u = f32[1] constant({5})
-  ROOT s = f32[6] scatter(x, i, u), update_window_dims={}, inserted_window_dims={0}, scatter_dims_to_operand_dims={0}, index_vector_dim=1, to_apply=add
+  ROOT s = f32[6] scatter(x, i, u), update_window_dims={}, inserted_window_dims={0}, scatter_dims_to_operand_dims={0},
+    index_vector_dim=1, to_apply=add
 }
 """,
     "map": """ENTRY e {
@@ -374,7 +377,7 @@ def test_parser_rejects_invalid_layouts(layout):
     from xla_magic.hlo.parser import HloParseError
 
     text = f"HloModule m\nENTRY e {{\n  p = f32[2,3] parameter(0)\n  ROOT n = f32[2,3]{layout} negate(p)\n}}\n"
-    with pytest.raises(HloParseError, match=rf"instruction 'n': layout \{{") as e:
+    with pytest.raises(HloParseError, match=r"instruction 'n': layout \{") as e:
         parse_hlo(text)
     assert (e.value.line, e.value.column) == (4, text.splitlines()[3].index("{") + 1)
     assert e.value.excerpt.splitlines()[1].index("^") == e.value.excerpt.splitlines()[0].index("{")
