@@ -402,3 +402,24 @@ def test_verifier_rejects_invalid_layouts(layout):
     m.entry.root.shape = Shape.array("f32", (2, 3), layout)
     with pytest.raises(HloVerifyError, match=r"instruction 'n'.*layout"):
         verify_module(m)
+
+
+def test_device_arrays_overlap_by_address_range():
+    from types import SimpleNamespace
+
+    from xla_magic.backends.args import separate
+
+    class Dev:  # what separate reads of a CuPy array
+        def __init__(self, ptr, nbytes):
+            self.data, self.nbytes = SimpleNamespace(ptr=ptr), nbytes
+
+        def copy(self):
+            return Dev(10_000, self.nbytes)
+
+    a, b, c = Dev(100, 40), Dev(136, 4), Dev(140, 8)  # b is the last 4 bytes of a; c starts past both
+    assert separate([a, c], [b], False)[0] is not a
+    assert separate([a, c], [b], False)[1] is c
+    assert separate([a], [c], False)[0] is a
+    with pytest.raises(ValueError, match=r"out\[0\] and out\[1\] share memory"):
+        separate([], [a, b], True)
+    separate([], [a, c, Dev(0, 0)], True)

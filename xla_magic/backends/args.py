@@ -8,6 +8,7 @@ do), and two outputs sharing memory are refused."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -86,13 +87,24 @@ def check_out(root: Shape, out: object) -> list[np.ndarray]:
 
 
 
-def separate(arrays: list[np.ndarray], outs: list[np.ndarray], tuple_root: bool) -> list[np.ndarray]:
+def separate(arrays: list[Any], outs: Sequence[Any], tuple_root: bool) -> list[Any]:
     """`arrays` with every input that shares memory with an output replaced by a copy; a
-    ValueError naming both when two outputs share memory. Every array here is C-contiguous, so
-    overlapping address ranges (`may_share_memory`, bounds only: no search) mean shared bytes."""
+    ValueError naming both when two outputs share memory. Numpy or CuPy arrays, all C-contiguous."""
     label = (lambda i: f"out[{i}]") if tuple_root else (lambda i: "out")
     for j, o in enumerate(outs):
         for i in range(j):
-            if np.may_share_memory(outs[i], o):
+            if _overlap(outs[i], o):
                 raise ValueError(f"{label(i)} and {label(j)} share memory: each output needs its own array")
-    return [np.array(a) if any(np.may_share_memory(a, o) for o in outs) else a for a in arrays]
+    return [a.copy() if any(_overlap(a, o) for o in outs) else a for a in arrays]
+
+
+def _overlap(a: Any, b: Any) -> bool:
+    """Whether two C-contiguous arrays share bytes: their address ranges overlap. For numpy,
+    `may_share_memory` compares exactly those bounds (no search); a CuPy array's range is its
+    device pointer and size."""
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        return bool(np.may_share_memory(a, b))
+    if not (a.nbytes and b.nbytes):
+        return False
+    pa, pb = a.data.ptr, b.data.ptr
+    return bool(pa < pb + b.nbytes and pb < pa + a.nbytes)
