@@ -417,9 +417,9 @@ def test_device_arrays_overlap_by_address_range():
             return Dev(10_000, self.nbytes)
 
     a, b, c = Dev(100, 40), Dev(136, 4), Dev(140, 8)  # b is the last 4 bytes of a; c starts past both
-    assert separate([a, c], [b], False)[0] is not a
-    assert separate([a, c], [b], False)[1] is c
-    assert separate([a], [c], False)[0] is a
+    assert separate([a, c], [b])[0] is not a
+    assert separate([a, c], [b])[1] is c
+    assert separate([a], [c])[0] is a
     with pytest.raises(ValueError, match=r"out\[0\] and out\[1\] share memory"):
-        separate([], [a, b], True)
-    separate([], [a, c, Dev(0, 0)], True)
+        separate([], [a, b])
+    separate([], [a, c, Dev(0, 0)])

@@ -7,7 +7,7 @@ an `out=` array sharing memory with an input makes that input a copy first (as n
 do), and two outputs sharing memory are refused."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -87,15 +87,27 @@ def check_out(root: Shape, out: object) -> list[np.ndarray]:
 
 
 
-def separate(arrays: list[Any], outs: Sequence[Any], tuple_root: bool) -> list[Any]:
-    """`arrays` with every input that shares memory with an output replaced by a copy; a
-    ValueError naming both when two outputs share memory. Numpy or CuPy arrays, all C-contiguous."""
-    label = (lambda i: f"out[{i}]") if tuple_root else (lambda i: "out")
-    for j, o in enumerate(outs):
-        for i in range(j):
-            if _overlap(outs[i], o):
-                raise ValueError(f"{label(i)} and {label(j)} share memory: each output needs its own array")
-    return [a.copy() if any(_overlap(a, o) for o in outs) else a for a in arrays]
+def separate(arrays: Sequence[Any], outs: Sequence[Any],
+             overlap: Callable[[Any, Any], bool] | None = None) -> Sequence[Any]:
+    """`arrays`, with every input that shares memory with an output replaced by a copy; a
+    ValueError naming both when two outputs share memory. Numpy or CuPy arrays, all
+    C-contiguous; `overlap` may be numpy's `may_share_memory` when all are numpy arrays. Costs a
+    comparison of address ranges per (input, output) pair: nothing is copied when none overlap."""
+    overlaps = _overlap if overlap is None else overlap
+    if len(outs) > 1:
+        for j, o in enumerate(outs):
+            for i in range(j):
+                if overlaps(outs[i], o):  # (several outputs: the root is a tuple)
+                    raise ValueError(f"out[{i}] and out[{j}] share memory: each output needs its own array")
+    copied: list[Any] | None = None
+    for i, a in enumerate(arrays):
+        for o in outs:
+            if overlaps(a, o):
+                if copied is None:
+                    copied = list(arrays)
+                copied[i] = a.copy()
+                break
+    return arrays if copied is None else copied
 
 
 def _overlap(a: Any, b: Any) -> bool:

@@ -15,6 +15,7 @@ from ..report import Report
 from .args import check_args, check_out, separate
 
 _NDARRAY = np.ndarray
+_may_share = np.may_share_memory  # compares address ranges only (no search): enough for C-contiguous arrays
 
 
 # run(arguments, outputs or None) -> the result leaves (the outputs when given)
@@ -90,7 +91,8 @@ class Executable:
         outs = None
         if out is not None:
             outs = check_out(self._root, out)
-            arrays = separate(list(arrays), outs, self._is_tuple)
+            if _may_alias(arrays, outs):
+                arrays = separate(arrays, outs, _may_share)
         results = self._run(arrays, outs)
         if outs is not None:
             for o, r in zip(outs, results):
@@ -104,6 +106,21 @@ class Executable:
     def __repr__(self) -> str:
         sig = ", ".join(p.shape.to_text(layout=False) for p in self._params)
         return f"<Executable {self.module.name} on {self.target}: ({sig}) -> {self._root.to_text(layout=False)}>"
+
+
+def _may_alias(arrays: Sequence[np.ndarray], outs: list[np.ndarray]) -> bool:
+    """False when one output and inputs that each own their memory (no `base`: not views) are
+    distinct objects, so distinct allocations; the common case pays two attribute reads per
+    array, and anything else goes to the address-range comparison of `separate`."""
+    if len(outs) > 1:
+        return True
+    o = outs[0]
+    if o.base is not None:
+        return True
+    for a in arrays:
+        if a is o or a.base is not None:
+            return True
+    return False
 
 
 def _arg_spec(shape: Shape) -> ArgSpec:

@@ -253,7 +253,7 @@ class GpuExecutable(Executable):
         specs = self.program.out_specs
         if out is not None:
             targets = check_out(self._root, out)
-            separate([], targets, self._root.is_tuple)  # inputs were staged: only outputs can clash
+            separate([], targets)  # inputs were staged: only outputs can clash
             for t, o in zip(targets, self._outs):
                 o.get(stream=stream, out=t.view(o.dtype))
             stream.synchronize()
@@ -286,7 +286,7 @@ class GpuExecutable(Executable):
         given = None
         if out is not None:
             given = list(out) if isinstance(out, (tuple, list)) else [out]
-            keep = separate(keep, given, self._root.is_tuple)  # an input the outputs overlap is copied
+            keep = list(separate(keep, given))  # an input the outputs overlap is copied
             ptrs = [a.data.ptr for a in keep]
             fresh = [g if g.flags.c_contiguous and g.data.ptr % ALIGN == 0 else f for g, f in zip(given, fresh)]
         self.runner.run(self._bases(ptrs, [o.data.ptr for o in fresh]))
