@@ -342,6 +342,8 @@ def test_topk_comparator_must_return_pred():
         verify_module(parse_hlo(_module(_CMP_TWO, _TOPK)))
     with pytest.raises(HloVerifyError, match=r"declared shape"):
         verify_module(parse_hlo(_module(_CMP_OK, _TOPK.replace("s32[4,2]) custom", "s32[4,3]) custom"))))
+    with pytest.raises(HloVerifyError, match=r"TopK indices must be integers"):
+        verify_module(parse_hlo(_module(_CMP_OK, _TOPK.replace("s32[4,2])", "f32[4,2])"))))
     ok = _module(_CMP_OK, _TOPK)
     verify_module(parse_hlo(ok))
     x = _data((4, 6))

@@ -1105,8 +1105,8 @@ def _conditional(instr: Instruction, shapes: Shapes) -> Shape:
 
 
 def _cc_topk(instr: Instruction, shapes: Shapes) -> Shape:
-    """XLA's TopK custom-call: (values, s32 indices) of the k first elements of each last-axis
-    row, ordered by the sort comparator it names, which compares (value, index) pairs."""
+    """XLA's TopK custom-call: (values, indices) of the k first elements of each last-axis row,
+    ordered by the sort comparator it names, which compares (value, index) pairs."""
     if len(shapes) != 1:
         raise ShapeError(f"TopK takes one operand, got {len(shapes)}")
     x = _array(shapes, 0, "TopK")
@@ -1118,6 +1118,8 @@ def _cc_topk(instr: Instruction, shapes: Shapes) -> Shape:
     if not 0 <= k <= x.dims[-1]:
         raise ShapeError(f"TopK of {text(x)} cannot produce {text(s)}")
     idx = s.tuple_shapes[1].element_type
+    if not idx.is_int:
+        raise ShapeError(f"TopK indices must be integers, but the declared shape is {text(s)}")
     comps = instr.attrs.get("called_computations") or ()
     if len(comps) > 1:
         raise ShapeError(f"TopK takes at most one comparator, got {len(comps)}")
