@@ -28,9 +28,6 @@ class Executable:
     """`exe(*arrays, out=None)`: checks the arguments, runs, returns fresh arrays the caller owns
     (a tuple when the root is a tuple), or writes into `out=` and returns it.
 
-    `out=` may be (or overlap) an argument, as in `exe(x, out=x)`: the result is what a fresh
-    output would hold, because an argument sharing memory with an output is copied before the
-    program runs. Outputs sharing memory with each other raise a ValueError naming both.
 
     `unavailable`: why this target cannot run here although its code was generated (calls raise);
     None when it runs. `loaded_from_disk`: the machine code came from the on-disk compile cache."""
@@ -72,6 +69,13 @@ class Executable:
             self._release()
 
     def __call__(self, *args: Any, out: Any = None) -> Any:
+        """Runs the program on `args`; with `out=` (one array per result leaf) writes there.
+
+        `out=` may be, or overlap, an argument (`exe(x, out=x)`, shifted views of one buffer): the
+        result is what fresh outputs would hold, because an argument sharing memory with an output
+        is copied before the program runs (generated code reads inputs while writing outputs, in
+        its own loop order). Outputs sharing memory with each other raise a ValueError naming
+        both. Without `out=` nothing is checked for overlap (results are fresh arrays)."""
         if out is None and self._fast is not None and len(args) == self._n_params:
             result = self._fast(*args)
             if result is not _MISS:
