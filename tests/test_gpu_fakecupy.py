@@ -211,3 +211,31 @@ def test_argument_errors_name_the_parameter(fake):
         exe(args[0].astype(np.float64), *args[1:])
     with pytest.raises(TypeError, match="expected"):
         exe(*args[:-1])
+
+
+def test_out_overlapping_an_input_or_another_output(fake):
+    cp, log = fake
+    text = """HloModule t
+
+ENTRY e {
+  p = f32[64,64] parameter(0)
+  t = f32[64,64] transpose(p), dimensions={1,0}
+  ROOT r = (f32[64,64], f32[64,64]) tuple(t, p)
+}
+"""
+    exe = executable(text)
+    x = np.arange(64 * 64, dtype=np.float32).reshape(64, 64)
+    # CuPy in: an output the caller passes is written directly, so an input it overlaps is copied.
+    d, other = cp.asarray(x), cp.empty((64, 64), np.float32)
+    exe(d, out=(d, other))
+    np.testing.assert_array_equal(np.asarray(d), x.T)
+    np.testing.assert_array_equal(np.asarray(other), x)
+    with pytest.raises(ValueError, match=r"out\[0\] and out\[1\] share memory"):
+        exe(cp.asarray(x), out=(other, other))
+    # numpy in: the same refusal.
+    o = np.empty((64, 64), np.float32)
+    with pytest.raises(ValueError, match=r"out\[0\] and out\[1\] share memory"):
+        exe(x, out=(o, o))
+    h = x.copy()
+    exe(h, out=(h, o))
+    np.testing.assert_array_equal(h, x.T)

@@ -1,10 +1,14 @@
 """Argument checks at the call boundary, shared by every backend.
 
 Wrong count, dtype or shape raises a TypeError/ValueError naming the parameter and what it
-expects; non-contiguous arrays are copied so generated code only ever sees dense buffers."""
+expects; non-contiguous arrays are copied so generated code only ever sees dense buffers.
+Generated code reads its inputs while it writes its outputs, in whatever order its loops take:
+an `out=` array sharing memory with an input makes that input a copy first (as numpy's ufuncs
+do), and two outputs sharing memory are refused."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -81,3 +85,38 @@ def check_out(root: Shape, out: object) -> list[np.ndarray]:
         checked.append(o)
     return checked
 
+
+
+def separate(arrays: Sequence[Any], outs: Sequence[Any],
+             overlap: Callable[[Any, Any], bool] | None = None) -> Sequence[Any]:
+    """`arrays`, with every input that shares memory with an output replaced by a copy; a
+    ValueError naming both when two outputs share memory. Numpy or CuPy arrays, all
+    C-contiguous; `overlap` may be numpy's `may_share_memory` when all are numpy arrays. Costs a
+    comparison of address ranges per (input, output) pair: nothing is copied when none overlap."""
+    overlaps = _overlap if overlap is None else overlap
+    if len(outs) > 1:
+        for j, o in enumerate(outs):
+            for i in range(j):
+                if overlaps(outs[i], o):  # (several outputs: the root is a tuple)
+                    raise ValueError(f"out[{i}] and out[{j}] share memory: each output needs its own array")
+    copied: list[Any] | None = None
+    for i, a in enumerate(arrays):
+        for o in outs:
+            if overlaps(a, o):
+                if copied is None:
+                    copied = list(arrays)
+                copied[i] = a.copy()
+                break
+    return arrays if copied is None else copied
+
+
+def _overlap(a: Any, b: Any) -> bool:
+    """Whether two C-contiguous arrays share bytes: their address ranges overlap. For numpy,
+    `may_share_memory` compares exactly those bounds (no search); a CuPy array's range is its
+    device pointer and size."""
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        return bool(np.may_share_memory(a, b))
+    if not (a.nbytes and b.nbytes):
+        return False
+    pa, pb = a.data.ptr, b.data.ptr
+    return bool(pa < pb + b.nbytes and pb < pa + a.nbytes)

@@ -12,9 +12,10 @@ import numpy as np
 from ..hlo.ir import Instruction, Module
 from ..hlo.shape import Shape, row_major_strides
 from ..report import Report
-from .args import check_args, check_out
+from .args import check_args, check_out, separate
 
 _NDARRAY = np.ndarray
+_may_share = np.may_share_memory  # compares address ranges only (no search): enough for C-contiguous arrays
 
 
 # run(arguments, outputs or None) -> the result leaves (the outputs when given)
@@ -26,6 +27,7 @@ ArgSpec = tuple[np.dtype[Any], tuple[int, ...], tuple[int, ...]]  # dtype, dims,
 class Executable:
     """`exe(*arrays, out=None)`: checks the arguments, runs, returns fresh arrays the caller owns
     (a tuple when the root is a tuple), or writes into `out=` and returns it.
+
 
     `unavailable`: why this target cannot run here although its code was generated (calls raise);
     None when it runs. `loaded_from_disk`: the machine code came from the on-disk compile cache."""
@@ -67,6 +69,13 @@ class Executable:
             self._release()
 
     def __call__(self, *args: Any, out: Any = None) -> Any:
+        """Runs the program on `args`; with `out=` (one array per result leaf) writes there.
+
+        `out=` may be, or overlap, an argument (`exe(x, out=x)`, shifted views of one buffer): the
+        result is what fresh outputs would hold, because an argument sharing memory with an output
+        is copied before the program runs (generated code reads inputs while writing outputs, in
+        its own loop order). Outputs sharing memory with each other raise a ValueError naming
+        both. Without `out=` nothing is checked for overlap (results are fresh arrays)."""
         if out is None and self._fast is not None and len(args) == self._n_params:
             result = self._fast(*args)
             if result is not _MISS:
@@ -83,7 +92,11 @@ class Executable:
             arrays = None
         if arrays is None:  # the full check: names the parameter at fault, copies strided inputs
             arrays = check_args(self._params, args)
-        outs = check_out(self._root, out) if out is not None else None
+        outs = None
+        if out is not None:
+            outs = check_out(self._root, out)
+            if _may_alias(arrays, outs):
+                arrays = separate(arrays, outs, _may_share)
         results = self._run(arrays, outs)
         if outs is not None:
             for o, r in zip(outs, results):
@@ -97,6 +110,21 @@ class Executable:
     def __repr__(self) -> str:
         sig = ", ".join(p.shape.to_text(layout=False) for p in self._params)
         return f"<Executable {self.module.name} on {self.target}: ({sig}) -> {self._root.to_text(layout=False)}>"
+
+
+def _may_alias(arrays: Sequence[np.ndarray], outs: list[np.ndarray]) -> bool:
+    """False when one output and inputs that each own their memory (no `base`: not views) are
+    distinct objects, so distinct allocations; the common case pays two attribute reads per
+    array, and anything else goes to the address-range comparison of `separate`."""
+    if len(outs) > 1:
+        return True
+    o = outs[0]
+    if o.base is not None:
+        return True
+    for a in arrays:
+        if a is o or a.base is not None:
+            return True
+    return False
 
 
 def _arg_spec(shape: Shape) -> ArgSpec:

@@ -71,7 +71,8 @@ class IndexOps(IndexArith[V], Protocol[V]):
 
     def element_index(self, dt: DType, v: V) -> V:
         """An integer element (of type `dt`) as a wide index: signed types sign-extend, unsigned
-        ones zero-extend (a u64 above 2^63 reads as negative and clamps to 0, as in XLA)."""
+        ones zero-extend; a u64 at or above 2^63 saturates to 2^63 - 1 (XLA reads it unsigned: past
+        the end, so a start clamps to the last position and a scatter window is out of bounds)."""
         ...
 
     def let(self, v: V, kind: Kind = "index") -> V:

@@ -296,7 +296,8 @@ _erf_scalar = np.frompyfunc(math.erf, 1, 1)
 
 def _erf(x: Value) -> Value:
     x = np.asarray(x)
-    return _erf_scalar(x.astype(np.float64)).astype(np.float64).astype(x.dtype)
+    # (a frompyfunc on a 0-d array returns a Python float, not an array)
+    return np.asarray(_erf_scalar(x.astype(np.float64)), np.float64).astype(x.dtype)
 
 
 def _logistic(x: Value) -> Value:
@@ -663,8 +664,9 @@ def _b_convert(ins: Instruction, ctx: _Ctx) -> Fn:
 def _b_bitcast_convert(ins: Instruction, ctx: _Ctx) -> Fn:
     d, dims = ins.shape.element_type.np_dtype, ins.shape.dims
     if ins.operands[0].shape.element_type.itemsize == ins.shape.element_type.itemsize:
-        # Elementwise: keeps whatever shape it is given (comparators run on whole arrays).
-        return lambda x: np.ascontiguousarray(x).view(d)
+        # Elementwise: keeps whatever shape it is given (comparators run on whole arrays), 0-d
+        # included (np.ascontiguousarray would make a scalar 1-d).
+        return lambda x: np.asarray(x, order="C").view(d)
 
     def f(x: Value) -> Value:
         return np.ascontiguousarray(x).view(d).reshape(dims)
@@ -827,9 +829,16 @@ def _ints(ins: Instruction, key: str) -> tuple[int, ...]:
     return tuple(int(v) for v in ins.attrs.get(key, ()))
 
 
+_I64_MAX = np.iinfo(np.int64).max
+
+
 def _index_vectors(indices: Value, ivd: int) -> np.ndarray:
-    """Start indices with the index vector as the last dimension."""
+    """Start indices with the index vector as the last dimension, as int64. A u64 index past
+    2^63 saturates rather than wrapping negative: it is past the end (gather clamps it to the
+    last position, scatter skips its window), as XLA reads it unsigned."""
     idx = np.asarray(indices)
+    if idx.dtype == np.uint64:
+        idx = np.minimum(idx, np.uint64(_I64_MAX))
     if ivd >= idx.ndim:
         return idx[..., None].astype(np.int64)
     return np.moveaxis(idx, ivd, -1).astype(np.int64)

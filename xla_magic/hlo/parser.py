@@ -17,7 +17,7 @@ from . import attrs as A
 from .dtypes import DTYPES
 from .ir import Computation, DebugTables, Instruction, Module
 from .opcodes import OPCODES, Opcode
-from .shape import Shape
+from .shape import Shape, layout_problem
 
 MAX_NESTING = 64  # tuple shapes and constant braces deeper than this are refused, not recursed
 
@@ -161,7 +161,8 @@ class _Cursor:
 
 # --- shapes ----------------------------------------------------------------------------------
 
-def _array_shape(cur: _Cursor) -> Shape:
+def _array_shape(cur: _Cursor, owner: str = "") -> Shape:
+    """An array shape; `owner` names the instruction it declares, for errors."""
     m = cur.match(_DTYPE)
     if not m:
         raise cur.error(f"expected a shape such as f32[2,3], found {cur.found()}")
@@ -186,6 +187,7 @@ def _array_shape(cur: _Cursor) -> Shape:
             cur.expect(",", "',' or ']' in the dimensions")
     layout, tail = None, ""
     # A layout follows immediately; '{' after whitespace would be something else (a body).
+    brace = cur.pos
     if cur.text.startswith("{", cur.pos):
         cur.pos += 1
         layout_l: list[int] = []
@@ -210,13 +212,18 @@ def _array_shape(cur: _Cursor) -> Shape:
                 if not cur.peek(":"):
                     cur.expect(",", "',' or '}' in the layout")
         layout = tuple(layout_l)
-    return Shape(dt, tuple(dims), layout, None, tuple(dynamic) if any(dynamic) else None, tail)
+    shape = Shape(dt, tuple(dims), layout, None, tuple(dynamic) if any(dynamic) else None, tail)
+    problem = layout_problem(shape)
+    if problem is not None:
+        who = f"instruction '{owner}': " if owner else ""
+        raise cur.error(f"{who}{problem} ({shape.to_text(layout=False)})", brace)
+    return shape
 
 
-def _shape(cur: _Cursor) -> Shape:
-    """A shape; tuples are read with an explicit stack."""
+def _shape(cur: _Cursor, owner: str = "") -> Shape:
+    """A shape; tuples are read with an explicit stack. `owner` as for _array_shape."""
     if not cur.peek("("):
-        return _array_shape(cur)
+        return _array_shape(cur, owner)
     stack: list[list[Shape]] = []
     while True:
         if cur.accept("("):
@@ -228,7 +235,7 @@ def _shape(cur: _Cursor) -> Shape:
             else:
                 continue
         else:
-            done = _array_shape(cur)
+            done = _array_shape(cur, owner)
         # Close as many tuples as end here.
         while True:
             if not stack:
@@ -394,7 +401,7 @@ def _instruction(cur: _Cursor) -> _Pending:
         start = cur.pos
     name = cur.name("an instruction name")
     cur.expect("=", "'=' after the instruction name")
-    shape = _shape(cur)
+    shape = _shape(cur, name)
     cur.ws()
     op_pos = cur.pos
     m = cur.match(re.compile(r"[a-z][a-z0-9\-]*"))

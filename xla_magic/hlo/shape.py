@@ -121,6 +121,19 @@ def row_major_strides(dims: Sequence[int]) -> tuple[int, ...]:
     return tuple(out)
 
 
+def layout_problem(shape: Shape) -> str | None:
+    """Why an array shape's layout is invalid, or None. A layout lists every dimension once,
+    minor to major; an empty one (`{}`, or only a tiling after ':') says nothing and reads as
+    row-major. Anything else would index dimensions that do not exist."""
+    lay = shape.layout
+    if not lay or sorted(lay) == list(range(shape.rank)):
+        return None
+    text = "{" + ",".join(map(str, lay)) + "}"
+    if shape.rank == 0:
+        return f"layout {text} names dimensions, but a scalar has none"
+    return f"layout {text} must list each of the dimensions 0..{shape.rank - 1} once, minor to major"
+
+
 def compatible(a: Shape, b: Shape) -> bool:
     """Same element types and dimensions, layouts and dynamic markers aside (iterative: tuples
     may nest deeply)."""

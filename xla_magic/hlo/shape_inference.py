@@ -1104,8 +1104,39 @@ def _conditional(instr: Instruction, shapes: Shapes) -> Shape:
     return result
 
 
+def _cc_topk(instr: Instruction, shapes: Shapes) -> Shape:
+    """XLA's TopK custom-call: (values, indices) of the k first elements of each last-axis row,
+    ordered by the sort comparator it names, which compares (value, index) pairs."""
+    if len(shapes) != 1:
+        raise ShapeError(f"TopK takes one operand, got {len(shapes)}")
+    x = _array(shapes, 0, "TopK")
+    s = _declared(instr)
+    if x.rank < 1 or s.tuple_shapes is None or len(s.tuple_shapes) != 2 or any(e.is_tuple for e in s.tuple_shapes):
+        raise ShapeError(f"TopK of {text(x)} produces (values, indices) of rank >= 1, but the declared shape is "
+                         f"{text(s)}")
+    k = s.tuple_shapes[0].dims[-1] if s.tuple_shapes[0].rank else -1
+    if not 0 <= k <= x.dims[-1]:
+        raise ShapeError(f"TopK of {text(x)} cannot produce {text(s)}")
+    idx = s.tuple_shapes[1].element_type
+    if not idx.is_int:
+        raise ShapeError(f"TopK indices must be integers, but the declared shape is {text(s)}")
+    comps = instr.attrs.get("called_computations") or ()
+    if len(comps) > 1:
+        raise ShapeError(f"TopK takes at most one comparator, got {len(comps)}")
+    for comp in comps:
+        _check_comparator(comp, [x, Shape.array(idx, x.dims)], "TopK")
+    dims = x.dims[:-1] + (k,)
+    return Shape.tuple_of([Shape.array(x.element_type, dims), Shape.array(idx, dims)])
+
+
+# Custom-call targets whose meaning this compiler knows: their operands, result and called
+# computations are checked as an opcode's would be. Others are opaque (the declared shape holds).
+CUSTOM_CALL_RULES: dict[str, Rule] = {"TopK": _cc_topk}
+
+
 def _custom_call(instr: Instruction, shapes: Shapes) -> Shape:
-    return _declared(instr)  # opaque: trust the declared shape
+    rule = CUSTOM_CALL_RULES.get(str(instr.attrs.get("custom_call_target", "")))
+    return rule(instr, shapes) if rule is not None else _declared(instr)
 
 
 def _rng(instr: Instruction, shapes: Shapes) -> Shape:

@@ -6,7 +6,7 @@ Checks, in the order they run (the first failure is raised):
   2. per computation: instructions, opcodes and shapes are real; names are unique; every operand
      (and control predecessor) is defined earlier in the same computation, so there are no cycles;
      parameters are numbered 0..n-1 without gaps or repeats; tuple shapes nest at most
-     MAX_TUPLE_DEPTH deep;
+     MAX_TUPLE_DEPTH deep; layouts list every dimension once (`shape.layout_problem`);
   3. the call graph: called computations belong to the module and no computation calls itself,
      directly or through others;
   4. per instruction, callees first: operand counts, attribute ranges and computation signatures,
@@ -19,7 +19,7 @@ from __future__ import annotations
 from .attrs import COMP_ATTRS, COMP_LIST_ATTRS
 from .ir import Computation, Instruction, Module
 from .opcodes import Opcode
-from .shape import Shape, compatible
+from .shape import Shape, compatible, layout_problem
 from .shape_inference import ShapeError, infer_shape, text, tuple_depth
 
 MAX_TUPLE_DEPTH = 64  # as the parser's MAX_NESTING: deeper tuples are refused, not recursed into
@@ -101,6 +101,10 @@ def _check_structure(comp: Computation) -> None:
             raise _fail(f"shape {instr.shape!r} is not a Shape", comp, instr)
         if tuple_depth(instr.shape) > MAX_TUPLE_DEPTH:
             raise _fail(f"tuple shapes nest deeper than {MAX_TUPLE_DEPTH} levels", comp, instr)
+        for leaf in instr.shape.leaves():
+            problem = layout_problem(leaf)
+            if problem is not None:
+                raise _fail(f"shape {leaf.to_text(layout=False)}: {problem}", comp, instr)
         if instr.name in names:
             raise _fail(f"instruction name '{instr.name}' is defined twice", comp, instr)
         names.add(instr.name)

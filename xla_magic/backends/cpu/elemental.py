@@ -105,9 +105,12 @@ class IRIndexOps:
         return v
 
     def element_index(self, dt: DType, v: ir.Value) -> ir.Value:
-        if v.type.width >= 64:
+        if v.type.width < 64:
+            return self.b.sext(v, I64) if dt.kind == "s" else self.b.zext(v, I64)
+        if dt.kind == "s":
             return v
-        return self.b.sext(v, I64) if dt.kind == "s" else self.b.zext(v, I64)
+        # u64 past 2^63 would read as negative: saturate, it is past the end of any dimension.
+        return self.b.select(self.b.icmp_signed("<", v, i64(0)), i64((1 << 63) - 1), v)
 
     def let(self, v: ir.Value, kind: Kind = "index") -> ir.Value:
         return v

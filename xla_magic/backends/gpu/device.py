@@ -24,7 +24,7 @@ import numpy as np
 
 from ...hlo.ir import Module
 from ...report import Report
-from ..args import check_one
+from ..args import check_one, check_out, separate
 from ..base import Executable
 from .generated import Generated, full_source
 from .program import Conditional, Copy, Dot, Launch, Program, While
@@ -252,7 +252,8 @@ class GpuExecutable(Executable):
         self.runner.run(self._bases([s.data.ptr for s in self._staging], [o.data.ptr for o in self._outs]))
         specs = self.program.out_specs
         if out is not None:
-            targets = list(out) if isinstance(out, (tuple, list)) else [out]
+            targets = check_out(self._root, out)
+            separate([], targets)  # inputs were staged: only outputs can clash
             for t, o in zip(targets, self._outs):
                 o.get(stream=stream, out=t.view(o.dtype))
             stream.synchronize()
@@ -285,6 +286,8 @@ class GpuExecutable(Executable):
         given = None
         if out is not None:
             given = list(out) if isinstance(out, (tuple, list)) else [out]
+            keep = list(separate(keep, given))  # an input the outputs overlap is copied
+            ptrs = [a.data.ptr for a in keep]
             fresh = [g if g.flags.c_contiguous and g.data.ptr % ALIGN == 0 else f for g, f in zip(given, fresh)]
         self.runner.run(self._bases(ptrs, [o.data.ptr for o in fresh]))
         self.device.stream.synchronize()

@@ -153,7 +153,10 @@ class CIndexOps:
         return v if _int(v) is not None else f"(xm_i){_wrap(v, 0)}"
 
     def element_index(self, dt: DType, v: str) -> str:
-        # A cast to long long sign- or zero-extends as the element type says.
+        # A cast to long long sign- or zero-extends as the element type says; a u64 past 2^63
+        # would read as negative, so it saturates (it is past the end of any dimension).
+        if dt.kind == "u" and dt.bits >= 64:
+            return f"(long long)({_wrap(v, 0)} > 0x7fffffffffffffffULL ? 0x7fffffffffffffffULL : {_wrap(v, 0)})"
         return f"(long long){_wrap(v, 0)}"
 
 
