@@ -284,3 +284,24 @@ def test_a_collected_jit_module_closes_its_engine_at_once():
     del jm
     gc.collect()
     assert engine.closed
+
+
+def test_a_dropped_executable_is_freed_without_waiting_for_the_garbage_collector():
+    """Reference counting alone frees an executable and its machine code: a notebook that drops
+    executables never waits for a cyclic collection to get the memory back."""
+    import gc
+    import weakref
+
+    text = "HloModule m\nENTRY e {\n  x = f32[4] parameter(0)\n  ROOT y = f32[4] add(x, x)\n}\n"
+    gc.disable()
+    try:
+        for target in ("cpu", "interpreter"):
+            exe = xm.compile(text, target=target, cache=False)
+            exe(np.ones(4, np.float32))
+            refs = [weakref.ref(exe)]
+            if target == "cpu":
+                refs.append(weakref.ref(exe.backend_state.jit))  # the machine code's owner
+            del exe
+            assert all(r() is None for r in refs), target
+    finally:
+        gc.enable()
