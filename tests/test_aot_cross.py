@@ -26,6 +26,12 @@ def _run(hlo: str, *args: np.ndarray) -> np.ndarray:
     return np.asarray(exe(*args))
 
 
+@pytest.fixture(autouse=True)
+def _quiet_numpy():
+    with np.errstate(over="ignore", invalid="ignore"):  # the references overflow to inf on purpose
+        yield
+
+
 def _assert_same_f16(got: np.ndarray, want: np.ndarray) -> None:
     assert got.dtype == want.dtype == np.float16
     nan = np.isnan(want)
@@ -109,3 +115,80 @@ def test_native_half_per_target():
     assert not native_half("armv7-unknown-linux-gnueabihf", "+armv7-a,+vfp3,+neon,+d32")
     assert not native_half("x86_64-unknown-linux-gnu", "+sse2,+avx")
     assert native_half("x86_64-unknown-linux-gnu", "+sse2,+f16c")
+
+
+# --- objects for every offered triple ---------------------------------------------------------
+
+# What a standalone object may call: libc, libm and pthreads. Compiler runtime helpers (__truncsfhf2,
+# __gnu_f2h_ieee, ...) are not in every target's libgcc.
+LIBC_LIBM = {"memcpy", "memset", "memmove", "malloc", "free", "aligned_alloc", "calloc", "realloc", "abort",
+             "pthread_create", "pthread_join", "fmodf", "fmod", "fmaf", "fma", "floor", "floorf", "ceil", "ceilf",
+             "rint", "rintf", "expm1", "expm1f", "log1p", "log1pf", "nearbyint", "nearbyintf", "round", "roundf",
+             "trunc", "truncf", "sqrt", "sqrtf", "fabs", "fabsf"}
+TRIPLES = [None, "aarch64", "armv7", "riscv64"]
+SYMBOL_CASES = ["convert_float", "convert_int_bool", "lstm_cell"]  # the f16 ones, and math-heavy code
+
+
+@pytest.fixture(scope="module")
+def cross_objects(tmp_path_factory):
+    """(triple, case) -> AotResult, objects only."""
+    root = tmp_path_factory.mktemp("cross")
+    out = {}
+    for t in TRIPLES + ["generic-cpu"]:
+        for c in SYMBOL_CASES:
+            text, *_ = load_case(c)
+            kw = {"cpu": "generic"} if t == "generic-cpu" else {"target_triple": t}
+            out[t, c] = xm.aot_compile(text, root / f"{t}_{c}", name=f"m_{c}", build=False, **kw)
+    return out
+
+
+@pytest.mark.parametrize("triple", TRIPLES + ["generic-cpu"])
+def test_objects_need_only_libc_and_libm(triple, cross_objects):
+    """Every triple aot offers (and the host's architecture with a generic CPU, e.g. x86-64
+    without F16C): the f16 modules call no compiler runtime helper."""
+    for c in SYMBOL_CASES:
+        res = cross_objects[triple, c]
+        extra = set(res.undefined) - LIBC_LIBM
+        assert not extra, f"{c} for {res.target.triple} ({res.target.cpu}) needs {sorted(extra)}"
+
+
+# --- run under qemu-user ----------------------------------------------------------------------
+
+# Debian's cross toolchains: gcc-<gnu>-gcc, its C library under /usr/<gnu>, qemu-<arch>.
+QEMU = {"aarch64": ("aarch64-linux-gnu", "qemu-aarch64"), "riscv64": ("riscv64-linux-gnu", "qemu-riscv64")}
+QEMU_CASES = ["convert_float", "convert_int_bool", "lstm_cell", "softmax", "fori_loop", "sort"]
+
+
+def _cross_tools(arch: str) -> tuple[str, str, str]:
+    gnu, qemu = QEMU[arch]
+    cc, run = shutil.which(f"{gnu}-gcc"), shutil.which(qemu)
+    sysroot = pathlib.Path("/usr") / gnu
+    if cc is None or run is None or not (sysroot / "lib").is_dir():
+        pytest.skip(f"no {gnu}-gcc, {qemu} or {sysroot}/lib here (Debian: apt-get install qemu-user "
+                    f"gcc-{gnu} libc6-dev-{'arm64' if arch == 'aarch64' else arch}-cross)")
+    return cc, run, str(sysroot)
+
+
+@pytest.mark.parametrize("arch", sorted(QEMU))
+@pytest.mark.parametrize("case", QEMU_CASES)
+def test_cross_executable_under_qemu_matches_reference(arch, case, tmp_path):
+    cc, qemu, sysroot = _cross_tools(arch)
+    text, args, outs, meta = load_case(case)
+    res = xm.aot_compile(text, tmp_path, name=f"m_{case}", target_triple=arch)
+    exe = tmp_path / res.name
+    build = subprocess.run([cc, "-O1", "-std=c11", "-I", str(tmp_path), f'-DXM_HEADER="{res.name}.h"',
+                            f"-DXM_PREFIX={res.name}", "-o", str(exe), str(aot.harness_source()), str(res.object),
+                            "-lm", "-lpthread"], capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    files = []
+    for k, a in enumerate(args):
+        files.append(str(tmp_path / f"arg{k}.npy"))
+        np.save(files[-1], a)
+    p = subprocess.run([qemu, "-L", sysroot, str(exe), *files, "-o", str(tmp_path / "out")],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    for k, (spec, want, om) in enumerate(zip(res.outputs, outs, meta["outputs"])):
+        got = np.load(tmp_path / "out" / f"out{k}.npy")
+        if spec.dtype == "bf16":
+            got = got.astype(want.dtype)
+        assert_matches(got, want, om, label=f"{arch} ")
