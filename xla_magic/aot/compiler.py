@@ -104,7 +104,12 @@ def aot_compile(module_or_text: Module | str, out_dir: str | os.PathLike, name: 
     if ptr_bits == 32 and threads > 1:
         threads = 1  # the backend passes pthread_t as i64; one thread keeps 32-bit targets correct
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise AotError(f"cannot write into {out}: it exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise AotError(f"cannot create the folder {out}: {e.strerror}") from None
 
     module, _records = optimize(source, target="cpu")
     buffers = assign_buffers(module)
