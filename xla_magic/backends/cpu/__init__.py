@@ -62,7 +62,8 @@ def compile(lowered: Lowered) -> Executable:  # noqa: A001
     from ...passes.inline import defuse
     from ...passes.layout import decompose_layout_bitcasts, has_layout_bitcasts
     from .codegen import generate
-    from .jit import compile_ir
+    from .halfconv import inline_half_conversions, inlined, native_half
+    from .jit import compile_ir, host
     from .kernels import LIBRARY
     from .variants import with_vector_variants
 
@@ -80,8 +81,13 @@ def compile(lowered: Lowered) -> Executable:  # noqa: A001
         buffers = assign_buffers(module)
     else:
         buffers = lowered.buffers
+    h = host()
+    # f16 conversions as integer code where this CPU has no instructions for them (no libgcc
+    # call), or where the caller asked for them; always correct, the instructions only faster.
+    inline = inlined() or not native_half(h.triple, h.features)
     try:
-        program = generate(module, buffers)
+        with inline_half_conversions(inline):
+            program = generate(module, buffers)
     except Unsupported as e:
         raise Unsupported(f"the cpu backend cannot compile this module: {e}") from None
     jm = compile_ir(with_vector_variants(program.llvm_module), [program.entry], name=module.name)
