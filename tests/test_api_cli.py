@@ -144,3 +144,60 @@ def test_cli_bench_reports_medians_and_speedup():
     r = _cli("bench", str(CORPUS / "layernorm.hlo"), "--inputs", str(CORPUS / "layernorm.npz"), "--seconds", "0.05")
     assert r.returncode == 0, r.stderr
     assert "median" in r.stdout and "speedup" in r.stdout
+
+
+# --- every failure is one line: `xla-magic: error: ...`, a non-zero status, no traceback ------
+
+def _cli_error(capsys, *argv) -> str:
+    """stderr's one line of the failing command (main() in-process: an exception would escape)."""
+    from xla_magic.cli import main
+
+    assert main([str(a) for a in argv]) != 0
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("xla-magic: error: ") and len(err.splitlines()) == 1, err
+    return err
+
+
+@pytest.fixture
+def bad_files(tmp_path):
+    good = CORPUS / "softmax.npz"
+    (tmp_path / "truncated.npz").write_bytes(good.read_bytes()[:300])
+    data = bytearray(good.read_bytes())
+    data[1500] ^= 0xFF  # inside arg0's compressed bytes: the archive opens, the member does not
+    (tmp_path / "corrupt.npz").write_bytes(bytes(data))
+    (tmp_path / "latin1.hlo").write_bytes(b"HloModule m\n// caf\xe9\nENTRY e { ROOT x = f32[2] parameter(0) }\n")
+    np.savez(tmp_path / "names.npz", x=np.zeros((16, 64), np.float32))
+    np.savez(tmp_path / "shape.npz", arg0=np.zeros((3, 3), np.float32))
+    np.save(tmp_path / "one.npy", np.zeros((16, 64), np.float32))
+    return tmp_path
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "{softmax}", "--inputs", "{d}/truncated.npz"], "{d}/truncated.npz is not a readable .npz archive"),
+    (["bench", "{softmax}", "--inputs", "{d}/truncated.npz"], "{d}/truncated.npz is not a readable .npz archive"),
+    (["run", "{softmax}", "--inputs", "{d}/corrupt.npz"], "cannot read 'arg0' from {d}/corrupt.npz"),
+    (["run", "{softmax}", "--inputs", "{d}/one.npy"], "{d}/one.npy is not an .npz archive"),
+    (["run", "{softmax}", "--inputs", "{d}/missing.npz"], "cannot read inputs {d}/missing.npz: No such file"),
+    (["run", "{softmax}", "--inputs", "{d}/names.npz"], "{d}/names.npz has no 'arg0' for parameter 0 "
+                                                        "('x.1': f32[16,64]); it holds x"),
+    (["run", "{softmax}", "--inputs", "{d}/shape.npz"], "expected shape (16, 64)"),
+    (["run", "{softmax}", "--inputs", "{softmax_npz}", "--out", "{d}/no/such/dir/o.npz"],
+     "cannot write --out {d}/no/such/dir/o.npz: No such file or directory"),
+    (["parse", "{d}/latin1.hlo"], "{d}/latin1.hlo is not UTF-8 text (byte 0xe9 at offset 18)"),
+    (["parse", "{d}/missing.hlo"], "cannot read {d}/missing.hlo: No such file or directory"),
+    (["parse", "{d}"], "cannot read {d}: Is a directory"),
+    (["compile", "{softmax}", "--emit", "sass"], "--emit sass: the cpu target has no sass to show (it has hlo"),
+    (["aot", "{softmax}", "-o", "{softmax_npz}"], "cannot write into {softmax_npz}: it exists and is not a folder"),
+    (["aot", "{softmax}", "-o", "{d}/truncated.npz/sub"], "cannot create the folder {d}/truncated.npz/sub"),
+])
+def test_cli_errors_are_one_line(capsys, bad_files, argv, message):
+    names = {"d": bad_files, "softmax": CORPUS / "softmax.hlo", "softmax_npz": CORPUS / "softmax.npz"}
+    err = _cli_error(capsys, *[a.format(**names) for a in argv])
+    assert message.format(**names) in err
+
+
+def test_cli_error_exit_status_and_stderr(tmp_path):
+    (tmp_path / "t.npz").write_bytes(b"PK\x03\x04 not really")
+    r = _cli("run", str(CORPUS / "softmax.hlo"), "--inputs", str(tmp_path / "t.npz"))
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.startswith("xla-magic: error: ") and "Traceback" not in r.stderr

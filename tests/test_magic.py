@@ -275,3 +275,44 @@ def test_aot_flag_builds_next_to_the_report(ip, tmp_path, capsys):
     assert res.success, res.error_in_exec
     assert list(tmp_path.glob("*.o")) and list(tmp_path.glob("*.h"))
     assert "KiB" in capsys.readouterr().out or list(tmp_path.glob("lib*.so"))
+
+
+@pytest.mark.parametrize("line, message", [
+    ("--target bogus", "choose one of"),
+    ("--passes nope", "unknown pass 'nope'"),
+    ("--skip fusion,nope", "unknown pass 'nope'"),
+    ("--show nope", "unknown tab"),
+    ("--target cpu --passes nope --bench", "unknown pass 'nope'"),
+    ("--reset --target bogus", "choose one of"),
+])
+def test_rejected_config_changes_nothing(ip, capsys, line, message):
+    ip.run_line_magic("hlo_config", "--target interpreter --show fusion")
+    before = capsys.readouterr().out
+    out = _error_text(ip, capsys, ip.run_cell(f"%hlo_config {line}"))
+    assert message in out and "Traceback" not in out
+    assert len([s for s in out.splitlines() if s.strip()]) == 1, out
+    assert ip.run_cell("%hlo_config").success
+    assert capsys.readouterr().out == before  # the same defaults as before the rejected line
+    res = run(ip, "-o -q")
+    assert res.success, res.error_in_exec
+    assert res.result.target == "interpreter" and res.result.view.show == ["fusion"]
+
+
+def test_aot_into_a_folder_that_cannot_be_made_is_one_line(ip, capsys, tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    for where, message in ((tmp_path / "file" / "sub", "cannot create the folder {}"),
+                           (tmp_path / "file", "cannot write into {}: it exists and is not a folder")):
+        out = _error_text(ip, capsys, run(ip, f"-q --aot {where}"))
+        assert "ahead-of-time build failed: " + message.format(where) in out
+        assert "Traceback" not in out and len([s for s in out.splitlines() if s.strip()]) == 1, out
+
+
+@pytest.mark.parametrize("line, message", [
+    ("--args x --out 1y", "--out: '1y' is not a variable name"),
+    ("-n my-exe", "-n: 'my-exe' is not a variable name"),
+    ("-v rep.x", "-v: 'rep.x' is not a variable name"),
+])
+def test_names_of_variables_are_checked(ip, capsys, line, message):
+    out = _error_text(ip, capsys, run(ip, line))
+    assert message in out and "Traceback" not in out
+    assert "1y" not in ip.user_ns and "my-exe" not in ip.user_ns

@@ -1,5 +1,8 @@
 """`xla-magic parse|run|compile|bench|aot FILE.hlo ...`, `xla-magic cache info|clear` (also
-`python -m xla_magic`)."""
+`python -m xla_magic`).
+
+Every failure is one line on stderr, `xla-magic: error: ...` naming the file or flag at fault
+(a syntax error adds the line of HLO and a caret), and a non-zero exit status."""
 from __future__ import annotations
 
 import argparse
@@ -9,12 +12,48 @@ from typing import Any
 import numpy as np
 
 
+class CliError(Exception):
+    """A problem with what the command line names: shown as one line, without a traceback."""
+
+
 def _read(path: str) -> str:
     try:
         with open(path, encoding="utf-8") as fh:
             return fh.read()
     except OSError as e:
-        raise SystemExit(f"xla-magic: cannot read {path}: {e.strerror}") from None
+        raise CliError(f"cannot read {path}: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise CliError(f"{path} is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start})") from None
+
+
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # an .npz is a zip archive (the second: an empty one)
+
+
+def _open_npz(path: str):
+    """The archive at `path`, or a CliError saying why it is not one."""
+    import zipfile
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError as e:
+        raise CliError(f"cannot read inputs {path}: {e.strerror}") from None
+    if head not in _ZIP_MAGIC:
+        raise CliError(f"{path} is not an .npz archive (write one with numpy.savez)")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise CliError(f"{path} is not a readable .npz archive (truncated?): {e}") from None
+
+
+def _member(z, path: str, key: str) -> np.ndarray:
+    import zipfile
+    import zlib
+
+    try:
+        return np.asarray(z[key])
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+        raise CliError(f"cannot read '{key}' from {path} (truncated?): {e}") from None
 
 
 def _load_inputs(path: str | None, params) -> list[np.ndarray]:
@@ -22,19 +61,17 @@ def _load_inputs(path: str | None, params) -> list[np.ndarray]:
     to the parameter's type when that loses nothing."""
     if path is None:
         if params:
-            raise SystemExit(f"xla-magic: the module takes {len(params)} inputs; give them with --inputs IN.npz")
+            raise CliError(f"the module takes {len(params)} inputs; give them with --inputs IN.npz")
         return []
-    try:
-        z = np.load(path)
-    except (OSError, ValueError) as e:
-        raise SystemExit(f"xla-magic: cannot read inputs {path}: {e}") from None
+    z = _open_npz(path)
     args = []
     for i, p in enumerate(params):
         key = f"arg{i}"
         if key not in z:
-            raise SystemExit(f"xla-magic: {path} has no '{key}' for parameter {i} "
-                             f"('{p.name}': {p.shape.to_text(False)})")
-        a = np.asarray(z[key])
+            held = ", ".join(z.files[:8]) + (", ..." if len(z.files) > 8 else "") if z.files else "nothing"
+            raise CliError(f"{path} has no '{key}' for parameter {i} ('{p.name}': {p.shape.to_text(False)}); "
+                           f"it holds {held}")
+        a = _member(z, path, key)
         want = p.shape.dtype.np
         if a.dtype != want and a.dtype.kind == "f" and p.shape.dtype.kind == "f":
             cast = a.astype(want)
@@ -68,13 +105,19 @@ def cmd_run(ns) -> int:
     outs = list(result) if isinstance(result, tuple) else [result]
     if ns.out:
         named: dict[str, Any] = {f"out{i}": _storable(o) for i, o in enumerate(outs)}
-        np.savez(ns.out, **named)
+        try:
+            np.savez(ns.out, **named)
+        except OSError as e:
+            raise CliError(f"cannot write --out {ns.out}: {e.strerror}") from None
         print(f"wrote {len(outs)} output{'s' if len(outs) != 1 else ''} to {ns.out}")
     else:
         with np.printoptions(threshold=64, edgeitems=3, precision=6):
             for i, o in enumerate(outs):
                 print(f"out{i}: {o.dtype}{list(o.shape)}\n{o}")
     return 0
+
+
+_EMIT = {"llvm": "llvm_ir", "llvm-opt": "llvm_ir_opt", "asm": "asm", "cuda": "cuda", "ptx": "ptx", "sass": "sass"}
 
 
 def cmd_compile(ns) -> int:
@@ -90,10 +133,10 @@ def cmd_compile(ns) -> int:
             print(r.buffers.summary())
         print(r.cost)
     else:
-        key = {"llvm": "llvm_ir", "llvm-opt": "llvm_ir_opt", "asm": "asm", "cuda": "cuda", "ptx": "ptx",
-               "sass": "sass"}[ns.emit]
+        key = _EMIT[ns.emit]
         if key not in r.artifacts:
-            raise SystemExit(f"xla-magic: the {ns.target} target has no {ns.emit} to show")
+            raise CliError(f"--emit {ns.emit}: the {ns.target} target has no {ns.emit} to show (it has hlo, plan"
+                           + "".join(f", {e}" for e, k in _EMIT.items() if k in r.artifacts) + ")")
         sys.stdout.write(r.artifacts[key])
     print(f"\n; compiled for {ns.target} in {r.compile_seconds * 1e3:.1f} ms", file=sys.stderr)
     if exe.unavailable:  # gpu code shown, but nothing here can run it
@@ -140,7 +183,7 @@ def cmd_aot(ns) -> int:
                           opt=ns.opt, size=ns.size, threads=ns.threads, vector_math=ns.vector_math)
     except NoCompilerError as e:
         print(e.result.summary())
-        print(f"xla-magic: {e}", file=sys.stderr)
+        print(f"xla-magic: error: {e}", file=sys.stderr)
         return 1
     print(res.summary())
     return 0
@@ -205,17 +248,22 @@ def main(argv: list[str] | None = None) -> int:
     k.add_argument("action", choices=("info", "clear"))
     k.set_defaults(fn=cmd_cache)
     ns = ap.parse_args(argv)
+    from .hlo.evaluator import EvaluationError
     from .hlo.parser import HloParseError
     from .hlo.verifier import HloVerifyError
 
     try:
         return ns.fn(ns)
     except (HloParseError, HloVerifyError) as e:
-        print(f"{ns.file}: {e}", file=sys.stderr)
-        return 1
-    except (TypeError, ValueError, RuntimeError) as e:
-        print(f"xla-magic: {e}", file=sys.stderr)
-        return 1
+        print(f"xla-magic: error: {ns.file}: {e}", file=sys.stderr)  # the message, then the line and a caret
+    except CliError as e:
+        print(f"xla-magic: error: {e}", file=sys.stderr)
+    except OSError as e:  # a file the command writes (the aot folder's, --out's)
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"xla-magic: error: {where}{e.strerror or e}", file=sys.stderr)
+    except (TypeError, ValueError, RuntimeError, EvaluationError) as e:
+        print(f"xla-magic: error: {e}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

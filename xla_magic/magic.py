@@ -114,6 +114,15 @@ def _check_passes(target: str, names: list[str]) -> None:
                                          f"{', '.join(sorted(known))}")
 
 
+def _check_names(opts) -> None:
+    """--out, -n and -v name notebook variables: refuse what could not be one (before compiling)."""
+    for flag, names in (("--out", _split(opts.out)), ("-n", [opts.name] if opts.name else []),
+                        ("-v", [opts.var] if opts.var else [])):
+        bad = [n for n in names if not n.isidentifier()]
+        if bad:
+            raise HloCellError("UsageError", f"{flag}: {bad[0]!r} is not a variable name")
+
+
 def _common_flags(fn):
     """The flags %%hlo and %hlo_config share (defaults None, so a config can fill what is not given)."""
     for arg in reversed([
@@ -184,6 +193,7 @@ class HloMagics(Magics):
             show = xm_display.normalize_tabs(_split(self._option(opts, "show")) or None)
         except ValueError as e:
             raise HloCellError("UsageError", f"--show: {e}") from None
+        _check_names(opts)
         if not cell.strip():
             raise HloCellError("UsageError", "the cell holds no HLO text")
         options: dict[str, Any] = {"passes": passes, "skip": tuple(skip)} if passes or skip else {}
@@ -246,7 +256,10 @@ class HloMagics(Magics):
         except TracingError as e:
             raise HloCellError("cannot trace", str(e)) from None
         module, inputs, _ = traced
-        exe = xm_compile(module, target=target, optimize=not self._option(opts, "no_opt"), **options)
+        try:
+            exe = xm_compile(module, target=target, optimize=not self._option(opts, "no_opt"), **options)
+        except NotImplementedError as e:
+            raise HloCellError(f"not supported on {target}", str(e)) from None
         results = self._run(exe, [ns[n] for n in inputs])
         ns.update(traced.assign(results))
         ns.update(traced.values)
@@ -276,6 +289,9 @@ class HloMagics(Magics):
             result = aot_compile(module_or_text, out_dir)
         except AotError as e:
             raise HloCellError("ahead-of-time build failed", str(e)) from None
+        except OSError as e:  # writing the files into a folder that exists but refuses them
+            where = f"cannot write {e.filename}: " if e.filename else ""
+            raise HloCellError("ahead-of-time build failed", f"--aot {out_dir}: {where}{e.strerror or e}") from None
         print(result.summary() if hasattr(result, "summary") else result)
 
     def _arguments(self, exe: Executable, names: list[str]) -> list[np.ndarray]:
@@ -335,20 +351,20 @@ class HloMagics(Magics):
         """Set the defaults of %%hlo's flags for this session, e.g. `%hlo_config --target interpreter
         --show fusion --bench`; with no flags, show them."""
         opts = parse_argstring(self.hlo_config, line)
-        if opts.reset:
-            self.defaults.clear()
+        # Checked as a whole before anything is kept: a rejected value changes nothing.
+        defaults = {} if opts.reset else dict(self.defaults)
         for key in BUILTIN_DEFAULTS:
             v = getattr(opts, key, None)
             if v is not None:
-                self.defaults[key] = v
-        if "target" in self.defaults:
-            _check_target(str(self.defaults["target"]))
-        if "show" in self.defaults:
-            try:
-                xm_display.normalize_tabs(_split(self.defaults["show"]))
-            except ValueError as e:
-                del self.defaults["show"]
-                raise HloCellError("UsageError", f"--show: {e}") from None
+                defaults[key] = v
+        target = str(defaults.get("target", BUILTIN_DEFAULTS["target"]))
+        _check_target(target)
+        _check_passes(target, _split(defaults.get("passes")) + _split(defaults.get("skip")))
+        try:
+            xm_display.normalize_tabs(_split(defaults.get("show")) or None)
+        except ValueError as e:
+            raise HloCellError("UsageError", f"--show: {e}") from None
+        self.defaults = defaults
         current = {k: self.defaults.get(k, v) for k, v in BUILTIN_DEFAULTS.items()}
         print("%%hlo defaults: " + ", ".join(f"{k}={v!r}" for k, v in current.items()))
 

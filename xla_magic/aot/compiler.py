@@ -18,7 +18,7 @@ from .errors import AotError
 from .header import header_text
 from .objects import PROCESS_BOUND, elf_info, emit_object, find_absolute_address, shim_size_t
 from .result import AotResult, BufferSpec
-from .target import pointer_bits, resolve_target
+from .target import AotTarget, pointer_bits, resolve_target
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
@@ -27,12 +27,16 @@ _CODEGEN_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
-def _standalone_codegen(threads: int) -> Iterator[None]:
-    """No BLAS (its address belongs to this process) and a fixed thread count while generating."""
+def _standalone_codegen(threads: int, target: AotTarget) -> Iterator[None]:
+    """No BLAS (its address belongs to this process), a fixed thread count, and f16 conversions
+    as integer code where the target has no instructions for them (LLVM would call libgcc's
+    __truncsfhf2 and friends, which not every target's libgcc has) while generating."""
     from ..backends.cpu import kernels
+    from ..backends.cpu.halfconv import inline_half_conversions, native_half
     from ..backends.cpu.library import blas
 
-    with _CODEGEN_LOCK, blas.suppressed(), kernels.fixed_threads(threads):
+    inline = not native_half(target.triple, target.features)
+    with _CODEGEN_LOCK, blas.suppressed(), kernels.fixed_threads(threads), inline_half_conversions(inline):
         yield
 
 
@@ -100,14 +104,19 @@ def aot_compile(module_or_text: Module | str, out_dir: str | os.PathLike, name: 
     if ptr_bits == 32 and threads > 1:
         threads = 1  # the backend passes pthread_t as i64; one thread keeps 32-bit targets correct
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise AotError(f"cannot write into {out}: it exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise AotError(f"cannot create the folder {out}: {e.strerror}") from None
 
     module, _records = optimize(source, target="cpu")
     buffers = assign_buffers(module)
     ins, outs = _specs(module)
     t1 = time.perf_counter()
     try:
-        with _standalone_codegen(threads):
+        with _standalone_codegen(threads, target):
             program = generate(module, buffers)
     except Unsupported as e:
         raise AotError(f"the cpu backend cannot compile this module: {e}") from None

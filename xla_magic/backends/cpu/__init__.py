@@ -101,12 +101,18 @@ def _prepare(lowered: Lowered) -> _Prepared:
 
 def compile(lowered: Lowered) -> Executable:  # noqa: A001
     from .codegen import generate
-    from .jit import compile_ir
+    from .halfconv import inline_half_conversions, inlined, native_half
+    from .jit import compile_ir, host
     from .variants import with_vector_variants
 
     prep = _prepare(lowered)
+    h = host()
+    # f16 conversions as integer code where this CPU has no instructions for them (no libgcc
+    # call), or where the caller asked for them; always correct, the instructions only faster.
+    inline = inlined() or not native_half(h.triple, h.features)
     try:
-        program = generate(prep.module, prep.buffers)
+        with inline_half_conversions(inline):
+            program = generate(prep.module, prep.buffers)
     except Unsupported as e:
         raise Unsupported(f"the cpu backend cannot compile this module: {e}") from None
     jm = compile_ir(with_vector_variants(program.llvm_module), [program.entry], name=prep.module.name)

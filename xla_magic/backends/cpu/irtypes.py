@@ -9,6 +9,9 @@ from __future__ import annotations
 from llvmlite import ir
 
 from ...hlo.dtypes import DType
+from .halfconv import bf16_bits_to_f32, f16_to_float, f32_to_bf16_bits, float_to_f16, round_to_f16
+
+__all__ = ["bf16_bits_to_f32", "f32_to_bf16_bits"]  # kept importable from here
 
 PTR = ir.PointerType()
 I1, I8, I16, I32, I64 = (ir.IntType(n) for n in (1, 8, 16, 32, 64))
@@ -67,24 +70,10 @@ def is_signed(dt: DType) -> bool:
 def round_narrow(b: ir.IRBuilder, dt: DType, v: ir.Value) -> ir.Value:
     """An f32 value rounded to f16 or bf16 precision (and kept as f32)."""
     if dt.name == "f16":
-        return b.fpext(b.fptrunc(v, F16), F32)
+        return round_to_f16(b, v)
     if dt.name == "bf16":
         return bf16_bits_to_f32(b, f32_to_bf16_bits(b, v))
     return v
-
-
-def f32_to_bf16_bits(b: ir.IRBuilder, v: ir.Value) -> ir.Value:
-    """Round to nearest even on the bits (NaN stays a quiet NaN), as ml_dtypes does."""
-    bits = b.bitcast(v, I32)
-    lsb = b.and_(b.lshr(bits, ir.Constant(I32, 16)), ir.Constant(I32, 1))
-    rounded = b.lshr(b.add(b.add(bits, ir.Constant(I32, 0x7FFF)), lsb), ir.Constant(I32, 16))
-    is_nan = b.fcmp_unordered("uno", v, v)
-    nan = b.or_(b.lshr(bits, ir.Constant(I32, 16)), ir.Constant(I32, 0x40))
-    return b.trunc(b.select(is_nan, nan, rounded), I16)
-
-
-def bf16_bits_to_f32(b: ir.IRBuilder, bits: ir.Value) -> ir.Value:
-    return b.bitcast(b.shl(b.zext(bits, I32), ir.Constant(I32, 16)), F32)
 
 
 def load(b: ir.IRBuilder, ptr: ir.Value, dt: DType, index: ir.Value) -> ir.Value:
@@ -93,7 +82,7 @@ def load(b: ir.IRBuilder, ptr: ir.Value, dt: DType, index: ir.Value) -> ir.Value
     if dt.kind == "pred":
         return b.icmp_unsigned("!=", raw, ir.Constant(I8, 0))
     if dt.name == "f16":
-        return b.fpext(raw, F32)
+        return f16_to_float(b, raw, F32)
     if dt.name == "bf16":
         return bf16_bits_to_f32(b, raw)
     return raw
@@ -104,7 +93,7 @@ def store(b: ir.IRBuilder, ptr: ir.Value, dt: DType, index: ir.Value, v: ir.Valu
     if dt.kind == "pred":
         v = b.zext(v, I8)
     elif dt.name == "f16":
-        v = b.fptrunc(v, F16)
+        v = float_to_f16(b, v)
     elif dt.name == "bf16":
         v = f32_to_bf16_bits(b, v)
     b.store(v, b.gep(ptr, [index], inbounds=True, source_etype=st))

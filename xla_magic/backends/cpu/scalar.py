@@ -14,7 +14,8 @@ from llvmlite import ir
 from ...hlo.dtypes import DType
 from ...hlo.ir import Computation, Instruction
 from ...hlo.opcodes import Opcode as O
-from .irtypes import F16, F32, I1, I16, I32, I64, Unsupported, const, intrinsic, round_narrow, suffix, value_type
+from .halfconv import f16_bits_to_f32, f_to_f16_bits, int_to_f16, round_to_f16
+from .irtypes import F32, I1, I16, I32, I64, Unsupported, const, intrinsic, round_narrow, suffix, value_type
 
 FAST = ("contract",)  # lets LLVM fuse a*b+c into an FMA, as XLA:CPU does
 
@@ -338,9 +339,9 @@ def convert_value(em: Emitter, src: DType, dst: DType, x: ir.Value) -> ir.Value:
             return b.sext(x, out_t) if src.kind == "s" else b.zext(x, out_t)
         return x
     if src.kind in ("s", "u"):  # to float
-        conv = b.sitofp if src.kind == "s" else b.uitofp
         if dst.name == "f16":
-            return b.fpext(conv(x, F16), F32)  # one rounding, straight to f16
+            return int_to_f16(b, x, src.kind == "s")  # one rounding, straight to f16
+        conv = b.sitofp if src.kind == "s" else b.uitofp
         return round_narrow(b, dst, conv(x, out_t))
     if dst.kind in ("s", "u"):  # from float: truncate toward zero, saturate, NaN -> 0
         s = "s" if dst.kind == "s" else "u"
@@ -352,7 +353,7 @@ def convert_value(em: Emitter, src: DType, dst: DType, x: ir.Value) -> ir.Value:
     if x.type == F32 and out_t == ir.DoubleType():
         return b.fpext(x, out_t)
     if dst.name == "f16":
-        return b.fpext(b.fptrunc(x, F16), F32)
+        return round_to_f16(b, x)  # one rounding from f64
     return round_narrow(b, dst, b.fptrunc(x, out_t))
 
 
@@ -362,7 +363,7 @@ def _convert(em, instr, dts, vals):
 
 def _bits(em: Emitter, dt: DType, x: ir.Value) -> ir.Value:
     if dt.name == "f16":
-        return em.b.bitcast(em.b.fptrunc(x, F16), I16)
+        return f_to_f16_bits(em.b, x)
     if dt.name == "bf16":
         return em.b.trunc(em.b.lshr(em.b.bitcast(x, I32), ir.Constant(I32, 16)), I16)
     if dt.kind == "f":
@@ -374,7 +375,7 @@ def _bits(em: Emitter, dt: DType, x: ir.Value) -> ir.Value:
 
 def _from_bits(em: Emitter, dt: DType, bits: ir.Value) -> ir.Value:
     if dt.name == "f16":
-        return em.b.fpext(em.b.bitcast(bits, F16), F32)
+        return f16_bits_to_f32(em.b, bits)
     if dt.name == "bf16":
         return em.b.bitcast(em.b.shl(em.b.zext(bits, I32), ir.Constant(I32, 16)), F32)
     if dt.kind == "f":

@@ -15,6 +15,7 @@ from llvmlite import ir
 
 from ....hlo.dtypes import DType
 from ....hlo.shape import Shape, row_major_strides
+from ..halfconv import f16_to_float, float_to_f16
 from ..irtypes import Unsupported, storage_type
 
 PTR = ir.PointerType()
@@ -245,8 +246,16 @@ def _convert(b: ir.IRBuilder, v: ir.Value, skind: str, dst: ir.Type, dkind: str)
         return v
     sf, df = _is_float(v.type), _is_float(dty)
     if sf and df:
+        if _elem(v.type) == F16:
+            return f16_to_float(b, v, dty)
+        if _elem(dty) == F16:
+            return float_to_f16(b, v)
         return b.fpext(v, dty) if _bits(dty) > _bits(v.type) else b.fptrunc(v, dty)
+    if sf and _elem(v.type) == F16:  # through f32, which holds every f16 value exactly
+        return _convert(b, f16_to_float(b, v, _like(v.type, F32)), "f", dst, dkind)
     if not sf and df:
+        if _elem(dty) == F16:
+            return float_to_f16(b, b.sitofp(v, _like(dty, F32)) if skind == "s" else b.uitofp(v, _like(dty, F32)))
         return b.sitofp(v, dty) if skind == "s" else b.uitofp(v, dty)
     if sf:
         return b.fptosi(v, dty) if dkind == "s" else b.fptoui(v, dty)
