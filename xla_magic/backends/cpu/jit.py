@@ -22,6 +22,7 @@ costs a second code generation that a program run from a notebook cell rarely ne
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
 import functools
 import os
 import re
@@ -75,7 +76,7 @@ CPU_ENV = "XLA_MAGIC_CPU"  # a CPU model to compile for instead of the host ("" 
 # names; the features are spelled out because our own choices (vector width, the compile cache's
 # key) read them and llvmlite cannot ask LLVM what a CPU name implies.
 _X86_LEVELS = (
-    ("x86-64", "+cmov,+cx8,+fxsr,+mmx,+sse,+sse2,+x87"),
+    ("x86-64", "+cmov,+cx8,+fxsr,+mmx,+sse,+sse2"),  # (and x87, which LLVM does not list)
     ("x86-64-v2", "+cx16,+popcnt,+sahf,+sse3,+sse4.1,+sse4.2,+ssse3"),
     ("x86-64-v3", "+avx,+avx2,+bmi,+bmi2,+f16c,+fma,+lzcnt,+movbe,+xsave"),
     ("x86-64-v4", "+avx512bw,+avx512cd,+avx512dq,+avx512f,+avx512vl"),
@@ -113,9 +114,26 @@ def target_for(spec: str) -> HostTarget:
         raise ValueError(f"{CPU_ENV}={spec!r}: not a CPU model for {triple} "
                          f"(known: host, {', '.join(CPU_MODELS)})")
     features = ",".join(f for f in (features, extra.strip()) if f)
+    _register_runtime_helpers()
     target = llvm.Target.from_triple(triple)
     tm = target.create_target_machine(cpu=cpu, features=features, opt=3, codemodel="jitdefault", jit=True)
     return HostTarget(triple, cpu, features, str(tm.target_data))
+
+
+# Without F16C (x86-64-v2 and older) LLVM converts half precision through compiler-runtime calls,
+# which MCJIT resolves only among symbols it was given: libgcc_s (GCC >= 12) has them.
+_RUNTIME_HELPERS = ("__extendhfsf2", "__truncsfhf2", "__truncdfhf2")
+
+
+@functools.cache
+def _register_runtime_helpers() -> None:
+    try:
+        lib = ctypes.CDLL(ctypes.util.find_library("gcc_s") or "libgcc_s.so.1")
+    except OSError:
+        return
+    for name in _RUNTIME_HELPERS:
+        if hasattr(lib, name):
+            llvm.add_symbol(name, ctypes.cast(getattr(lib, name), ctypes.c_void_p).value)
 
 
 @functools.cache
