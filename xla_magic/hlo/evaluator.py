@@ -967,7 +967,7 @@ def _ufunc_reduce(uf: np.ufunc, x: np.ndarray, axes: tuple[int, ...], init: Valu
     return np.asarray(_combine(uf, np.asarray(init, npd), r)).astype(npd, copy=False)
 
 
-_SIGNED_ZERO = {np.maximum: False, np.minimum: True}  # the sign bit of the zero each one prefers
+_SIGNED_ZERO: dict[np.ufunc, bool] = {np.maximum: False, np.minimum: True}  # the zero each prefers: its sign bit
 
 
 def _signed_zero_extremum(uf: np.ufunc, x: np.ndarray, axes: tuple[int, ...], r: Value) -> Value:
