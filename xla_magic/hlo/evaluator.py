@@ -15,11 +15,12 @@ compares, converts between all types, rounding, max/min, clamp, reduce-precision
 gather/scatter, sort/top-k and rng-bit-generator (three-fry and philox) agree bit for bit; f16
 and bf16 sums round after every add as XLA:CPU does. Not bit-exact, by design of a numpy reference:
 - f32 transcendental functions use numpy's implementations (a few ulp from XLA's polynomials);
-- `add(multiply(a, b), c)` is not contracted into an FMA; f32 sums use numpy's pairwise order,
+- `add(multiply(a, b), c)` is not contracted into an FMA (nor on the cpu target, whose results
+  must not depend on whether the host has FMA units); f32 sums use numpy's pairwise order,
   where XLA:CPU uses vectorised partial sums or its YNNPACK kernels (differences ~1 ulp of the
   sum of magnitudes); multi-dimensional f16 reduce-windows differ by a few f16 ulp;
-- f32 denormal results are not flushed to zero (XLA:CPU runs with FTZ/DAZ; `sign` alone treats
-  denormals as zero);
+- denormal results are not flushed to zero (XLA:CPU runs with FTZ/DAZ; the cpu and gpu targets
+  do not flush either); `sign` alone reads denormals of the type it computes in as zero;
 - `rng` (the stateful op) draws from numpy's generator.
 """
 from __future__ import annotations
