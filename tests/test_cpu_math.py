@@ -16,7 +16,7 @@ import pytest
 from llvmlite import ir
 
 from xla_magic.backends.cpu import mathlib
-from xla_magic.backends.cpu.jit import compile_ir, host
+from xla_magic.backends.cpu.jit import CPU_ENV, HostTarget, compile_ir, host
 
 F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
 LD = np.longdouble if np.finfo(np.longdouble).nmant > 52 else None  # a better f64 reference
@@ -28,17 +28,24 @@ def _llvm_type(dtype: np.dtype) -> ir.Type:
     return ir.FloatType() if dtype == F32 else ir.DoubleType()
 
 
-@functools.cache
 def _kernel(name: str, dtype: np.dtype):
-    """void k(ptr a[, ptr b], ptr out, i64 n): out[i] = name(a[i][, b[i]]) as a simple loop."""
+    """void k(ptr a[, ptr b], ptr out, i64 n): out[i] = name(a[i][, b[i]]) as a simple loop,
+    compiled for the current target (`XLA_MAGIC_CPU` or the host)."""
+    return _loop_kernel(name, dtype, host())
+
+
+@functools.cache
+def _loop_kernel(name: str, dtype: np.dtype, target: HostTarget):
+    """`name` is a mathlib function, or "square" (x*x: the plain loop). `target` is the cache's key:
+    compile_ir compiles for the current target, which it is."""
     ty = _llvm_type(dtype)
-    arity = mathlib.ARITY[name]
+    arity = 1 if name == "square" else mathlib.ARITY[name]
     m = ir.Module(name=f"test_{name}")
     ptr, i64 = ir.PointerType(), ir.IntType(64)
     fn = ir.Function(m, ir.FunctionType(ir.VoidType(), [ptr] * (arity + 1) + [i64]), "kernel")
     for a in fn.args[: arity + 1]:
         a.add_attribute("noalias")
-    f = mathlib.declare_math(m, name, ty)
+    f = None if name == "square" else mathlib.declare_math(m, name, ty)
     entry, loop, done = (fn.append_basic_block(n) for n in ("entry", "loop", "done"))
     b = ir.IRBuilder(entry)
     n = fn.args[-1]
@@ -47,7 +54,7 @@ def _kernel(name: str, dtype: np.dtype):
     i = b.phi(i64)
     i.add_incoming(ir.Constant(i64, 0), entry)
     ins = [b.load(b.gep(p, [i], source_etype=ty), typ=ty) for p in fn.args[:arity]]
-    b.store(b.call(f, ins), b.gep(fn.args[arity], [i], source_etype=ty))
+    b.store(b.fmul(ins[0], ins[0]) if f is None else b.call(f, ins), b.gep(fn.args[arity], [i], source_etype=ty))
     nxt = b.add(i, ir.Constant(i64, 1))
     i.add_incoming(nxt, loop)
     b.cbranch(b.icmp_signed("<", nxt, n), loop, done)
@@ -356,18 +363,39 @@ def _has(feature: str) -> bool:
     return f"+{feature}" in host().features.split(",")
 
 
-@pytest.mark.skipif(not _has("avx"), reason="host has no AVX")
+def _lanes(ir_text: str) -> dict[str, int]:
+    """{element type: the most lanes of a vector of it} in an IR text."""
+    out: dict[str, int] = {}
+    for n, elem in re.findall(r"<(\d+) x (float|double)>", ir_text):
+        out[elem] = max(out.get(elem, 0), int(n))
+    return out
+
+
+# The host if it has AVX, and generic models (compiled, never run) whatever the host is: the
+# width expected comes from the target, never from the machine the tests were written on.
+VECTOR_TARGETS = [pytest.param("", marks=pytest.mark.skipif(not _has("avx"), reason="host has no AVX")),
+                  *[pytest.param(m, marks=pytest.mark.skipif(not host().triple.startswith("x86_64"),
+                                                             reason="an x86-64 model"))
+                    for m in ("x86-64-v3", "x86-64-v4")]]
+
+
+@pytest.mark.parametrize("target", VECTOR_TARGETS)
 @pytest.mark.parametrize("dtype", [F32, F64], ids=["f32", "f64"])
 @pytest.mark.parametrize("name", list(mathlib.NAMES))
-def test_loop_vectorizes(name, dtype):
-    """The loop around each function is vectorized: no calls left, vector types in the IR."""
+def test_loop_vectorizes(monkeypatch, name, dtype, target):
+    """The loop around each function is vectorized as wide as the target vectorizes a plain loop
+    x*x of the widest float type the function computes in (f32 sin/cos/tan reduce their argument
+    in f64, so they get the f64 loop's lanes): no calls left, vector types in the IR."""
+    monkeypatch.setenv(CPU_ENV, target)
     jm, _ = _kernel(name, dtype)
     ir_opt = jm.llvm_ir_opt_by_function["kernel"]
     elem = "float" if dtype == F32 else "double"
-    assert re.search(rf"<(\d+) x {elem}>", ir_opt), f"{name} {dtype}: loop not vectorized"
+    lanes = _lanes(ir_opt)
+    assert lanes.get(elem), f"{name} {dtype}: loop not vectorized"
     assert not re.search(r"call [^@]*@xm\.", ir_opt), "math function not inlined"
-    lanes = max(int(n) for n in re.findall(rf"<(\d+) x {elem}>", ir_opt))
-    assert lanes >= (8 if dtype == F32 else 4)
+    widest = "double" if "double" in lanes else elem
+    plain = _lanes(_kernel("square", F64 if widest == "double" else F32)[0].llvm_ir_opt_by_function["kernel"])[widest]
+    assert lanes[elem] >= plain, f"{name} {dtype}: {lanes[elem]} lanes, a plain loop gets {plain} on this target"
 
 
 if __name__ == "__main__":

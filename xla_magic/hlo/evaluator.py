@@ -15,11 +15,12 @@ compares, converts between all types, rounding, max/min, clamp, reduce-precision
 gather/scatter, sort/top-k and rng-bit-generator (three-fry and philox) agree bit for bit; f16
 and bf16 sums round after every add as XLA:CPU does. Not bit-exact, by design of a numpy reference:
 - f32 transcendental functions use numpy's implementations (a few ulp from XLA's polynomials);
-- `add(multiply(a, b), c)` is not contracted into an FMA; f32 sums use numpy's pairwise order,
+- `add(multiply(a, b), c)` is not contracted into an FMA (nor on the cpu target, whose results
+  must not depend on whether the host has FMA units); f32 sums use numpy's pairwise order,
   where XLA:CPU uses vectorised partial sums or its YNNPACK kernels (differences ~1 ulp of the
   sum of magnitudes); multi-dimensional f16 reduce-windows differ by a few f16 ulp;
-- f32 denormal results are not flushed to zero (XLA:CPU runs with FTZ/DAZ; `sign` alone treats
-  denormals as zero);
+- denormal results are not flushed to zero (XLA:CPU runs with FTZ/DAZ; the cpu and gpu targets
+  do not flush either); `sign` alone reads denormals of the type it computes in as zero;
 - `rng` (the stateful op) draws from numpy's generator.
 """
 from __future__ import annotations
@@ -378,8 +379,10 @@ def _unary_table() -> dict[Opcode, Callable[[DType, DType], Fn]]:
         if src.is_complex:
             return _sign_complex
         if src.is_float:
-            # f16 runs in f32, where its subnormals are normal numbers
-            tiny = float(np.finfo(np.float32).tiny if src.np in (_F32, np.dtype(np.float64), _BF16)
+            # Denormals of the type the op computes in read as zero (XLA:CPU's DAZ): f32's for
+            # f32 and bf16, f64's for f64; f16 runs in f32, where its subnormals are normal.
+            tiny = float(np.finfo(np.float64).tiny if src.np == np.dtype(np.float64)
+                         else np.finfo(np.float32).tiny if src.np in (_F32, _BF16)
                          else np.finfo(np.float16).smallest_subnormal)
             return _via_f32(_sign_float(tiny), src)
         return np.sign
@@ -969,7 +972,26 @@ def _ufunc_reduce(uf: np.ufunc, x: np.ndarray, axes: tuple[int, ...], init: Valu
         r = uf.reduce(x, axis=axes, dtype=npd)
     else:  # bf16/f8 max, min, ...: exact in f32
         r = uf.reduce(x.astype(_F32), axis=axes).astype(npd)
+    if uf in _SIGNED_ZERO and _is_float_np(npd):
+        r = _signed_zero_extremum(uf, x, axes, r)
     return np.asarray(_combine(uf, np.asarray(init, npd), r)).astype(npd, copy=False)
+
+
+_SIGNED_ZERO: dict[np.ufunc, bool] = {np.maximum: False, np.minimum: True}  # the zero each prefers: its sign bit
+
+
+def _signed_zero_extremum(uf: np.ufunc, x: np.ndarray, axes: tuple[int, ...], r: Value) -> Value:
+    """numpy's max/min.reduce return whichever zero they meet first; XLA orders -0 < +0, so a
+    zero extremum is +0 for max (-0 for min) exactly when some reduced element is that zero."""
+    r = np.asarray(r)
+    z = r == 0
+    if not np.count_nonzero(z):
+        return r
+    want = _SIGNED_ZERO[uf]
+    xf = x.astype(_F32) if x.dtype not in _NATIVE_FLOATS else x
+    present = np.any((xf == 0) & (np.signbit(xf) == want), axis=axes)
+    zero = np.asarray(-0.0 if want else 0.0).astype(r.dtype)
+    return np.where(z & present, zero, np.where(z, -zero, r)).astype(r.dtype, copy=False)
 
 
 def _narrow_sum(x: np.ndarray, axes: tuple[int, ...], keep: list[int]) -> np.ndarray:

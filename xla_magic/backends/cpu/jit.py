@@ -8,6 +8,9 @@
 
 The pipeline is LLVM's new pass manager at -O3 with loop and SLP vectorization, for a target
 machine of the host's CPU name and features, so AVX2/AVX-512 are used where the host has them.
+`XLA_MAGIC_CPU` names a generic CPU model to compile for instead (`x86-64-v2`, `x86-64-v3`, ...,
+optionally with extra features: `x86-64-v4,+avx512fp16`): portable code, or code for another
+machine whose IR can be inspected here (run it only where the host has those features).
 llvmlite >= 0.45 (LLVM 20+) has no `llvm.initialize()` and no legacy PassManagerBuilder.
 
 Each `JitModule` owns its MCJIT engine: the machine code lives exactly as long as the
@@ -21,6 +24,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import os
 import re
 import threading
 import time
@@ -31,7 +35,8 @@ from dataclasses import dataclass
 import llvmlite.binding as llvm
 from llvmlite import ir
 
-__all__ = ["JitError", "JitModule", "HostTarget", "host", "compile_ir", "split_asm"]
+__all__ = ["JitError", "JitModule", "HostTarget", "host", "target_for", "compile_ir", "split_asm", "CPU_ENV",
+           "CPU_MODELS"]
 
 
 class JitError(RuntimeError):
@@ -66,36 +71,85 @@ class HostTarget:
         return 128
 
 
-@functools.cache
+CPU_ENV = "XLA_MAGIC_CPU"  # a CPU model to compile for instead of the host ("" or "host": the host)
+
+# The x86-64 psABI micro-architecture levels, each the one before plus its row. LLVM knows these
+# names; the features are spelled out because our own choices (vector width, the compile cache's
+# key) read them and llvmlite cannot ask LLVM what a CPU name implies.
+_X86_LEVELS = (
+    ("x86-64", "+cmov,+cx8,+fxsr,+mmx,+sse,+sse2"),  # (and x87, which LLVM does not list)
+    ("x86-64-v2", "+cx16,+popcnt,+sahf,+sse3,+sse4.1,+sse4.2,+ssse3"),
+    ("x86-64-v3", "+avx,+avx2,+bmi,+bmi2,+f16c,+fma,+lzcnt,+movbe,+xsave"),
+    ("x86-64-v4", "+avx512bw,+avx512cd,+avx512dq,+avx512f,+avx512vl"),
+)
+CPU_MODELS: dict[str, str] = {
+    name: ",".join(f for _, feats in _X86_LEVELS[: i + 1] for f in feats.split(","))
+    for i, (name, _) in enumerate(_X86_LEVELS)
+}
+
+
 def host() -> HostTarget:
-    """Initializes LLVM's native target once and describes the host CPU."""
+    """The target generated code is compiled for: the host CPU, or the model `XLA_MAGIC_CPU` names
+    (read on every call, so setting it takes effect for the next compile)."""
+    return target_for(os.environ.get(CPU_ENV, ""))
+
+
+@functools.cache
+def target_for(spec: str) -> HostTarget:
+    """"" or "host": the host's CPU name and features. Otherwise a model of `CPU_MODELS`,
+    optionally followed by extra features ("x86-64-v4,+avx512fp16")."""
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
     llvm.initialize_native_asmparser()
     triple = llvm.get_process_triple()
-    cpu = llvm.get_host_cpu_name()
-    try:
-        features = llvm.get_host_cpu_features().flatten()
-    except RuntimeError:  # some hosts cannot report features; the CPU name still implies most
-        features = ""
+    name, _, extra = spec.strip().partition(",")
+    if name in ("", "host"):
+        cpu = llvm.get_host_cpu_name()
+        try:
+            features = llvm.get_host_cpu_features().flatten()
+        except RuntimeError:  # some hosts cannot report features; the CPU name still implies most
+            features = ""
+    elif name in CPU_MODELS and triple.startswith("x86_64"):
+        cpu, features = name, CPU_MODELS[name]
+    else:
+        raise ValueError(f"{CPU_ENV}={spec!r}: not a CPU model for {triple} "
+                         f"(known: host, {', '.join(CPU_MODELS)})")
+    features = ",".join(f for f in (features, extra.strip()) if f)
+    _register_runtime_helpers()
     target = llvm.Target.from_triple(triple)
     tm = target.create_target_machine(cpu=cpu, features=features, opt=3, codemodel="jitdefault", jit=True)
     return HostTarget(triple, cpu, features, str(tm.target_data))
 
 
+# Without F16C (x86-64-v2 and older) LLVM converts half precision through compiler-runtime calls,
+# which MCJIT resolves only among symbols it was given: libgcc_s (GCC >= 12) has them.
+_RUNTIME_HELPERS = ("__extendhfsf2", "__truncsfhf2", "__truncdfhf2")
+
+
 @functools.cache
-def _optimizer_tm(opt: int) -> llvm.TargetMachine:
+def _register_runtime_helpers() -> None:
+    try:
+        lib = ctypes.CDLL(ctypes.util.find_library("gcc_s") or "libgcc_s.so.1")
+    except OSError:
+        return
+    for name in _RUNTIME_HELPERS:
+        if hasattr(lib, name):
+            llvm.add_symbol(name, ctypes.cast(getattr(lib, name), ctypes.c_void_p).value)
+
+
+@functools.cache
+def _optimizer_tm(target: HostTarget, opt: int) -> llvm.TargetMachine:
     """The target machine the pass builder queries for costs; kept, never handed to an engine."""
-    return host().target_machine(opt)
+    return target.target_machine(opt)
 
 
-def _optimize(mod: llvm.ModuleRef, opt: int) -> None:
+def _optimize(mod: llvm.ModuleRef, target: HostTarget, opt: int) -> None:
     pto = llvm.create_pipeline_tuning_options(speed_level=opt)
     pto.loop_vectorization = opt >= 2
     pto.slp_vectorization = opt >= 2
     pto.loop_interleaving = opt >= 2
     pto.loop_unrolling = opt >= 2
-    pb = llvm.create_pass_builder(_optimizer_tm(opt), pto)
+    pb = llvm.create_pass_builder(_optimizer_tm(target, opt), pto)
     mpm = pb.getModulePassManager()
     try:
         mpm.run(mod, pb)
@@ -166,7 +220,7 @@ class JitModule:
 
     def __init__(self, name: str, llvm_ir: str, llvm_ir_opt: str, engine: llvm.ExecutionEngine,
                  addresses: dict[str, int], timings: dict[str, float], ir_funcs: dict[str, str],
-                 ir_opt_funcs: dict[str, str], opt: int):
+                 ir_opt_funcs: dict[str, str], opt: int, target: HostTarget | None = None):
         self.name = name
         self.llvm_ir = llvm_ir
         self.llvm_ir_opt = llvm_ir_opt
@@ -177,6 +231,7 @@ class JitModule:
         self._engine = engine  # keeps the machine code mapped
         weakref.finalize(self, _release_engine, engine)
         self._opt = opt
+        self.target = target or host()  # the CPU the code is for (assembly is generated for it too)
         self._asm: str | None = None
         self._keep: list[object] = []  # objects generated code may point at (method tables, ...)
         self.object_code: bytes | None = None  # the machine code, for a cache (see `compile_ir`)
@@ -197,7 +252,7 @@ class JitModule:
         if self._asm is None:
             with _LOCK:
                 mod = llvm.parse_assembly(self.llvm_ir_opt)
-                tm = _optimizer_tm(self._opt)
+                tm = _optimizer_tm(self.target, self._opt)
                 t0 = time.perf_counter()
                 self._asm = tm.emit_assembly(mod)
                 self.timings["asm"] = time.perf_counter() - t0
@@ -262,7 +317,7 @@ def compile_ir(source: str | ir.Module, entries: Iterable[str] | None = None, *,
         ir_funcs = _ir_by_function(mod)
         t1 = time.perf_counter()
         if opt and object_code is None:
-            _optimize(mod, opt)
+            _optimize(mod, target, opt)
         # Captured before the engine runs codegen: codegen-prepare rewrites the module in place.
         text_opt = str(mod)
         ir_opt_funcs = _ir_by_function(mod)
@@ -278,6 +333,6 @@ def compile_ir(source: str | ir.Module, entries: Iterable[str] | None = None, *,
     if missing:
         raise JitError(f"module {name!r}: no machine code for {missing}")
     timings = {"parse": t1 - t0, "optimize": t2 - t1, "codegen": t3 - t2}
-    jm = JitModule(name, text, text_opt, engine, addresses, timings, ir_funcs, ir_opt_funcs, opt)
+    jm = JitModule(name, text, text_opt, engine, addresses, timings, ir_funcs, ir_opt_funcs, opt, target)
     jm.object_code = object_code if object_code is not None else (produced[0] if produced else None)
     return jm

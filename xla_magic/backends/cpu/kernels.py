@@ -260,11 +260,14 @@ def _apply_reducer(k: Kernel, reducer: Computation, accs: list[ir.Value], vals: 
                    dtype: DType) -> list[ir.Value]:
     simple = simple_reducer(reducer)
     b = k.b
-    if simple in ("add", "multiply") and dtype.kind == "f" and len(accs) == 1:
+    if simple in ("add", "multiply") and dtype.kind == "f" and dtype.bits >= 32 and len(accs) == 1:
         # Reassociation lets LLVM vectorize the row: partial sums in vector lanes, added at the end
-        # (a tree-like order that is more accurate than one running sum).
+        # (a tree-like order that is more accurate than one running sum). No `contract`: a product
+        # fused into the sum would skip its rounding on FMA machines only. f16/bf16 keep one running
+        # sum rounded at every step: reassociated, it would be summed in half-precision vector
+        # lanes on AVX512-FP16 machines only.
         op = b.fadd if simple == "add" else b.fmul
-        return [T.round_narrow(b, dtype, op(accs[0], vals[0], flags=("reassoc", "contract")))]
+        return [op(accs[0], vals[0], flags=("reassoc",))]
     return emit_scalar_computation(k.em, reducer, accs + vals)
 
 

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 from llvmlite import ir
 
 from ...hlo.dtypes import DType
 from ...hlo.ir import Computation, Instruction
 from ...hlo.opcodes import Opcode as O
 from .halfconv import f16_bits_to_f32, f_to_f16_bits, int_to_f16, round_to_f16
-from .irtypes import F32, I1, I16, I32, I64, Unsupported, const, intrinsic, round_narrow, suffix, value_type
+from .irtypes import F32, F64, I1, I16, I32, I64, Unsupported, const, intrinsic, round_narrow, suffix, value_type
 
-FAST = ("contract",)  # lets LLVM fuse a*b+c into an FMA, as XLA:CPU does
+# Float arithmetic carries no fast-math flags: with `contract` LLVM fuses a*b+c into one FMA
+# exactly where the target has FMA instructions (x86-64-v3 yes, v2 no; half-precision FMA with
+# AVX512-FP16, skipping the rounding of the f16 product), so results would depend on the CPU.
+# Every op rounds to its own type, as the interpreter does, on every machine.
 
 
 class Emitter:
@@ -74,7 +78,7 @@ def _arith(fop: str, iop: str) -> Row:
     def row(em, instr, dts, vals):
         a, b = vals
         if _is_float(dts[0]):
-            return _narrow(em, instr, getattr(em.b, fop)(a, b, flags=FAST))
+            return _narrow(em, instr, getattr(em.b, fop)(a, b))
         if dts[0].kind == "pred":
             return {"add": em.b.or_, "sub": em.b.xor, "mul": em.b.and_}[iop](a, b)
         return getattr(em.b, iop)(a, b)
@@ -267,10 +271,14 @@ def _negate(em, instr, dts, vals):
 def _sign(em, instr, dts, vals):
     (x,) = vals
     t = x.type
-    if _is_float(dts[0]):  # ±0 and NaN are their own sign
-        pos = em.b.fcmp_ordered(">", x, ir.Constant(t, 0.0))
-        neg = em.b.fcmp_ordered("<", x, ir.Constant(t, 0.0))
-        return em.b.select(pos, ir.Constant(t, 1.0), em.b.select(neg, ir.Constant(t, -1.0), x))
+    if _is_float(dts[0]):
+        # ±0 and NaN are their own sign; denormals of the register type read as ±0, as on XLA:CPU
+        # (DAZ) and in the interpreter, whatever the host's MXCSR says (x*0 keeps x's sign bit).
+        tiny = ir.Constant(t, float(np.finfo(np.float64 if t == F64 else np.float32).tiny))
+        pos = em.b.fcmp_ordered(">=", x, tiny)
+        neg = em.b.fcmp_ordered("<=", x, em.b.fneg(tiny))
+        return em.b.select(pos, ir.Constant(t, 1.0),
+                           em.b.select(neg, ir.Constant(t, -1.0), em.b.fmul(x, ir.Constant(t, 0.0))))
     zero = ir.Constant(t, 0)
     if dts[0].kind == "u":
         return em.b.zext(em.b.icmp_unsigned("!=", x, zero), t)

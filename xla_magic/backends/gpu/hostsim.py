@@ -59,17 +59,22 @@ def _cache_dir() -> Path:
     return d
 
 
+# No contraction of a*b+c into an FMA: GCC contracts by default wherever the host has FMA
+# instructions (aarch64, -march=native), which would make results depend on the host.
+_CXX_FLAGS = ("-std=c++17", "-ffp-contract=off")
+
+
 def build(program: Program, opt: str = "-O1") -> ctypes.CDLL:
     """The program's kernels as a shared library for the host (cached by source)."""
     src = host_source(program)
-    key = hashlib.sha256((src + opt).encode()).hexdigest()[:24]
+    key = hashlib.sha256((src + opt + " ".join(_CXX_FLAGS)).encode()).hexdigest()[:24]
     lib = _cache_dir() / f"{key}.so"
     if not lib.exists():
         cpp = lib.with_suffix(".cpp")
         cpp.write_text(src)
         cxx = os.environ.get("CXX", "g++")
         tmp = lib.with_suffix(f".{os.getpid()}.tmp")
-        r = subprocess.run([cxx, "-std=c++17", opt, "-shared", "-fPIC", "-w", "-o", str(tmp), str(cpp)],
+        r = subprocess.run([cxx, *_CXX_FLAGS, opt, "-shared", "-fPIC", "-w", "-o", str(tmp), str(cpp)],
                            capture_output=True, text=True)
         if r.returncode != 0:
             raise RuntimeError(f"the host build of the generated CUDA failed:\n{r.stderr[-4000:]}")

@@ -72,7 +72,12 @@ template <class F> __device__ __forceinline__ F xm_fmin(F a, F b) {
     if (b < a) return b;
     return signbit(a) ? a : b;
 }
-template <class F> __device__ __forceinline__ F xm_fsign(F x) { return x > (F)0 ? (F)1 : (x < (F)0 ? (F)-1 : x); }
+// +-0 and NaN are their own sign; denormals read as +-0 (XLA:CPU's DAZ, and the interpreter's).
+__device__ __forceinline__ float xm_tiny(float) { return 1.17549435e-38f; }
+__device__ __forceinline__ double xm_tiny(double) { return 2.2250738585072014e-308; }
+template <class F> __device__ __forceinline__ F xm_fsign(F x) {
+  return x >= xm_tiny(x) ? (F)1 : (x <= -xm_tiny(x) ? (F)-1 : x * (F)0);
+}
 __device__ __forceinline__ bool xm_finite(float x) { return fabsf(x) <= 3.402823466e38f; }
 __device__ __forceinline__ bool xm_finite(double x) { return fabs(x) <= 1.7976931348623157e308; }
 __device__ __forceinline__ float xm_logistic(float x) { return 1.0f / (1.0f + expf(-x)); }
