@@ -2,7 +2,7 @@
 attributes compute the same value; later ones are replaced by the first."""
 from __future__ import annotations
 
-from ..hlo.ir import Instruction, Module, replace_uses
+from ..hlo.ir import Instruction, Module
 from ..hlo.opcodes import Opcode
 
 # Never merged: each call yields a fresh value, or the op has effects.
@@ -35,8 +35,11 @@ def cse(module: Module) -> bool:
     changed = False
     for comp in module.computations:
         seen: dict[tuple[object, ...], Instruction] = {}
-        dead: set[int] = set()
+        first_of: dict[int, Instruction] = {}  # a replaced instruction -> the one that stays
         for i in comp.instructions:  # operands first, so replaced operands are seen before users
+            # Users are repointed as they are reached: one pass, not one scan per duplicate.
+            if first_of and any(id(o) in first_of for o in i.operands):
+                i.operands = [first_of.get(id(o), o) for o in i.operands]
             k = _key(i)
             if k is None:
                 continue
@@ -45,9 +48,9 @@ def cse(module: Module) -> bool:
             except TypeError:  # an unhashable attribute value: leave this one alone
                 continue
             if first is not i:
-                replace_uses(comp, i, first)
-                dead.add(id(i))
+                first_of[id(i)] = first
                 changed = True
-        if dead:
-            comp.instructions = [i for i in comp.instructions if id(i) not in dead]
+        if first_of:
+            comp.root = first_of.get(id(comp.root), comp.root)
+            comp.instructions = [i for i in comp.instructions if id(i) not in first_of]
     return changed
