@@ -2,7 +2,7 @@
 attributes compute the same value; later ones are replaced by the first."""
 from __future__ import annotations
 
-from ..hlo.ir import Instruction, Module
+from ..hlo.ir import Instruction, Module, forward_all_uses, forward_uses
 from ..hlo.opcodes import Opcode
 
 # Never merged: each call yields a fresh value, or the op has effects.
@@ -37,9 +37,7 @@ def cse(module: Module) -> bool:
         seen: dict[tuple[object, ...], Instruction] = {}
         first_of: dict[int, Instruction] = {}  # a replaced instruction -> the one that stays
         for i in comp.instructions:  # operands first, so replaced operands are seen before users
-            # Users are repointed as they are reached: one pass, not one scan per duplicate.
-            if first_of and any(id(o) in first_of for o in i.operands):
-                i.operands = [first_of.get(id(o), o) for o in i.operands]
+            forward_uses(i, first_of)  # before the key: it names the operands
             k = _key(i)
             if k is None:
                 continue
@@ -51,6 +49,6 @@ def cse(module: Module) -> bool:
                 first_of[id(i)] = first
                 changed = True
         if first_of:
-            comp.root = first_of.get(id(comp.root), comp.root)
+            forward_all_uses(comp, first_of)
             comp.instructions = [i for i in comp.instructions if id(i) not in first_of]
     return changed
