@@ -92,17 +92,17 @@ def test_ten_thousand_ops_on_gpu_in_host_simulation(case, shallow_stack):
 def test_jit_of_a_numpy_loop(shallow_stack):
     @xm.jit
     def f(y, b):
-        for _ in range(100):
+        for _ in range(150):
             y = np.tanh(y * 0.5 + b)
         return y
 
     want = X
-    for _ in range(100):
+    for _ in range(150):
         want = np.tanh(want * np.float32(0.5) + B)
     np.testing.assert_allclose(f(X, B), want, rtol=2e-6, atol=2e-6)
 
 
-def test_a_250_op_hlo_cell(shallow_stack):
+def test_a_400_op_hlo_cell(shallow_stack):
     pytest.importorskip("IPython")
     from IPython.core.interactiveshell import InteractiveShell
 
@@ -111,9 +111,9 @@ def test_a_250_op_hlo_cell(shallow_stack):
     ip.run_line_magic("hlo_config", "--reset")
     ip.user_ns.update(x=X, b=B)
     try:
-        res = ip.run_cell(f"%%hlo --args x b --out y\n{chain(250)}")
+        res = ip.run_cell(f"%%hlo --args x b --out y\n{chain(400)}")
         assert res.success, res.error_in_exec
-        np.testing.assert_allclose(ip.user_ns["y"], chain_numpy(X, B, 250), rtol=2e-6, atol=2e-6)
+        np.testing.assert_allclose(ip.user_ns["y"], chain_numpy(X, B, 400), rtol=2e-6, atol=2e-6)
     finally:
         for name in ("x", "b", "y"):
             ip.user_ns.pop(name, None)
