@@ -95,10 +95,6 @@ class Elements(IndexOps[V], Protocol[V]):
 
     def value(self, instr: Instruction, index: Sequence[V]) -> V: ...
 
-    def run(self, steps: Steps[V, R]) -> R:
-        """What `steps` returns, its reads answered by this emitter (see `drive`)."""
-        ...
-
     def choose(self, p: V, a: V, b: V, dt: DType) -> V:
         """Element `a` where `p` holds, else `b` (both of type `dt`)."""
         ...
@@ -217,8 +213,17 @@ def dynamic_starts(g: Elements[V], operand: Instruction, starts: Sequence[Instru
 
 def update_starts(g: Elements[V], dus: Instruction) -> list[V]:
     """Where a dynamic-update-slice puts its update in its operand."""
-    return g.run(_update_starts(g, dus))
+    return drive(_update_starts(g, dus), _reader(g))
 
+
+
+def _reader(g: Elements[V]) -> Callable[[Instruction, list[V]], Steps[V, V]]:
+    """Reads answered by `g.value` (itself free of recursion), for the helpers kernels call."""
+    def read(instr: Instruction, index: list[V]) -> Steps[V, V]:
+        return g.value(instr, index)
+        yield  # a computation that reads nothing itself
+
+    return read
 
 def _update_starts(g: Elements[V], dus: Instruction) -> Steps[V, list[V]]:
     return (yield from dynamic_starts(g, dus.operands[0], dus.operands[2:], dus.operands[1].shape.dims))
@@ -229,7 +234,7 @@ def scatter_target(g: Elements[V], sd: ScatterDims, indices: Instruction, odims:
     """Where an update element of a scatter goes in the operand, and whether its whole window is
     inside the operand (XLA skips windows that are not; the index is meaningful only where they
     are)."""
-    return g.run(_scatter_target(g, sd, indices, odims, uidx))
+    return drive(_scatter_target(g, sd, indices, odims, uidx), _reader(g))
 
 
 def _scatter_target(g: Elements[V], sd: ScatterDims, indices: Instruction, odims: Sequence[int],

@@ -18,7 +18,7 @@ from ...hlo.dtypes import S64, DType
 from ...hlo.ir import Instruction
 from ...hlo.opcodes import ELEMENTWISE
 from ...hlo.opcodes import Opcode as O
-from ..indexing import INDEX_RULES, Kind, R, Steps, delinearize, drive, linearize, operand_values
+from ..indexing import INDEX_RULES, Kind, Steps, delinearize, drive, linearize, operand_values
 from . import irtypes as T
 from .irtypes import I64, Unsupported, i64
 from .scalar import Emitter, convert_value, emit_scalar_op
@@ -146,9 +146,6 @@ class Elemental(IRIndexOps):
     # -- values --
     def value(self, instr: Instruction, index: Sequence[ir.Value]) -> ir.Value:
         return drive(self._value(instr, list(index)), self._value)
-
-    def run(self, steps: Steps[ir.Value, R]) -> R:
-        return drive(steps, self._value)
 
     def _value(self, instr: Instruction, index: list[ir.Value]) -> Steps[ir.Value, ir.Value]:
         """The value of `instr` at `index`, yielding for the operand values it needs (see `drive`)."""

@@ -20,7 +20,7 @@ from ...hlo.ir import Instruction
 from ...hlo.opcodes import ELEMENTWISE
 from ...hlo.opcodes import Opcode as O
 from ...hlo.shape import row_major_strides
-from ..indexing import INDEX_RULES, Kind, R, Steps, delinearize, drive, linearize, operand_values
+from ..indexing import INDEX_RULES, Kind, Steps, delinearize, drive, linearize, operand_values
 from . import ctype as C
 from .ctype import Unsupported
 from .scalar import Emitter, convert_value, scalar_op
@@ -250,9 +250,6 @@ class Elemental(CIndexOps):
     # -- values --
     def value(self, instr: Instruction, index: Sequence[str]) -> str:
         return drive(self._value(instr, list(index)), self._value)
-
-    def run(self, steps: Steps[str, R]) -> R:
-        return drive(steps, self._value)
 
     def _value(self, instr: Instruction, index: list[str]) -> Steps[str, str]:
         """The value of `instr` at `index`, yielding for the operand values it needs (see `drive`)."""
