@@ -117,3 +117,14 @@ def test_a_400_op_hlo_cell(shallow_stack):
     finally:
         for name in ("x", "b", "y"):
             ip.user_ns.pop(name, None)
+
+
+def test_kernel_graph_looks_through_a_long_chain_of_views(shallow_stack):
+    from xla_magic.display import graph
+
+    lines = ["HloModule views", "ENTRY e {", "  x = f32[16] parameter(0)", "  v0 = f32[16] negate(x)"]
+    lines += [f"  v{k} = f32[16] bitcast(v{k - 1})" for k in range(1, 3000)]
+    text = "\n".join([*lines, "  ROOT r = f32[16] exponential(v2999)", "}"])
+    report = xm.compile(text, target="interpreter", optimize=False).report
+    g = graph.kernel_graph(report, parse_hlo(text))
+    assert {("x", "v0"), ("v0", "r"), ("r", "outputs")} <= set(g.edges)
