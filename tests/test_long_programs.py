@@ -1,6 +1,8 @@
 """Long programs: nothing in the compiler recurses per instruction. A 10,000-op elementwise chain
-(one kernel after fusion) and a wide graph of 10,000 ops compile and run on every target; a traced
-numpy loop and a %%hlo cell of a few hundred ops too (they overflowed Python's stack before)."""
+(fused into kernels as long as the preset allows) and a wide graph of 10,000 ops compile and run on
+every target (the gpu's CUDA through the host simulation); a traced numpy loop of 10,000 ops, a
+400-op %%hlo cell and the kernel graph of a long chain of views too. Python's recursion limit is
+set to its default here, so a per-op recursion anywhere fails. About a minute in all."""
 from __future__ import annotations
 
 import sys
@@ -89,17 +91,17 @@ def test_ten_thousand_ops_on_gpu_in_host_simulation(case, shallow_stack):
     np.testing.assert_allclose(got, want(), rtol=2e-5, atol=2e-5)
 
 
-def test_jit_of_a_numpy_loop(shallow_stack):
+def test_jit_of_a_numpy_loop_of_ten_thousand_ops(shallow_stack):
     @xm.jit
     def f(y, b):
-        for _ in range(150):
+        for _ in range(N // 4):
             y = np.tanh(y * 0.5 + b)
         return y
 
     want = X
-    for _ in range(150):
+    for _ in range(N // 4):
         want = np.tanh(want * np.float32(0.5) + B)
-    np.testing.assert_allclose(f(X, B), want, rtol=2e-6, atol=2e-6)
+    np.testing.assert_allclose(f(X, B), want, rtol=1e-5, atol=1e-5)
 
 
 def test_a_400_op_hlo_cell(shallow_stack):
