@@ -15,10 +15,15 @@ same rules (`scatter_target`, `update_starts`).
 
 Index values live in the backend's index type (the gpu's may be 32-bit). Arithmetic that can
 leave the index range (a pad's position relative to its operand, a dynamic start read from an
-operand) is done on `wide` values, signed 64-bit, and comes back through `clamp`."""
+operand) is done on `wide` values, signed 64-bit, and comes back through `clamp`.
+
+Rules never call back into the emitter for an operand's value: they are generators that yield the
+reads they need (`Read`: an instruction and an index) and receive the values. `drive` runs them on
+an explicit stack, so a fused chain of any length costs no Python stack (XLA's emitter recurses
+per operand; ours must not, since a traced loop of a few hundred steps makes one such chain)."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Generator, Sequence
 from functools import reduce
 from math import prod
 from typing import Literal, Protocol, TypeVar
@@ -30,6 +35,12 @@ from ..hlo.shape import row_major_strides
 from .kernel_shapes import ScatterDims, gather_dims
 
 V = TypeVar("V")
+R = TypeVar("R")
+
+# A value the rule needs: `instr` at `index` (the emitter answers with the value).
+Read = tuple[Instruction, list[V]]
+# A computation that yields reads, is sent their values, and returns an R.
+Steps = Generator[Read[V], V, R]
 
 # What a named value holds: an index, a wide (signed 64-bit) index, or a predicate.
 Kind = Literal["index", "wide", "pred"]
@@ -98,9 +109,38 @@ class Elements(IndexOps[V], Protocol[V]):
 
 
 class Rule(Protocol):
-    """The value of an indexing instruction at `index`, from its operands' values."""
+    """The value of an indexing instruction at `index`, from the operand values it yields for."""
 
-    def __call__(self, g: Elements[V], instr: Instruction, index: Sequence[V]) -> V: ...
+    def __call__(self, g: Elements[V], instr: Instruction, index: Sequence[V]) -> Steps[V, V]: ...
+
+
+def drive(top: Steps[V, R], steps: Callable[[Instruction, list[V]], Steps[V, V]]) -> R:
+    """What `top` returns, each read it (or a computation it starts) yields answered by running
+    `steps(instr, index)` first: a depth-first walk of the operand graph on an explicit stack,
+    in the order plain recursion would take, so the emitted code is the same."""
+    stack: list[Steps[V, V]] = []
+    try:
+        read = next(top)
+    except StopIteration as done:
+        return done.value
+    while True:
+        new = steps(*read)
+        try:
+            read = next(new)
+            stack.append(new)
+            continue
+        except StopIteration as done:
+            v: V = done.value
+        # Hand `v` to whoever asked for it, and on up while computations finish.
+        while True:
+            try:
+                read = (stack[-1] if stack else top).send(v)
+                break
+            except StopIteration as done:
+                if not stack:
+                    return done.value
+                stack.pop()
+                v = done.value
 
 
 # --- helpers shared by the rules and the backends --------------------------------------------
@@ -134,17 +174,26 @@ def all_of(ops: IndexArith[V], conds: Sequence[V]) -> V:
     return reduce(ops.and_, conds, ops.true())
 
 
-def _index_vector(g: Elements[V], indices: Instruction, ivd: int, batch_index: Sequence[V], k: int) -> V:
+def _index_vector(g: Elements[V], indices: Instruction, ivd: int, batch_index: Sequence[V],
+                  k: int) -> Steps[V, V]:
     """Component k of the index vector of a gather or scatter, at the batch position
     `batch_index` of the indices array (the indices without their index_vector_dim), wide."""
     idt = _dtype(indices)
     if ivd >= indices.shape.rank:  # an implicit trailing index vector of one component
-        return g.element_index(idt, g.value(indices, batch_index))
+        return g.element_index(idt, (yield indices, list(batch_index)))
     pos, bi = [], iter(batch_index)
     for d in range(indices.shape.rank):
         pos.append(g.const(k) if d == ivd else next(bi))
-    return g.element_index(idt, g.value(indices, pos))
+    return g.element_index(idt, (yield indices, pos))
 
+
+def operand_values(instr: Instruction, index: list[V]) -> Steps[V, list[V]]:
+    """The operands of an elementwise instruction at `index`; a scalar operand (select's
+    predicate, clamp's bounds) stands for every element."""
+    out = []
+    for o in instr.operands:
+        out.append((yield o, [] if o.shape.rank == 0 else index))
+    return out
 
 def _dtype(instr: Instruction) -> DType:
     dt = instr.shape.dtype
@@ -153,17 +202,32 @@ def _dtype(instr: Instruction) -> DType:
 
 
 def dynamic_starts(g: Elements[V], operand: Instruction, starts: Sequence[Instruction],
-                   sizes: Sequence[int]) -> list[V]:
+                   sizes: Sequence[int]) -> Steps[V, list[V]]:
     """The start indices of a dynamic-slice or dynamic-update-slice of `sizes` in `operand`, read
     from the scalar `starts` (of any integer type) and clamped as XLA clamps them: the slice stays
     inside."""
-    return [g.clamp(g.element_index(_dtype(s), g.value(s, [])), 0, dim - size)
-            for s, dim, size in zip(starts, operand.shape.dims, sizes)]
+    out = []
+    for s, dim, size in zip(starts, operand.shape.dims, sizes):
+        out.append(g.clamp(g.element_index(_dtype(s), (yield s, [])), 0, dim - size))
+    return out
 
 
 def update_starts(g: Elements[V], dus: Instruction) -> list[V]:
     """Where a dynamic-update-slice puts its update in its operand."""
-    return dynamic_starts(g, dus.operands[0], dus.operands[2:], dus.operands[1].shape.dims)
+    return drive(_update_starts(g, dus), _reader(g))
+
+
+
+def _reader(g: Elements[V]) -> Callable[[Instruction, list[V]], Steps[V, V]]:
+    """Reads answered by `g.value` (itself free of recursion), for the helpers kernels call."""
+    def read(instr: Instruction, index: list[V]) -> Steps[V, V]:
+        return g.value(instr, index)
+        yield  # a computation that reads nothing itself
+
+    return read
+
+def _update_starts(g: Elements[V], dus: Instruction) -> Steps[V, list[V]]:
+    return (yield from dynamic_starts(g, dus.operands[0], dus.operands[2:], dus.operands[1].shape.dims))
 
 
 def scatter_target(g: Elements[V], sd: ScatterDims, indices: Instruction, odims: Sequence[int],
@@ -171,12 +235,17 @@ def scatter_target(g: Elements[V], sd: ScatterDims, indices: Instruction, odims:
     """Where an update element of a scatter goes in the operand, and whether its whole window is
     inside the operand (XLA skips windows that are not; the index is meaningful only where they
     are)."""
+    return drive(_scatter_target(g, sd, indices, odims, uidx), _reader(g))
+
+
+def _scatter_target(g: Elements[V], sd: ScatterDims, indices: Instruction, odims: Sequence[int],
+                    uidx: Sequence[V]) -> Steps[V, tuple[list[V], V]]:
     sidx = [uidx[d] for d in sd.update_scatter_dims]
     start = [g.const(0)] * len(odims)  # wide: index vectors may hold anything
     full = [g.const(0)] * len(odims)
     for k in range(sd.n_index):
         d = sd.scatter_dims_to_operand_dims[k]
-        start[d] = g.let(_index_vector(g, indices, sd.index_vector_dim, sidx, k), "wide")
+        start[d] = g.let((yield from _index_vector(g, indices, sd.index_vector_dim, sidx, k)), "wide")
         full[d] = g.narrow(start[d])
     for od, idd in zip(sd.input_batching_dims, sd.scatter_indices_batching_dims):
         full[od] = sidx[sd.index_dims.index(idd)]
@@ -190,46 +259,47 @@ def scatter_target(g: Elements[V], sd: ScatterDims, indices: Instruction, odims:
 
 # --- the rules -------------------------------------------------------------------------------
 
-def _broadcast(g: Elements[V], instr: Instruction, index: Sequence[V]) -> V:
-    return g.value(instr.operands[0], [index[d] for d in instr.attrs["dimensions"]])
+def _broadcast(g: Elements[V], instr: Instruction, index: Sequence[V]) -> Steps[V, V]:
+    return (yield instr.operands[0], [index[d] for d in instr.attrs["dimensions"]])
 
 
-def _reshape(g: Elements[V], instr: Instruction, index: Sequence[V]) -> V:
+def _reshape(g: Elements[V], instr: Instruction, index: Sequence[V]) -> Steps[V, V]:
     src = instr.operands[0].shape.dims
     dst = instr.shape.dims
     # Adding or dropping 1-sized dimensions keeps the other indices as they are (no div/mod).
     if [d for d in src if d != 1] == [d for d in dst if d != 1]:
         kept = iter([v for v, d in zip(index, dst) if d != 1])
-        return g.value(instr.operands[0], [next(kept) if d != 1 else g.const(0) for d in src])
-    return g.value(instr.operands[0], g.delinear(g.linear(index, dst), src))
+        return (yield instr.operands[0], [next(kept) if d != 1 else g.const(0) for d in src])
+    return (yield instr.operands[0], g.delinear(g.linear(index, dst), src))
 
 
-def _transpose(g: Elements[V], instr: Instruction, index: Sequence[V]) -> V:
+def _transpose(g: Elements[V], instr: Instruction, index: Sequence[V]) -> Steps[V, V]:
     perm = instr.attrs["dimensions"]
     src = list(index)
     for j, p in enumerate(perm):
         src[p] = index[j]
-    return g.value(instr.operands[0], src)
+    return (yield instr.operands[0], src)
 
 
-def _slice(g: Elements[V], instr: Instruction, index: Sequence[V]) -> V:
+def _slice(g: Elements[V], instr: Instruction, index: Sequence[V]) -> Steps[V, V]:
     src = [g.let(g.add(g.mul(v, stride), g.const(start)))
            for v, (start, _, stride) in zip(index, instr.attrs["slice"])]
-    return g.value(instr.operands[0], src)
+    return (yield instr.operands[0], src)
 
 
-def _reverse(g: Elements[V], instr: Instruction, index: Sequence[V]) -> V:
+def _reverse(g: Elements[V], instr: Instruction, index: Sequence[V]) -> Steps[V, V]:
     dims = instr.shape.dims
     rev = set(instr.attrs["dimensions"])
-    return g.value(instr.operands[0], [g.let(g.sub(g.const(dims[k] - 1), v)) if k in rev else v
-                                       for k, v in enumerate(index)])
+    return (yield instr.operands[0], [g.let(g.sub(g.const(dims[k] - 1), v)) if k in rev else v
+                                      for k, v in enumerate(index)])
 
 
-def _iota(g: Elements[V], instr: Instruction, index: Sequence[V]) -> V:
+def _iota(g: Elements[V], instr: Instruction, index: Sequence[V]) -> Steps[V, V]:
     return g.index_value(index[instr.attrs["iota_dimension"]], _dtype(instr))
+    yield  # reads nothing
 
 
-def _pad(g: Elements[V], instr: Instruction, index: Sequence[V]) -> V:
+def _pad(g: Elements[V], instr: Instruction, index: Sequence[V]) -> Steps[V, V]:
     operand, padval = instr.operands
     src, conds = [], []
     for v, (lo, _, interior), dim in zip(index, instr.attrs["padding"], operand.shape.dims):
@@ -241,14 +311,14 @@ def _pad(g: Elements[V], instr: Instruction, index: Sequence[V]) -> V:
             conds.append(g.eq(g.rem(rel, step), g.const(0)))
         conds.append(g.lt(q, g.const(dim)))
         src.append(g.clamp(q, 0, max(dim - 1, 0)))
-    pv = g.value(padval, [])
+    pv = yield padval, []
     if operand.shape.size == 0:
         return pv
     inside = g.let(all_of(g, conds), "pred")
-    return g.choose(inside, g.value(operand, src), pv, _dtype(instr))
+    return g.choose(inside, (yield operand, src), pv, _dtype(instr))
 
 
-def _concatenate(g: Elements[V], instr: Instruction, index: Sequence[V]) -> V:
+def _concatenate(g: Elements[V], instr: Instruction, index: Sequence[V]) -> Steps[V, V]:
     dim = instr.attrs["dimensions"][0]
     pos = index[dim]
     pieces, offset = [], 0
@@ -260,34 +330,34 @@ def _concatenate(g: Elements[V], instr: Instruction, index: Sequence[V]) -> V:
     result: V | None = None
     for o, off, size in reversed(pieces):
         local = g.clamp(g.sub(g.wide(pos), g.const(off)), 0, size - 1)
-        v = g.value(o, [local if k == dim else x for k, x in enumerate(index)])
+        v = yield o, [local if k == dim else x for k, x in enumerate(index)]
         result = v if result is None else g.choose(g.lt(pos, g.const(off + size)), v, result, _dtype(instr))
     assert result is not None, "a concatenation with elements has a non-empty operand"
     return result
 
 
-def _dynamic_slice(g: Elements[V], instr: Instruction, index: Sequence[V]) -> V:
+def _dynamic_slice(g: Elements[V], instr: Instruction, index: Sequence[V]) -> Steps[V, V]:
     operand = instr.operands[0]
-    clamped = dynamic_starts(g, operand, instr.operands[1:], instr.shape.dims)
-    return g.value(operand, [g.let(g.add(s, v)) for s, v in zip(clamped, index)])
+    clamped = yield from dynamic_starts(g, operand, instr.operands[1:], instr.shape.dims)
+    return (yield operand, [g.let(g.add(s, v)) for s, v in zip(clamped, index)])
 
 
-def _dynamic_update_slice(g: Elements[V], instr: Instruction, index: Sequence[V]) -> V:
+def _dynamic_update_slice(g: Elements[V], instr: Instruction, index: Sequence[V]) -> Steps[V, V]:
     operand, update = instr.operands[0], instr.operands[1]
-    clamped = update_starts(g, instr)
+    clamped = yield from _update_starts(g, instr)
     conds, uidx = [], []
     for v, start, size in zip(index, clamped, update.shape.dims):
         rel = g.let(g.sub(v, start))  # both in [0, dim): fits the index type
         conds += [g.ge(rel, g.const(0)), g.lt(rel, g.const(size))]
         uidx.append(g.clamp(rel, 0, max(size - 1, 0)))
-    base = g.value(operand, index)
+    base = yield operand, list(index)
     if update.shape.size == 0:
         return base
     inside = g.let(all_of(g, conds), "pred")
-    return g.choose(inside, g.value(update, uidx), base, _dtype(instr))
+    return g.choose(inside, (yield update, uidx), base, _dtype(instr))
 
 
-def _gather(g: Elements[V], instr: Instruction, index: Sequence[V]) -> V:
+def _gather(g: Elements[V], instr: Instruction, index: Sequence[V]) -> Steps[V, V]:
     """XLA Gather: output dims are batch dims (from the indices) and offset dims (into the slice)."""
     operand, indices = instr.operands
     gd = gather_dims(instr)
@@ -295,7 +365,7 @@ def _gather(g: Elements[V], instr: Instruction, index: Sequence[V]) -> V:
     starts = [g.const(0)] * operand.shape.rank
     for k in range(gd.n_index):
         d = gd.start_index_map[k]
-        raw = _index_vector(g, indices, gd.index_vector_dim, batch_index, k)
+        raw = yield from _index_vector(g, indices, gd.index_vector_dim, batch_index, k)
         starts[d] = g.clamp(raw, 0, operand.shape.dims[d] - gd.slice_sizes[d])
     # Batching dims: the operand's batching dim takes the matching indices batch coordinate.
     for od, sd in zip(gd.operand_batching_dims, gd.start_indices_batching_dims):
@@ -303,7 +373,7 @@ def _gather(g: Elements[V], instr: Instruction, index: Sequence[V]) -> V:
     src = list(starts)
     for od, wd in zip(gd.offset_dims, gd.window_dims):
         src[wd] = g.let(g.add(starts[wd], index[od]))
-    return g.value(operand, src)
+    return (yield operand, src)
 
 
 INDEX_RULES: dict[O, Rule] = {

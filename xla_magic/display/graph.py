@@ -175,12 +175,21 @@ def kernel_graph(report: Report, module: Module | None = None) -> Graph:
     memo: dict[int, set[str]] = {}
 
     def sources(i) -> set[str]:
-        if id(i) in memo:
-            return memo[id(i)]
-        u = unit(i)
-        out = {u} if u is not None else set().union(*(sources(o) for o in i.operands)) if i.operands else set()
-        memo[id(i)] = out
-        return out
+        # Post-order on an explicit stack: a looked-through chain may be as long as the program.
+        stack = [i]
+        while stack:
+            x = stack[-1]
+            if id(x) in memo:
+                stack.pop()
+                continue
+            u = unit(x)
+            pending = [o for o in x.operands if id(o) not in memo] if u is None else []
+            if pending:
+                stack.extend(pending)
+                continue
+            memo[id(x)] = {u} if u is not None else set().union(*(memo[id(o)] for o in x.operands))
+            stack.pop()
+        return memo[id(i)]
 
     edges: set[tuple[str, str]] = set()
     for i in comp.instructions:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Literal
 
 from ..hlo.ir import Computation, Instruction, Module
@@ -312,10 +313,12 @@ def interpreter_live_bytes(module: Module) -> list[int]:
         last[id(i)] = len(order) - 1
         if i.opcode in (O.TUPLE, O.GET_TUPLE_ELEMENT, O.BITCAST):
             stack.extend(i.operands)
-    live = [0] * len(order)
+    # Each value adds its bytes where it starts and takes them off after its last use; the running
+    # sum is the live bytes (per value per step would be quadratic in a long program).
+    delta = [0] * (len(order) + 1)
     for i in order:
         if i.opcode in (O.PARAMETER, O.CONSTANT, O.TUPLE, O.GET_TUPLE_ELEMENT, O.BITCAST):
             continue
-        for s in range(step[id(i)], last[id(i)] + 1):
-            live[s] += i.shape.nbytes
-    return live
+        delta[step[id(i)]] += i.shape.nbytes
+        delta[last[id(i)] + 1] -= i.shape.nbytes
+    return list(accumulate(delta[:-1]))

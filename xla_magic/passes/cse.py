@@ -2,7 +2,7 @@
 attributes compute the same value; later ones are replaced by the first."""
 from __future__ import annotations
 
-from ..hlo.ir import Instruction, Module, replace_uses
+from ..hlo.ir import Instruction, Module, forward_all_uses, forward_uses
 from ..hlo.opcodes import Opcode
 
 # Never merged: each call yields a fresh value, or the op has effects.
@@ -35,8 +35,9 @@ def cse(module: Module) -> bool:
     changed = False
     for comp in module.computations:
         seen: dict[tuple[object, ...], Instruction] = {}
-        dead: set[int] = set()
+        first_of: dict[int, Instruction] = {}  # a replaced instruction -> the one that stays
         for i in comp.instructions:  # operands first, so replaced operands are seen before users
+            forward_uses(i, first_of)  # before the key: it names the operands
             k = _key(i)
             if k is None:
                 continue
@@ -45,9 +46,9 @@ def cse(module: Module) -> bool:
             except TypeError:  # an unhashable attribute value: leave this one alone
                 continue
             if first is not i:
-                replace_uses(comp, i, first)
-                dead.add(id(i))
+                first_of[id(i)] = first
                 changed = True
-        if dead:
-            comp.instructions = [i for i in comp.instructions if id(i) not in dead]
+        if first_of:
+            forward_all_uses(comp, first_of)
+            comp.instructions = [i for i in comp.instructions if id(i) not in first_of]
     return changed

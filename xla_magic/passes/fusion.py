@@ -354,14 +354,20 @@ class _Planner:
         return out
 
     def _siblings(self, a: _Group) -> list[_Group]:
+        # Each operand's users are read once: a value read by every step of a long chain (a bias)
+        # would otherwise make this quadratic in the chain's length.
         out: list[_Group] = []
+        seen_operands: set[int] = set()
+        seen = {id(a)}
         for i in a.all():
             for o in i.operands:
-                if o.opcode is O.CONSTANT:
+                if o.opcode is O.CONSTANT or id(o) in seen_operands:
                     continue
+                seen_operands.add(id(o))
                 for u in self.users.get(id(o), []):
                     g = self.owner.get(id(u))
-                    if g is not None and g is not a and g not in out:
+                    if g is not None and id(g) not in seen:
+                        seen.add(id(g))
                         out.append(g)
         return out
 

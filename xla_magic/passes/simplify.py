@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..hlo.dtypes import DType
-from ..hlo.ir import Computation, Instruction, Module, NameGen, replace_uses, topological_sort
+from ..hlo.ir import Computation, Instruction, Module, NameGen, forward_all_uses, forward_uses, topological_sort
 from ..hlo.opcodes import Opcode as O
 from ..hlo.shape import Shape
 
@@ -401,7 +401,9 @@ def simplify_computation(comp: Computation, names: NameGen, max_rewrites_per_ins
     b = Builder(comp, names)
     changed = False
     work = list(comp.instructions)
+    forward: dict[int, Instruction] = {}  # replaced -> replacement
     for instr in work:
+        forward_uses(instr, forward)  # rules see the replacements of its operands
         current = instr
         for _ in range(max_rewrites_per_instr):
             rules = RULES_BY_OPCODE.get(current.opcode, ())
@@ -419,11 +421,12 @@ def simplify_computation(comp: Computation, names: NameGen, max_rewrites_per_ins
         if current is not instr:
             comp.instructions.extend(b.added)
             b.added = []
-            replace_uses(comp, instr, current)
+            forward[id(instr)] = current
             changed = True
         elif b.added:  # a rule built instructions and then declined: drop them
             b.added = []
     if changed:
+        forward_all_uses(comp, forward)
         topological_sort(comp)
     return changed
 

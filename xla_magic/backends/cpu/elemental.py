@@ -18,7 +18,7 @@ from ...hlo.dtypes import S64, DType
 from ...hlo.ir import Instruction
 from ...hlo.opcodes import ELEMENTWISE
 from ...hlo.opcodes import Opcode as O
-from ..indexing import INDEX_RULES, Kind, delinearize, linearize
+from ..indexing import INDEX_RULES, Kind, Steps, delinearize, drive, linearize, operand_values
 from . import irtypes as T
 from .irtypes import I64, Unsupported, i64
 from .scalar import Emitter, convert_value, emit_scalar_op
@@ -148,6 +148,10 @@ class Elemental(IRIndexOps):
 
     # -- values --
     def value(self, instr: Instruction, index: Sequence[ir.Value]) -> ir.Value:
+        return drive(self._value(instr, list(index)), self._value)
+
+    def _value(self, instr: Instruction, index: list[ir.Value]) -> Steps[ir.Value, ir.Value]:
+        """The value of `instr` at `index`, yielding for the operand values it needs (see `drive`)."""
         key = (id(instr), tuple(id(v) if not isinstance(v, ir.Constant) else ("c", v.constant) for v in index))
         hit = self.cache.get(key)
         if hit is not None:
@@ -159,18 +163,14 @@ class Elemental(IRIndexOps):
         elif instr.opcode is O.CONSTANT:
             v = _constant(self, instr, index)
         elif instr.opcode in INDEX_RULES:
-            v = INDEX_RULES[instr.opcode](self, instr, index)
+            v = yield from INDEX_RULES[instr.opcode](self, instr, index)
         elif instr.opcode in ELEMENTWISE:
             v = emit_scalar_op(self.em, instr, [_dtype(o) for o in instr.operands],
-                               [self.scalar_operand(o, index) for o in instr.operands])
+                               (yield from operand_values(instr, index)))
         else:
             raise Unsupported(f"{instr.opcode.value} ('{instr.name}') inside a loop kernel")
         self.cache[key] = v
         return v
-
-    def scalar_operand(self, o: Instruction, index: Sequence[ir.Value]) -> ir.Value:
-        """An operand that may be a scalar standing for every element (select's pred, clamp's bounds)."""
-        return self.value(o, [] if o.shape.rank == 0 else index)
 
     def choose(self, p: ir.Value, a: ir.Value, b: ir.Value, dt: DType) -> ir.Value:
         return self.b.select(p, a, b)

@@ -20,7 +20,7 @@ from ...hlo.ir import Instruction
 from ...hlo.opcodes import ELEMENTWISE
 from ...hlo.opcodes import Opcode as O
 from ...hlo.shape import row_major_strides
-from ..indexing import INDEX_RULES, Kind, delinearize, linearize
+from ..indexing import INDEX_RULES, Kind, Steps, delinearize, drive, linearize, operand_values
 from . import ctype as C
 from .ctype import Unsupported
 from .scalar import Emitter, convert_value, scalar_op
@@ -252,6 +252,10 @@ class Elemental(CIndexOps):
 
     # -- values --
     def value(self, instr: Instruction, index: Sequence[str]) -> str:
+        return drive(self._value(instr, list(index)), self._value)
+
+    def _value(self, instr: Instruction, index: list[str]) -> Steps[str, str]:
+        """The value of `instr` at `index`, yielding for the operand values it needs (see `drive`)."""
         key = (id(instr), tuple(index))
         hit = self.em.lookup(key)
         if hit is not None:
@@ -263,19 +267,14 @@ class Elemental(CIndexOps):
         elif instr.opcode is O.CONSTANT:
             v = _constant(self, instr, index)
         elif instr.opcode in INDEX_RULES:
-            v = INDEX_RULES[instr.opcode](self, instr, index)
+            v = yield from INDEX_RULES[instr.opcode](self, instr, index)
         elif instr.opcode in ELEMENTWISE:
-            v = scalar_op(instr, [_dtype(o) for o in instr.operands],
-                          [self.scalar_operand(o, index) for o in instr.operands])
+            v = scalar_op(instr, [_dtype(o) for o in instr.operands], (yield from operand_values(instr, index)))
         else:
             raise Unsupported(f"{instr.opcode.value} ('{instr.name}') inside a loop kernel")
         v = self.em.tmp(C.value(_dtype(instr)), v)
         self.em.remember(key, v)
         return v
-
-    def scalar_operand(self, o: Instruction, index: Sequence[str]) -> str:
-        """An operand that may be a scalar standing for every element (select's pred, clamp's bounds)."""
-        return self.value(o, [] if o.shape.rank == 0 else index)
 
     def choose(self, p: str, a: str, b: str, dt: DType) -> str:
         return self.em.tmp(C.value(dt), f"({p} ? {a} : {b})")
