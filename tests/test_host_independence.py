@@ -72,6 +72,23 @@ def test_the_override_reaches_code_generation_and_the_cache_key(monkeypatch):
     assert "%ymm" not in asm["x86-64-v2"] and "%ymm" in asm["x86-64-v3"]  # SSE only; AVX
 
 
+@needs_x86
+def test_code_for_features_this_machine_lacks_is_shown_not_run(monkeypatch):
+    """A model beyond the host compiles (its IR and assembly can be read) but calling it raises
+    instead of dying on an illegal instruction, which would kill a notebook's kernel."""
+    have = set(target_for("").features.split(","))
+    lacking = [f for f in ("+avx512fp16", "+amx-tile", "+avxvnniint16", "+sha512", "+avx10.2-512") if f not in have]
+    if not lacking:
+        pytest.skip("this machine has every feature the test could ask for")
+    monkeypatch.setenv(CPU_ENV, f"x86-64-v2,{lacking[0]}")
+    exe = xm.compile("HloModule m\n\nENTRY e {\n  x = f32[8] parameter(0)\n  ROOT r = f32[8] add(x, x)\n}\n",
+                     target="cpu", cache=False)
+    assert exe.unavailable is not None and lacking[0] in exe.unavailable
+    assert "add" in exe.report.artifacts["llvm_ir"]
+    with pytest.raises(RuntimeError, match="cannot run here"):
+        exe(np.ones(8, np.float32))
+
+
 # --- no contraction: IR and machine code ----------------------------------------------------
 
 ELEMENTWISE = """HloModule h

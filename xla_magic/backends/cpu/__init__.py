@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -139,8 +140,19 @@ def _artifacts(state: CpuState) -> Artifacts:
 
 def _executable(module: Module, report: Report, state: CpuState, loaded_from_disk: bool = False) -> Executable:
     from .callpath import make_caller
+    from .jit import CPU_ENV, missing_features
 
     jm = state.jit
+    missing = missing_features(jm.target)
+    if missing:  # compiled for another machine (XLA_MAGIC_CPU): its code can be read, not run
+        why = (f"the code is for {jm.target.cpu} ({CPU_ENV}={os.environ.get(CPU_ENV, '')!r}), and this "
+               f"machine lacks {', '.join(missing)}; the code is in exe.report.artifacts")
+
+        def refuse(args: Sequence[np.ndarray], outs: list[np.ndarray] | None = None) -> list[np.ndarray]:
+            raise RuntimeError(f"target 'cpu' cannot run here: {why}")
+
+        return Executable(module, refuse, report, "cpu", unavailable=why, loaded_from_disk=loaded_from_disk,
+                          backend_state=state)
     caller = make_caller(jm.address(state.entry), state.n_in, state.n_out, keepalive=jm)
     specs = [(s.dims, np.dtype(s.element_type.np)) for s in module.entry.root.shape.leaves()]
     allocate = OutputAllocator(specs)

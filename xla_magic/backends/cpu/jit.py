@@ -121,6 +121,17 @@ def target_for(spec: str) -> HostTarget:
     return HostTarget(triple, cpu, features, str(tm.target_data))
 
 
+def missing_features(target: HostTarget) -> list[str]:
+    """Features code for `target` may use that this machine lacks (a model named by XLA_MAGIC_CPU
+    beyond the host): such code is for reading, and running it would kill the process with an
+    illegal instruction. Empty where the host cannot report its features."""
+    native = target_for("")
+    if not native.features or target.features == native.features:
+        return []
+    have = {f for f in native.features.split(",") if f.startswith("+")}
+    return sorted(f for f in target.features.split(",") if f.startswith("+") and f not in have)
+
+
 # Without F16C (x86-64-v2 and older) LLVM converts half precision through compiler-runtime calls,
 # which MCJIT resolves only among symbols it was given: libgcc_s (GCC >= 12) has them.
 _RUNTIME_HELPERS = ("__extendhfsf2", "__truncsfhf2", "__truncdfhf2")
