@@ -31,6 +31,7 @@ from ..hlo.opcodes import Opcode as O
 from ..hlo.shape import Shape
 from ..hlo.walk import control_flow_computations
 from .cost import instruction_cost
+from .emittable import problem
 
 
 @dataclass(frozen=True)
@@ -214,6 +215,8 @@ class _Planner:
             return "a large constant stays a buffer"
         if op in _ROOT_ONLY:
             return f"{op.value} produces its whole result before others can read it"
+        if g.root.opcode is O.DYNAMIC_UPDATE_SLICE and p is g.root.operands[0]:
+            return "the buffer updated in place stays a buffer"
         if op not in _LOOP_OPS or p.shape.is_tuple:
             return f"{op.value} is not fusible"
         if len(g.all()) >= self.cfg.max_instructions:
@@ -485,6 +488,12 @@ def _materialize(module: Module, comp: Computation, planner: _Planner, names: Na
         if len(real_ops) <= 1 and len(outputs) == 1 and not g.dups:
             continue  # a single op stays as it is: it is its own kernel
         if len(inputs) > planner.cfg.max_inputs:
+            continue
+        # The contract with the code generators: a kernel no backend can emit is not made; its
+        # instructions stay kernels of their own.
+        why = problem([i for i in body], outputs)
+        if why is not None:
+            planner.reasons.setdefault(g.root.name, f"no kernel can hold this fusion: {why}")
             continue
         # The fused computation.
         fname = comp_name_gen()
