@@ -403,8 +403,22 @@ class _Planner:
         f, r = (fa, ra) if ra else (fb, rb)
         if r and not self._row_local(merged + a.dups + b.dups, f, r):
             return False
+        if self._merged_problem(merged, a.dups + b.dups) is not None:
+            return False
         self.merge(a, b)
         return True
+
+    def _merged_problem(self, merged: list[Instruction], dups: list[Instruction]) -> str | None:
+        """The contract with the code generators, on the kernel a merge would make: its outputs are
+        the members read outside it (copies in other kernels are checked again when kernels are made)."""
+        ids = {id(i) for i in merged}
+        body = sorted(merged + [d for d in dups if id(d) not in ids], key=lambda x: self.order[id(x)])
+        outs = [i for i in merged if i is self.comp.root or
+                any(id(u) not in ids for u in self.users.get(id(i), []))]
+        root = max(merged, key=lambda x: self.order[id(x)])
+        if not any(o is root for o in outs):
+            outs.append(root)
+        return problem(body, outs)
 
 
 def _squeeze(dims: Dims) -> Dims:
@@ -491,7 +505,7 @@ def _materialize(module: Module, comp: Computation, planner: _Planner, names: Na
             continue
         # The contract with the code generators: a kernel no backend can emit is not made; its
         # instructions stay kernels of their own.
-        why = problem([i for i in body], outputs)
+        why = problem(body, outputs)
         if why is not None:
             planner.reasons.setdefault(g.root.name, f"no kernel can hold this fusion: {why}")
             continue
