@@ -56,6 +56,18 @@ ENTRY e {
 }
 """
 
+# A per-row sum broadcast back along its rows, then reversed across rows: inside the row kernel
+# only the current row's sum exists, so the reverse must not join it.
+ROW_VALUE_READ_AT_ANOTHER_ROW = "HloModule m\n\n" + REDUCERS + """ENTRY e {
+  p1 = f32[5,3,2] parameter(0)
+  z = f32[] constant(0)
+  v2 = f32[5,3] reduce(p1, z), dimensions={2}, to_apply=add_r
+  v3 = f32[5,3,2] broadcast(v2), dimensions={0,1}
+  v10 = f32[5,3,2] reverse(v3), dimensions={0}
+  ROOT v14 = f32[5,3,2] divide(v10, p1)
+}
+"""
+
 
 def _fusions_emittable(text: str, target: str) -> None:
     m, _ = optimize(xm.parse_hlo(text), target=target)
@@ -65,7 +77,8 @@ def _fusions_emittable(text: str, target: str) -> None:
                 assert emittable(i.attrs["calls"]) is None, (i.name, emittable(i.attrs["calls"]))
 
 
-@pytest.mark.parametrize("text", [DUS_OF_A_COMPUTED_BUFFER, OUTPUT_OF_ANOTHER_SPACE], ids=["dus", "reduction"])
+@pytest.mark.parametrize("text", [DUS_OF_A_COMPUTED_BUFFER, OUTPUT_OF_ANOTHER_SPACE, ROW_VALUE_READ_AT_ANOTHER_ROW],
+                         ids=["dus", "reduction", "other-row"])
 def test_plans_the_backends_once_refused(text):
     rng = np.random.default_rng(0)
     m = xm.parse_hlo(text)
@@ -102,3 +115,10 @@ ENTRY e {
 """)
     why = emittable(m.computation("fused"))
     assert why is not None and "output l of shape f32[5] in a reduction over (9,)" in why
+
+
+def test_the_contract_refuses_a_per_row_value_read_at_another_row():
+    m, _ = optimize(xm.parse_hlo(ROW_VALUE_READ_AT_ANOTHER_ROW), target="cpu")
+    fused = [c for c in m.computations if any(i.opcode is O.REDUCE for i in c.instructions) and
+             any(i.opcode is O.REVERSE for i in c.instructions)]
+    assert not fused  # the reverse reads the broadcast sums from memory

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from enum import Enum
 
 from ..hlo.ir import Computation, Instruction
+from ..hlo.opcodes import ELEMENTWISE
 from ..hlo.opcodes import Opcode as O
 
 # Instructions a loop kernel cannot compute element by element.
@@ -57,6 +58,45 @@ def stray_reduce(reds: Sequence[Instruction]) -> Instruction | None:
                 None)
 
 
+def other_row_reader(body: Sequence[Instruction], full: Sequence[int], rdims: Sequence[int]) -> Instruction | None:
+    """In a reduction kernel the reduced dims are the inner loop and a reduce's result exists for
+    the current kept index only. So a value computed from one (per row, or full size through a
+    broadcast along the row) may be read only at the index it is computed for: by elementwise
+    ops, reshapes of per-row values, later reductions. The first instruction of `body` (program
+    order) that would read one elsewhere (a reverse, transpose, slice, broadcast across rows...)."""
+    full = tuple(full)
+    kept = tuple(k for k in range(len(full)) if k not in rdims)
+    outer = squeeze([full[k] for k in kept])
+    along_row = tuple(k for k in kept if full[k] != 1)
+    per_row = {id(i) for i in body if i.opcode is O.REDUCE}
+    full_size: set[int] = set()  # full-size values computed from per-row ones
+    for i in body:
+        if id(i) in per_row:
+            continue
+        reads_row = any(id(o) in per_row for o in i.operands)
+        reads_full = any(id(o) in full_size for o in i.operands)
+        if not (reads_row or reads_full):
+            continue
+        if i.opcode in ELEMENTWISE and not reads_full and squeeze(i.shape.dims) == outer:
+            per_row.add(id(i))
+        elif i.opcode in (O.RESHAPE, O.BITCAST) and not reads_full and squeeze(i.shape.dims) == outer:
+            per_row.add(id(i))  # only adds or drops 1-sized dims
+        elif i.opcode is O.GET_TUPLE_ELEMENT and i.operands[0].opcode is O.REDUCE:
+            per_row.add(id(i))
+        elif i.opcode is O.BROADCAST and not reads_full and tuple(i.shape.dims) == full:
+            src = i.operands[0].shape.dims
+            if tuple(d for k, d in enumerate(i.attrs["dimensions"]) if src[k] != 1) != along_row:
+                return i  # the per-row value would be read at another row
+            full_size.add(id(i))
+        elif i.opcode in ELEMENTWISE and tuple(i.shape.dims) == full:
+            full_size.add(id(i))
+        elif i.opcode is O.REDUCE:
+            continue  # a later phase, reading at the index it reduces
+        else:
+            return i
+    return None
+
+
 def problem(body: Sequence[Instruction], outputs: Sequence[Instruction]) -> str | None:
     """Why no code generator can emit a kernel computing `outputs` from `body` (its instructions
     in program order, without parameters), or None when every one can."""
@@ -76,6 +116,9 @@ def problem(body: Sequence[Instruction], outputs: Sequence[Instruction]) -> str 
         for o in outputs:
             if output_placement(o, full, rdims) is Placement.NEITHER:
                 return f"output {o.name} of shape {o.shape} in a reduction over {tuple(full)}"
+        reader = other_row_reader(body, full, rdims)
+        if reader is not None:
+            return f"{reader.name} reads a value computed per row at another row"
         return _not_elemental(body, ())
     kinds = [i for i in body if i.opcode in _ROOT_KINDS]
     if kinds:

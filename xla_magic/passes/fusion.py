@@ -31,7 +31,7 @@ from ..hlo.opcodes import Opcode as O
 from ..hlo.shape import Shape
 from ..hlo.walk import control_flow_computations
 from .cost import instruction_cost
-from .emittable import problem
+from .emittable import other_row_reader, problem
 
 
 @dataclass(frozen=True)
@@ -304,29 +304,7 @@ class _Planner:
     def _row_local(self, merged: list[Instruction], f: Dims, r: Dims) -> bool:
         """In a row kernel, a value computed per row (shape of f without r) may reach full-row
         instructions only through broadcasts along the row (kept dims in order) and elementwise ops."""
-        kept = tuple(k for k in range(len(f)) if k not in r)
-        outer = _squeeze(tuple(f[k] for k in kept))
-        ids = {id(i) for i in merged}
-        per_row = {id(i) for i in merged if i.opcode is O.REDUCE}
-        for i in sorted(merged, key=lambda x: self.order[id(x)]):
-            if id(i) in per_row:
-                continue
-            if not any(id(o) in per_row for o in i.operands if id(o) in ids):
-                continue
-            if i.opcode in ELEMENTWISE and _squeeze(i.shape.dims) == outer:
-                per_row.add(id(i))
-            elif i.opcode in (O.RESHAPE, O.BITCAST) and _squeeze(i.shape.dims) == outer:
-                per_row.add(id(i))  # only adds or drops 1-sized dims
-            elif i.opcode is O.BROADCAST and i.shape.dims == f:
-                src = i.operands[0].shape.dims
-                mapped = tuple(d for k, d in enumerate(i.attrs["dimensions"]) if src[k] != 1)
-                if mapped != tuple(k for k in kept if f[k] != 1):
-                    return False  # the per-row value would be read at another row
-            elif i.opcode is O.REDUCE and _squeeze(i.shape.dims) == outer:
-                continue
-            else:
-                return False
-        return True
+        return other_row_reader(sorted(merged, key=lambda x: self.order[id(x)]), f, r) is None
 
     def merge(self, a: _Group, b: _Group) -> None:
         """b absorbs a."""
