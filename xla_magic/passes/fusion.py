@@ -388,10 +388,13 @@ class _Planner:
 
     def _merged_problem(self, merged: list[Instruction], dups: list[Instruction]) -> str | None:
         """The contract with the code generators, on the kernel a merge would make: its outputs are
-        the members read outside it (copies in other kernels are checked again when kernels are made)."""
+        the members read outside it (checked again when kernels are made)."""
         ids = {id(i) for i in merged}
         body = sorted(merged + [d for d in dups if id(d) not in ids], key=lambda x: self.order[id(x)])
-        outs = [i for i in merged if i is self.comp.root or
+        # Read by copies of cheap producers in other kernels, too.
+        copied_reads = {id(o) for h in self.groups if not any(m is h.root for m in merged)
+                        for d in h.dups for o in d.operands}
+        outs = [i for i in merged if i is self.comp.root or id(i) in copied_reads or
                 any(id(u) not in ids for u in self.users.get(id(i), []))]
         root = max(merged, key=lambda x: self.order[id(x)])
         if not any(o is root for o in outs):
