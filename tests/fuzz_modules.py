@@ -102,10 +102,15 @@ class _Builder:
     def const(self, dt: str, value: str) -> Value:
         return self.emit(dt, (), f"constant({value})", keep=False)
 
+    def index_value(self, hi: int, dt: str) -> str:
+        """An index of type dt, sometimes out of range (XLA clamps it), sometimes the type's extreme."""
+        if self.rng.random() < 0.15:
+            info = np.iinfo(np.dtype({"s": "int", "u": "uint"}[dt[0]] + dt[1:]))
+            return str(self.rng.choice([info.min, info.max]))
+        return str(self.rng.randint(-3 if dt[0] == "s" else 0, hi + 3))
+
     def index_const(self, hi: int, dt: str) -> Value:
-        """A start index, sometimes out of range (XLA clamps it)."""
-        lo = -3 if dt[0] == "s" else 0
-        return self.const(dt, str(self.rng.randint(lo, hi + 3)))
+        return self.const(dt, self.index_value(hi, dt))
 
     # --- the families ---
 
@@ -292,8 +297,7 @@ class _Builder:
             return
         n = self.rng.randint(1, 4)
         dt = self.rng.choice(INDEX_TYPES)
-        lo = -2 if dt[0] == "s" else 0
-        vals = ", ".join(f"{{{self.rng.randint(lo, a.dims[0] + 2)}}}" for _ in range(n))
+        vals = ", ".join(f"{{{self.index_value(a.dims[0], dt)}}}" for _ in range(n))
         idx = self.emit(dt, (n, 1), f"constant({{{vals}}})", keep=False)
         self.emit(a.dt, (n, a.dims[1]), f"gather({a.name}, {idx.name}), offset_dims={{1}}, "
                                         f"collapsed_slice_dims={{0}}, start_index_map={{0}}, index_vector_dim=1, "
@@ -305,8 +309,7 @@ class _Builder:
             return
         n = self.rng.randint(1, 4)
         dt = self.rng.choice(INDEX_TYPES)
-        lo = -2 if dt[0] == "s" else 0
-        vals = ", ".join(f"{{{self.rng.randint(lo, a.dims[0] + 1)}}}" for _ in range(n))
+        vals = ", ".join(f"{{{self.index_value(a.dims[0], dt)}}}" for _ in range(n))
         idx = self.emit(dt, (n, 1), f"constant({{{vals}}})", keep=False)
         src = self.pick("f32")
         u = self.emit("f32", (n, a.dims[1]), f"broadcast({self.scalar_of(src).name}), dimensions={{}}", keep=False)
