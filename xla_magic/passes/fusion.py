@@ -15,6 +15,9 @@ Three steps, each a plain function over one computation:
    Inside such a kernel the reduced dimensions form the inner loop; values computed per row
    (the max, the sum, the mean) are read back only through broadcasts along that row.
 
+Every merge and every kernel keeps to the contract with the code generators (`emittable.py`): a
+merge that would break it is refused, and a kernel that still would is not made.
+
 The result is the FusionPlan (plain data: every kernel, every reason) and a module in which
 every kernel of two or more instructions is a `fusion` instruction calling a fused
 computation, as XLA prints it.
