@@ -131,7 +131,7 @@ def test_long_call_chains_do_not_recurse():
 # --- mutants that verify run the same on the interpreter and the cpu ---------------------------
 
 MUTATION_SEED = int(os.environ.get("XLA_MAGIC_FUZZ_SEED") or random.SystemRandom().randrange(1 << 31))
-MUTANTS = int(os.environ.get("XLA_MAGIC_FUZZ_MUTANTS") or 400)
+MUTANTS = int(os.environ.get("XLA_MAGIC_FUZZ_MUTANTS") or 1000)
 # Mutations that keep a module valid more often than character noise does.
 _SEMANTIC = ["f32", "s32", "add", "multiply", "subtract", "maximum", "negate", "exponential", "tanh",
              "dimensions={0}", "dimensions={1}", "{0,1}", "{1,0}", "2", "3", "1", "0", "LT", "GT"]
