@@ -1,7 +1,9 @@
 """No input text makes parse_hlo raise anything but HloParseError or HloVerifyError.
 
 Hypothesis mutates, truncates and splices the corpus files (thousands of cases); the parser
-verifies by default, so the verifier is fuzzed through the same door."""
+verifies by default, so the verifier is fuzzed through the same door. Mutants that verify run on
+the interpreter and the cpu and must agree (a new seed each run, printed; XLA_MAGIC_FUZZ_SEED
+replays it, XLA_MAGIC_FUZZ_MUTANTS sets how many)."""
 from __future__ import annotations
 
 import os
