@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ OTHER_TYPES = ("f16", "bf16", "f64", "s8", "u8", "s16", "u16", "u32", "s64", "u6
 # u64 indices below 2^63 unless XLA_MAGIC_FUZZ_HUGE_U64=1.
 HUGE_U64 = bool(os.environ.get("XLA_MAGIC_FUZZ_HUGE_U64"))
 INDEX_TYPES = ("s32", "s8", "u8", "u16", "u64", "s64")
+DISCONTINUOUS = {"floor", "ceil", "sign", "round-nearest-even"}
 UNARY_F = ["negate", "abs", "exponential", "tanh", "logistic", "sqrt", "log", "log-plus-one", "floor", "ceil",
            "sine", "cosine", "sign", "round-nearest-even", "exponential-minus-one", "rsqrt"]
 # Ops whose domain is kept (abs first) so that a chain is not all NaN.
@@ -77,6 +79,17 @@ class Value:
     dims: tuple[int, ...]
 
 
+# Ops whose f32 result is exactly the same on every target when their operands are. The rest
+# (transcendentals, divisions, sums that may be reassociated or contracted into fused
+# multiply-adds) may differ by an ulp, which a discontinuous op (compare, floor, convert to an
+# integer, a sort key) would turn into a different answer: those ops read exact values only.
+EXACT_OPS = frozenset({"negate", "abs", "maximum", "minimum", "select", "compare", "clamp", "broadcast", "transpose",
+                       "slice", "pad", "concatenate", "reshape", "reverse", "dynamic-slice", "dynamic-update-slice",
+                       "gather", "get-tuple-element", "convert", "iota", "constant", "floor", "ceil", "sign",
+                       "round-nearest-even", "parameter", "and", "or", "xor"})
+_OPERANDS = re.compile(r"\b([pv]\d+)\b")
+
+
 class _Builder:
     def __init__(self, rng: random.Random, dims: tuple[int, ...]):
         self.rng, self.n = rng, 0
@@ -84,9 +97,11 @@ class _Builder:
         self.values: list[Value] = []
         self.params: list[Value] = []
         self.extra: list[str] = []  # computations beside the entry (loop bodies, branches)
+        self.exact: dict[str, bool] = {}  # value name -> the same on every target (see EXACT_OPS)
         for dt, d in (("f32", dims), ("f32", dims), ("f32", ()), ("s32", dims)):
             v = Value(f"p{len(self.params)}", dt, d)
             self.lines.append(f"  {v.name} = {_shape(dt, d)} parameter({len(self.params)})")
+            self.exact[v.name] = True
             self.params.append(v)
             self.values.append(v)
 
@@ -96,16 +111,22 @@ class _Builder:
 
     def emit(self, dt: str, dims, rhs: str, keep: bool = True) -> Value:
         v = Value(self.fresh(), dt, tuple(dims))
+        op, _, rest = rhs.partition("(")
+        operands = _OPERANDS.findall(rest.split(")")[0])
+        same = op in EXACT_OPS or dt[0] in "sup" or "to_apply=max" in rhs
+        self.exact[v.name] = same and all(self.exact.get(o, False) for o in operands)
         self.lines.append(f"  {v.name} = {_shape(dt, dims)} {rhs}")
         if keep:
             self.values.append(v)
         return v
 
-    def pick(self, dt: str | None = None, rank_min: int = 0, pred: Callable[[Value], bool] | None = None) -> Value:
-        c = [v for v in self.values if (dt is None or v.dt == dt) and len(v.dims) >= rank_min and
-             (pred is None or pred(v))]
+    def pick(self, dt: str | None = None, rank_min: int = 0, pred: Callable[[Value], bool] | None = None,
+             exact: bool = False) -> Value:
+        """A value; `exact`: one computed the same on every target (see EXACT_OPS)."""
+        ok = [v for v in self.values if not exact or self.exact.get(v.name, False)]
+        c = [v for v in ok if (dt is None or v.dt == dt) and len(v.dims) >= rank_min and (pred is None or pred(v))]
         if not c:
-            c = [v for v in self.values if v.dt == (dt or "f32") and len(v.dims) >= rank_min]
+            c = [v for v in ok if v.dt == (dt or "f32") and len(v.dims) >= rank_min]
         if not c:
             raise _Skip
         return self.rng.choice(c)
@@ -130,8 +151,8 @@ class _Builder:
     # --- the families ---
 
     def unary(self) -> None:
-        a = self.pick("f32")
         op = self.rng.choice(UNARY_F)
+        a = self.pick("f32", exact=op in DISCONTINUOUS)
         if op in DOMAIN:
             a = self.emit("f32", a.dims, f"abs({a.name})", keep=False)
         self.emit("f32", a.dims, f"{op}({a.name})")
@@ -154,8 +175,8 @@ class _Builder:
         return self.emit(v.dt, (), f"reshape({one.name})", keep=False)
 
     def compare_select(self) -> None:
-        a = self.pick("f32")
-        b = self.pick("f32", pred=lambda v: v.dims == a.dims)
+        a = self.pick("f32", exact=True)
+        b = self.pick("f32", pred=lambda v: v.dims == a.dims, exact=True)
         if b.dims != a.dims:
             b = self.emit("f32", a.dims, f"broadcast({self.scalar_of(b).name}), dimensions={{}}", keep=False)
         c = self.emit("pred", a.dims, f"compare({a.name}, {b.name}), direction={self.rng.choice(COMPARE)}",
@@ -165,7 +186,7 @@ class _Builder:
         self.emit("f32", a.dims, f"select({c.name}, {a.name}, {b.name})")
 
     def convert(self) -> None:
-        a = self.pick()
+        a = self.pick(exact=True)
         to = {"f32": "s32", "s32": "f32"}.get(a.dt, "f32")
         if a.dt == "f32" and self.rng.random() < 0.5:
             to = "pred"
@@ -175,8 +196,8 @@ class _Builder:
 
     def retype(self) -> None:
         """Work in another element type: a convert, one op of that type, and the value kept."""
-        a = self.pick(self.rng.choice(["f32", "s32"]))
         dt = self.rng.choice(OTHER_TYPES)
+        a = self.pick(self.rng.choice(["f32", "s32"]), exact=dt[0] in "sup")
         if dt[0] == "u" and a.dt == "f32":
             # Known difference elsewhere: the simplifier folds convert(convert(x: s8) -> f32) -> u16
             # into one convert, which wraps negative values where the float one saturates.
@@ -357,7 +378,7 @@ class _Builder:
         return self.emit("f32", a.dims, f"select({zero.name}, {z.name}, {a.name})", keep=False)
 
     def sort(self) -> None:
-        a = self.pick("f32", rank_min=1)
+        a = self.pick("f32", rank_min=1, exact=True)
         if not a.dims:
             return
         a = self.ordered(a)
@@ -368,19 +389,21 @@ class _Builder:
         io = self.emit("s32", a.dims, f"iota(), iota_dimension={d}", keep=False)
         shape = f"({_shape('f32', a.dims)}, {_shape('s32', a.dims)})"
         s = Value(self.fresh(), "tuple", a.dims)
+        self.exact[s.name] = True  # keys of exact values
         self.lines.append(f"  {s.name} = {shape} sort({a.name}, {io.name}), dimensions={{{d}}}, is_stable=true, "
                           f"to_apply=lt2_f32")
         self.emit("f32", a.dims, f"get-tuple-element({s.name}), index=0")
         self.emit("s32", a.dims, f"get-tuple-element({s.name}), index=1")
 
     def topk(self) -> None:
-        a = self.pick("f32", rank_min=1)
+        a = self.pick("f32", rank_min=1, exact=True)
         if not a.dims:
             return
         k = self.rng.randint(1, a.dims[-1])
         out = a.dims[:-1] + (k,)
         a = self.ordered(a)
         s = Value(self.fresh(), "tuple", out)
+        self.exact[s.name] = True  # keys of exact values
         self.lines.append(f"  {s.name} = ({_shape('f32', out)}, {_shape('s32', out)}) topk({a.name}), k={k}, "
                           f"largest={'true' if self.rng.random() < 0.7 else 'false'}")
         self.emit("f32", out, f"get-tuple-element({s.name}), index=0")
@@ -401,7 +424,7 @@ class _Builder:
         self.emit(a.dt, out, f"reduce-window({a.name}, {init.name}), window={{{win}}}, to_apply={fn}_{a.dt}")
 
     def select_and_scatter(self) -> None:
-        a = self.pick("f32", rank_min=1)
+        a = self.pick("f32", rank_min=1, exact=True)
         if not a.dims:
             return
         size = [self.rng.randint(1, min(2, d)) for d in a.dims]
@@ -445,12 +468,12 @@ class _Builder:
             f"br{k}_1 {{\n  x = {sh} parameter(0)\n  ROOT y = {sh} exponential(x)\n}}\n"
             f"br{k}_2 {{\n  x = {sh} parameter(0)\n  ROOT y = {sh} multiply(x, x)\n}}\n")
         if self.rng.random() < 0.5:
-            s = self.scalar_of(self.pick("s32"))
+            s = self.scalar_of(self.pick("s32", exact=True))
             c = self.emit("s32", (), f"remainder({s.name}, {self.const('s32', '5').name})", keep=False)
             self.emit("f32", a.dims, f"conditional({c.name}, {a.name}, {a.name}, {a.name}), "
                                      f"branch_computations={{br{k}_0, br{k}_1, br{k}_2}}")
         else:
-            s = self.scalar_of(self.pick("f32"))
+            s = self.scalar_of(self.pick("f32", exact=True))
             c = self.emit("pred", (), f"compare({s.name}, {self.const('f32', '0').name}), direction=GT", keep=False)
             self.emit("f32", a.dims, f"conditional({c.name}, {a.name}, {a.name}), "
                                      f"true_computation=br{k}_1, false_computation=br{k}_0")
