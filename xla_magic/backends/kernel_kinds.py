@@ -12,7 +12,10 @@ from enum import Enum
 
 from ..hlo.ir import Computation, Instruction
 from ..hlo.opcodes import Opcode as O
+from ..passes.emittable import NOT_IN_LOOPS
 from .kernel_shapes import reduced_dims_innermost
+
+__all__ = ["NOT_IN_LOOPS", "KernelKind", "classify", "is_top_k", "not_in_loops"]
 
 
 class KernelKind(Enum):
@@ -27,11 +30,6 @@ class KernelKind(Enum):
     DOT = "dot"
     CONVOLUTION = "convolution"
 
-
-# Instructions a loop kernel cannot compute element by element (each backend words the error).
-NOT_IN_LOOPS = frozenset({O.REDUCE_WINDOW, O.SCATTER, O.SELECT_AND_SCATTER, O.SORT, O.DOT, O.CONVOLUTION,
-                          O.RNG_BIT_GENERATOR, O.RNG, O.CUSTOM_CALL, O.FFT, O.WHILE, O.CONDITIONAL, O.CALL,
-                          O.TOPK})
 
 _BY_ROOT = {O.DOT: KernelKind.DOT, O.CONVOLUTION: KernelKind.CONVOLUTION, O.SORT: KernelKind.SORT,
             O.TOPK: KernelKind.TOP_K}

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import Enum
 from typing import TypeVar
 
 from ..hlo.ir import Computation, Instruction
 from ..hlo.opcodes import Opcode as O
+from ..passes.emittable import Placement, output_placement, stray_reduce
+
+__all__ = ["Placement"]  # defined beside the planner's rules, which place outputs the same way
 
 V = TypeVar("V")
 
@@ -49,18 +51,6 @@ def _innermost(rdims: Sequence[int], rank: int) -> bool:
 def reduced_dims_innermost(reduce: Instruction) -> bool:
     """Are a reduce's reduced dims the innermost ones (rows), or is it a column reduction?"""
     return _innermost(reduce.attrs["dimensions"], reduce.operands[0].shape.rank)
-
-
-def _squeeze(dims: Sequence[int]) -> tuple[int, ...]:
-    return tuple(d for d in dims if d != 1)
-
-
-class Placement(Enum):
-    """Where a reduction kernel writes an output."""
-
-    ROW = "row"  # once per kept index: a reduce's result or a value of the kept dims
-    FULL = "full"  # over the whole reduced operand, after the last phase (softmax's result)
-    NEITHER = "neither"  # no place in this kernel: the backend rejects it
 
 
 @dataclass(frozen=True)
@@ -162,25 +152,11 @@ def reduction_space(comp: Computation) -> ReductionSpace:
     r0 = reds[0]
     full = tuple(r0.operands[0].shape.dims)
     rdims = tuple(sorted(r0.attrs["dimensions"]))
-    stray = next((r for r in reds if r.operands[0].shape.dims != full or
-                  tuple(sorted(r.attrs["dimensions"])) != rdims), None)
+    stray = stray_reduce(reds)
     kept = tuple(d for d in range(len(full)) if d not in rdims)
-    kept_dims = _squeeze([full[d] for d in kept])
     root = comp.root
     outs = list(root.operands) if root.opcode is O.TUPLE else [root]
-    outputs = []
-    for n, o in enumerate(outs):
-        # Per row first: when each row reduces one element, an output of the operand's dims is
-        # written once per kept index rather than by a loop of one.
-        if o.shape.is_tuple:  # a variadic reduce writes its result leaves per row
-            place = Placement.ROW if o.opcode is O.REDUCE else Placement.NEITHER
-        elif _squeeze(o.shape.dims) == kept_dims:
-            place = Placement.ROW
-        elif o.shape.dims == full and o.opcode is not O.REDUCE:
-            place = Placement.FULL
-        else:
-            place = Placement.NEITHER
-        outputs.append(ReductionOutput(n, o, place))
+    outputs = [ReductionOutput(n, o, output_placement(o, full, rdims)) for n, o in enumerate(outs)]
     readers = []
     for r in reds:
         if ReductionSpace.n_operands(r) == 1:

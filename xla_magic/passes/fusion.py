@@ -15,6 +15,9 @@ Three steps, each a plain function over one computation:
    Inside such a kernel the reduced dimensions form the inner loop; values computed per row
    (the max, the sum, the mean) are read back only through broadcasts along that row.
 
+Every merge and every kernel keeps to the contract with the code generators (`emittable.py`): a
+merge that would break it is refused, and a kernel that still would is not made.
+
 The result is the FusionPlan (plain data: every kernel, every reason) and a module in which
 every kernel of two or more instructions is a `fusion` instruction calling a fused
 computation, as XLA prints it.
@@ -31,6 +34,7 @@ from ..hlo.opcodes import Opcode as O
 from ..hlo.shape import Shape
 from ..hlo.walk import control_flow_computations
 from .cost import instruction_cost
+from .emittable import other_row_reader, problem
 
 
 @dataclass(frozen=True)
@@ -214,6 +218,8 @@ class _Planner:
             return "a large constant stays a buffer"
         if op in _ROOT_ONLY:
             return f"{op.value} produces its whole result before others can read it"
+        if g.root.opcode is O.DYNAMIC_UPDATE_SLICE and p is g.root.operands[0]:
+            return "the buffer updated in place stays a buffer"
         if op not in _LOOP_OPS or p.shape.is_tuple:
             return f"{op.value} is not fusible"
         if len(g.all()) >= self.cfg.max_instructions:
@@ -301,29 +307,7 @@ class _Planner:
     def _row_local(self, merged: list[Instruction], f: Dims, r: Dims) -> bool:
         """In a row kernel, a value computed per row (shape of f without r) may reach full-row
         instructions only through broadcasts along the row (kept dims in order) and elementwise ops."""
-        kept = tuple(k for k in range(len(f)) if k not in r)
-        outer = _squeeze(tuple(f[k] for k in kept))
-        ids = {id(i) for i in merged}
-        per_row = {id(i) for i in merged if i.opcode is O.REDUCE}
-        for i in sorted(merged, key=lambda x: self.order[id(x)]):
-            if id(i) in per_row:
-                continue
-            if not any(id(o) in per_row for o in i.operands if id(o) in ids):
-                continue
-            if i.opcode in ELEMENTWISE and _squeeze(i.shape.dims) == outer:
-                per_row.add(id(i))
-            elif i.opcode in (O.RESHAPE, O.BITCAST) and _squeeze(i.shape.dims) == outer:
-                per_row.add(id(i))  # only adds or drops 1-sized dims
-            elif i.opcode is O.BROADCAST and i.shape.dims == f:
-                src = i.operands[0].shape.dims
-                mapped = tuple(d for k, d in enumerate(i.attrs["dimensions"]) if src[k] != 1)
-                if mapped != tuple(k for k in kept if f[k] != 1):
-                    return False  # the per-row value would be read at another row
-            elif i.opcode is O.REDUCE and _squeeze(i.shape.dims) == outer:
-                continue
-            else:
-                return False
-        return True
+        return other_row_reader(sorted(merged, key=lambda x: self.order[id(x)]), f, r) is None
 
     def merge(self, a: _Group, b: _Group) -> None:
         """b absorbs a."""
@@ -406,8 +390,25 @@ class _Planner:
         f, r = (fa, ra) if ra else (fb, rb)
         if r and not self._row_local(merged + a.dups + b.dups, f, r):
             return False
+        if self._merged_problem(merged, a.dups + b.dups) is not None:
+            return False
         self.merge(a, b)
         return True
+
+    def _merged_problem(self, merged: list[Instruction], dups: list[Instruction]) -> str | None:
+        """The contract with the code generators, on the kernel a merge would make: its outputs are
+        the members read outside it (checked again when kernels are made)."""
+        ids = {id(i) for i in merged}
+        body = sorted(merged + [d for d in dups if id(d) not in ids], key=lambda x: self.order[id(x)])
+        # Read by copies of cheap producers in other kernels, too.
+        copied_reads = {id(o) for h in self.groups if not any(m is h.root for m in merged)
+                        for d in h.dups for o in d.operands}
+        outs = [i for i in merged if i is self.comp.root or id(i) in copied_reads or
+                any(id(u) not in ids for u in self.users.get(id(i), []))]
+        root = max(merged, key=lambda x: self.order[id(x)])
+        if not any(o is root for o in outs):
+            outs.append(root)
+        return problem(body, outs)
 
 
 def _squeeze(dims: Dims) -> Dims:
@@ -491,6 +492,12 @@ def _materialize(module: Module, comp: Computation, planner: _Planner, names: Na
         if len(real_ops) <= 1 and len(outputs) == 1 and not g.dups:
             continue  # a single op stays as it is: it is its own kernel
         if len(inputs) > planner.cfg.max_inputs:
+            continue
+        # The contract with the code generators: a kernel no backend can emit is not made; its
+        # instructions stay kernels of their own.
+        why = problem(body, outputs)
+        if why is not None:
+            planner.reasons.setdefault(g.root.name, f"no kernel can hold this fusion: {why}")
             continue
         # The fused computation.
         fname = comp_name_gen()
