@@ -170,3 +170,14 @@ def test_deep_nesting_is_an_error_not_a_recursion_crash():
 def test_parse_rejects_non_text():
     with pytest.raises(TypeError):
         parse_hlo(b"HloModule m")
+
+
+def test_negative_zero_float_constants_keep_their_sign():
+    """XLA prints a float -0.0 as "-0"; read back it must still be -0.0 (an integer -0 is 0)."""
+    from xla_magic.hlo.evaluator import make_plan, run_plan
+
+    text = ("HloModule m\n\nENTRY e {\n  c = f32[] constant(-0)\n  d = f16[2] constant({-0, 0})\n"
+            "  i = s32[] constant(-0)\n  ROOT r = (f32[], f16[2], s32[]) tuple(c, d, i)\n}\n")
+    for m in (parse_hlo(text), parse_hlo(parse_hlo(text).to_text())):
+        c, d, i = run_plan(make_plan(m.entry), [])
+        assert np.signbit(c) and list(np.signbit(d)) == [True, False] and i == 0

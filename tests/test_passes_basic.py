@@ -74,6 +74,25 @@ def test_lossy_convert_chain_is_kept():
     assert entry_ops(m) == ["parameter", "convert", "convert"]
 
 
+@pytest.mark.parametrize("mid, out, folds", [
+    ("f32", "u16", False),  # s8 -> f32 -> u16 saturates -2 to 0; s8 -> u16 would wrap it to 65534
+    ("f32", "s32", True),  # s32 holds every s8: both paths give the value itself
+    ("s16", "u16", True),  # integers all the way: both wrap the same
+])
+def test_int_float_int_convert_chain_folds_only_when_the_result_holds_every_value(mid, out, folds):
+    import numpy as np
+
+    from xla_magic.hlo.evaluator import make_plan, run_plan
+
+    text = ("HloModule m\n\nENTRY e {\n  x = s8[4] parameter(0)\n"
+            f"  f = {mid}[4] convert(x)\n  ROOT r = {out}[4] convert(f)\n}}\n")
+    x = np.array([-2, -128, 5, 127], np.int8)
+    before = run_plan(make_plan(parse_hlo(text).entry), [x])
+    m = run(text, simplify, dce)
+    assert entry_ops(m).count("convert") == (1 if folds else 2)
+    np.testing.assert_array_equal(run_plan(make_plan(m.entry), [x]), before)
+
+
 def test_float_times_zero_is_kept():
     # x * 0 is NaN for x = inf or NaN: only integers fold.
     m = run(body("z = f32[] constant(0)\n  b = f32[4,8] broadcast(z), dimensions={}\n"

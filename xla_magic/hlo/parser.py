@@ -304,7 +304,8 @@ def _scalar_value(cur: _Cursor) -> bool | int | float:
     if "0x" in low:
         return int(low, 16)
     if re.fullmatch(r"-?\d+", low):
-        return int(low)
+        # XLA prints a float -0.0 as "-0": keep its sign (an integer constant reads it as 0).
+        return -0.0 if low.startswith("-") and int(low) == 0 else int(low)
     return float(low)
 
 

@@ -208,10 +208,15 @@ def convert_of_convert(i: Instruction, b: Builder) -> Instruction | None:
     if src.opcode is not O.CONVERT:
         return None
     a = src.operands[0]
-    if not _lossless(a.shape.element_type, src.shape.element_type):
+    frm, mid, out = a.shape.element_type, src.shape.element_type, i.shape.element_type
+    if not _lossless(frm, mid):
         return None
     if a.shape.dtype == i.shape.dtype:
         return a
+    # From a float, converting to an integer saturates; from an integer it wraps: int -> float -> int
+    # equals int -> int only when the result type holds every value (s8 -> f32 -> u16 of -2 is 0).
+    if frm.is_int and mid.is_float and out.is_int and not _lossless(frm, out):
+        return None
     return b.make(O.CONVERT, i.shape, [a])
 
 
