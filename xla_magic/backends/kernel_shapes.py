@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from math import prod
 from typing import TypeVar
 
 from ..hlo.ir import Computation, Instruction
@@ -97,12 +98,12 @@ class ReductionSpace:
     @property
     def nk(self) -> int:
         """How many kept indices (rows, or columns)."""
-        return _prod(self.kept_dims)
+        return prod(self.kept_dims)
 
     @property
     def nr(self) -> int:
         """How many elements each kept index reduces."""
-        return _prod(self.red_dims)
+        return prod(self.red_dims)
 
     @property
     def row(self) -> bool:
@@ -137,13 +138,6 @@ class ReductionSpace:
     @property
     def has_full_outputs(self) -> bool:
         return any(o.placement is Placement.FULL for o in self.outputs)
-
-
-def _prod(dims: Sequence[int]) -> int:
-    n = 1
-    for d in dims:
-        n *= d
-    return n
 
 
 def reduction_space(comp: Computation) -> ReductionSpace:

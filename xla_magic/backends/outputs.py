@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from math import prod
 
 import numpy as np
 
@@ -19,7 +20,7 @@ POOL_PER_OUTPUT = 2  # `y = f(x)` in a loop keeps the previous result alive duri
 class OutputAllocator:
     def __init__(self, specs: list[tuple[tuple[int, ...], np.dtype]]):
         self.specs = specs
-        self.pooled = [np.dtype(t).itemsize * _size(d) >= POOL_MIN_BYTES for d, t in specs]
+        self.pooled = [np.dtype(t).itemsize * prod(d) >= POOL_MIN_BYTES for d, t in specs]
         self.pools: list[list[np.ndarray]] = [[] for _ in specs]
         self.any_pooled = any(self.pooled)
         self.lock = threading.Lock()
@@ -56,13 +57,6 @@ class OutputAllocator:
         """Drops the recycled arrays (memory goes back to the system once callers drop theirs)."""
         with self.lock:
             self.pools = [[] for _ in self.specs]
-
-
-def _size(dims) -> int:
-    n = 1
-    for d in dims:
-        n *= d
-    return n
 
 
 def _refs(arrays: list[np.ndarray], j: int) -> int:

@@ -24,8 +24,9 @@ from ..hlo.walk import control_flow_computations
 ALIGN = 64  # bytes: a cache line, and what AVX-512 loads like
 
 
-def _align(n: int) -> int:
-    return (n + ALIGN - 1) // ALIGN * ALIGN
+def align_up(n: int, to: int = ALIGN) -> int:
+    """`n` rounded up to a multiple of `to` (the next slot start in an arena)."""
+    return (n + to - 1) // to * to
 
 
 BufferKind = Literal["temp", "output", "parameter", "constant"]
@@ -251,7 +252,7 @@ def pack(ranges: Sequence[Buffer], base: int = 0) -> Packing:
     placed: list[tuple[int, int, int, int]] = []  # (offset, aligned size, start, end)
     for n in sorted(range(len(ranges)), key=lambda k: (-ranges[k].size, ranges[k].start)):
         b = ranges[n]
-        size = _align(b.size)
+        size = align_up(b.size)
         offset = base
         overlapping = sorted((p for p in placed if p[2] <= b.end and b.start <= p[3]), key=lambda p: p[0])
         for p_offset, p_size, _, _ in overlapping:

@@ -17,7 +17,8 @@ from llvmlite import ir
 from ...hlo.ir import Computation, Instruction, Module
 from ...hlo.opcodes import Opcode as O
 from ...hlo.walk import control_flow_computations
-from ...passes.buffers import ALIGN, BufferAssignment
+from ...passes.buffers import ALIGN, BufferAssignment, align_up
+from ..program_values import as_computation, leaves, nest, tuple_element
 from . import irtypes as T
 from .elemental import _global_constant
 from .irtypes import I8, I64, PTR, VOID, Unsupported, i64
@@ -36,36 +37,8 @@ class Program:
     kernels: dict[str, str] = field(default_factory=dict)  # kernel function -> HLO instruction
 
 
-def _leaves(v) -> list:
-    out, stack = [], [v]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, list):
-            stack.extend(reversed(x))
-        else:
-            out.append(x)
-    return out
-
-
-def _tuple_element(v: object, k: int) -> object:
-    assert isinstance(v, list), "get-tuple-element of a value that is not a tuple"
-    return v[k]
-
-
 def _n_leaves(shape) -> int:
     return len(shape.leaves())
-
-
-def _nest(shape, flat: list):
-    """Leaf pointers back into the tuple structure of `shape`."""
-    it = iter(flat)
-
-    def build(s):
-        if s.is_tuple:
-            return [build(x) for x in s.tuple_shapes]
-        return next(it)
-
-    return build(shape)
 
 
 def _library_key(i: Instruction) -> tuple | None:
@@ -74,16 +47,6 @@ def _library_key(i: Instruction) -> tuple | None:
         return None
     return (i.opcode, i.shape.without_layout(), tuple(o.shape.without_layout() for o in i.operands),
             tuple(sorted((k, repr(v)) for k, v in i.attrs.items())))
-
-
-def _wrap(instr: Instruction) -> Computation:
-    """One instruction as a computation of its own: operands become parameters."""
-    params = []
-    for k, o in enumerate(instr.operands):
-        params.append(Instruction(f"p{k}", O.PARAMETER, o.shape, [], {}, None, None, k))
-    clone = Instruction(instr.name, instr.opcode, instr.shape, params, dict(instr.attrs), instr.metadata,
-                        instr.literal)
-    return Computation(f"wrapped.{instr.name}", params + [clone], clone)
 
 
 class _Codegen:
@@ -123,7 +86,7 @@ class _Codegen:
         args = iter(fn.args[1:])
         vals: dict[int, object] = {}
         for p in comp.parameters:
-            vals[id(p)] = _nest(p.shape, [next(args) for _ in range(_n_leaves(p.shape))])
+            vals[id(p)] = nest(p.shape, [next(args) for _ in range(_n_leaves(p.shape))])
         outs = list(args)
         dest = self._root_destinations(comp, outs)
         pred_slot = None
@@ -137,7 +100,7 @@ class _Codegen:
             elif i.opcode is O.TUPLE:
                 vals[id(i)] = [vals[id(o)] for o in i.operands]
             elif i.opcode is O.GET_TUPLE_ELEMENT:
-                vals[id(i)] = _tuple_element(vals[id(i.operands[0])], i.attrs["index"])
+                vals[id(i)] = tuple_element(vals[id(i.operands[0])], i.attrs["index"])
             elif i.opcode in _VIEWS and not i.shape.is_tuple:
                 vals[id(i)] = vals[id(i.operands[0])]
             elif i.opcode is O.WHILE:
@@ -150,13 +113,13 @@ class _Codegen:
                 vals[id(i)] = self._conditional(b, arena, i, vals, dest)
             elif i.opcode is O.CALL:
                 out = self._dests(b, arena, i, dest)
-                ins = [leaf for o in i.operands for leaf in _leaves(vals[id(o)])]
+                ins = [leaf for o in i.operands for leaf in leaves(vals[id(o)])]
                 b.call(self.functions[id(i.attrs["to_apply"])], [arena, *ins, *out])
-                vals[id(i)] = _nest(i.shape, out)
+                vals[id(i)] = nest(i.shape, out)
             else:
                 vals[id(i)] = self._kernel(b, arena, i, vals, dest)
         # Results not written in place (parameters, constants, views of them, repeats) are copied.
-        for k, (ptr, leaf) in enumerate(zip(outs, _leaves(vals[id(comp.root)]))):
+        for k, (ptr, leaf) in enumerate(zip(outs, leaves(vals[id(comp.root)]))):
             if leaf is not ptr:
                 memcpy(self.m, b, ptr, leaf, comp.root.shape.leaves()[k].nbytes)
         b.ret_void()
@@ -210,25 +173,25 @@ class _Codegen:
         key = _library_key(i)
         kfn = self._shared.get(key) if key is not None else None
         if kfn is None:
-            comp = i.attrs["calls"] if i.opcode is O.FUSION else _wrap(i)
+            comp = i.attrs["calls"] if i.opcode is O.FUSION else as_computation(i)
             name = self._fresh(f"k.{i.name}")
             kfn = define_kernel(self.m, name, comp)
             self.kernels[name] = i.name
             if key is not None:
                 self._shared[key] = kfn
-        ins = [leaf for o in i.operands for leaf in _leaves(vals[id(o)])]
+        ins = [leaf for o in i.operands for leaf in leaves(vals[id(o)])]
         out = self._dests(b, arena, i, dest)
         b.call(kfn, ins + out)
-        return _nest(i.shape, out)
+        return nest(i.shape, out)
 
     def _while(self, b, arena, i: Instruction, vals, dest, pred_slot) -> object:
         body, cond = i.attrs["body"], i.attrs["condition"]
         state = self._dests(b, arena, i, dest)
-        init = _leaves(vals[id(i.operands[0])])
+        init = leaves(vals[id(i.operands[0])])
         leaf_shapes = i.shape.leaves()
         for s, src, sh in zip(state, init, leaf_shapes):
             memcpy(self.m, b, s, src, sh.nbytes)
-        total = sum((sh.nbytes + ALIGN - 1) // ALIGN * ALIGN for sh in leaf_shapes)
+        total = sum(align_up(sh.nbytes) for sh in leaf_shapes)
         scratch = b.call(T.intrinsic(self.m, "malloc", PTR, [I64]), [i64(max(total, 1))])
         failed = b.icmp_unsigned("==", b.ptrtoint(scratch, I64), i64(0))
         with b.if_then(failed, likely=False):
@@ -236,7 +199,7 @@ class _Codegen:
         nxt, off = [], 0
         for sh in leaf_shapes:
             nxt.append(b.gep(scratch, [i64(off)], inbounds=True, source_etype=I8))
-            off += (sh.nbytes + ALIGN - 1) // ALIGN * ALIGN
+            off += align_up(sh.nbytes)
         fn = b.function
         head = fn.append_basic_block(f"{i.name}.cond")
         step = fn.append_basic_block(f"{i.name}.body")
@@ -253,12 +216,12 @@ class _Codegen:
         b.branch(head)
         b.position_at_end(done)
         b.call(T.intrinsic(self.m, "free", VOID, [PTR]), [scratch])
-        return _nest(i.shape, state)
+        return nest(i.shape, state)
 
     def _conditional(self, b, arena, i: Instruction, vals, dest) -> object:
         index = i.operands[0]
         out = self._dests(b, arena, i, dest)
-        ptr = _leaves(vals[id(index)])[0]
+        ptr = leaves(vals[id(index)])[0]
         v = T.load(b, ptr, index.shape.element_type, i64(0))
         if "branch_computations" in i.attrs:
             branches = list(i.attrs["branch_computations"])
@@ -278,11 +241,11 @@ class _Codegen:
         for k, blk in enumerate(blocks):
             sw.add_case(i64(k), blk)
             b.position_at_end(blk)
-            ins = _leaves(vals[id(i.operands[k + 1])])
+            ins = leaves(vals[id(i.operands[k + 1])])
             b.call(self.functions[id(branches[k])], [arena, *ins, *out])
             b.branch(done)
         b.position_at_end(done)
-        return _nest(i.shape, out)
+        return nest(i.shape, out)
 
     # -- the whole program --
     def build(self) -> Program:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from math import prod
 
 from ...hlo.dtypes import DType
 from ...hlo.ir import Computation, Instruction
@@ -51,13 +52,6 @@ class KernelCode:
     cooperative: bool = False  # uses __syncthreads or shuffles (the host test runs it with fibers)
     params: list[str] = field(default_factory=list)  # C pointer types, in argument order
     n_in: int = 0
-
-
-def _size(dims) -> int:
-    n = 1
-    for d in dims:
-        n *= d
-    return n
 
 
 def _grid(n: int, per_block: int = BLOCK) -> int:
@@ -123,7 +117,7 @@ def _loop_kernel(kb: KernelBuilder) -> KernelCode:
         return _vec_loop_kernel(kb)
     biggest = 1
     for dims, outs in by_dims.items():
-        n = _size(dims)
+        n = prod(dims)
         biggest = max(biggest, n)
         if n == 0:
             continue
@@ -141,7 +135,7 @@ _VEC_TYPES = {"f32": "float4", "s32": "int4", "u32": "uint4"}
 def _vectorizable(kb: KernelBuilder) -> bool:
     """Every input read at the output's own index (or a scalar), 4-byte elements, no indexing ops."""
     dims = kb.outputs[0].shape.dims
-    if _size(dims) < 4 * BLOCK or any(o.shape.is_tuple or o.shape.dims != dims for o in kb.outputs):
+    if prod(dims) < 4 * BLOCK or any(o.shape.is_tuple or o.shape.dims != dims for o in kb.outputs):
         return False
     if any(o.shape.element_type.name not in _VEC_TYPES for o in kb.outputs):
         return False
@@ -165,7 +159,7 @@ def _vectorizable(kb: KernelBuilder) -> bool:
 
 def _vec_loop_kernel(kb: KernelBuilder) -> KernelCode:
     dims = kb.outputs[0].shape.dims
-    n = _size(dims)
+    n = prod(dims)
     n4 = n // 4
     em = kb.em
     rank = len(dims)
@@ -234,7 +228,7 @@ def _transpose_kernel(kb: KernelBuilder, t: Instruction) -> KernelCode:
     other = [k for k in range(rank) if k not in (a, b)]
     other_dims = [dims[k] for k in other]
     ta, tb = -(-da // TILE), -(-db // TILE)
-    total = _size(other_dims) * ta * tb
+    total = prod(other_dims) * ta * tb
     em = kb.em
     em.uses_sync = True
     vt = C.value(t.shape.element_type)
@@ -749,7 +743,7 @@ def _rank_kernel(kb: KernelBuilder, operands: list[Instruction], dim: int, less,
     em = kb.em
     dims = operands[0].shape.dims
     n = dims[dim]
-    total = _size(dims)
+    total = prod(dims)
     with em.block(_grid_stride("lin", total)):
         g = kb.elemental()
         idx = g.delinear("lin", dims)
@@ -845,7 +839,7 @@ def _dot_kernel(kb: KernelBuilder) -> KernelCode:
     lf = [x for x in range(len(ls)) if x not in lb and x not in lc]
     rf = [x for x in range(len(rs)) if x not in rb and x not in rc]
     cdims = [ls[x] for x in lc]
-    kk = _size(cdims)
+    kk = prod(cdims)
     dt = d.shape.element_type
     at, zero = _accumulator(dt)
     em = kb.em

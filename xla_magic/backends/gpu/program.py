@@ -15,9 +15,10 @@ import numpy as np
 from ...hlo.ir import Computation, Instruction, Module
 from ...hlo.opcodes import Opcode as O
 from ...hlo.walk import control_flow_computations
-from ...passes.buffers import BufferAssignment
+from ...passes.buffers import BufferAssignment, align_up
 from ...passes.fusion import PRESETS
 from ..kernel_kinds import KernelKind, classify
+from ..program_values import as_computation, leaves, nest, parameter_number, tuple_element
 from . import ctype as C
 from .ctype import Unsupported
 from .elemental import Constants
@@ -103,50 +104,6 @@ class Program:
         return len(self.kernels)
 
 
-def _align(n: int) -> int:
-    return (n + ALIGN - 1) // ALIGN * ALIGN
-
-
-def _leaves(v) -> list:
-    out, stack = [], [v]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, list):
-            stack.extend(reversed(x))
-        else:
-            out.append(x)
-    return out
-
-
-def _nest(shape, flat: list):
-    it = iter(flat)
-
-    def build(s):
-        if s.is_tuple:
-            return [build(x) for x in s.tuple_shapes]
-        return next(it)
-
-    return build(shape)
-
-
-def _tuple_element(v: object, k: int) -> object:
-    assert isinstance(v, list), "get-tuple-element of a value that is not a tuple"
-    return v[k]
-
-
-def _parameter_number(p: Instruction) -> int:
-    assert p.parameter_number is not None, f"{p.name} is not a parameter"
-    return p.parameter_number
-
-
-def _wrap(instr: Instruction) -> Computation:
-    """One instruction as a computation of its own: operands become parameters."""
-    params = [Instruction(f"p{k}", O.PARAMETER, o.shape, [], {}, None, None, k) for k, o in enumerate(instr.operands)]
-    clone = Instruction(instr.name, instr.opcode, instr.shape, params, dict(instr.attrs), instr.metadata,
-                        instr.literal)
-    return Computation(f"wrapped.{instr.name}", params + [clone], clone)
-
-
 def _cname(s: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in s)
 
@@ -167,7 +124,7 @@ class _Codegen:
     # -- memory --
     def scratch_loc(self, nbytes: int) -> Loc:
         loc = Loc("scratch", 0, self.scratch)
-        self.scratch += _align(max(nbytes, 1))
+        self.scratch += align_up(max(nbytes, 1), ALIGN)
         return loc
 
     def const_loc(self, i: Instruction) -> Loc:
@@ -177,7 +134,7 @@ class _Codegen:
             raise Unsupported(f"constant '{i.name}' was elided ({{...}}); its value is unknown")
         data = np.ascontiguousarray(np.asarray(i.literal).astype(i.shape.element_type.np)).tobytes()
         loc = Loc("const", 0, len(self.const_blob))
-        self.const_blob += data + b"\0" * (_align(max(len(data), 1)) - len(data))
+        self.const_blob += data + b"\0" * (align_up(max(len(data), 1), ALIGN) - len(data))
         self._const_locs[id(i)] = loc
         return loc
 
@@ -202,7 +159,7 @@ class _Codegen:
         steps: list = []
         vals: dict[int, object] = {}
         for p in comp.parameters:
-            vals[id(p)] = params[_parameter_number(p)]
+            vals[id(p)] = params[parameter_number(p)]
         dest = self._root_destinations(comp, outs)
         for i in comp.instructions:
             op = i.opcode
@@ -213,7 +170,7 @@ class _Codegen:
             elif op is O.TUPLE:
                 vals[id(i)] = [vals[id(o)] for o in i.operands]
             elif op is O.GET_TUPLE_ELEMENT:
-                vals[id(i)] = _tuple_element(vals[id(i.operands[0])], i.attrs["index"])
+                vals[id(i)] = tuple_element(vals[id(i.operands[0])], i.attrs["index"])
             elif (op in _VIEWS and not i.shape.is_tuple) or op is O.OPTIMIZATION_BARRIER:
                 vals[id(i)] = vals[id(i.operands[0])]
             elif op is O.WHILE:
@@ -223,10 +180,10 @@ class _Codegen:
             elif op is O.CALL:
                 call_out = self.dests(i, dest)
                 steps += self.emit(i.attrs["to_apply"], [vals[id(o)] for o in i.operands], call_out)
-                vals[id(i)] = _nest(i.shape, call_out)
+                vals[id(i)] = nest(i.shape, call_out)
             else:
                 vals[id(i)] = self._kernel(steps, i, vals, dest)
-        root_leaves = _leaves(vals[id(comp.root)])
+        root_leaves = leaves(vals[id(comp.root)])
         for loc, out, shape in zip(root_leaves, outs, comp.root.shape.leaves()):
             if loc != out:
                 steps.append(Copy(out, loc, shape.nbytes))
@@ -258,18 +215,18 @@ class _Codegen:
         return dest
 
     def _kernel(self, steps: list, i: Instruction, vals, dest) -> object:
-        comp = i.attrs["calls"] if i.opcode is O.FUSION else _wrap(i)
-        ins = [leaf for o in i.operands for leaf in _leaves(vals[id(o)])]
+        comp = i.attrs["calls"] if i.opcode is O.FUSION else as_computation(i)
+        ins = [leaf for o in i.operands for leaf in leaves(vals[id(o)])]
         out = self.dests(i, dest)
         root = comp.root
         kind = classify(comp)  # as define_kernel classifies it; an update counts as in place until shown not to
         if kind is KernelKind.DOT and self._library_dot(root):
             steps.append(self._dot_step(i.name, root, ins, out[0]))
-            return _nest(i.shape, out)
+            return nest(i.shape, out)
         in_place = False
         scratch_out = None
         if kind is KernelKind.IN_PLACE_UPDATE and root.operands[0].opcode is O.PARAMETER:
-            operand_loc = ins[_parameter_number(root.operands[0])]
+            operand_loc = ins[parameter_number(root.operands[0])]
             if operand_loc == out[0]:
                 if update_reads_operand(comp):
                     scratch_out = self.scratch_loc(root.shape.nbytes)  # full result elsewhere, then back
@@ -284,14 +241,14 @@ class _Codegen:
             tmp = [self.scratch_loc(rows * parts * 8) for _ in part_types(comp)]
             steps.append(Launch(first, ins + tmp))
             steps.append(Launch(second, ins + tmp + out))
-            return _nest(i.shape, out)
+            return nest(i.shape, out)
         name = self._kernel_code(i, comp, in_place)
         if scratch_out is not None:
             steps.append(Launch(name, ins + [scratch_out]))
             steps.append(Copy(out[0], scratch_out, root.shape.nbytes))
         else:
             steps.append(Launch(name, ins + out))
-        return _nest(i.shape, out)
+        return nest(i.shape, out)
 
     def _kernel_code(self, i: Instruction, comp: Computation, in_place: bool) -> str:
         key = (id(i), in_place)
@@ -344,14 +301,14 @@ class _Codegen:
     def _while(self, steps: list, i: Instruction, vals, dest) -> object:
         body, cond = i.attrs["body"], i.attrs["condition"]
         state = self.dests(i, dest)
-        init = _leaves(vals[id(i.operands[0])])
+        init = leaves(vals[id(i.operands[0])])
         shapes = i.shape.leaves()
         for s, src, sh in zip(state, init, shapes):
             if s != src:
                 steps.append(Copy(s, src, sh.nbytes))
         nxt = [self.scratch_loc(sh.nbytes) for sh in shapes]
         pred = self.scratch_loc(1)
-        nested = _nest(i.shape, state)
+        nested = nest(i.shape, state)
         cond_steps = self.emit(cond, [nested], [pred])
         body_steps = self.emit(body, [nested], nxt)
         back = [Copy(s, t, sh.nbytes) for s, t, sh in zip(state, nxt, shapes)]
@@ -366,8 +323,8 @@ class _Codegen:
         else:
             branches = [i.attrs["true_computation"], i.attrs["false_computation"]]
         bsteps = [self.emit(b, [vals[id(i.operands[k + 1])]], out) for k, b in enumerate(branches)]
-        steps.append(Conditional(i.name, _leaves(vals[id(index)])[0], index.shape.element_type.name, bsteps))
-        return _nest(i.shape, out)
+        steps.append(Conditional(i.name, leaves(vals[id(index)])[0], index.shape.element_type.name, bsteps))
+        return nest(i.shape, out)
 
     def build(self) -> Program:
         entry = self.hlo.entry
