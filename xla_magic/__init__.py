@@ -1,7 +1,8 @@
 """xla_magic: an XLA-style tensor compiler you drive from a notebook.
 
     import xla_magic as xm
-    m = xm.parse_hlo(text)            # HloParseError / HloVerifyError on bad text
+    m = xm.parse(text)                # HLO or StableHLO text, or a jax Lowered/Compiled object;
+                                      # HloParseError / HloVerifyError on bad text
     xm.interpret(m, x)                # numpy, one op at a time, XLA's exact semantics
     exe = xm.compile(m, target="cpu") # optimized and compiled; exe(x), exe.report
     xm.benchmark(exe, x)              # interpreted per op vs compiled per call -> exe.report.timings
@@ -11,7 +12,7 @@
 """
 from ._version import __version__ as __version__
 from .aot import aot_compile
-from .api import cache_info, clear_cache, compile, interpret
+from .api import cache_info, clear_cache, compile, interpret, parse
 from .bench import Timings, benchmark
 from .hlo.ir import Computation, Instruction, Module
 from .hlo.parser import HloParseError, parse_hlo
@@ -23,7 +24,7 @@ from .report import set_renderer as _set_renderer
 from .trace import cond, fori_loop, jit, scan, trace, while_loop
 
 __all__ = [
-    "compile", "interpret", "cache_info", "clear_cache", "aot_compile", "parse_hlo", "HloParseError", "HloVerifyError",
+    "compile", "interpret", "cache_info", "clear_cache", "aot_compile", "parse", "parse_hlo", "HloParseError", "HloVerifyError",
     "Module", "Computation",
     "Instruction", "Shape", "Report", "benchmark", "Timings",
     "trace", "jit", "fori_loop", "while_loop", "cond", "scan",

@@ -8,25 +8,27 @@ from typing import Any
 from ._version import __version__
 from .backends import registry
 from .backends.base import Executable
+from .hlo.formats import ElidedFill
 from .hlo.ir import Module
 from .hlo.parser import parse_hlo
+from .programs import Source, read_module, source_of
+
+__all__ = ["parse", "parse_hlo", "interpret", "compile", "cache_info", "clear_cache", "set_cache_limit"]
 
 
-def _module(m_or_text: Module | str, verify: bool = True) -> Module:
-    if isinstance(m_or_text, Module):
-        return m_or_text
-    if isinstance(m_or_text, str):
-        return parse_hlo(m_or_text, verify=verify)
-    raise TypeError(f"expected HLO text or a Module, got {type(m_or_text).__name__}")
+def parse(program: object, verify: bool = True, elided: ElidedFill = None) -> Module:
+    """The Module of HLO text, StableHLO text (told apart by content), a Module, or a jax
+    `Lowered`/`Compiled` object. `elided` ("random" or "zeros") fills HLO constants printed as `{...}`."""
+    return read_module(program, verify, elided)
 
 
-def interpret(m_or_text: Module | str, *args: Any) -> Any:
+def interpret(program: object, *args: Any, elided: ElidedFill = None) -> Any:
     """Runs the module one instruction at a time with numpy, exactly as XLA defines each op.
 
-    Returns a numpy array, or a tuple of arrays when the root is a tuple."""
+    Takes what `parse` takes. Returns a numpy array, or a tuple of arrays when the root is a tuple."""
     from .backends import interpreter
 
-    return interpreter.executable(_module(m_or_text))(*args)
+    return interpreter.executable(read_module(program, elided=elided))(*args)
 
 
 class _MemoryCache:
@@ -145,44 +147,56 @@ def cache_info() -> dict[str, dict[str, Any]]:
     return info
 
 
-def compile(m_or_text: Module | str, target: str = "cpu", optimize: bool = True, cache: bool = True,  # noqa: A001
-            **options: Any) -> Executable:
+def compile(program: object, target: str = "cpu", optimize: bool = True, cache: bool = True,  # noqa: A001
+            elided: ElidedFill = None, **options: Any) -> Executable:
     """Verifies, optimizes (unless optimize=False) and compiles for `target`; returns an Executable.
 
-    Compiling the same text for the same target and options again returns the cached executable."""
+    Takes what `parse` takes. Compiling the same program for the same target and options again
+    returns the cached executable."""
     backend = registry.get(target)
-    cacheable = cache and not options.get("dump_to") and isinstance(m_or_text, (str, Module))
+    source = source_of(program)
+    cacheable = cache and not options.get("dump_to")
     key = ""
     if cacheable:
-        text = m_or_text if isinstance(m_or_text, str) else m_or_text.to_text()
-        key = _cache_key(text, backend, optimize, options)
+        text = source.given.to_text() if source.given is not None else source.text or ""
+        key = _cache_key(text if elided is None else f"elided={elided}\x00{text}", backend, optimize, options)
         hit = _CACHE.get(key)
         if hit is not None:
             return hit
-    exe = _compile_uncached(m_or_text, backend, optimize, key if cacheable else None, **options)
+    exe = _compile_uncached(source, backend, optimize, key if cacheable else None, elided, **options)
     if cacheable:
         _CACHE.put(key, exe)
     return exe
 
 
-def _compile_uncached(m_or_text: Module | str, backend: registry.Backend, optimize: bool, disk_key: str | None,
-                      **options: Any) -> Executable:
+def _compile_uncached(source: Source, backend: registry.Backend, optimize: bool, disk_key: str | None,
+                      elided: ElidedFill = None, **options: Any) -> Executable:
     """Lowers, then maps the machine code kept on disk under `disk_key` by an earlier process
     (the optimizer runs again: the Report is rebuilt from its results, not read from disk), or
     compiles and stores it there."""
     from .passes.stage import lower
 
     t0 = time.perf_counter()
-    lowered = lower(_module(m_or_text), backend.name, backend.preset, optimize, **options)
+    lowered = lower(source.module(elided=elided), backend.name, backend.preset, optimize, **options)
     ok, why = backend.usable()
     if not ok:
         raise RuntimeError(f"target {backend.name!r} is not available here: {why}")
     if disk_key is not None:
         hit = backend.load(disk_key, lowered)
         if hit is not None:
-            return hit
+            return _with_source(hit, source)
     exe = backend.compile(lowered)
     exe.report.compile_seconds = time.perf_counter() - t0
     if disk_key is not None:
         backend.store(disk_key, exe)
+    return _with_source(exe, source)
+
+
+def _with_source(exe: Executable, source: Source) -> Executable:
+    """The report keeps what the user handed over when it is not HLO text: StableHLO as given, and
+    XLA's own optimized module from a jax Compiled."""
+    r = exe.report
+    r.source_format = source.format
+    r.source_text = source.text if source.format == "stablehlo" else None
+    r.xla_hlo = source.xla_hlo
     return exe

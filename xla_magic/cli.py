@@ -88,9 +88,9 @@ def _storable(a: np.ndarray) -> np.ndarray:
 
 
 def cmd_parse(ns) -> int:
-    from .hlo.parser import parse_hlo
+    from .api import parse
 
-    module = parse_hlo(_read(ns.file), verify=not ns.no_verify)
+    module = parse(_read(ns.file), verify=not ns.no_verify)
     sys.stdout.write(module.to_text())
     return 0
 
@@ -98,7 +98,7 @@ def cmd_parse(ns) -> int:
 def cmd_run(ns) -> int:
     from . import api
 
-    module = api.parse_hlo(_read(ns.file))
+    module = api.parse(_read(ns.file))
     args = _load_inputs(ns.inputs, module.entry.parameters)
     exe = api.compile(module, target=ns.target, optimize=not ns.no_opt)
     result = exe(*args)
@@ -150,7 +150,7 @@ def cmd_bench(ns) -> int:
 
     from . import api
 
-    module = api.parse_hlo(_read(ns.file))
+    module = api.parse(_read(ns.file))
     args = _load_inputs(ns.inputs, module.entry.parameters)
     rows = [("interpreter (one op at a time)", api.compile(module, target="interpreter", optimize=False)),
             (f"{ns.target} (compiled)", api.compile(module, target=ns.target))]

@@ -20,6 +20,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 
 from . import display as xm_display
 from .api import compile as xm_compile
+from .api import parse as xm_parse
 from .backends import registry
 from .backends.base import Executable
 from .hlo.parser import HloParseError
@@ -68,7 +69,10 @@ def _excerpt(cell: str, line: int, column: int = 0, name: str | None = None) -> 
 def cell_error(err: Exception, cell: str) -> HloCellError:
     """The short message for an error from parsing or verifying the cell's text."""
     if isinstance(err, HloParseError):
-        return HloCellError("HLO syntax error", f"cell line {err.line + 1}, column {err.column}: {err.msg}",
+        from .hlo.formats import text_format
+
+        kind = "StableHLO syntax error" if text_format(cell) == "stablehlo" else "HLO syntax error"
+        return HloCellError(kind, f"cell line {err.line + 1}, column {err.column}: {err.msg}",
                             _excerpt(cell, err.line, err.column))
     if isinstance(err, HloVerifyError):
         where = []
@@ -164,6 +168,9 @@ class HloMagics(Magics):
 
     @magic_arguments()
     @_common_flags
+    @argument("--from", dest="source", default=None, metavar="NAME",
+              help="compile the program held by this notebook variable instead of the cell's text: a jax "
+                   "Lowered or Compiled object (jax.jit(f).lower(x)), HLO or StableHLO text, or a Module")
     @argument("-a", "--args", nargs="*", default=None, metavar="NAME",
               help="notebook variables bound to the entry parameters, in order; the cell then runs the module")
     @argument("--out", nargs="+", default=None, metavar="NAME",
@@ -194,17 +201,16 @@ class HloMagics(Magics):
         except ValueError as e:
             raise HloCellError("UsageError", f"--show: {e}") from None
         _check_names(opts)
-        if not cell.strip():
-            raise HloCellError("UsageError", "the cell holds no HLO text")
+        program = self._program(opts, cell)
         options: dict[str, Any] = {"passes": passes, "skip": tuple(skip)} if passes or skip else {}
         from .trace.cell import is_python_cell
 
-        if opts.trace or is_python_cell(cell):
+        if opts.source is None and (opts.trace or is_python_cell(cell)):
             return self._traced_cell(cell, opts, target, options, show)
         try:
-            exe = xm_compile(cell, target=target, optimize=not self._option(opts, "no_opt"), **options)
+            exe = xm_compile(program, target=target, optimize=not self._option(opts, "no_opt"), **options)
         except (HloParseError, HloVerifyError) as e:
-            raise cell_error(e, cell) from None
+            raise cell_error(e, program if isinstance(program, str) else cell) from None
         except NotImplementedError as e:
             raise HloCellError(f"not supported on {target}", str(e)) from None
         report = exe.report
@@ -227,7 +233,7 @@ class HloMagics(Magics):
         if opts.var:
             ns[opts.var] = report
         if opts.aot:
-            self._aot(cell, opts.aot)
+            self._aot(xm_parse(program), opts.aot)
         # The Latency tab's button reads the variables again when clicked, rather than holding them.
         bench_args = (lambda: self._arguments(exe, names)) if arrays is not None else None
         xm_display.set_view(report, show, exe, bench_args)
@@ -244,6 +250,26 @@ class HloMagics(Magics):
                 return None
             return outputs
         return None
+
+    def _program(self, opts, cell: str) -> object:
+        """The cell's text, or with --from the notebook variable it names (the cell then stays empty)."""
+        if opts.source is None:
+            if not cell.strip():
+                raise HloCellError("UsageError", "the cell holds no HLO text (or name a variable with --from)")
+            return cell
+        if cell.strip():
+            raise HloCellError("UsageError", f"--from {opts.source}: the program comes from the variable; "
+                                             "leave the cell empty")
+        ns = self._ip.user_ns
+        if opts.source not in ns:
+            raise HloCellError("UsageError", f"--from {opts.source}: no such variable in the notebook")
+        from .programs import source_of
+
+        try:
+            source_of(ns[opts.source])
+        except TypeError as e:
+            raise HloCellError("UsageError", f"--from {opts.source}: {e}") from None
+        return ns[opts.source]
 
     def _traced_cell(self, cell: str, opts, target: str, options: dict, show):
         """`%%hlo --trace`: the cell's numpy code, traced, compiled and run; outputs back in the notebook."""

@@ -54,6 +54,9 @@ class Report:
     artifacts: Mapping[str, str] = field(default_factory=dict)
     compile_seconds: float = 0.0
     timings: Timings | None = None  # filled by xla_magic.benchmark
+    source_format: str = "hlo"  # what the program came as: "hlo", "stablehlo" or "module"
+    source_text: str | None = None  # the StableHLO text as given (the HLO read from it is hlo_before)
+    xla_hlo: str | None = None  # XLA's own optimized module, when a jax Compiled brought it
     # Display state, not compile results: the view the magic asked for (tab, executable, arguments)
     # and a memo of costly renderings. Not compared, not copied by dataclasses.replace.
     view: View = field(default_factory=lambda: View(), init=False, repr=False, compare=False)

@@ -60,10 +60,10 @@ def _as_module(m_or_text: Module | str) -> Module:
     if isinstance(m_or_text, Module):
         return m_or_text
     if isinstance(m_or_text, str):
-        from ..hlo.parser import parse_hlo
+        from ..hlo.formats import parse_text
 
-        return parse_hlo(m_or_text, verify=True)
-    raise TypeError(f"expected HLO text or a Module, got {type(m_or_text).__name__}")
+        return parse_text(m_or_text, verify=True)  # HLO or StableHLO
+    raise TypeError(f"expected HLO or StableHLO text or a Module, got {type(m_or_text).__name__}")
 
 
 def aot_compile(module_or_text: Module | str, out_dir: str | os.PathLike, name: str | None = None,

@@ -280,12 +280,23 @@ def passes_html(report: Report, max_diff_lines: int = 200) -> str:
     return out
 
 
+def hlo_texts(report: Report) -> list[tuple[str, str, str]]:
+    """(label, text, language) of every module text the HLO tab offers: ours after and before
+    optimization, the StableHLO it was read from, and XLA's own optimized module when at hand."""
+    out = [("after optimization", report.hlo_after, "hlo"), ("before optimization", report.hlo_before, "hlo")]
+    if report.source_text is not None:
+        out.append(("StableHLO as given", report.source_text, "stablehlo"))
+    if report.xla_hlo is not None:
+        out.append(("XLA's optimized HLO", report.xla_hlo, "hlo"))
+    return out
+
+
 def hlo_html(report: Report, max_lines: int = 300) -> str:
     out = ""
-    for label, text, opened in (("after optimization", report.hlo_after, " open"),
-                                ("before optimization", report.hlo_before, "")):
+    for n, (label, text, language) in enumerate(hlo_texts(report)):
+        opened = " open" if n == 0 else ""
         out += (f'<details{opened} style="margin:2px 0"><summary style="cursor:pointer">{label}</summary>'
-                f'{code_html(text, "hlo", max_lines=max_lines)}</details>')
+                f'{code_html(text, language, max_lines=max_lines)}</details>')
     out += (f'<details style="margin:2px 0"><summary style="cursor:pointer">diff</summary>'
             f"{diff_html(report.hlo_before, report.hlo_after, max_lines=max_lines)}</details>")
     return out

@@ -16,6 +16,7 @@ from .sections import (
     diff_html,
     fusion_picture_html,
     header_html,
+    hlo_texts,
     kernel_functions,
     kernel_table_html,
     latency_pngs,
@@ -122,16 +123,16 @@ def _passes(report: Report, W, state, rebuild):
 
 
 def _hlo(report: Report, W, state, rebuild):
-    mode = W.ToggleButtons(options=["after optimization", "before optimization", "diff"],
-                           style={"button_width": "auto"})
+    texts = {label: (text, language) for label, text, language in hlo_texts(report)}
+    mode = W.ToggleButtons(options=[*texts, "diff"], style={"button_width": "auto"})
     out = _html(W, "")
 
     def refresh(*_):
         if mode.value == "diff":
             out.value = diff_html(report.hlo_before, report.hlo_after, max_lines=CODE_LINES)
         else:
-            text = report.hlo_after if mode.value.startswith("after") else report.hlo_before
-            out.value = code_html(text, "hlo", max_lines=CODE_LINES)
+            text, language = texts[mode.value]
+            out.value = code_html(text, language, max_lines=CODE_LINES)
 
     mode.observe(refresh, names="value")
     refresh()
