@@ -24,8 +24,8 @@ from .report import set_renderer as _set_renderer
 from .trace import cond, fori_loop, jit, scan, trace, while_loop
 
 __all__ = [
-    "compile", "interpret", "cache_info", "clear_cache", "aot_compile", "parse", "parse_hlo", "HloParseError", "HloVerifyError",
-    "Module", "Computation",
+    "compile", "interpret", "cache_info", "clear_cache", "aot_compile", "parse", "parse_hlo", "HloParseError",
+    "HloVerifyError", "Module", "Computation",
     "Instruction", "Shape", "Report", "benchmark", "Timings",
     "trace", "jit", "fori_loop", "while_loop", "cond", "scan",
 ]
