@@ -79,6 +79,13 @@ def complex_domain():
     return [(a + 1j * b).ravel()]
 
 
+def complex_wide():  # the inverse functions: both parts from tiny to huge, and the branch cuts
+    parts = [0.0, -0.0, 1e-30, -1e-20, 1e-4, 0.5, -0.9, 1.0, -1.0, 1.5, -3.0, 1e4, -1e10, 1e19, 3e38, np.inf,
+             -np.inf, np.nan]
+    a, b = np.meshgrid(parts, parts)
+    return [(a + 1j * b).ravel()]
+
+
 def square_ints():
     return [np.array([0, 1, -1, 7, -12, 46340, 46341, -70000, 2**31 - 1])]
 
@@ -115,6 +122,12 @@ CASES = {
     "is_neg_inf": (jnp.isneginf, one(wide), FLOATS, {}),
     "square_int": (jnp.square, square_ints, ("s32",), {"op": "square"}),
 
+    "acos_complex": (jnp.arccos, complex_wide, ("c64", "c128"), {"op": "acos"}),
+    "asin_complex": (jnp.arcsin, complex_wide, ("c64", "c128"), {"op": "asin"}),
+    "acosh_complex": (jnp.arccosh, complex_wide, ("c64", "c128"), {"op": "acosh"}),
+    "asinh_complex": (jnp.arcsinh, complex_wide, ("c64", "c128"), {"op": "asinh"}),
+    "atanh_complex": (jnp.arctanh, complex_wide, ("c64", "c128"), {"op": "atanh"}),
+    "atan_complex": (jnp.arctan, complex_wide, ("c64", "c128"), {"op": "atan"}),
     "cosh_complex": (jnp.cosh, complex_domain, ("c64", "c128"), {"op": "cosh"}),
     "sinh_complex": (jnp.sinh, complex_domain, ("c64", "c128"), {"op": "sinh"}),
     "tan_complex": (jnp.tan, complex_domain, ("c64", "c128"), {"op": "tan"}),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from . import chlo_complex_trig as complex_trig
 from .chlo_expr import (
     ChloRule,
     Expr,
@@ -109,12 +110,12 @@ def _identity(x: Expr) -> Expr:
 
 
 TRIG_RULES: dict[str, ChloRule] = {
-    "acos": elementwise("acos", _acos),
-    "acosh": elementwise("acosh", _acosh),
-    "asin": elementwise("asin", _asin),
-    "asinh": elementwise("asinh", _asinh),
-    "atan": elementwise("atan", _atan),
-    "atanh": elementwise("atanh", _atanh),
+    "acos": elementwise("acos", _acos, complex_trig.acos),
+    "acosh": elementwise("acosh", _acosh, complex_trig.acosh),
+    "asin": elementwise("asin", _asin, complex_trig.asin),
+    "asinh": elementwise("asinh", _asinh, complex_trig.asinh),
+    "atan": elementwise("atan", _atan, complex_trig.atan),
+    "atanh": elementwise("atanh", _atanh, complex_trig.atanh),
     "cosh": elementwise("cosh", upcast(_cosh), _cosh),
     "sinh": elementwise("sinh", upcast(_sinh), _sinh_large),
     "tan": elementwise("tan", tan, _tan_complex),
