@@ -43,15 +43,12 @@ def _np_type(name: str) -> np.dtype:
     return np.dtype(ml_dtypes.bfloat16) if name == "bf16" else dtype(name).np_dtype
 
 
-def _case(case: str) -> list[tuple[str, list[np.ndarray], list[np.ndarray]]]:
-    """(element type, inputs, XLA:CPU's outputs) for each element type of a case."""
-    out = []
-    for dt in META[case]["dtypes"]:
-        ins = [DATA[f"{case}/{dt}/in{i}"] for i in range(3) if f"{case}/{dt}/in{i}" in DATA]
-        ins = [a.astype(ml_dtypes.bfloat16) if dt == "bf16" else a for a in ins]
-        want = [DATA[f"{case}/{dt}/out{j}"] for j in range(2) if f"{case}/{dt}/out{j}" in DATA]
-        out.append((dt, ins, want))
-    return out
+def _case(case: str, dt: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The inputs of a case for one element type, and XLA:CPU's outputs."""
+    ins = [DATA[f"{case}/{dt}/in{i}"] for i in range(3) if f"{case}/{dt}/in{i}" in DATA]
+    ins = [a.astype(ml_dtypes.bfloat16) if dt == "bf16" else a for a in ins]
+    want = [DATA[f"{case}/{dt}/out{j}"] for j in range(2) if f"{case}/{dt}/out{j}" in DATA]
+    return ins, want
 
 
 def _out_type(dt: str, want: np.ndarray) -> DType:
@@ -63,30 +60,24 @@ def _attrs(case: str) -> dict[str, object]:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in META[case].get("attrs", {}).items()}
 
 
-def _module(case: str):
-    """One module for a case: parameters per element type, the rule applied to each, a tuple root."""
+def _module(case: str, dt: str):
+    """The rule applied to parameters holding the case's inputs, its results the tuple root."""
     mb = ModuleBuilder()
     b = mb.computation("main")
-    ctx = ChloContext(b, mb)
-    args, outs, n = [], [], 0
-    for dt, ins, want in _case(case):
-        params = []
-        for a in ins:
-            pt = dtype(dt) if dt == "bf16" else from_numpy(a.dtype)
-            params.append(b.parameter(n, Shape.array(pt, a.shape), f"x{n}"))
-            n += 1
-        args += ins
-        types = [Shape.array(_out_type(dt, w), w.shape) for w in want]
-        outs += CHLO_RULES[META[case]["op"]](ctx, params, _attrs(case), types)
-    return mb.build(case.replace("/", "_"), b.finish(b.tuple(*outs))), args
+    ins, want = _case(case, dt)
+    params = [b.parameter(n, Shape.array(dtype(dt) if dt == "bf16" else from_numpy(a.dtype), a.shape), f"x{n}")
+              for n, a in enumerate(ins)]
+    types = [Shape.array(_out_type(dt, w), w.shape) for w in want]
+    outs = CHLO_RULES[META[case]["op"]](ChloContext(b, mb), params, _attrs(case), types)
+    return mb.build(case.replace("/", "_"), b.finish(b.tuple(*outs))), ins
 
 
-def _check(case: str, got: tuple, target: str) -> None:
+def _check(case: str, dt: str, got: tuple, target: str) -> None:
     op = META[case]["op"]
     ulps, floor = TOLERANCE.get(case, TOLERANCE.get(op, EXACT))
-    wants = [(dt, w) for dt, _, ws in _case(case) for w in ws]
+    wants = _case(case, dt)[1]
     assert len(got) == len(wants)
-    for (dt, w), g in zip(wants, got):
+    for w, g in zip(wants, got):
         g = np.asarray(g)
         where = f"{case} {dt} on {target}"
         assert g.shape == w.shape and g.dtype == (_np_type(dt) if w.dtype.kind == "f" else w.dtype), where
@@ -112,18 +103,14 @@ def _check(case: str, got: tuple, target: str) -> None:
         assert err.max(initial=0) <= ulps, f"{where}: {err.max():.3g} ulp at input index {np.argmax(err)}"
 
 
-# cases whose element types the cpu backend does not compile (complex): interpreter only
-INTERPRETER_ONLY = {c for c, m in META.items() if any(d in ("c64", "c128") for d in m["dtypes"])} | {
-    "broadcast_complex"}
-
-
-@pytest.mark.parametrize("case", sorted(META))
-def test_rule_matches_xla_cpu(case):
-    module, args = _module(case)
+@pytest.mark.parametrize("case, dt", [(c, d) for c in sorted(META) for d in META[c]["dtypes"]])
+def test_rule_matches_xla_cpu(case, dt):
+    module, args = _module(case, dt)
     verify_module(module)
-    _check(case, xm.interpret(module, *args), "interpreter")
-    if case not in INTERPRETER_ONLY:
-        _check(case, xm.compile(module, target="cpu")(*args), "cpu")
+    _check(case, dt, xm.interpret(module, *args), "interpreter")
+    # the cpu backend has no complex types: complex cases run on the interpreter only
+    if dt not in ("c64", "c128") and case != "broadcast_complex":
+        _check(case, dt, xm.compile(module, target="cpu")(*args), "cpu")
 
 
 def test_every_chlo_op_jax_emits_has_a_rule():
