@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Union
+from weakref import WeakKeyDictionary
 
 import ml_dtypes
+import numpy as np
 
 from ..builder import ComputationBuilder, ModuleBuilder
 from ..dtypes import F32, DType
@@ -34,6 +36,10 @@ class ChloError(ValueError):
 
 Operand = Union["Expr", float, int, bool, complex]
 
+# The constants an expansion made, per computation: (element type, dims, value bytes) -> instruction.
+_CONSTANTS: WeakKeyDictionary[ComputationBuilder, dict[tuple[str, tuple[int, ...], bytes], Instruction]] = (
+    WeakKeyDictionary())
+
 
 class Expr:
     """One HLO value of an expansion. Arithmetic and comparisons build instructions; a Python
@@ -50,11 +56,16 @@ class Expr:
         return self.i.shape.element_type
 
     def like(self, v: float | int | bool | complex) -> Expr:
-        """`v` as a constant with this value's element type and shape."""
-        if isinstance(v, complex):
-            c = self.b.constant(v, self.dtype)
-            return Expr(self.b, c if not self.i.shape.dims else self.b.broadcast(c, self.i.shape.dims))
-        return Expr(self.b, self.b.scalar_like(v, self.i))
+        """`v` as a constant with this value's element type and shape, made once per computation
+        (the expansions repeat 1, 0.5, ... many times; sharing them halves what later passes see)."""
+        dt, dims = self.dtype, self.i.shape.dims
+        key = (dt.name, dims, np.asarray(v, dt.np_dtype).tobytes())
+        made = _CONSTANTS.setdefault(self.b, {})
+        c = made.get(key)
+        if c is None:
+            c = self.b.constant(v, dt)
+            c = made[key] = self.b.broadcast(c, dims) if dims else c
+        return Expr(self.b, c)
 
     def _lift(self, v: Operand) -> Instruction:
         return v.i if isinstance(v, Expr) else self.like(v).i
