@@ -10,12 +10,14 @@ import numpy as np
 import pytest
 
 import xla_magic as xm
+from xla_magic.backends.gpu import hostsim
 from xla_magic.hlo.builder import ModuleBuilder
 from xla_magic.hlo.dtypes import DType, dtype, from_numpy
 from xla_magic.hlo.opcodes import Opcode
 from xla_magic.hlo.shape import Shape
 from xla_magic.hlo.stablehlo.chlo import CHLO_RULES, ChloContext, ChloError
 from xla_magic.hlo.verifier import verify_module
+from xla_magic.passes.pipeline import optimize
 
 DATA_DIR = pathlib.Path(__file__).parent / "chlo_data"
 META: dict[str, dict] = json.loads((DATA_DIR / "cases.json").read_text())
@@ -60,16 +62,19 @@ def _attrs(case: str) -> dict[str, object]:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in META[case].get("attrs", {}).items()}
 
 
-def _module(case: str, dt: str):
-    """The rule applied to parameters holding the case's inputs, its results the tuple root."""
+def _module(cases: str | list[str], dt: str):
+    """The rules of `cases` applied to parameters holding their inputs, the results the tuple root."""
     mb = ModuleBuilder()
     b = mb.computation("main")
-    ins, want = _case(case, dt)
-    params = [b.parameter(n, Shape.array(dtype(dt) if dt == "bf16" else from_numpy(a.dtype), a.shape), f"x{n}")
-              for n, a in enumerate(ins)]
-    types = [Shape.array(_out_type(dt, w), w.shape) for w in want]
-    outs = CHLO_RULES[META[case]["op"]](ChloContext(b, mb), params, _attrs(case), types)
-    return mb.build(case.replace("/", "_"), b.finish(b.tuple(*outs))), ins
+    args, outs = [], []
+    for case in [cases] if isinstance(cases, str) else cases:
+        ins, want = _case(case, dt)
+        params = [b.parameter(len(args) + n, Shape.array(dtype(dt) if dt == "bf16" else from_numpy(a.dtype), a.shape),
+                              f"x{len(args) + n}") for n, a in enumerate(ins)]
+        args += ins
+        types = [Shape.array(_out_type(dt, w), w.shape) for w in want]
+        outs += CHLO_RULES[META[case]["op"]](ChloContext(b, mb), params, _attrs(case), types)
+    return mb.build("chlo", b.finish(b.tuple(*outs))), args
 
 
 def _check(case: str, dt: str, got: tuple, target: str) -> None:
@@ -111,6 +116,21 @@ def test_rule_matches_xla_cpu(case, dt):
     # the cpu backend has no complex types: complex cases run on the interpreter only
     if dt not in ("c64", "c128") and case != "broadcast_complex":
         _check(case, dt, xm.compile(module, target="cpu")(*args), "cpu")
+
+
+GPU_SAMPLE = ["asinh", "erf_inv", "lgamma", "bessel_i1e", "next_after", "top_k", "broadcast_select"]
+
+
+@pytest.mark.skipif(not hostsim.available()[0], reason="no C++ compiler for the gpu host simulation")
+def test_expansions_run_as_generated_gpu_code():
+    # the CUDA C the gpu target generates, run on the host: every opcode the expansions use has
+    # a gpu code generator (the host libm stands in for CUDA's, within the same tolerances)
+    module, args = _module(GPU_SAMPLE, "f32")
+    got = hostsim.compile(optimize(module, target="gpu")[0])(*args)
+    for case in GPU_SAMPLE:
+        n = len(_case(case, "f32")[1])
+        _check(case, "f32", got[:n], "gpu host simulation")
+        got = got[n:]
 
 
 def test_every_chlo_op_jax_emits_has_a_rule():
