@@ -102,7 +102,7 @@ def _check(case: str, dt: str, got: tuple, target: str) -> None:
             np.testing.assert_array_equal(np.signbit(g[fin]), np.signbit(w[fin]), err_msg=where)
             np.testing.assert_array_equal(g[fin], w[fin], err_msg=where)
             continue
-        info = ml_dtypes.finfo(_np_type(dt) if w.dtype.kind == "f" and dt not in ("c64", "c128") else w.dtype)
+        info = ml_dtypes.finfo(w.dtype if dt in ("c64", "c128") else _np_type(dt))
         scale = np.maximum(size[fin], max(floor, float(info.tiny)))
         err = np.abs(g[fin] - w[fin]) / scale / float(info.eps)
         assert err.max(initial=0) <= ulps, f"{where}: {err.max():.3g} ulp at input index {np.argmax(err)}"

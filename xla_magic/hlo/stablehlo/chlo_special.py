@@ -136,8 +136,9 @@ def _erf_inv_f32(x: Expr) -> Expr:
 
 
 def _erf_inv_f64(x: Expr) -> Expr:
-    # three regions of w = -log(1 - x^2): [0, 6.25), [6.25, 16), [16, inf); the shorter tables
-    # join the Horner chain late, so the first terms of each region line up
+    # three regions of w = -log(1 - x^2): [0, 6.25), [6.25, 16), [16, inf), one Horner chain with
+    # each coefficient picked from its region's table; the chain stops after 19 terms in the
+    # middle region and after 17 in the last, whose tables are that long
     w = -log1p(x * -x)
     lt625, lt16 = w < 6.25, w < 16.0
 
