@@ -112,6 +112,7 @@ def _check(case: str, dt: str, got: tuple, target: str) -> None:
 def test_rule_matches_xla_cpu(case, dt):
     module, args = _module(case, dt)
     verify_module(module)
+    assert xm.parse_hlo(module.to_text()).to_text() == module.to_text()  # HLO text carries it whole
     _check(case, dt, xm.interpret(module, *args), "interpreter")
     # the cpu backend has no complex types: complex cases run on the interpreter only
     if dt not in ("c64", "c128") and case != "broadcast_complex":
