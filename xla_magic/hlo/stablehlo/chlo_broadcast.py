@@ -17,11 +17,12 @@ def _axes(name: str, x: Instruction, rank: int, attrs: Mapping[str, object], low
     r = x.shape.rank
     given = attrs.get("broadcast_dimensions")
     if lower and given is not None:
-        if not isinstance(given, tuple) or len(given) != r or any(not 0 <= d < rank for d in given) \
-                or list(given) != sorted(set(given)):
+        dims = list(given) if isinstance(given, (tuple, list)) else None
+        if dims is None or len(dims) != r or any(not isinstance(d, int) or not 0 <= d < rank for d in dims) \
+                or dims != sorted(set(dims)):
             raise ChloError(f"chlo.{name} broadcast_dimensions={given!r} do not fit an operand of rank {r} "
                             f"into rank {rank}")
-        return tuple(int(d) for d in given)
+        return tuple(dims)
     return tuple(range(rank - r, rank))
 
 
