@@ -37,8 +37,6 @@ class Source:
 
 def jax_stage(obj: object) -> Literal["Lowered", "Compiled"] | None:
     """Which jax stage `obj` is (jax.stages.Lowered / Compiled), without importing jax."""
-    if type(obj).__module__.split(".")[0] != "jax":
-        return None
     for base in type(obj).__mro__:
         if base.__name__ in ("Lowered", "Compiled") and base.__module__.split(".")[0] == "jax":
             return "Lowered" if base.__name__ == "Lowered" else "Compiled"
