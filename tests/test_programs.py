@@ -142,7 +142,7 @@ def ip():
 
 def test_magic_from_a_variable_holding_a_lowered(ip):
     ip.user_ns["lowered"] = FakeLowered()
-    res = ip.run_cell("%%hlo --from lowered --args x -q\n")
+    res = ip.run_cell("%hlo --from lowered --args x -q")
     assert res.success, res.error_in_exec
     np.testing.assert_allclose(ip.user_ns["_"], np.sin(X) * 2, rtol=1e-6)
 
@@ -155,12 +155,20 @@ def test_magic_stablehlo_cell_and_its_errors(ip):
     assert not res.success and "StableHLO syntax error" in str(res.error_in_exec)
 
 
-@pytest.mark.parametrize("line, cell, message", [
-    ("--from nowhere", "", "no such variable"),
-    ("--from x", "", "expected HLO or StableHLO text"),
-    ("--from text", "HloModule m", "leave the cell empty"),
+@pytest.mark.parametrize("source, message", [
+    ("%hlo --from nowhere", "no such variable"),
+    ("%hlo --from x", "expected HLO or StableHLO text"),
+    ("%%hlo --from text\nHloModule m", "use the line magic %hlo --from NAME"),
+    ("%hlo --args x", "takes the program from a variable"),
 ])
-def test_magic_from_usage_errors(ip, line, cell, message):
+def test_magic_from_usage_errors(ip, source, message):
     ip.user_ns["text"] = HLO
-    res = ip.run_cell(f"%%hlo {line}\n{cell}")
+    res = ip.run_cell(source)
     assert not res.success and message in str(res.error_in_exec)
+
+
+def test_magic_from_a_variable_holding_text(ip):
+    ip.user_ns["text"] = STABLEHLO
+    res = ip.run_cell("%hlo --from text --args x -q")
+    assert res.success, res.error_in_exec
+    np.testing.assert_allclose(ip.user_ns["_"], np.sin(X) * 2, rtol=1e-6)

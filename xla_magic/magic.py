@@ -1,5 +1,6 @@
-"""The notebook magics: `%%hlo` compiles the HLO text of its cell and shows the Report;
-`%hlo_config` sets the defaults of its flags.
+"""The notebook magics: `%%hlo` compiles the HLO or StableHLO text of its cell and shows the
+Report (`%hlo --from NAME` the program a notebook variable holds: a jax Lowered or Compiled
+object, text, or a Module); `%hlo_config` sets the defaults of its flags.
 
     %load_ext xla_magic
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from . import display as xm_display
@@ -184,8 +185,8 @@ class HloMagics(Magics):
                    "the arrays it reads are the inputs, the names it assigns and its last expression the outputs")
     @argument("--aot", default=None, metavar="OUTDIR",
               help="also compile ahead of time into OUTDIR: NAME.o, NAME.h, libNAME.so and an executable")
-    @cell_magic
-    def hlo(self, line: str, cell: str):
+    @line_cell_magic
+    def hlo(self, line: str, cell: str | None = None):
         """Compile the HLO text of this cell, show the Report, and run it on --args.
 
         The Report shows the fusion plan, every pass's effect, the generated code, latency
@@ -205,12 +206,12 @@ class HloMagics(Magics):
         options: dict[str, Any] = {"passes": passes, "skip": tuple(skip)} if passes or skip else {}
         from .trace.cell import is_python_cell
 
-        if opts.source is None and (opts.trace or is_python_cell(cell)):
+        if cell is not None and opts.source is None and (opts.trace or is_python_cell(cell)):
             return self._traced_cell(cell, opts, target, options, show)
         try:
             exe = xm_compile(program, target=target, optimize=not self._option(opts, "no_opt"), **options)
         except (HloParseError, HloVerifyError) as e:
-            raise cell_error(e, program if isinstance(program, str) else cell) from None
+            raise cell_error(e, program if isinstance(program, str) else "") from None
         except NotImplementedError as e:
             raise HloCellError(f"not supported on {target}", str(e)) from None
         report = exe.report
@@ -251,15 +252,18 @@ class HloMagics(Magics):
             return outputs
         return None
 
-    def _program(self, opts, cell: str) -> object:
-        """The cell's text, or with --from the notebook variable it names (the cell then stays empty)."""
+    def _program(self, opts, cell: str | None) -> object:
+        """The cell's text, or with --from the notebook variable it names (`%hlo --from NAME`, a line)."""
         if opts.source is None:
+            if cell is None:
+                raise HloCellError("UsageError", "%hlo on one line takes the program from a variable: "
+                                                 "%hlo --from NAME; or write the program in a %%hlo cell")
             if not cell.strip():
                 raise HloCellError("UsageError", "the cell holds no HLO text (or name a variable with --from)")
             return cell
-        if cell.strip():
+        if cell is not None and cell.strip():
             raise HloCellError("UsageError", f"--from {opts.source}: the program comes from the variable; "
-                                             "leave the cell empty")
+                                             "use the line magic %hlo --from NAME")
         ns = self._ip.user_ns
         if opts.source not in ns:
             raise HloCellError("UsageError", f"--from {opts.source}: no such variable in the notebook")
