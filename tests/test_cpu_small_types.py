@@ -106,9 +106,7 @@ OTHERS = ["f16", "bf16", "f32", "f64", "s8", "s32", "u8", "u64", "pred", *SMALL_
 def test_convert_to_every_type(t):
     x = patterns(t)
     n = x.size
-    dsts = [d for d in OTHERS if d != t]
-    text = module([f"{t}[{n}]"], f"({', '.join(f'{d}[{n}]' for d in dsts)}) tuple({', '.join(f'c{i}' for i in range(len(dsts)))})",
-                  ).replace("  ROOT r", "\n".join(f"  c{i} = {d}[{n}] convert(p0)" for i, d in enumerate(dsts)) + "\n  ROOT r")
+    text = tuple_module([f"{t}[{n}]"], [(f"{d}[{n}]", "convert(p0)") for d in OTHERS if d != t])
     for g, w in zip(run(text, x), xm.interpret(text, x)):
         same_bits(g, w)
 
@@ -131,11 +129,11 @@ def test_bitcast_convert_with_bytes(t):
     got = run(module([f"{t}[{n}]"], f"{it}[{n}] bitcast-convert(p0)"), x)
     f = x.astype(np.float32)
     # Values travel through f32, so a NaN comes out as the format's canonical NaN.
-    canon = f.astype(npt(t)).view(np.uint8)
-    same_bits(got.view(np.uint8), np.where(np.isnan(f), canon, x.view(np.uint8)).astype(np.uint8).view(npt(it)).view(np.uint8))
+    want = np.where(np.isnan(f), f.astype(npt(t)).view(np.uint8), x.view(np.uint8)).astype(np.uint8)
+    same_bits(got.view(np.uint8), want)
     if t != "f4e2m1fn":
         back = run(module([f"u8[{n}]"], f"{t}[{n}] bitcast-convert(p0)"), x.view(np.uint8))
-        same_bits(back, np.where(np.isnan(f), canon, x.view(np.uint8)).astype(np.uint8).view(npt(t)))
+        same_bits(back, want.view(npt(t)))
 
 
 # --- arithmetic and compares, all pairs ------------------------------------------------------

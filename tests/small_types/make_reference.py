@@ -27,7 +27,7 @@ UNARY = ["negate", "abs", "not", "popcnt", "count-leading-zeros", "sign"]
 
 
 def run(text: str, *args: np.ndarray) -> np.ndarray:
-    m = xc._xla.hlo_module_from_text(text) if hasattr(xc._xla, "hlo_module_from_text") else xc.hlo.hlo_module_from_text(text)
+    m = xc.hlo.hlo_module_from_text(text)
     mlir = xc._xla.mlir.hlo_to_stablehlo(m.as_serialized_hlo_module_proto())
     exe = DEV.client.compile_and_load(mlir, xc.DeviceList((DEV,)), xc.CompileOptions())
     res = exe.execute_sharded([jax.device_put(a, DEV) for a in args])
@@ -111,7 +111,8 @@ def main() -> None:
         if t == "f4e2m1fn":  # (the pairs of 16 patterns, stored two to a byte by XLA, are not needed)
             continue
         for op in ["add", "multiply", "divide"]:
-            r = run(module([f"{t}[{a.size}]", f"{t}[{a.size}]"], f"{t}[{a.size}] {op}(p0, p1)"), a.view(npt), b.view(npt))
+            text = module([f"{t}[{a.size}]", f"{t}[{a.size}]"], f"{t}[{a.size}] {op}(p0, p1)")
+            r = run(text, a.view(npt), b.view(npt))
             out[f"{t}/{op}"] = r.view(np.uint8)
     np.savez_compressed(Path(__file__).with_name("xla_reference.npz"), **out)
     print(len(out), "arrays")
