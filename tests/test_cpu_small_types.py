@@ -341,3 +341,45 @@ ENTRY e {{
     same_bits(d.view(np.uint8), wrap(x @ y).astype(npt(t)).view(np.uint8))
     np.testing.assert_array_equal(w, x @ y)
     np.testing.assert_array_equal(r.astype(np.int64), wrap(x.sum(1)))
+
+
+# --- data movement ------------------------------------------------------------------------------
+
+MOVES = """HloModule m
+mx {{ a = {t}[] parameter(0) b = {t}[] parameter(1) ROOT c = {t}[] maximum(a, b) }}
+lt {{ a = {t}[] parameter(0) b = {t}[] parameter(1) ROOT c = pred[] compare(a, b), direction=LT }}
+ENTRY e {{
+  x = {t}[6,8] parameter(0)
+  tr = {t}[8,6] transpose(x), dimensions={{1,0}}
+  io = {t}[5] iota(), iota_dimension=0
+  sl = {t}[3,4] slice(x), slice={{[1:4], [0:8:2]}}
+  c0 = {t}[] constant(1)
+  pd = {t}[8,10] pad(x, c0), padding=1_1x1_1
+  rw = {t}[5,7] reduce-window(x, c0), window={{size=2x2}}, to_apply=mx
+  so = {t}[6,8] sort(x), dimensions={{1}}, to_apply=lt
+  i = s32[] constant(2)
+  ds = {t}[2,3] dynamic-slice(x, i, i), dynamic_slice_sizes={{2,3}}
+  ROOT t = ({t}[8,6], {t}[5], {t}[3,4], {t}[8,10], {t}[5,7], {t}[6,8], {t}[2,3]) tuple(tr, io, sl, pd, rw, so, ds)
+}}"""
+
+
+@pytest.mark.parametrize("t", ["f8e4m3fn", "f8e5m2fnuz", "f8e8m0fnu", "f4e2m1fn", "s4", "u2"])
+def test_data_movement_sort_and_windows(t):
+    rng = np.random.default_rng(1)
+    base = {"f8e8m0fnu": [1, 2, 4, 0.5, 0.25], "s4": [1, 0, -1, 2, 3, -2, -8, 7], "u2": [0, 1, 2, 3]}.get(
+        t, [1, 2, 3, 0, -1, -2, 4, 0.5])
+    xs = rng.choice(base, (6, 8))
+    got = run(MOVES.format(t=t), xs.astype(npt(t)))
+    if t[0] == "f":
+        for g, w in zip(got, xm.interpret(MOVES.format(t=t), xs.astype(npt(t)))):
+            same_bits(g, w)
+        return
+    # (the interpreter's numpy paths do not take ml_dtypes integers: numpy is the reference here)
+    bits = DTYPES[t].bits
+    padded = np.pad(xs, 1, constant_values=1)
+    windows = np.maximum(np.lib.stride_tricks.sliding_window_view(xs, (2, 2)).max(axis=(2, 3)), 1)  # init 1
+    want = [xs.T, np.arange(5) % (1 << bits) - (1 << bits) * (t[0] == "s") * (np.arange(5) >= (1 << (bits - 1))),
+            xs[1:4, 0:8:2], padded, windows, np.sort(xs, axis=1), xs[2:4, 2:5]]
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g.astype(np.int64), w)
+        same_bits(g.view(np.uint8), np.asarray(w).astype(npt(t)).view(np.uint8))
