@@ -269,10 +269,11 @@ def _apply_reducer(k: Kernel, reducer: Computation, accs: list[ir.Value], vals: 
         # lanes on AVX512-FP16 machines only.
         op = b.fadd if simple == "add" else b.fmul
         return [op(accs[0], vals[0], flags=("reassoc",))]
-    if simple == "add" and dtype.name in SMALL_FLOATS and len(accs) == 1:
-        # f8/f4 sums accumulate in f32 and round once, when read (`_Reduction.result`), as the
-        # interpreter and XLA do; in element order, so the same on every machine.
-        return [b.fadd(accs[0], vals[0])]
+    if simple in ("add", "multiply") and dtype.name in SMALL_FLOATS and len(accs) == 1:
+        # f8/f4 sums and products accumulate in f32 and round once, when read
+        # (`_Reduction.result`) or stored, as the interpreter and XLA do; in element order, so the
+        # same on every machine.
+        return [(b.fadd if simple == "add" else b.fmul)(accs[0], vals[0])]
     return emit_scalar_computation(k.em, reducer, accs + vals)
 
 
