@@ -75,10 +75,6 @@ FORMATS: dict[str, SmallFloat] = {
 }
 
 
-def is_small_float(name: str) -> bool:
-    return name in FORMATS
-
-
 @dataclass(frozen=True)
 class _Source:
     """f32 or f64 as a conversion source: bit width, mantissa bits, exponent bias."""
