@@ -32,9 +32,18 @@ def run(text: str, *args: np.ndarray):
     return exe(*args)
 
 
-def module(params: list[str], root: str, extra: str = "") -> str:
+def module(params: list[str], root: str) -> str:
     ps = "\n".join(f"  p{i} = {s} parameter({i})" for i, s in enumerate(params))
-    return f"HloModule m\n{extra}\nENTRY e {{\n{ps}\n  ROOT r = {root}\n}}\n"
+    return f"HloModule m\n\nENTRY e {{\n{ps}\n  ROOT r = {root}\n}}\n"
+
+
+def tuple_module(params: list[str], roots: list[tuple[str, str]]) -> str:
+    """One module computing several (shape, expression) results of the parameters."""
+    ps = "\n".join(f"  p{i} = {s} parameter({i})" for i, s in enumerate(params))
+    body = "\n".join(f"  c{i} = {s} {e}" for i, (s, e) in enumerate(roots))
+    shapes = ", ".join(s for s, _ in roots)
+    names = ", ".join(f"c{i}" for i in range(len(roots)))
+    return f"HloModule m\n\nENTRY e {{\n{ps}\n{body}\n  ROOT r = ({shapes}) tuple({names})\n}}\n"
 
 
 def npt(name: str) -> np.dtype:
@@ -150,15 +159,6 @@ def pairs(t: str) -> tuple[np.ndarray, np.ndarray]:
     x = patterns(t).view(np.uint8)
     a, b = (np.array(p, np.uint8) for p in zip(*itertools.product(x, x)))
     return a.view(npt(t)), b.view(npt(t))
-
-
-def tuple_module(params: list[str], roots: list[tuple[str, str]]) -> str:
-    """One module computing several (shape, expression) results of the parameters."""
-    ps = "\n".join(f"  p{i} = {s} parameter({i})" for i, s in enumerate(params))
-    body = "\n".join(f"  c{i} = {s} {e}" for i, (s, e) in enumerate(roots))
-    shapes = ", ".join(s for s, _ in roots)
-    names = ", ".join(f"c{i}" for i in range(len(roots)))
-    return f"HloModule m\n\nENTRY e {{\n{ps}\n{body}\n  ROOT r = ({shapes}) tuple({names})\n}}\n"
 
 
 @pytest.mark.parametrize("t", SMALL_FLOATS)
