@@ -537,3 +537,32 @@ def test_harness_ships_inside_the_package():
     assert (src.parent / "xm_model.h").is_file()
     cfg = (ROOT / "pyproject.toml").read_text()
     assert "kernels/*.c" in cfg and "kernels/*.h" in cfg
+
+
+@needs_cc
+def test_small_floats_and_sub_byte_ints_as_raw_bytes(tmp_path):
+    text = """HloModule small
+ENTRY e {
+  x = f8e4m3fn[6] parameter(0)
+  n = s4[6] parameter(1)
+  f = f32[6] convert(x)
+  g = f32[6] convert(n)
+  s = f32[6] add(f, g)
+  a = f8e5m2[6] convert(s)
+  b = s4[6] convert(s)
+  c = f4e2m1fn[6] convert(s)
+  ROOT t = (f8e5m2[6], s4[6], f4e2m1fn[6]) tuple(a, b, c)
+}"""
+    args = [np.array([0.5, -1.25, 448, -0.0, 3, 7], ml_dtypes.float8_e4m3fn),
+            np.array([-8, -1, 0, 3, 7, 2], ml_dtypes.int4)]
+    res = xm.aot_compile(text, tmp_path / "build", name="small")
+    assert res.executable is not None, res.notes
+    header = res.header.read_text()
+    assert "f8e4m3fn[6]" in header and "SMALL_ARG0_BYTES 6" in header and "SMALL_OUT1_BYTES 6" in header
+    assert _run_exe(res.executable, _save_inputs(args, tmp_path), tmp_path / "out").returncode == 0
+    want = xm.compile(text, target="cpu")(*args)  # (the in-process build; f32 -> s4 is checked there)
+    np.testing.assert_array_equal(want[1].astype(int), [-7, -2, 7, 3, 7, 7])  # truncated, saturated
+    for k, w in enumerate(want):
+        got = np.load(tmp_path / "out" / f"out{k}.npy")
+        assert got.dtype.itemsize == 1
+        np.testing.assert_array_equal(got.view(np.uint8), w.view(np.uint8))

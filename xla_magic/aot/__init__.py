@@ -22,6 +22,8 @@ The `NAME` executable is `kernels/aot_harness.c` (shipped in the package) compil
 bf16 has no .npy type code. The convention is the corpus's: the harness writes bf16 outputs as
 float32 ('<f4', exact) and reads bf16 inputs either as '<f4' (rounded to nearest even, as
 `ml_dtypes` does) or as raw 2-byte values ('<V2', what `np.save` writes for ml_dtypes.bfloat16).
+The 8- and 4-bit floats (f8e4m3fn, ..., f4e2m1fn) and s4/u4/s2/u2 are one byte per element in the
+buffers (uint8_t: the byte ml_dtypes stores) and raw 1-byte values ('<V1') in the .npy files.
 
 Modules: `target` (AotTarget, resolve_target), `capi` (the C entry points added to the LLVM
 module), `objects` (the object for the target, `elf_info`), `header` (NAME.h), `build` (the C

@@ -11,6 +11,11 @@ ARENA_ALIGN = 64  # the buffer assignment's slot alignment (passes.buffers.ALIGN
 NPY_DESCR = {"pred": "|b1", "s8": "|i1", "u8": "|u1", "s16": "<i2", "u16": "<u2", "s32": "<i4", "u32": "<u4",
              "s64": "<i8", "u64": "<u8", "f16": "<f2", "bf16": "<f4", "f32": "<f4", "f64": "<f8",
              "c64": "<c8", "c128": "<c16"}
+# The 8- and 4-bit floats and s4/u4/s2/u2 have no .npy type code either: one byte per element (the
+# byte ml_dtypes stores; uint8_t in C), read and written as raw 1-byte values, which is what
+# `np.save` writes for their ml_dtypes arrays ('<V1'; view the loaded array as the ml_dtypes type).
+NPY_DESCR.update({t: "|V1" for t in ("s4", "u4", "s2", "u2", "f8e4m3fn", "f8e5m2", "f8e4m3fnuz", "f8e5m2fnuz",
+                                     "f8e4m3b11fnuz", "f8e4m3", "f8e3m4", "f8e8m0fnu", "f4e2m1fn")})
 
 
 @dataclass

@@ -69,12 +69,12 @@ def _elem(ty: ir.Type) -> ir.Type:
     return ty.element if isinstance(ty, ir.VectorType) else ty
 
 
-def _like(ty: ir.Type, elem: ir.Type) -> ir.Type:
+def like(ty: ir.Type, elem: ir.Type) -> ir.Type:
     """`elem`, or a vector of `elem` as wide as `ty` (these work on scalars and vectors alike)."""
     return ir.VectorType(elem, ty.count) if isinstance(ty, ir.VectorType) else elem
 
 
-def _c(ty: ir.Type, v: int) -> ir.Constant:
+def int_splat(ty: ir.Type, v: int) -> ir.Constant:
     """The integer constant `v` (taken modulo the width) of `ty`, splat for a vector type."""
     e = _elem(ty)
     assert isinstance(e, ir.IntType)
@@ -84,51 +84,51 @@ def _c(ty: ir.Type, v: int) -> ir.Constant:
 
 def f_to_f16_bits(b: ir.IRBuilder, v: ir.Value) -> ir.Value:
     """f32 or f64 value(s) rounded once to f16, as i16 bits."""
-    i16 = _like(v.type, I16)
+    i16 = like(v.type, I16)
     if not inlined():
-        return b.bitcast(b.fptrunc(v, _like(v.type, F16)), i16)
+        return b.bitcast(b.fptrunc(v, like(v.type, F16)), i16)
     f = _FORMATS[str(_elem(v.type))]
-    w, it = f.width, _like(v.type, ir.IntType(f.width))
+    w, it = f.width, like(v.type, ir.IntType(f.width))
     bits = b.bitcast(v, it)
-    sign = b.and_(b.trunc(b.lshr(bits, _c(it, w - 16)), i16), _c(i16, 0x8000))
-    a = b.and_(bits, _c(it, (1 << (w - 1)) - 1))  # |v|
+    sign = b.and_(b.trunc(b.lshr(bits, int_splat(it, w - 16)), i16), int_splat(i16, 0x8000))
+    a = b.and_(bits, int_splat(it, (1 << (w - 1)) - 1))  # |v|
     inf = ((1 << (w - 1 - f.mant)) - 1) << f.mant
     sh = f.mant - 10
     # NaN: quiet, the top of the payload kept (as the hardware converts).
-    payload = b.trunc(b.lshr(b.and_(a, _c(it, (1 << f.mant) - 1)), _c(it, sh)), i16)
-    nan = b.or_(payload, _c(i16, 0x7E00))
+    payload = b.trunc(b.lshr(b.and_(a, int_splat(it, (1 << f.mant) - 1)), int_splat(it, sh)), i16)
+    nan = b.or_(payload, int_splat(i16, 0x7E00))
     # Normal in f16: rebias, then round to nearest even on the dropped bits; a carry ripples into
     # the exponent, up to infinity for values from 65520 on.
-    odd = b.and_(b.lshr(a, _c(it, sh)), _c(it, 1))
-    normal = b.add(b.add(a, _c(it, ((15 - f.bias) << f.mant) + (1 << (sh - 1)) - 1)), odd)
-    normal = b.trunc(b.lshr(normal, _c(it, sh)), i16)
+    odd = b.and_(b.lshr(a, int_splat(it, sh)), int_splat(it, 1))
+    normal = b.add(b.add(a, int_splat(it, ((15 - f.bias) << f.mant) + (1 << (sh - 1)) - 1)), odd)
+    normal = b.trunc(b.lshr(normal, int_splat(it, sh)), i16)
     # Below f16's smallest normal: adding 2^(mant-24) leaves 2^-24 (f16's smallest subnormal) as
     # the sum's last place, so the FPU's own rounding to nearest even does the work.
     magic = (f.bias + f.mant - 24) << f.mant
-    summed = b.fadd(b.bitcast(a, v.type), b.bitcast(_c(it, magic), v.type))
-    sub = b.trunc(b.sub(b.bitcast(summed, it), _c(it, magic)), i16)
-    r = b.select(b.icmp_unsigned("<", a, _c(it, (f.bias - 14) << f.mant)), sub, normal)
-    r = b.select(b.icmp_unsigned(">=", a, _c(it, (f.bias + 16) << f.mant)), _c(i16, 0x7C00), r)
-    r = b.select(b.icmp_unsigned(">", a, _c(it, inf)), nan, r)
+    summed = b.fadd(b.bitcast(a, v.type), b.bitcast(int_splat(it, magic), v.type))
+    sub = b.trunc(b.sub(b.bitcast(summed, it), int_splat(it, magic)), i16)
+    r = b.select(b.icmp_unsigned("<", a, int_splat(it, (f.bias - 14) << f.mant)), sub, normal)
+    r = b.select(b.icmp_unsigned(">=", a, int_splat(it, (f.bias + 16) << f.mant)), int_splat(i16, 0x7C00), r)
+    r = b.select(b.icmp_unsigned(">", a, int_splat(it, inf)), nan, r)
     return b.or_(r, sign)
 
 
 def f16_bits_to_f32(b: ir.IRBuilder, h: ir.Value) -> ir.Value:
     """The f32 value(s) of f16 bits (exact)."""
-    i32, f32 = _like(h.type, I32), _like(h.type, F32)
+    i32, f32 = like(h.type, I32), like(h.type, F32)
     if not inlined():
-        return b.fpext(b.bitcast(h, _like(h.type, F16)), f32)
+        return b.fpext(b.bitcast(h, like(h.type, F16)), f32)
     x = b.zext(h, i32)
-    o = b.shl(b.and_(x, _c(i32, 0x7FFF)), _c(i32, 13))
-    exp = b.and_(o, _c(i32, 0x7C00 << 13))
-    o = b.add(o, _c(i32, (127 - 15) << 23))
+    o = b.shl(b.and_(x, int_splat(i32, 0x7FFF)), int_splat(i32, 13))
+    exp = b.and_(o, int_splat(i32, 0x7C00 << 13))
+    o = b.add(o, int_splat(i32, (127 - 15) << 23))
     # Infinity and NaN: the exponent goes to all ones (the payload is kept).
-    infnan = b.add(o, _c(i32, (128 - 16) << 23))
+    infnan = b.add(o, int_splat(i32, (128 - 16) << 23))
     # Zero and subnormals: renormalize by subtracting 2^-14 in f32 (exact).
-    sub = b.fsub(b.bitcast(b.add(o, _c(i32, 1 << 23)), f32), b.bitcast(_c(i32, 113 << 23), f32))
-    r = b.select(b.icmp_unsigned("==", exp, _c(i32, 0x7C00 << 13)), infnan, o)
-    r = b.select(b.icmp_unsigned("==", exp, _c(i32, 0)), b.bitcast(sub, i32), r)
-    r = b.or_(r, b.shl(b.and_(x, _c(i32, 0x8000)), _c(i32, 16)))
+    sub = b.fsub(b.bitcast(b.add(o, int_splat(i32, 1 << 23)), f32), b.bitcast(int_splat(i32, 113 << 23), f32))
+    r = b.select(b.icmp_unsigned("==", exp, int_splat(i32, 0x7C00 << 13)), infnan, o)
+    r = b.select(b.icmp_unsigned("==", exp, int_splat(i32, 0)), b.bitcast(sub, i32), r)
+    r = b.or_(r, b.shl(b.and_(x, int_splat(i32, 0x8000)), int_splat(i32, 16)))
     return b.bitcast(r, f32)
 
 
@@ -136,21 +136,21 @@ def f16_to_float(b: ir.IRBuilder, v: ir.Value, dst: ir.Type) -> ir.Value:
     """`fpext` of half value(s) to float or double, without a library call where inlined."""
     if not inlined():
         return b.fpext(v, dst)
-    f = f16_bits_to_f32(b, b.bitcast(v, _like(v.type, I16)))
+    f = f16_bits_to_f32(b, b.bitcast(v, like(v.type, I16)))
     return f if _elem(dst) == F32 else b.fpext(f, dst)
 
 
 def float_to_f16(b: ir.IRBuilder, v: ir.Value) -> ir.Value:
     """`fptrunc` of float or double value(s) to half (one rounding)."""
     if not inlined():
-        return b.fptrunc(v, _like(v.type, F16))
-    return b.bitcast(f_to_f16_bits(b, v), _like(v.type, F16))
+        return b.fptrunc(v, like(v.type, F16))
+    return b.bitcast(f_to_f16_bits(b, v), like(v.type, F16))
 
 
 def round_to_f16(b: ir.IRBuilder, v: ir.Value) -> ir.Value:
     """f32 or f64 value(s) rounded once to f16 precision, as f32."""
     if not inlined():
-        return b.fpext(b.fptrunc(v, _like(v.type, F16)), _like(v.type, F32))
+        return b.fpext(b.fptrunc(v, like(v.type, F16)), like(v.type, F32))
     return f16_bits_to_f32(b, f_to_f16_bits(b, v))
 
 
@@ -159,9 +159,9 @@ def int_to_f16(b: ir.IRBuilder, v: ir.Value, signed: bool) -> ir.Value:
     (|v| >= 2^24) is far beyond f16's range, so the second rounding cannot differ from one."""
     if not inlined():
         conv = b.sitofp if signed else b.uitofp
-        return b.fpext(conv(v, _like(v.type, F16)), _like(v.type, F32))
+        return b.fpext(conv(v, like(v.type, F16)), like(v.type, F32))
     conv = b.sitofp if signed else b.uitofp
-    return round_to_f16(b, conv(v, _like(v.type, F32)))
+    return round_to_f16(b, conv(v, like(v.type, F32)))
 
 
 def f32_to_bf16_bits(b: ir.IRBuilder, v: ir.Value) -> ir.Value:

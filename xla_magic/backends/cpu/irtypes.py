@@ -3,13 +3,17 @@
 In memory every type is what numpy stores (pred is one byte). In registers pred is i1, integers
 are iN, f32/f64 are float/double, and f16/bf16 are float holding a value exactly representable
 in the narrow type: every op on them computes in f32 and rounds back, which is what XLA's float
-normalization and numpy both do."""
+normalization and numpy both do. The f8 and f4 types are one byte in memory and f32 in registers
+the same way (smallfloat.py); s4/u4/s2/u2 are one byte in memory (the low bits, as ml_dtypes
+stores them) and i4/i2 in registers, so arithmetic wraps at their own width."""
 from __future__ import annotations
 
 from llvmlite import ir
 
 from ...hlo.dtypes import DType
 from .halfconv import bf16_bits_to_f32, f16_to_float, f32_to_bf16_bits, float_to_f16, round_to_f16
+from .smallfloat import FORMATS as SMALL_FLOATS
+from .smallfloat import f_to_small_bits, round_to_small, small_bits_to_f32
 
 __all__ = ["bf16_bits_to_f32", "f32_to_bf16_bits"]  # kept importable from here
 
@@ -27,6 +31,8 @@ def storage_type(dt: DType) -> ir.Type:
     if dt.kind == "pred":
         return I8
     if dt.kind in ("s", "u"):
+        if dt.bits in (2, 4):  # one byte each, as numpy (ml_dtypes) stores them
+            return I8
         if dt.bits not in (8, 16, 32, 64):
             raise Unsupported(f"element type {dt.name}")
         return ir.IntType(dt.bits)
@@ -38,14 +44,18 @@ def storage_type(dt: DType) -> ir.Type:
         return F16
     if dt.name == "bf16":
         return I16
+    if dt.name in SMALL_FLOATS:
+        return I8
     raise Unsupported(f"element type {dt.name}")
 
 
 def value_type(dt: DType) -> ir.Type:
     if dt.kind == "pred":
         return I1
-    if dt.name in ("f16", "bf16"):
+    if dt.name in ("f16", "bf16") or dt.name in SMALL_FLOATS:
         return F32
+    if dt.kind in ("s", "u") and dt.bits in (2, 4):
+        return ir.IntType(dt.bits)
     return storage_type(dt)
 
 
@@ -68,7 +78,10 @@ def is_signed(dt: DType) -> bool:
 
 
 def round_narrow(b: ir.IRBuilder, dt: DType, v: ir.Value) -> ir.Value:
-    """An f32 value rounded to f16 or bf16 precision (and kept as f32)."""
+    """An f32 value rounded to f16, bf16 or a small float's precision (and kept as f32)."""
+    fmt = SMALL_FLOATS.get(dt.name)
+    if fmt is not None:
+        return round_to_small(b, fmt, v)
     if dt.name == "f16":
         return round_to_f16(b, v)
     if dt.name == "bf16":
@@ -85,6 +98,11 @@ def load(b: ir.IRBuilder, ptr: ir.Value, dt: DType, index: ir.Value) -> ir.Value
         return f16_to_float(b, raw, F32)
     if dt.name == "bf16":
         return bf16_bits_to_f32(b, raw)
+    fmt = SMALL_FLOATS.get(dt.name)
+    if fmt is not None:
+        return small_bits_to_f32(b, fmt, raw)
+    if raw.type != (vt := value_type(dt)):  # s4/u4/s2/u2: the low bits
+        return b.trunc(raw, vt)
     return raw
 
 
@@ -96,6 +114,10 @@ def store(b: ir.IRBuilder, ptr: ir.Value, dt: DType, index: ir.Value, v: ir.Valu
         v = float_to_f16(b, v)
     elif dt.name == "bf16":
         v = f32_to_bf16_bits(b, v)
+    elif dt.name in SMALL_FLOATS:
+        v = f_to_small_bits(b, SMALL_FLOATS[dt.name], v)
+    elif v.type != st:  # s4/u4/s2/u2: the low bits, the rest zero (as ml_dtypes writes them)
+        v = b.zext(v, st)
     b.store(v, b.gep(ptr, [index], inbounds=True, source_etype=st))
 
 

@@ -36,6 +36,7 @@ from . import irtypes as T
 from .elemental import Elemental, linear
 from .irtypes import I1, I64, PTR, VOID, Unsupported, i64
 from .scalar import Emitter, emit_scalar_computation
+from .smallfloat import FORMATS as SMALL_FLOATS
 
 Body = Callable[[list], None]
 
@@ -268,6 +269,11 @@ def _apply_reducer(k: Kernel, reducer: Computation, accs: list[ir.Value], vals: 
         # lanes on AVX512-FP16 machines only.
         op = b.fadd if simple == "add" else b.fmul
         return [op(accs[0], vals[0], flags=("reassoc",))]
+    if simple in ("add", "multiply") and dtype.name in SMALL_FLOATS and len(accs) == 1:
+        # f8/f4 sums and products accumulate in f32 and round once, when read
+        # (`_Reduction.result`) or stored, as the interpreter and XLA do; in element order, so the
+        # same on every machine.
+        return [(b.fadd if simple == "add" else b.fmul)(accs[0], vals[0])]
     return emit_scalar_computation(k.em, reducer, accs + vals)
 
 
@@ -319,7 +325,9 @@ class _Reduction:
     def result(self, r: Instruction, j: int, out_index: list[ir.Value]) -> ir.Value:
         """Leaf j of a reduce's result; out_index addresses it (the kept dims, in order)."""
         lin = None if self.space.row else linear(self.b, out_index, r.shape.leaves()[0].dims)
-        return self.b.load(self.acc_ptr(r, j, lin), typ=self.types[r][j])
+        v = self.b.load(self.acc_ptr(r, j, lin), typ=self.types[r][j])
+        dt = r.shape.leaves()[j].element_type
+        return T.round_narrow(self.b, dt, v) if dt.name in SMALL_FLOATS else v
 
     def init(self, r: Instruction, kept_lin: ir.Value | None) -> None:
         for j, v in enumerate(self.space.inits(r)):

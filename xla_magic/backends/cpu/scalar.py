@@ -17,6 +17,8 @@ from ...hlo.ir import Computation, Instruction
 from ...hlo.opcodes import Opcode as O
 from .halfconv import f16_bits_to_f32, f_to_f16_bits, int_to_f16, round_to_f16
 from .irtypes import F32, F64, I1, I16, I32, I64, Unsupported, const, intrinsic, round_narrow, suffix, value_type
+from .smallfloat import FORMATS as SMALL_FLOATS
+from .smallfloat import f_to_small_bits, round_to_small, small_bits_to_f32
 
 # Float arithmetic carries no fast-math flags: with `contract` LLVM fuses a*b+c into one FMA
 # exactly where the target has FMA instructions (x86-64-v3 yes, v2 no; half-precision FMA with
@@ -333,8 +335,8 @@ def convert_value(em: Emitter, src: DType, dst: DType, x: ir.Value) -> ir.Value:
         return x
     out_t = value_type(dst)
     if src.kind == "pred":
-        if dst.kind == "f":
-            return b.uitofp(x, out_t)
+        if dst.kind == "f":  # (f8e8m0fnu has no zero: false is NaN there)
+            return round_narrow(b, dst, b.uitofp(x, out_t)) if dst.name in SMALL_FLOATS else b.uitofp(x, out_t)
         return b.zext(x, out_t)
     if dst.kind == "pred":
         if src.kind == "f":
@@ -350,6 +352,8 @@ def convert_value(em: Emitter, src: DType, dst: DType, x: ir.Value) -> ir.Value:
         if dst.name == "f16":
             return int_to_f16(b, x, src.kind == "s")  # one rounding, straight to f16
         conv = b.sitofp if src.kind == "s" else b.uitofp
+        if dst.name in SMALL_FLOATS and x.type.width > 16:  # exact in f64, then one rounding
+            return round_to_small(b, SMALL_FLOATS[dst.name], conv(x, F64))
         return round_narrow(b, dst, conv(x, out_t))
     if dst.kind in ("s", "u"):  # from float: truncate toward zero, saturate, NaN -> 0
         s = "s" if dst.kind == "s" else "u"
@@ -362,6 +366,8 @@ def convert_value(em: Emitter, src: DType, dst: DType, x: ir.Value) -> ir.Value:
         return b.fpext(x, out_t)
     if dst.name == "f16":
         return round_to_f16(b, x)  # one rounding from f64
+    if dst.name in SMALL_FLOATS:
+        return round_to_small(b, SMALL_FLOATS[dst.name], x)  # one rounding from f64
     return round_narrow(b, dst, b.fptrunc(x, out_t))
 
 
@@ -370,6 +376,8 @@ def _convert(em, instr, dts, vals):
 
 
 def _bits(em: Emitter, dt: DType, x: ir.Value) -> ir.Value:
+    if dt.name in SMALL_FLOATS:  # (f4e2m1fn: the low 4 bits)
+        return em.b.trunc(f_to_small_bits(em.b, SMALL_FLOATS[dt.name], x), ir.IntType(dt.bits))
     if dt.name == "f16":
         return f_to_f16_bits(em.b, x)
     if dt.name == "bf16":
@@ -382,6 +390,8 @@ def _bits(em: Emitter, dt: DType, x: ir.Value) -> ir.Value:
 
 
 def _from_bits(em: Emitter, dt: DType, bits: ir.Value) -> ir.Value:
+    if dt.name in SMALL_FLOATS:
+        return small_bits_to_f32(em.b, SMALL_FLOATS[dt.name], bits)
     if dt.name == "f16":
         return f16_bits_to_f32(em.b, bits)
     if dt.name == "bf16":
@@ -493,11 +503,19 @@ SCALAR_OPS: dict[O, Row] = {
 }
 
 
+# Rows whose f32 result can be a value a small float format lacks (-x of f8e8m0fnu, floor(0.5) = 0
+# without a zero, -0 of fnuz, an infinity of reduce-precision): rounded back for those formats.
+_LEAVE_SMALL_FORMAT = frozenset({O.NEGATE, O.SIGN, O.FLOOR, O.CEIL, O.ROUND_AFZ, O.ROUND_EVEN, O.REDUCE_PRECISION})
+
+
 def emit_scalar_op(em: Emitter, instr: Instruction, dts: list[DType], vals: list[ir.Value]) -> ir.Value:
     row = SCALAR_OPS.get(instr.opcode)
     if row is None:
         raise Unsupported(f"{instr.opcode.value} in a scalar computation")
-    return row(em, instr, dts, vals)
+    v = row(em, instr, dts, vals)
+    if instr.opcode in _LEAVE_SMALL_FORMAT and _dt(instr).name in SMALL_FLOATS:
+        return _narrow(em, instr, v)
+    return v
 
 
 def emit_scalar_computation(em: Emitter, comp: Computation, args: list[ir.Value]) -> list[ir.Value]:

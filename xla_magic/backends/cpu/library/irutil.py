@@ -17,6 +17,8 @@ from ....hlo.dtypes import DType
 from ....hlo.shape import Shape, row_major_strides
 from ..halfconv import f16_to_float, float_to_f16
 from ..irtypes import Unsupported, storage_type
+from ..smallfloat import FORMATS as SMALL_FLOATS
+from ..smallfloat import f_to_small_bits, small_bits_to_f32
 
 PTR = ir.PointerType()
 I1, I8, I16, I32, I64 = (ir.IntType(n) for n in (1, 8, 16, 32, 64))
@@ -230,7 +232,7 @@ def _compute(out: DType) -> tuple[ir.Type, str]:
     """Accumulation type and its kind ('f', 's', 'u'), as the evaluator's `_compute_dtype`:
     narrow floats accumulate in f32, pred in s32, everything else in its own type."""
     if out.kind == "f":
-        _mem_type(out)  # refuses f8 and friends
+        _mem_type(out)  # refuses the types the cpu backend has no storage for
         return (F64 if out.name == "f64" else F32), "f"
     if out.kind == "pred":
         return I32, "s"
@@ -283,6 +285,10 @@ def _to_compute(b: ir.IRBuilder, raw: ir.Value, src: DType, ct: ir.Type, ck: str
     """A value loaded from memory (storage type of `src`) converted to the compute type."""
     if src.name == "bf16":
         return _convert(b, _bf16_to_f32(b, raw), "f", ct, ck)
+    if src.name in SMALL_FLOATS:
+        return _convert(b, small_bits_to_f32(b, SMALL_FLOATS[src.name], raw), "f", ct, ck)
+    if src.kind in ("s", "u") and src.bits < 8:  # s4/u4/s2/u2: the low bits of the byte
+        return _convert(b, b.trunc(raw, _like(raw.type, ir.IntType(src.bits))), src.kind, ct, ck)
     if src.kind == "pred":
         return _convert(b, raw, "u", ct, ck)
     return _convert(b, raw, src.kind, ct, ck)
@@ -296,6 +302,11 @@ def _to_storage(b: ir.IRBuilder, v: ir.Value, ck: str, out: DType) -> ir.Value:
         return b.zext(ne, _like(v.type, I8))
     if out.name == "bf16":
         return _f32_to_bf16(b, _convert(b, v, ck, F32, "f"))
+    if out.name in SMALL_FLOATS:
+        return f_to_small_bits(b, SMALL_FLOATS[out.name], _convert(b, v, ck, F32, "f"))
+    if out.kind in ("s", "u") and out.bits < 8:  # the low bits, the rest zero (as ml_dtypes writes)
+        narrow = _convert(b, v, ck, ir.IntType(out.bits), out.kind)
+        return b.zext(narrow, _like(narrow.type, I8))
     return _convert(b, v, ck, _mem_type(out), out.kind)
 
 
