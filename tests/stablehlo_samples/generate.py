@@ -224,6 +224,19 @@ def composite_op(x, v):
     return lax.composite(lambda a, b: jnp.tanh(a) + b, name="my.tanh_add")(x, v)
 
 
+def _store(prefix, arrays):
+    """npz entries; ml_dtypes arrays (bf16, f8, int4), which npz cannot hold, as their raw bytes plus
+    a `dtype_` entry naming the type."""
+    out = {}
+    for k, a in enumerate(arrays):
+        a = np.asarray(a)
+        if a.dtype.type.__module__.startswith("ml_dtypes"):
+            out[f"dtype_{prefix}{k}"] = np.array(a.dtype.name)
+            a = a.view(np.uint8 if a.dtype.itemsize == 1 else np.uint16)
+        out[f"{prefix}{k}"] = a
+    return out
+
+
 def _run_text(text, args):
     from jax._src.lib import xla_client as xc
     dev = jax.devices("cpu")[0]
@@ -246,17 +259,16 @@ def main(only=None):
         ref = jax.tree_util.tree_leaves(jax.jit(fn)(*args))
         for a, b in zip(outs, ref):
             np.testing.assert_array_equal(a, np.asarray(b))
+        text = text.replace(str(HERE) + "/", "")  # locations name the file, not this machine's path
         (HERE / f"{name}.mlir").write_text(text)
-        np.savez(HERE / f"{name}.npz", **{f"in{k}": np.asarray(a) for k, a in enumerate(args)},
-                 **{f"out{k}": o for k, o in enumerate(outs)})
+        np.savez(HERE / f"{name}.npz", **_store("in", args), **_store("out", outs))
     for path in sorted(HERE.glob("hand_*.mlir")):  # hand-written programs: inputs from a seed
         if only and path.stem not in only:
             continue
         text = path.read_text()
         args = _hand_args(text)
         outs = _run_text(text, args)
-        np.savez(HERE / f"{path.stem}.npz", **{f"in{k}": a for k, a in enumerate(args)},
-                 **{f"out{k}": o for k, o in enumerate(outs)})
+        np.savez(HERE / f"{path.stem}.npz", **_store("in", args), **_store("out", outs))
 
 
 def _hand_args(text):

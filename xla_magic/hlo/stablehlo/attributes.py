@@ -14,7 +14,7 @@ from ..shape import Shape
 from .cursor import MAX_NESTING, Cursor
 from .literals import DenseBody, dense_body, to_array
 from .locations import Loc, parse_loc
-from .types import ELEMENT_TYPES, parse_type, starts_type
+from .types import ELEMENT_TYPES, parse_type
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,7 @@ _IDENT = re.compile(r"[A-Za-z_][\w$.\-]*")
 _NUMBER = re.compile(r"[-+]?(?:0x[0-9a-fA-F]+|(?:\d+\.\d*|\.\d+)(?:[eE][-+]?\d+)?|\d+(?:[eE][-+]?\d+)?|inf|nan)")
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
 _SYMBOL = re.compile(r'@(?:[\w$.\-]+|"(?:[^"\\]|\\.)*")(?:::@[\w$.\-]+)*')
+_SCALAR_TYPE = re.compile(r"[a-zA-Z][a-zA-Z0-9]*(?![<\w])")
 _ESC = re.compile(r"\\(\\|\"|n|t|[0-9a-fA-F]{2})")
 
 
@@ -116,9 +117,10 @@ def typed_number(cur: Cursor, text: str) -> int | float:
         value = float(text)
     save = cur.pos
     if cur.accept(":") and not cur.peek(":"):
-        if starts_type(cur):
-            shape = parse_type(cur)
-            if not shape.is_tuple and shape.element_type.is_float and isinstance(value, int) and "0x" not in text:
+        m = cur.match(_SCALAR_TYPE)  # `: tensor<...>` after a number is an op's signature, not its width
+        if m and m.group(0) in ELEMENT_TYPES or m and m.group(0) == "index":
+            if ELEMENT_TYPES.get(m.group(0), "").startswith(("f", "bf")) and isinstance(value, int) \
+                    and "0x" not in text:
                 value = float(value)
             return value
     cur.pos = save
