@@ -57,3 +57,137 @@ def test_sample_runs_as_on_xla_cpu(name):
     assert len(got) == len(outs)
     for k, (g, w) in enumerate(zip(got, outs)):
         assert_matches(g, w, f"{name} output {k}")
+
+
+def test_generic_and_pretty_syntax_give_equal_modules():
+    generic = parse_stablehlo((SAMPLES / "generic_form.mlir").read_text())
+    pretty = parse_stablehlo((SAMPLES / "pretty_form.mlir").read_text())
+    assert generic == pretty
+    assert generic.to_text() == pretty.to_text()
+
+
+def test_locations_land_in_metadata():
+    m = parse_stablehlo((SAMPLES / "with_locations.mlir").read_text())
+    by_op = {i.opcode.value: i for c in m.computations for i in c.instructions}
+    tanh = by_op["tanh"].metadata
+    assert tanh is not None and tanh.op_name == "jit(with_locations)/tanh"
+    assert tanh.source_file == "generate.py"
+    src = (SAMPLES / "generate.py").read_text().splitlines()
+    assert "jnp.tanh(x)" in src[tanh.source_line - 1]
+    assert m.source_location(by_op["dot"]) is not None
+    assert "jit(with_locations)/dot_general" in by_op["dot"].metadata.op_name
+
+
+INLINE_LOCATIONS = """
+module @m {
+  func.func public @main(%arg0: tensor<2xf32> loc("x")) -> tensor<2xf32> {
+    %0 = stablehlo.sine %arg0 : tensor<2xf32> loc("model.py":7:3)
+    %1 = stablehlo.cosine %0 : tensor<2xf32> loc("cos_op"("model.py":8:1))
+    %2 = stablehlo.tanh %1 : tensor<2xf32> loc(fused["a.py":1:1, "b.py":2:2])
+    %3 = stablehlo.negate %2 : tensor<2xf32> loc(callsite("inner.py":3:4 at "outer.py":5:6))
+    %4 = stablehlo.abs %3 : tensor<2xf32> loc(#loc9)
+    return %4 : tensor<2xf32> loc(unknown)
+  }
+}
+#loc8 = loc("deep.py":42:1)
+#loc9 = loc("named"(#loc8))
+"""
+
+
+def test_inline_named_fused_callsite_and_alias_locations():
+    m = parse_stablehlo(INLINE_LOCATIONS)
+    md = {i.opcode.value: i.metadata for i in m.entry.instructions}
+    assert (md["sine"].source_file, md["sine"].source_line) == ("model.py", 7)
+    assert (md["cosine"].op_name, md["cosine"].source_line) == ("cos_op", 8)
+    assert md["tanh"].source_file == "a.py"
+    assert md["negate"].source_file == "inner.py"  # the callee's frame: the innermost source line
+    assert (md["abs"].op_name, md["abs"].source_file, md["abs"].source_line) == ("named", "deep.py", 42)
+
+
+def test_module_attributes_are_kept():
+    m = parse_stablehlo((SAMPLES / "unary_float.mlir").read_text())
+    assert {k: v.text for k, v in m.attrs.items()} == {"num_partitions": "1", "replica_count": "1"}
+    assert xm.parse_hlo(m.to_text()) == m  # the printed module reads back as HLO text
+
+
+def test_content_detection():
+    assert looks_like_stablehlo((SAMPLES / "generic_form.mlir").read_text())
+    assert looks_like_stablehlo("func.func @main(%arg0: tensor<f32>) -> tensor<f32> {\n return %arg0 : tensor<f32>\n}")
+    assert not looks_like_stablehlo("HloModule m\nENTRY e {\n  ROOT p = f32[] parameter(0)\n}")
+    assert not looks_like_stablehlo("ENTRY e {\n  ROOT p = f32[] parameter(0)\n}")
+
+
+def test_custom_call_keeps_target_and_config():
+    text = """
+    func.func @main(%arg0: tensor<4xf32>) -> tensor<4xf32> {
+      %0 = stablehlo.custom_call @my_kernel(%arg0) {backend_config = "cfg=1", api_version = 2 : i32} : (tensor<4xf32>) -> tensor<4xf32>
+      return %0 : tensor<4xf32>
+    }"""
+    (cc,) = [i for i in parse_stablehlo(text).entry.instructions if i.opcode.value == "custom-call"]
+    assert cc.attrs["custom_call_target"] == "my_kernel"
+    assert cc.attrs["backend_config"].text == '"cfg=1"'
+    assert cc.attrs["api_version"] == "API_VERSION_STATUS_RETURNING"
+
+
+def test_chlo_ops_use_the_expansion_table(monkeypatch):
+    from xla_magic.hlo.opcodes import Opcode
+    from xla_magic.hlo.stablehlo.chlo import CHLO_RULES
+
+    seen = {}
+
+    def square(ctx, operands, attrs, result_types):
+        seen.update(attrs)
+        return [ctx.b.op(Opcode.MULTIPLY, operands[0], operands[0])]
+
+    monkeypatch.setitem(CHLO_RULES, "test_square", square)
+    text = """
+    func.func @main(%arg0: tensor<3xf32>) -> tensor<3xf32> {
+      %0 = chlo.test_square %arg0 {k = 2 : i64, d = #chlo<comparison_direction LT>, v = array<i64: 1, 2>} : tensor<3xf32> -> tensor<3xf32>
+      return %0 : tensor<3xf32>
+    }"""
+    out = xm.interpret(parse_stablehlo(text), np.array([1, 2, 3], np.float32))
+    np.testing.assert_array_equal(out, [1, 4, 9])
+    assert seen == {"k": 2, "d": "LT", "v": (1, 2)}
+
+
+def _error(text: str) -> StableHloParseError:
+    with pytest.raises(StableHloParseError) as info:
+        parse_stablehlo(text)
+    return info.value
+
+
+BAD = [
+    # (text, message part, line, column)
+    ("func.func @main(%arg0: tensor<?x4xf32>) -> tensor<f32> {\n}", "dynamic", 1, 31),
+    ("func.func @main(%arg0: tensor<4xf32>) -> tensor<4xf32> {\n  %0 = stablehlo.frobnicate %arg0 : tensor<4xf32>\n"
+     "  return %0 : tensor<4xf32>\n}", "unknown or unsupported op", 2, 8),
+    ("func.func @main(%arg0: tensor<4xf32>) -> tensor<4xf32> {\n  %0 = stablehlo.sine %arg7 : tensor<4xf32>\n"
+     "  return %0 : tensor<4xf32>\n}", "%arg7 is not defined", 2, 23),
+    ("func.func @main() -> tensor<2xf32> {\n  %0 = stablehlo.constant dense_resource<blob> : tensor<2xf32>\n"
+     "  return %0 : tensor<2xf32>\n}", "dense_resource", 2, 27),
+    ("func.func @main() -> tensor<2xf32> {\n  %0 = stablehlo.constant dense<[1.0, 2.0, 3.0]> : tensor<2xf32>\n"
+     "  return %0 : tensor<2xf32>\n}", "dense literal", 2, 33),
+    ("func.func @main(%arg0: tensor<4xf32>) -> tensor<4xf32> {\n  %0 = chlo.no_such_op %arg0 : tensor<4xf32> -> "
+     "tensor<4xf32>\n  return %0 : tensor<4xf32>\n}", "chlo.no_such_op", 2, 8),
+    ("func.func @main(%arg0: tensor<4x!quant.uniform<i8:f32, 1.0>>) -> tensor<4xf32> {\n}", "quantized", 1, 33),
+    ("module {\n  func.func @main(%arg0: tensor<4xf32>) -> tensor<4xf32> {\n    return %arg0 : tensor<4xf32>\n  }\n",
+     "'}'", 1, 1),
+]
+
+
+@pytest.mark.parametrize("text,msg,line,column", BAD)
+def test_bad_input_points_at_the_fault(text, msg, line, column):
+    e = _error(text)
+    assert msg in str(e)
+    assert (e.line, e.column) == (line, column), str(e)
+    shown, caret = e.excerpt.splitlines()
+    assert caret.index("^") - 2 == column - 1  # the caret sits under the column in the source line shown
+    assert shown.strip() == text.splitlines()[line - 1].strip()
+
+
+def test_shape_errors_are_verifier_errors_naming_the_op_and_line():
+    text = ("func.func @main(%arg0: tensor<4xf32>, %arg1: tensor<3xf32>) -> tensor<4xf32> {\n"
+            "  %0 = stablehlo.add %arg0, %arg1 : tensor<4xf32>\n  return %0 : tensor<4xf32>\n}")
+    with pytest.raises(xm.HloVerifyError) as info:
+        parse_stablehlo(text)
+    assert info.value.line == 2 and "stablehlo.add" in str(info.value)

@@ -47,7 +47,8 @@ def unary_float(x):
 @sample(f32(3, 5), f32(3, 5))
 def binary_float(x, y):
     return (x + y, x - y, x * y, x / y, jnp.maximum(x, y), jnp.minimum(x, y), jnp.arctan2(x, y),
-            lax.pow(jnp.abs(x), y), lax.rem(x, y), lax.clamp(np.float32(-0.5), x, np.float32(0.5)), jnp.where(x < y, x, y))
+            lax.pow(jnp.abs(x), y), lax.rem(x, y), lax.clamp(np.float32(-0.5), x, np.float32(0.5)),
+            jnp.where(x < y, x, y))
 
 
 @sample(i32(-100, 100, 6), i32(0, 8, 6), np.arange(6, dtype=np.uint8) * 40)
@@ -183,7 +184,8 @@ def constants():
 @sample()
 def hex_constants():  # more than 100 elements: MLIR prints the raw bytes as a hex string
     n = np.arange(120)
-    return (jnp.array(n.astype(ml_dtypes.bfloat16)), jnp.array(n % 3 == 0), jnp.array((n % 16 - 8).astype(ml_dtypes.int4)),
+    return (jnp.array(n.astype(ml_dtypes.bfloat16)), jnp.array(n % 3 == 0),
+            jnp.array((n % 16 - 8).astype(ml_dtypes.int4)),
             jnp.array((n / 8).astype(jnp.float8_e4m3fn)), jnp.array((n * (1 + 1j)).astype(np.complex64)),
             jnp.array(n.astype(np.int16) - 60), jnp.array(n.astype(np.float64) / 7), jnp.array(n.astype(np.uint32)))
 
@@ -203,6 +205,9 @@ def nested_calls(x):
 @sample(f32(3, 4), generic=True)
 def generic_form(x):
     return jnp.sum(jnp.tanh(x) @ x.T, axis=0), jnp.sort(x, axis=1), lax.cond(x[0, 0] > 0, jnp.sin, jnp.cos, x)
+
+
+SAMPLES["pretty_form"] = (generic_form, SAMPLES["generic_form"][1], False, False)  # the same program, pretty
 
 
 @sample(f32(3, 4), debug=True)

@@ -170,10 +170,10 @@ def attr_value(cur: Cursor, depth: int = 0) -> Any:
         return True
     if cur.accept_word("false"):
         return False
-    m = _NUMBER.match(text, cur.pos)
-    if m and not (m.group(0) in ("inf", "nan") and text[m.end():m.end() + 1].isalnum()):
-        cur.pos = m.end()
-        return typed_number(cur, m.group(0))
+    num = _NUMBER.match(text, cur.pos)
+    if num and not (num.group(0) in ("inf", "nan") and text[num.end():num.end() + 1].isalnum()):
+        cur.pos = num.end()
+        return typed_number(cur, num.group(0))
     if cur.peek("tensor<") or cur.peek("tuple<") or cur.peek("complex<") or cur.peek("!stablehlo.token"):
         return parse_type(cur)
     if cur.peek("!"):
@@ -182,15 +182,15 @@ def attr_value(cur: Cursor, depth: int = 0) -> Any:
             cur.pos += 1
             balanced(cur, "<", ">")
         return Opaque(text[start:cur.pos])
-    m = cur.match(_IDENT)
-    if m:
-        if m.group(0) in ELEMENT_TYPES:
-            return Shape.array(ELEMENT_TYPES[m.group(0)])
+    word = cur.match(_IDENT)
+    if word:
+        if word.group(0) in ELEMENT_TYPES:
+            return Shape.array(ELEMENT_TYPES[word.group(0)])
         if text.startswith("<", cur.pos):  # affine_map<...>, other parametric attributes
             cur.pos += 1
             balanced(cur, "<", ">")
             return Opaque(text[start:cur.pos])
-        return Enum(m.group(0))
+        return Enum(word.group(0))
     raise cur.error(f"expected an attribute value, found {cur.found()}")
 
 
@@ -328,7 +328,8 @@ def conv_dims(cur: Cursor, start: int) -> ConvDims:
         return found, tuple(spatial[k] for k in range(len(spatial)))
 
     lhs, ls = labels("bf")
-    cur.accept_word("x") or cur.expect("x", "'x' between the input and kernel labels")
+    if not cur.accept_word("x"):
+        cur.expect("x", "'x' between the input and kernel labels")
     rhs, rs = labels("io")
     cur.expect("->", "'->' before the output labels")
     out, os_ = labels("bf")

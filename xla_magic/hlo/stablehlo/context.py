@@ -76,19 +76,19 @@ class OpContext:
             return (v,)
         raise self.error(f"'{what}' must be a list of integers")
 
-    def int(self, key: str, default: Any = _MISSING) -> int:
+    def integer(self, key: str, default: Any = _MISSING) -> int:
         v = self.attr(key, default)
         if isinstance(v, bool) or not isinstance(v, int):
             raise self.error(f"'{key}' must be an integer")
         return v
 
-    def bool(self, key: str, default: Any = _MISSING) -> bool:
+    def flag(self, key: str, default: Any = _MISSING) -> bool:
         v = self.attr(key, default)
         if not isinstance(v, bool):
             raise self.error(f"'{key}' must be true or false")
         return v
 
-    def float(self, key: str, default: Any = _MISSING) -> float:
+    def number(self, key: str, default: Any = _MISSING) -> float:
         v = self.attr(key, default)
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise self.error(f"'{key}' must be a number")

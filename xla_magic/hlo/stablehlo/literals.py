@@ -153,7 +153,8 @@ def _from_hex(data: bytes, dt: DType, count: int) -> npt.NDArray[Any]:
         raise ValueError(f"the hex data holds {len(data)} bytes, but {count} elements of {dt.name} need "
                          f"{size * count}")
     if dt.kind == "pred":
-        return np.frombuffer(data, np.uint8, n) != 0
+        flags: npt.NDArray[Any] = np.frombuffer(data, np.uint8, n) != 0
+        return flags
     if dt.bits < 8:
         raw = np.frombuffer(data, np.uint8, n) & ((1 << dt.bits) - 1)
         if dt.is_int:
@@ -162,7 +163,8 @@ def _from_hex(data: bytes, dt: DType, count: int) -> npt.NDArray[Any]:
                 signed = np.where(signed >= 1 << (dt.bits - 1), signed - (1 << dt.bits), signed)
             return signed.astype(dt.np_dtype)
         return raw.view(dt.np_dtype)
-    return np.frombuffer(data, dt.np_dtype.newbyteorder("<"), n).astype(dt.np_dtype)
+    out: npt.NDArray[Any] = np.frombuffer(data, dt.np_dtype.newbyteorder("<"), n).astype(dt.np_dtype)
+    return out
 
 
 def to_array(body: DenseBody, shape: Shape) -> npt.NDArray[Any]:

@@ -6,6 +6,7 @@ unchanged. Control flow and calls, which need the reader's scopes, live in `cont
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from .. import attrs as A
 from ..dtypes import S32
@@ -14,6 +15,7 @@ from ..opcodes import Opcode
 from ..shape import Shape
 from .attributes import Dense
 from .context import OpContext
+from .syntax import Block
 
 Rule = Callable[[OpContext], list[Instruction]]
 
@@ -77,8 +79,8 @@ def _compare(c: OpContext) -> list[Instruction]:
 
 
 def _reduce_precision(c: OpContext) -> list[Instruction]:
-    return [c.b.op(O.REDUCE_PRECISION, c.args[0], exponent_bits=c.int("exponent_bits"),
-                   mantissa_bits=c.int("mantissa_bits"))]
+    return [c.b.op(O.REDUCE_PRECISION, c.args[0], exponent_bits=c.integer("exponent_bits"),
+                   mantissa_bits=c.integer("mantissa_bits"))]
 
 
 def _broadcast_in_dim(c: OpContext) -> list[Instruction]:
@@ -98,7 +100,7 @@ def _broadcast_in_dim(c: OpContext) -> list[Instruction]:
 
 
 def _iota(c: OpContext) -> list[Instruction]:
-    return [c.b.op(O.IOTA, shape=c.result, iota_dimension=c.int("iota_dimension"))]
+    return [c.b.op(O.IOTA, shape=c.result, iota_dimension=c.integer("iota_dimension"))]
 
 
 def _transpose(c: OpContext) -> list[Instruction]:
@@ -146,7 +148,7 @@ def _dynamic_update_slice(c: OpContext) -> list[Instruction]:
 
 
 def _concatenate(c: OpContext) -> list[Instruction]:
-    return [c.b.op(O.CONCATENATE, *c.args, dimensions=(c.int("dimension"),))]
+    return [c.b.op(O.CONCATENATE, *c.args, dimensions=(c.integer("dimension"),))]
 
 
 def _pad(c: OpContext) -> list[Instruction]:
@@ -166,14 +168,14 @@ def _dynamic_pad(c: OpContext) -> list[Instruction]:
 
 
 def _dynamic_iota(c: OpContext) -> list[Instruction]:
-    return [c.b.op(O.IOTA, shape=c.result, iota_dimension=c.int("iota_dimension"))]
+    return [c.b.op(O.IOTA, shape=c.result, iota_dimension=c.integer("iota_dimension"))]
 
 
 def _get_dimension_size(c: OpContext) -> list[Instruction]:
-    return [c.b.op(O.GET_DIMENSION_SIZE, c.args[0], dimensions=(c.int("dimension"),))]
+    return [c.b.op(O.GET_DIMENSION_SIZE, c.args[0], dimensions=(c.integer("dimension"),))]
 
 
-def _nonempty(**kw: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+def _nonempty(**kw: tuple[int, ...]) -> dict[str, Any]:
     """Batching dimensions only where present, as XLA prints them."""
     return {k: v for k, v in kw.items() if v}
 
@@ -186,7 +188,7 @@ def _gather(c: OpContext) -> list[Instruction]:
         O.GATHER, c.args[0], c.args[1], offset_dims=c.field_ints(f, "offset_dims"),
         collapsed_slice_dims=c.field_ints(f, "collapsed_slice_dims"),
         start_index_map=c.field_ints(f, "start_index_map"), index_vector_dim=int(f.get("index_vector_dim", 0)),
-        slice_sizes=sizes, indices_are_sorted=c.bool("indices_are_sorted", False),
+        slice_sizes=sizes, indices_are_sorted=c.flag("indices_are_sorted", False),
         **_nonempty(operand_batching_dims=c.field_ints(f, "operand_batching_dims"),
                     start_indices_batching_dims=c.field_ints(f, "start_indices_batching_dims")))]
 
@@ -198,8 +200,8 @@ def _scatter(c: OpContext) -> list[Instruction]:
         O.SCATTER, *c.args, update_window_dims=c.field_ints(f, "update_window_dims"),
         inserted_window_dims=c.field_ints(f, "inserted_window_dims"),
         scatter_dims_to_operand_dims=c.field_ints(f, "scatter_dims_to_operand_dims"),
-        index_vector_dim=int(f.get("index_vector_dim", 0)), indices_are_sorted=c.bool("indices_are_sorted", False),
-        unique_indices=c.bool("unique_indices", False), to_apply=c.region(body, "scatter_update"),
+        index_vector_dim=int(f.get("index_vector_dim", 0)), indices_are_sorted=c.flag("indices_are_sorted", False),
+        unique_indices=c.flag("unique_indices", False), to_apply=c.region(body, "scatter_update"),
         **_nonempty(input_batching_dims=c.field_ints(f, "input_batching_dims"),
                     scatter_indices_batching_dims=c.field_ints(f, "scatter_indices_batching_dims")))
     return _split(c, x)
@@ -208,7 +210,7 @@ def _scatter(c: OpContext) -> list[Instruction]:
 def _dot_general(c: OpContext) -> list[Instruction]:
     c.arity(2)
     f = c.struct("dot_dimension_numbers", "dot")
-    dims = dict(lhs_contracting_dims=c.field_ints(f, "lhs_contracting_dimensions"),
+    dims: dict[str, Any] = dict(lhs_contracting_dims=c.field_ints(f, "lhs_contracting_dimensions"),
                 rhs_contracting_dims=c.field_ints(f, "rhs_contracting_dimensions"),
                 **_nonempty(lhs_batch_dims=c.field_ints(f, "lhs_batching_dimensions"),
                             rhs_batch_dims=c.field_ints(f, "rhs_batching_dimensions")))
@@ -250,8 +252,23 @@ def _convolution(c: OpContext) -> list[Instruction]:
     sizes = tuple(rhs.shape.dims[d] for d in labels.kernel_spatial)
     win = _window(c, sizes, "window_strides", "lhs_dilation", "rhs_dilation", "padding", "window_reversal")
     return [c.b.op(O.CONVOLUTION, lhs, rhs, shape=c.result, window=win, dim_labels=labels,
-                   feature_group_count=c.int("feature_group_count", 1),
-                   batch_group_count=c.int("batch_group_count", 1))]
+                   feature_group_count=c.integer("feature_group_count", 1),
+                   batch_group_count=c.integer("batch_group_count", 1))]
+
+
+def _single_op_reducer(body: Block) -> Opcode | None:
+    """The opcode of a region `(a, b) -> op(a, b)`, the form the pretty syntax prints as
+    `applies stablehlo.op`: both forms share the module's reducer."""
+    if len(body.ops) != 2 or len(body.args) != 2 or body.args[0][1] != body.args[1][1]:
+        return None
+    op, ret = body.ops
+    opcode = ELEMENTWISE.get(op.name.removeprefix("stablehlo."))
+    names = [u.name for u in op.operands]
+    if opcode is None or opcode.arity != 2 or names != [a for a, _ in body.args] or op.regions:
+        return None
+    if len(ret.operands) != 1 or ret.operands[0].name != op.results[0][0] if op.results else True:
+        return None
+    return opcode
 
 
 def _reduce(c: OpContext) -> list[Instruction]:
@@ -267,7 +284,11 @@ def _reduce(c: OpContext) -> list[Instruction]:
         comp = c.module.reducer(opcode, c.args[1].shape.element_type)
     else:
         (body,) = c.regions(1)
-        comp = c.region(body, "region")
+        opcode = _single_op_reducer(body)
+        if n == 1 and opcode is not None:
+            comp = c.module.reducer(opcode, c.args[1].shape.element_type)
+        else:
+            comp = c.region(body, "region")
     x = c.b.op(O.REDUCE, *c.args, dimensions=c.ints("dimensions"), to_apply=comp)
     return _split(c, x)
 
@@ -292,8 +313,8 @@ def _select_and_scatter(c: OpContext) -> list[Instruction]:
 
 def _sort(c: OpContext) -> list[Instruction]:
     (body,) = c.regions(1)
-    x = c.b.op(O.SORT, *c.args, dimensions=(c.int("dimension", -1) % max(c.args[0].shape.rank, 1),),
-               is_stable=c.bool("is_stable", False), to_apply=c.region(body, "compare"))
+    x = c.b.op(O.SORT, *c.args, dimensions=(c.integer("dimension", -1) % max(c.args[0].shape.rank, 1),),
+               is_stable=c.flag("is_stable", False), to_apply=c.region(body, "compare"))
     return _split(c, x)
 
 
@@ -312,13 +333,13 @@ def _raw_bool(v: bool) -> A.Raw:
 
 def _triangular_solve(c: OpContext) -> list[Instruction]:
     c.arity(2)
-    return [c.b.op(O.TRIANGULAR_SOLVE, *c.args, left_side=_raw_bool(c.bool("left_side")),
-                   lower=_raw_bool(c.bool("lower")), unit_diagonal=_raw_bool(c.bool("unit_diagonal")),
+    return [c.b.op(O.TRIANGULAR_SOLVE, *c.args, left_side=_raw_bool(c.flag("left_side")),
+                   lower=_raw_bool(c.flag("lower")), unit_diagonal=_raw_bool(c.flag("unit_diagonal")),
                    transpose_a=A.Raw(c.enum("transpose_a")))]
 
 
 def _cholesky(c: OpContext) -> list[Instruction]:
-    return [c.b.op(O.CHOLESKY, c.args[0], lower=_raw_bool(c.bool("lower", False)))]
+    return [c.b.op(O.CHOLESKY, c.args[0], lower=_raw_bool(c.flag("lower", False)))]
 
 
 def _rng(c: OpContext) -> list[Instruction]:
@@ -341,7 +362,7 @@ def _rng_bit_generator(c: OpContext) -> list[Instruction]:
 
 def _batch_norm(opcode: Opcode, results: int) -> Rule:
     def rule(c: OpContext) -> list[Instruction]:
-        x = c.b.op(opcode, *c.args, epsilon=A.Raw(repr(c.float("epsilon"))), feature_index=c.int("feature_index"))
+        x = c.b.op(opcode, *c.args, epsilon=A.Raw(repr(c.number("epsilon"))), feature_index=c.integer("feature_index"))
         return _split(c, x) if results > 1 else [x]
     return rule
 
@@ -351,7 +372,7 @@ def _custom_call(c: OpContext) -> list[Instruction]:
     if not isinstance(target, str):
         raise c.error("call_target_name must be a string")
     shape = c.results[0] if len(c.results) == 1 else Shape.tuple_of(c.results)
-    attrs: dict[str, object] = {"custom_call_target": target}
+    attrs: dict[str, Any] = {"custom_call_target": target}
     config = c.attr("backend_config", None)
     if isinstance(config, str) and config:
         attrs["backend_config"] = A.Raw(A.quote(config))
@@ -375,7 +396,7 @@ def _tuple(c: OpContext) -> list[Instruction]:
 
 def _get_tuple_element(c: OpContext) -> list[Instruction]:
     c.arity(1)
-    return [c.b.get(c.args[0], c.int("index"))]
+    return [c.b.get(c.args[0], c.integer("index"))]
 
 
 def _after_all(c: OpContext) -> list[Instruction]:

@@ -122,10 +122,13 @@ class Reader:
             outer = scope.get(n)
             if outer is None:
                 continue  # reported as undefined where it is used
-            if any(x.opcode is not Opcode.CONSTANT or x.literal is None for x in outer):
-                raise self.cur.error(f"this region uses %{n} from outside; HLO reducers and comparators can only "
-                                     "use their arguments and constants", block.pos)
-            inner[n] = [b.constant(x.literal, x.shape.element_type) for x in outer]
+            copies = []
+            for x in outer:
+                if x.opcode is not Opcode.CONSTANT or x.literal is None:
+                    raise self.cur.error(f"this region uses %{n} from outside; HLO reducers and comparators can "
+                                         "only use their arguments and constants", block.pos)
+                copies.append(b.constant(x.literal, x.shape.element_type))
+            inner[n] = copies
         outs = self.block(b, block, inner)
         if not outs:
             raise self.cur.error("the region returns nothing", block.pos)
