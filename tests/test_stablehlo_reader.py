@@ -191,3 +191,22 @@ def test_shape_errors_are_verifier_errors_naming_the_op_and_line():
     with pytest.raises(xm.HloVerifyError) as info:
         parse_stablehlo(text)
     assert info.value.line == 2 and "stablehlo.add" in str(info.value)
+
+
+def test_rng_and_dot_algorithm_read():
+    text = """
+    func.func @main(%arg0: tensor<2x3xf32>, %arg1: tensor<3x2xf32>) -> (tensor<2x2xf32>, tensor<4xf32>) {
+      %0 = stablehlo.dot_general %arg0, %arg1, contracting_dims = [1] x [0], algorithm = <lhs_precision_type = f32, rhs_precision_type = f32, accumulation_type = f32, lhs_component_count = 1, rhs_component_count = 1, num_primitive_operations = 1, allow_imprecise_accumulation = false> : (tensor<2x3xf32>, tensor<3x2xf32>) -> tensor<2x2xf32>
+      %lo = stablehlo.constant dense<0.0> : tensor<f32>
+      %hi = stablehlo.constant dense<1.0> : tensor<f32>
+      %shape = stablehlo.constant dense<4> : tensor<1xi64>
+      %1 = stablehlo.rng %lo, %hi, %shape, distribution = UNIFORM : (tensor<f32>, tensor<f32>, tensor<1xi64>) -> tensor<4xf32>
+      return %0, %1 : tensor<2x2xf32>, tensor<4xf32>
+    }"""
+    m = parse_stablehlo(text)
+    ops = {i.opcode.value: i for i in m.entry.instructions}
+    assert ops["rng"].attrs["distribution"] == "rng_uniform" and ops["rng"].shape.dims == (4,)
+    a, b = np.ones((2, 3), np.float32), np.ones((3, 2), np.float32)
+    dot, bits = xm.interpret(m, a, b)
+    np.testing.assert_array_equal(dot, a @ b)
+    assert bits.shape == (4,) and ((bits >= 0) & (bits < 1)).all()

@@ -164,6 +164,9 @@ def attr_value(cur: Cursor, depth: int = 0) -> Any:
         return _hash_attr(cur, depth)
     if cur.peek("("):
         return function_type(cur)
+    if cur.accept("<"):  # `algorithm = <lhs_precision_type = tf32, ...>`: not needed to run the op
+        balanced(cur, "<", ">")
+        return Opaque(text[start:cur.pos])
     if cur.accept_word("unit"):
         return True
     if cur.accept_word("true"):

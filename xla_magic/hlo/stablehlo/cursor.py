@@ -39,8 +39,16 @@ class Cursor:
         return f"'{m.group(0)[:30]}'" if m else "end of text"
 
     def ws(self) -> None:
-        m = _WS.match(self.text, self.pos)
-        self.pos = m.end() if m else self.pos
+        pos = self.pos
+        if pos < self.n and self.text[pos] not in " \t\r\n/":  # the common case: nothing to skip
+            return
+        m = _WS.match(self.text, pos)
+        self.pos = m.end() if m else pos
+
+    def next_char(self) -> str:
+        """The next character after whitespace ('' at the end)."""
+        self.ws()
+        return self.text[self.pos] if self.pos < self.n else ""
 
     def peek(self, s: str) -> bool:
         self.ws()

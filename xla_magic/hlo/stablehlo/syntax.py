@@ -267,32 +267,36 @@ def _normalize(cur: Cursor, op: Op) -> None:
 
 def _pretty_default(cur: Cursor, op: Op, depth: int) -> None:
     """`operands, key = value, ENUM, ... {attrs} : types`, with the per-op forms folded in."""
-    if cur.peek("(") and op.name not in ("func.call",):
+    c = cur.next_char()
+    if c == "(" and op.name != "func.call":
         _paren_operands(cur, op)
-    if cur.peek("["):  # slice bounds right after the operand
+        c = cur.next_char()
+    if c == "[":  # slice bounds right after the operand
         _bracket_after_operand(cur, op)
     first = True  # the next item needs no ',' before it
     while True:
-        cur.ws()
-        if cur.peek(":") or cur.peek("{") or cur.at_end() or cur.peek("loc(") or cur.peek("}"):
+        c = cur.next_char()
+        if c in (":", "{", "}", "") or c == "l" and cur.text.startswith("loc(", cur.pos):
             break
-        if not first and not cur.accept(","):
-            break
+        if not first:
+            if c != ",":
+                break
+            cur.pos += 1
+            c = cur.next_char()
         first = False
-        cur.ws()
-        if cur.peek("%"):
+        if c == "%":
             if op.extra.get("keyword_seen"):
                 raise cur.error("operands must come before the op's attributes")
             op.operands.append(_use(cur))
-            if cur.peek("["):  # get_tuple_element %t[0]; slice %x [0:2]
+            if cur.next_char() == "[":  # get_tuple_element %t[0]; slice %x [0:2]
                 _bracket_after_operand(cur, op)
             continue
-        if cur.peek("@"):
+        if c == "@":
             op.attrs["callee"] = attr_value(cur)
             if cur.accept("("):
                 op.operands = _uses(cur, ")")
             continue
-        if cur.peek('"'):
+        if c == '"':
             op.attrs["name"] = attr_value(cur)
             first = True
             continue

@@ -60,8 +60,33 @@ def tensor_type(cur: Cursor) -> Shape:
     return Shape.array(dt, dims)
 
 
+_STATIC_TENSOR = re.compile(r"tensor<((?:\d+x)*)([a-zA-Z][a-zA-Z0-9]*)>")
+_TENSOR_CACHE: dict[str, Shape] = {}  # `tensor<16x64xf32>` -> its shape: programs repeat few types
+
+
+def _static_tensor(cur: Cursor) -> Shape | None:
+    """The common `tensor<4x8xf32>` read at once; None for anything else (read the long way)."""
+    m = _STATIC_TENSOR.match(cur.text, cur.pos)
+    if m is None:
+        return None
+    shape = _TENSOR_CACHE.get(m.group(0))
+    if shape is None:
+        name = ELEMENT_TYPES.get(m.group(2))
+        if name is None:
+            return None
+        shape = Shape.array(DTYPES[name], [int(d) for d in m.group(1).split("x")[:-1]])
+        if len(_TENSOR_CACHE) < 4096:
+            _TENSOR_CACHE[m.group(0)] = shape
+    cur.pos = m.end()
+    return shape
+
+
 def parse_type(cur: Cursor) -> Shape:
     """One type; tuples are read with an explicit stack."""
+    cur.ws()
+    fast = _static_tensor(cur)
+    if fast is not None:
+        return fast
     stack: list[list[Shape]] = []
     while True:
         start = cur.pos
