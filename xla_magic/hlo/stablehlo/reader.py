@@ -88,10 +88,11 @@ class Reader:
         params = [b.parameter(i, t, f"Arg_{i}") for i, (_, t) in enumerate(f.args)]
         scope: Scope = {n: [p] for (n, _), p in zip(f.args, params)}
         outs = self.block(b, f.body, scope)
-        if [o.shape for o in outs] != [r.without_layout() for r in f.results] and \
-                not all(o.shape.compatible(r) for o, r in zip(outs, f.results)) or len(outs) != len(f.results):
-            raise self.cur.error(f"@{name} returns {len(outs)} values that do not match its declared results",
-                                 f.body.pos)
+        got = [o.shape for o in outs]
+        if len(got) != len(f.results) or not all(g.compatible(r) for g, r in zip(got, f.results)):
+            shown = ", ".join(s.to_text(False) for s in got)
+            declared = ", ".join(s.to_text(False) for s in f.results)
+            raise self.cur.error(f"@{name} returns ({shown}) but declares ({declared})", f.body.ops[-1].pos)
         root = outs[0] if len(outs) == 1 else b.tuple(*outs)
         comp = self.mb.add(b.finish(root))
         self.building.discard(name)
