@@ -120,7 +120,8 @@ def test_content_detection():
 def test_custom_call_keeps_target_and_config():
     text = """
     func.func @main(%arg0: tensor<4xf32>) -> tensor<4xf32> {
-      %0 = stablehlo.custom_call @my_kernel(%arg0) {backend_config = "cfg=1", api_version = 2 : i32} : (tensor<4xf32>) -> tensor<4xf32>
+      %0 = stablehlo.custom_call @my_kernel(%arg0) {backend_config = "cfg=1", api_version = 2 : i32}
+        : (tensor<4xf32>) -> tensor<4xf32>
       return %0 : tensor<4xf32>
     }"""
     (cc,) = [i for i in parse_stablehlo(text).entry.instructions if i.opcode.value == "custom-call"]
@@ -142,7 +143,8 @@ def test_chlo_ops_use_the_expansion_table(monkeypatch):
     monkeypatch.setitem(CHLO_RULES, "test_square", square)
     text = """
     func.func @main(%arg0: tensor<3xf32>) -> tensor<3xf32> {
-      %0 = chlo.test_square %arg0 {k = 2 : i64, d = #chlo<comparison_direction LT>, v = array<i64: 1, 2>} : tensor<3xf32> -> tensor<3xf32>
+      %0 = chlo.test_square %arg0 {k = 2 : i64, d = #chlo<comparison_direction LT>, v = array<i64: 1, 2>}
+        : tensor<3xf32> -> tensor<3xf32>
       return %0 : tensor<3xf32>
     }"""
     out = xm.interpret(parse_stablehlo(text), np.array([1, 2, 3], np.float32))
@@ -196,11 +198,15 @@ def test_shape_errors_are_verifier_errors_naming_the_op_and_line():
 def test_rng_and_dot_algorithm_read():
     text = """
     func.func @main(%arg0: tensor<2x3xf32>, %arg1: tensor<3x2xf32>) -> (tensor<2x2xf32>, tensor<4xf32>) {
-      %0 = stablehlo.dot_general %arg0, %arg1, contracting_dims = [1] x [0], algorithm = <lhs_precision_type = f32, rhs_precision_type = f32, accumulation_type = f32, lhs_component_count = 1, rhs_component_count = 1, num_primitive_operations = 1, allow_imprecise_accumulation = false> : (tensor<2x3xf32>, tensor<3x2xf32>) -> tensor<2x2xf32>
+      %0 = stablehlo.dot_general %arg0, %arg1, contracting_dims = [1] x [0],
+        algorithm = <lhs_precision_type = f32, rhs_precision_type = f32, accumulation_type = f32,
+                     lhs_component_count = 1, rhs_component_count = 1, num_primitive_operations = 1,
+                     allow_imprecise_accumulation = false> : (tensor<2x3xf32>, tensor<3x2xf32>) -> tensor<2x2xf32>
       %lo = stablehlo.constant dense<0.0> : tensor<f32>
       %hi = stablehlo.constant dense<1.0> : tensor<f32>
       %shape = stablehlo.constant dense<4> : tensor<1xi64>
-      %1 = stablehlo.rng %lo, %hi, %shape, distribution = UNIFORM : (tensor<f32>, tensor<f32>, tensor<1xi64>) -> tensor<4xf32>
+      %1 = stablehlo.rng %lo, %hi, %shape, distribution = UNIFORM
+        : (tensor<f32>, tensor<f32>, tensor<1xi64>) -> tensor<4xf32>
       return %0, %1 : tensor<2x2xf32>, tensor<4xf32>
     }"""
     m = parse_stablehlo(text)

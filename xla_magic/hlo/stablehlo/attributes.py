@@ -11,10 +11,10 @@ import numpy.typing as npt
 
 from ..attrs import ConvDims
 from ..shape import Shape
-from .cursor import MAX_NESTING, Cursor
+from .cursor import MAX_NESTING, Cursor, balanced, unescape
 from .literals import DenseBody, dense_body, to_array
-from .locations import Loc, parse_loc
-from .types import ELEMENT_TYPES, parse_type
+from .locations import parse_loc
+from .types import ELEMENT_TYPES, parse_type, type_list
 
 
 @dataclass(frozen=True)
@@ -71,39 +71,6 @@ _NUMBER = re.compile(r"[-+]?(?:0x[0-9a-fA-F]+|(?:\d+\.\d*|\.\d+)(?:[eE][-+]?\d+)
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
 _SYMBOL = re.compile(r'@(?:[\w$.\-]+|"(?:[^"\\]|\\.)*")(?:::@[\w$.\-]+)*')
 _SCALAR_TYPE = re.compile(r"[a-zA-Z][a-zA-Z0-9]*(?![<\w])")
-_ESC = re.compile(r"\\(\\|\"|n|t|[0-9a-fA-F]{2})")
-
-
-def unescape(s: str) -> str:
-    """An MLIR string literal's text, quotes included, as a Python str."""
-    def one(m: re.Match[str]) -> str:
-        c = m.group(1)
-        return {"n": "\n", "t": "\t", "\\": "\\", '"': '"'}.get(c) or chr(int(c, 16))
-    return _ESC.sub(one, s[1:-1])
-
-
-def balanced(cur: Cursor, open_: str, close: str) -> str:
-    """Skips from an `open_` just consumed to its matching `close` (strings and nesting respected)."""
-    start, depth, pos, text = cur.pos, 1, cur.pos, cur.text
-    while pos < cur.n:
-        c = text[pos]
-        if c == '"':
-            m = _STRING.match(text, pos)
-            if not m:
-                raise cur.error("unterminated string", pos)
-            pos = m.end()
-            continue
-        if c == open_:
-            depth += 1
-        elif c == close:
-            depth -= 1
-            if depth == 0:
-                cur.pos = pos + 1
-                return text[start:pos]
-        elif c == "-" and open_ == "<" and text.startswith("->", pos):
-            pos += 1  # '->' inside `<...>` is not a closing bracket
-        pos += 1
-    raise cur.error(f"expected '{close}' to close this", start - 1)
 
 
 def typed_number(cur: Cursor, text: str) -> int | float:
@@ -204,8 +171,6 @@ def _symbol_name(cur: Cursor) -> str:
 
 
 def function_type(cur: Cursor) -> FunctionType:
-    from .types import type_list
-
     inputs = type_list(cur) if cur.peek("(") else [parse_type(cur)]
     cur.expect("->", "'->' in the function type")
     results = type_list(cur) if cur.peek("(") else [parse_type(cur)]
@@ -358,6 +323,3 @@ def _raw_conv_dims(cur: Cursor, start: int) -> ConvDims:
     except (KeyError, TypeError, ValueError) as e:
         raise cur.error(f"incomplete convolution dimensions ({e})", start) from None
 
-
-def loc_value(v: Any) -> Loc | None:
-    return v if isinstance(v, Loc) else None

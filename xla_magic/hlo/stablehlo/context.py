@@ -31,7 +31,6 @@ class OpContext:
     results: list[Shape]
     cur: Cursor
     region: RegionBuilder
-    reader: Any  # the reader, for what only it can do (calls, control flow with captures)
 
     @property
     def short(self) -> str:

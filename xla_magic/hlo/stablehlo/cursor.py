@@ -9,6 +9,8 @@ from ..parser import HloParseError
 MAX_NESTING = 64  # regions, lists and types deeper than this are refused, not recursed into
 
 _WS = re.compile(r"(?:\s+|//[^\n]*)*")
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+_ESC = re.compile(r"\\(\\|\"|n|t|[0-9a-fA-F]{2})")
 _TOKEN = re.compile(r"[\w.%#@$\-]+|\S")
 
 
@@ -90,3 +92,35 @@ class Cursor:
     def at_end(self) -> bool:
         self.ws()
         return self.pos >= self.n
+
+
+def unescape(s: str) -> str:
+    """An MLIR string literal's text, quotes included, as a Python str."""
+    def one(m: re.Match[str]) -> str:
+        c = m.group(1)
+        return {"n": "\n", "t": "\t", "\\": "\\", '"': '"'}.get(c) or chr(int(c, 16))
+    return _ESC.sub(one, s[1:-1])
+
+
+def balanced(cur: Cursor, open_: str, close: str) -> str:
+    """Skips from an `open_` just consumed to its matching `close` (strings and nesting respected)."""
+    start, depth, pos, text = cur.pos, 1, cur.pos, cur.text
+    while pos < cur.n:
+        c = text[pos]
+        if c == '"':
+            m = _STRING.match(text, pos)
+            if not m:
+                raise cur.error("unterminated string", pos)
+            pos = m.end()
+            continue
+        if c == open_:
+            depth += 1
+        elif c == close:
+            depth -= 1
+            if depth == 0:
+                cur.pos = pos + 1
+                return text[start:pos]
+        elif c == "-" and open_ == "<" and text.startswith("->", pos):
+            pos += 1  # '->' inside `<...>` is not a closing bracket
+        pos += 1
+    raise cur.error(f"expected '{close}' to close this", start - 1)

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..attrs import Metadata
-from .cursor import MAX_NESTING, Cursor
+from .cursor import MAX_NESTING, Cursor, balanced, unescape
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
 _ALIAS = re.compile(r"#loc\d*|#[\w$.\-]+")
@@ -25,8 +25,6 @@ class Loc:
 
 
 def _string(cur: Cursor) -> str:
-    from .attributes import unescape
-
     return unescape(cur.need(_STRING, "a string").group(0))
 
 
@@ -55,10 +53,7 @@ def _loc_body(cur: Cursor, depth: int) -> Loc:
         return Loc(children=[callee, caller])
     if cur.accept_word("fused"):
         if cur.accept("<"):
-            from .attributes import attr_value
-
-            attr_value(cur, depth + 1)  # the fusion's metadata attribute
-            cur.expect(">")
+            balanced(cur, "<", ">")  # the fusion's metadata attribute
         cur.expect("[", "'[' after fused")
         kids: list[Loc] = []
         if not cur.accept("]"):

@@ -195,8 +195,7 @@ class Reader:
         b.line, b.column = self.cur.where(op.pos)
         b.metadata = self.metadata(op.loc)
         results = op.result_types or self._short_results(op)
-        ctx = OpContext(b, self.mb, op, args, results, self.cur, lambda blk, name: self.region(blk, name, scope),
-                        self)
+        ctx = OpContext(b, self.mb, op, args, results, self.cur, lambda blk, name: self.region(blk, name, scope))
         n_before = len(b.instructions)
         try:
             outs = self._dispatch(ctx, scope)

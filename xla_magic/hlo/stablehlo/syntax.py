@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..shape import Shape
-from .attributes import Enum, FunctionType, Opaque, Struct, Symbol, attr_dict, attr_value, function_type, pretty_value
+from .attributes import Enum, FunctionType, Struct, attr_dict, attr_value, function_type, pretty_value
 from .cursor import MAX_NESTING, Cursor
 from .locations import Loc, parse_loc
 from .types import parse_type, type_list
@@ -179,8 +179,7 @@ def read_op(cur: Cursor, depth: int = 0) -> Op:
         name = m.group(2) or m.group(3)
         name = {"return": "func.return", "call": "func.call"}.get(name, name)
         op = Op(name, results, [], {}, [], [], [], pos)
-        reader = PRETTY.get(name.split(".", 1)[1] if name.startswith("stablehlo.") else name, _pretty_default)
-        reader(cur, op, depth)
+        _pretty(cur, op, depth)
         _normalize(cur, op)
     if cur.accept_word("loc"):
         op.loc = parse_loc(cur)
@@ -265,7 +264,7 @@ def _normalize(cur: Cursor, op: Op) -> None:
         op.attrs["exponent_bits"], op.attrs["mantissa_bits"] = int(m.group(1)), int(m.group(2))
 
 
-def _pretty_default(cur: Cursor, op: Op, depth: int) -> None:
+def _pretty(cur: Cursor, op: Op, depth: int) -> None:
     """`operands, key = value, ENUM, ... {attrs} : types`, with the per-op forms folded in."""
     c = cur.next_char()
     if c == "(" and op.name != "func.call":
@@ -408,17 +407,6 @@ def _trailing_regions(cur: Cursor, op: Op, depth: int) -> None:
         op.regions.append(_region(cur, depth + 1, args))
 
 
-def _pretty_func_ops(cur: Cursor, op: Op, depth: int) -> None:
-    """`return %a, %b : T, U` and `call @f(%a) : (T) -> U`."""
-    _pretty_default(cur, op, depth)
-
-
-PRETTY = {
-    "func.return": _pretty_func_ops,
-    "func.call": _pretty_func_ops,
-}
-
-
 # --- functions and the module -------------------------------------------------------------------
 
 # `{key = ...` or `{key, ...`: an attribute dictionary, where `{` could also open a body.
@@ -555,4 +543,3 @@ def _top_level_func(cur: Cursor) -> Func:
     raise cur.error(f"expected func.func, found {cur.found()}")
 
 
-__all__ = ["Block", "Func", "ModuleSyntax", "Op", "Opaque", "Symbol", "Use", "read_module", "read_op"]
