@@ -88,3 +88,29 @@ def test_deep_nesting_stays_below_the_recursion_limit():
     ]
     for text in texts:
         _check(text)
+
+
+def test_long_call_chains_do_not_recurse():
+    n = 3000  # each function calls the next: reading must not recurse per level
+    parts = ["func.func private @f0(%a: tensor<f32>) -> tensor<f32> {\n  %0 = stablehlo.negate %a : tensor<f32>\n"
+             "  return %0 : tensor<f32>\n}"]
+    for k in range(1, n):
+        parts.append(f"func.func private @f{k}(%a: tensor<f32>) -> tensor<f32> {{\n  %0 = call @f{k - 1}(%a) : "
+                     f"(tensor<f32>) -> tensor<f32>\n  return %0 : tensor<f32>\n}}")
+    parts.append(f"func.func @main(%a: tensor<f32>) -> tensor<f32> {{\n  %0 = call @f{n - 1}(%a) : "
+                 "(tensor<f32>) -> tensor<f32>\n  return %0 : tensor<f32>\n}")
+    try:
+        m = parse_stablehlo("\n".join(parts))
+    except xm.HloVerifyError as e:  # the verifier's depth cap is a clear error too
+        assert "deep" in str(e) or "depth" in str(e)
+    else:
+        assert len(m.computations) == n + 1
+
+
+def test_recursive_functions_are_refused():
+    text = ("func.func @main(%a: tensor<f32>) -> tensor<f32> {\n  %0 = call @g(%a) : (tensor<f32>) -> tensor<f32>\n"
+            "  return %0 : tensor<f32>\n}\nfunc.func private @g(%a: tensor<f32>) -> tensor<f32> {\n"
+            "  %0 = call @main(%a) : (tensor<f32>) -> tensor<f32>\n  return %0 : tensor<f32>\n}")
+    with pytest.raises(StableHloParseError, match="recursively") as info:
+        parse_stablehlo(text)
+    assert info.value.line == 6

@@ -60,7 +60,6 @@ class Reader:
                 raise cur.error(f"function @{f.name} is defined twice", f.pos)
             self.funcs[f.name] = f
         self.built: dict[str, Computation] = {}
-        self.building: set[str] = set()
         self.free_cache: dict[int, list[str]] = {}
         self.meta_cache: dict[int, Any] = {}
 
@@ -73,16 +72,51 @@ class Reader:
             raise self.cur.error("no @main function, and not exactly one public function to take as the entry", 0)
         return public[0]
 
+    def callees(self, f: Func) -> list[tuple[str, int]]:
+        """(function, position of the call) for each call and composite in `f`, nested regions included."""
+        out: list[tuple[str, int]] = []
+        blocks = [f.body]
+        while blocks:
+            for op in blocks.pop().ops:
+                for key in ("callee", "decomposition"):
+                    v = op.attrs.get(key)
+                    if isinstance(v, Symbol) and op.name in ("func.call", "stablehlo.composite"):
+                        out.append((v.name, op.pos))
+                blocks.extend(op.regions)
+        return out
+
+    def build_functions(self, entry: Func) -> Computation:
+        """Every function the entry reaches, callees before callers (an explicit stack: call chains
+        may be long)."""
+        stack: list[tuple[Func, list[tuple[str, int]]]] = [(entry, self.callees(entry))]
+        on_stack = {entry.name}
+        while stack:
+            f, todo = stack[-1]
+            if todo:
+                name, pos = todo.pop()
+                if name in self.built:
+                    continue
+                callee = self.funcs.get(name)
+                if callee is None:
+                    raise self.cur.error(f"function @{name} is not defined", pos)
+                if name in on_stack:
+                    raise self.cur.error(f"function @{name} is called recursively (HLO has no recursion)", pos)
+                on_stack.add(name)
+                stack.append((callee, self.callees(callee)))
+                continue
+            stack.pop()
+            on_stack.discard(f.name)
+            self.build_function(f)
+        return self.built[entry.name]
+
     def function(self, name: str, pos: int) -> Computation:
         comp = self.built.get(name)
-        if comp is not None:
-            return comp
-        f = self.funcs.get(name)
-        if f is None:
+        if comp is None:  # build_functions builds every callee first
             raise self.cur.error(f"function @{name} is not defined", pos)
-        if name in self.building:
-            raise self.cur.error(f"function @{name} calls itself (recursion has no HLO form)", pos)
-        self.building.add(name)
+        return comp
+
+    def build_function(self, f: Func) -> None:
+        name = f.name
         b = self.mb.computation(name)
         b.line, b.column = self.cur.where(f.pos)
         params = [b.parameter(i, t, f"Arg_{i}") for i, (_, t) in enumerate(f.args)]
@@ -94,10 +128,7 @@ class Reader:
             declared = ", ".join(s.to_text(False) for s in f.results)
             raise self.cur.error(f"@{name} returns ({shown}) but declares ({declared})", f.body.ops[-1].pos)
         root = outs[0] if len(outs) == 1 else b.tuple(*outs)
-        comp = self.mb.add(b.finish(root))
-        self.building.discard(name)
-        self.built[name] = comp
-        return comp
+        self.built[name] = self.mb.add(b.finish(root))
 
     # -- blocks and regions --
     def block(self, b: ComputationBuilder, block: Block, scope: Scope) -> list[Instruction]:
@@ -334,7 +365,7 @@ _CONTROL = {"while": _while, "if": _if, "case": _case, "composite": _composite}
 def build_module(syntax: ModuleSyntax, cur: Cursor) -> Module:
     r = Reader(syntax, cur)
     entry_func = r.entry()
-    entry = r.function(entry_func.name, entry_func.pos)
+    entry = r.build_functions(entry_func)
     attrs: dict[str, Any] = {}
     from ..attrs import Raw
 
