@@ -52,6 +52,7 @@ def test_sample_runs_as_on_xla_cpu(name):
     text, ins, outs = _sample(name)
     assert looks_like_stablehlo(text)
     module = parse_stablehlo(text)
+    assert xm.parse_hlo(module.to_text()) == module  # the same typed attributes the HLO parser reads
     got = xm.interpret(module, *ins)
     got = got if isinstance(got, tuple) else (got,)
     assert len(got) == len(outs)

@@ -362,7 +362,8 @@ def _rng_bit_generator(c: OpContext) -> list[Instruction]:
 
 def _batch_norm(opcode: Opcode, results: int) -> Rule:
     def rule(c: OpContext) -> list[Instruction]:
-        x = c.b.op(opcode, *c.args, epsilon=A.Raw(repr(c.number("epsilon"))), feature_index=c.integer("feature_index"))
+        x = c.b.op(opcode, *c.args, epsilon=A.Raw(repr(c.number("epsilon"))),
+                   feature_index=A.Raw(str(c.integer("feature_index"))))  # as the HLO parser keeps them
         return _split(c, x) if results > 1 else [x]
     return rule
 
