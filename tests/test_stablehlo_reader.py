@@ -217,3 +217,18 @@ def test_rng_and_dot_algorithm_read():
     dot, bits = xm.interpret(m, a, b)
     np.testing.assert_array_equal(dot, a @ b)
     assert bits.shape == (4,) and ((bits >= 0) & (bits < 1)).all()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_sample_runs_as_on_xla_cpu_on_the_cpu_backend(name):
+    pytest.importorskip("llvmlite")
+    text, ins, outs = _sample(name)
+    module = parse_stablehlo(text)
+    try:
+        exe = xm.compile(module, target="cpu", cache=False)
+    except NotImplementedError as e:  # what the cpu backend does not emit yet (f8, complex, ...)
+        pytest.skip(f"the cpu backend: {e}")
+    got = exe(*ins)
+    got = got if isinstance(got, tuple) else (got,)
+    for k, (g, w) in enumerate(zip(got, outs)):
+        assert_matches(g, w, f"{name} output {k} (cpu)")
