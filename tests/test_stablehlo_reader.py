@@ -3,6 +3,7 @@ parses, verifies and runs on the interpreter as XLA:CPU ran it (`generate.py` ma
 from __future__ import annotations
 
 import pathlib
+import re
 
 import ml_dtypes
 import numpy as np
@@ -60,23 +61,27 @@ def test_sample_runs_as_on_xla_cpu(name):
         assert_matches(g, w, f"{name} output {k}")
 
 
-def test_generic_and_pretty_syntax_give_equal_modules():
-    generic = parse_stablehlo((SAMPLES / "generic_form.mlir").read_text())
-    pretty = parse_stablehlo((SAMPLES / "pretty_form.mlir").read_text())
+@pytest.mark.parametrize("generic_name,pretty_name", [("generic_form", "pretty_form"),
+                                                     ("control_flow_generic", "control_flow")])
+def test_generic_and_pretty_syntax_give_equal_modules(generic_name, pretty_name):
+    generic = parse_stablehlo((SAMPLES / f"{generic_name}.mlir").read_text())
+    pretty = parse_stablehlo((SAMPLES / f"{pretty_name}.mlir").read_text())
     assert generic == pretty
     assert generic.to_text() == pretty.to_text()
 
 
 def test_locations_land_in_metadata():
-    m = parse_stablehlo((SAMPLES / "with_locations.mlir").read_text())
+    text = (SAMPLES / "with_locations.mlir").read_text()
+    m = parse_stablehlo(text)
     by_op = {i.opcode.value: i for c in m.computations for i in c.instructions}
-    tanh = by_op["tanh"].metadata
+    tanh, dot = by_op["tanh"].metadata, by_op["dot"].metadata
     assert tanh is not None and tanh.op_name == "jit(with_locations)/tanh"
-    assert tanh.source_file == "generate.py"
-    src = (SAMPLES / "generate.py").read_text().splitlines()
-    assert "jnp.tanh(x)" in src[tanh.source_line - 1]
-    assert m.source_location(by_op["dot"]) is not None
-    assert "jit(with_locations)/dot_general" in by_op["dot"].metadata.op_name
+    assert dot is not None and dot.op_name == "jit(with_locations)/dot_general"
+    # The source lines of the function body, where the text's location table puts them.
+    lines = {int(n) for n in re.findall(r'loc\("generate.py":(\d+):', text)}
+    assert tanh.source_file == "generate.py" and tanh.source_line in lines
+    assert m.source_location(by_op["dot"]) == ("generate.py", dot.source_line)
+    assert dot.source_line == tanh.source_line + 1  # `y = jnp.tanh(x)`, then `z = y @ x.T`
 
 
 INLINE_LOCATIONS = """
@@ -194,6 +199,16 @@ def test_shape_errors_are_verifier_errors_naming_the_op_and_line():
     with pytest.raises(xm.HloVerifyError) as info:
         parse_stablehlo(text)
     assert info.value.line == 2 and "stablehlo.add" in str(info.value)
+
+
+def test_replica_and_partition_ids():
+    text = """
+    func.func @main() -> (tensor<ui32>, tensor<ui32>) {
+      %0 = stablehlo.replica_id : tensor<ui32>
+      %1 = stablehlo.partition_id : tensor<ui32>
+      return %0, %1 : tensor<ui32>, tensor<ui32>
+    }"""
+    assert [i.opcode.value for i in parse_stablehlo(text).entry.instructions[:2]] == ["replica-id", "partition-id"]
 
 
 def test_rng_and_dot_algorithm_read():

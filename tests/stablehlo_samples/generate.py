@@ -208,6 +208,7 @@ def generic_form(x):
 
 
 SAMPLES["pretty_form"] = (generic_form, SAMPLES["generic_form"][1], False, False)  # the same program, pretty
+SAMPLES["control_flow_generic"] = (control_flow, SAMPLES["control_flow"][1], True, False)  # while, case: generic
 
 
 @sample(f32(3, 4), debug=True)

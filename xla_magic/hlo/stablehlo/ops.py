@@ -404,6 +404,13 @@ def _after_all(c: OpContext) -> list[Instruction]:
     return [c.b.op(O.AFTER_ALL, *c.args)]
 
 
+def _leaf(opcode: Opcode) -> Rule:
+    def rule(c: OpContext) -> list[Instruction]:
+        c.arity(0)
+        return [c.b.op(opcode)]
+    return rule
+
+
 def _refused(why: str) -> Rule:
     def rule(c: OpContext) -> list[Instruction]:
         raise c.error(why)
@@ -456,6 +463,8 @@ OPS: dict[str, Rule] = {
     "get_tuple_element": _get_tuple_element,
     "after_all": _after_all,
     "create_token": _after_all,
+    "replica_id": _leaf(O.REPLICA_ID),
+    "partition_id": _leaf(O.PARTITION_ID),
     "uniform_quantize": _refused("quantized types are not supported"),
     "uniform_dequantize": _refused("quantized types are not supported"),
     "einsum": _refused("einsum is not supported: lower it with jax (it becomes dot_general)"),

@@ -195,14 +195,15 @@ class Reader:
             root = outs[0] if len(outs) == 1 else b.tuple(*outs)
         return self.mb.add(b.finish(root)), outs
 
-    def captures(self, blocks: list[Block], scope: Scope, exclude: set[str]) -> list[str]:
-        out: list[str] = []
+    def captures(self, blocks: list[Block], scope: Scope) -> list[str]:
+        """Values of `scope` the blocks use, in first-use order."""
+        out: dict[str, None] = {}
         for blk in blocks:
             own = {n for n, _ in blk.args}
             for n in free_values(blk, self.free_cache):
-                if n in scope and n not in own and n not in exclude and n not in out:
-                    out.append(n)
-        return out
+                if n in scope and n not in own:
+                    out.setdefault(n)
+        return list(out)
 
     # -- values and ops --
     def value(self, use: Use, scope: Scope) -> Instruction:
@@ -316,7 +317,7 @@ def _composite(r: Reader, c: OpContext, scope: Scope) -> list[Instruction]:
 
 def _while(r: Reader, c: OpContext, scope: Scope) -> list[Instruction]:
     cond, body = c.regions(2)
-    caps = r.captures([cond, body], scope, set())
+    caps = r.captures([cond, body], scope)
     shapes = [a.shape for a in c.args]
     cond_c, _ = r.tuple_region(cond, "region_cond", shapes, caps, scope, passthrough=False)
     body_c, _ = r.tuple_region(body, "region_body", shapes, caps, scope, passthrough=True)
@@ -330,7 +331,7 @@ def _branches(r: Reader, c: OpContext, scope: Scope, selector: Instruction, name
     blocks = list(c.op.regions)
     if len(blocks) != len(names):
         raise c.error(f"needs {len(names)} branches, found {len(blocks)}")
-    caps = r.captures(blocks, scope, set())
+    caps = r.captures(blocks, scope)
     comps = []
     for blk, name in zip(blocks, names):
         comp, _ = r.tuple_region(blk, name, [], caps, scope, passthrough=False)
