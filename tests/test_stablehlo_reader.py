@@ -247,3 +247,10 @@ def test_sample_runs_as_on_xla_cpu_on_the_cpu_backend(name):
     got = got if isinstance(got, tuple) else (got,)
     for k, (g, w) in enumerate(zip(got, outs)):
         assert_matches(g, w, f"{name} output {k} (cpu)")
+
+
+def test_operand_types_are_checked_against_the_signature():
+    text = ("func.func @main(%arg0: tensor<4xf32>) -> tensor<4xi32> {\n"
+            "  %0 = stablehlo.convert %arg0 : (tensor<4xf16>) -> tensor<4xi32>\n  return %0 : tensor<4xi32>\n}")
+    e = _error(text)
+    assert "%arg0 is f32[4]" in str(e) and (e.line, e.column) == (2, 26)

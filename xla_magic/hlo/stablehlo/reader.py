@@ -224,6 +224,11 @@ class Reader:
 
     def op(self, b: ComputationBuilder, op: Op, scope: Scope) -> None:
         args = [self.value(u, scope) for u in op.operands]
+        if len(op.operand_types) == len(args):  # the signature `(T, U) -> R` names each operand's type
+            for use, arg, t in zip(op.operands, args, op.operand_types):
+                if not arg.shape.compatible(t):
+                    raise self.cur.error(f"%{use.name} is {arg.shape.to_text(False)}, but {op.name}'s signature "
+                                         f"says {t.to_text(False)}", use.pos)
         b.line, b.column = self.cur.where(op.pos)
         b.metadata = self.metadata(op.loc)
         results = op.result_types or self._short_results(op)

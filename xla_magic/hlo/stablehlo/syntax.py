@@ -51,7 +51,8 @@ class Op:
     result_types: list[Shape]
     pos: int
     loc: Loc | None = None
-    # Pretty-syntax forms that change how operands group: reduce's `(%x init: %c)` pairs.
+    # What the pretty syntax says beyond attributes: reduce's `applies`, while's iteration
+    # argument names, a short signature `: T`, bare enum words; and where the op's name starts.
     extra: dict[str, Any] = field(default_factory=dict)
 
 
