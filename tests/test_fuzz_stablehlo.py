@@ -66,7 +66,7 @@ def _check(text: str) -> None:
 @pytest.mark.parametrize("seed", range(8))
 def test_mutants_give_only_clear_errors(seed):
     rng = random.Random(seed)
-    for _ in range(50):
+    for _ in range(100):
         text = rng.choice(TEXTS)
         for _ in range(rng.randint(1, 3)):
             text = _mutate(rng, text)

@@ -167,6 +167,8 @@ def _error(text: str) -> StableHloParseError:
 BAD = [
     # (text, message part, line, column)
     ("func.func @main(%arg0: tensor<?x4xf32>) -> tensor<f32> {\n}", "dynamic", 1, 31),
+    ("func.func @main(%arg0: tensor<*xf32>) -> tensor<f32> {\n}", "unranked", 1, 31),
+    ("func.func @main(%arg0: tensor<4xf32, #stablehlo.bounds<8>>) -> tensor<f32> {\n}", "bounded", 1, 31),
     ("func.func @main(%arg0: tensor<4xf32>) -> tensor<4xf32> {\n  %0 = stablehlo.frobnicate %arg0 : tensor<4xf32>\n"
      "  return %0 : tensor<4xf32>\n}", "unknown or unsupported op", 2, 8),
     ("func.func @main(%arg0: tensor<4xf32>) -> tensor<4xf32> {\n  %0 = stablehlo.sine %arg7 : tensor<4xf32>\n"
