@@ -225,6 +225,14 @@ def wide_types(x, h, a, u, s):
             a.astype(jnp.float64) / 3, u >> 1, s.astype(jnp.int8))
 
 
+@sample(f32(4, 4), f32(4, 2))
+def linalg_ffi(a, b):  # jax lowers these to LAPACK custom calls on cpu, configured by typed FFI attributes
+    spd = a @ a.T + 4 * jnp.eye(4, dtype=a.dtype)
+    return (jnp.linalg.cholesky(spd), jax.scipy.linalg.solve_triangular(spd, b, lower=True),
+            jax.scipy.linalg.solve_triangular(spd, b, lower=False, trans=1, unit_diagonal=True),
+            jax.scipy.linalg.lu_factor(spd)[0], jnp.linalg.solve(spd, b))
+
+
 @sample(f32(4, 5), f32(5))
 def composite_op(x, v):
     return lax.composite(lambda a, b: jnp.tanh(a) + b, name="my.tanh_add")(x, v)

@@ -230,10 +230,17 @@ def _hash_attr(cur: Cursor, depth: int) -> Any:
     return Opaque(cur.text[start:cur.pos])
 
 
-def attr_dict(cur: Cursor, depth: int = 0) -> dict[str, Any]:
+class AttrDict(dict[str, Any]):
+    """A dictionary attribute; `text` keeps it as written (typed FFI configs pass on verbatim)."""
+
+    text: str = "{}"
+
+
+def attr_dict(cur: Cursor, depth: int = 0) -> AttrDict:
     """`{key = value, unit_key, ...}`."""
     cur.expect("{")
-    out: dict[str, Any] = {}
+    start = cur.pos - 1
+    out = AttrDict()
     if cur.accept("}"):
         return out
     while True:
@@ -244,6 +251,7 @@ def attr_dict(cur: Cursor, depth: int = 0) -> dict[str, Any]:
             key = cur.need(_IDENT, "an attribute name").group(0)
         out[key] = attr_value(cur, depth + 1) if cur.accept("=") else True
         if cur.accept("}"):
+            out.text = cur.text[start:cur.pos]
             return out
         cur.expect(",", "',' or '}' in the attribute dictionary")
 

@@ -63,6 +63,8 @@ def dense_body(cur: Cursor) -> DenseBody:
     if cur.peek('"'):
         raise cur.error("expected a hex string like \"0x0000803F\" in the dense literal")
     values: list[Element] = []
+    if cur.accept(">"):  # `dense<>`: no elements
+        return DenseBody(values, (0,), None, start)
     if not cur.peek("["):
         values.append(_element(cur))
         cur.expect(">", "'>' to close the dense literal")

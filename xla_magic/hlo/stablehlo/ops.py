@@ -13,7 +13,7 @@ from ..dtypes import S32
 from ..ir import Instruction
 from ..opcodes import Opcode
 from ..shape import Shape
-from .attributes import Dense
+from .attributes import AttrDict, Dense
 from .context import OpContext
 from .syntax import Block
 
@@ -375,10 +375,14 @@ def _custom_call(c: OpContext) -> list[Instruction]:
     shape = c.results[0] if len(c.results) == 1 else Shape.tuple_of(c.results)
     attrs: dict[str, Any] = {"custom_call_target": target}
     config = c.attr("backend_config", None)
-    if isinstance(config, str) and config:
+    ffi_config = c.attr("mhlo.backend_config", None)  # typed FFI calls (jax's LAPACK kernels on cpu)
+    if isinstance(ffi_config, AttrDict):
+        attrs["backend_config"] = A.Raw(ffi_config.text)
+        attrs["api_version"] = _API_VERSIONS[4]
+    elif isinstance(config, AttrDict):
+        attrs["backend_config"] = A.Raw(config.text)
+    elif isinstance(config, str) and config:
         attrs["backend_config"] = A.Raw(A.quote(config))
-    elif isinstance(config, dict) and config:
-        attrs["backend_config"] = A.Raw("{" + ", ".join(f"{k}={v!r}" for k, v in config.items()) + "}")
     version = c.attr("api_version", None)
     if isinstance(version, int) and not isinstance(version, bool) and version in _API_VERSIONS:
         attrs["api_version"] = _API_VERSIONS[version]

@@ -19,6 +19,7 @@ ELEMENT_TYPES: dict[str, str] = {
     "f8E4M3FN": "f8e4m3fn", "f8E5M2": "f8e5m2", "f8E4M3FNUZ": "f8e4m3fnuz", "f8E5M2FNUZ": "f8e5m2fnuz",
     "f8E4M3B11FNUZ": "f8e4m3b11fnuz", "f8E4M3": "f8e4m3", "f8E3M4": "f8e3m4", "f8E8M0FNU": "f8e8m0fnu",
     "f4E2M1FN": "f4e2m1fn", "complex<f32>": "c64", "complex<f64>": "c128",
+    "index": "s64",  # in attributes only (layouts of custom calls)
 }
 _ELEMENT = re.compile(r"complex<\s*(f32|f64)\s*>|[a-zA-Z][a-zA-Z0-9]*")
 _DIM = re.compile(r"(\d+)x|\?x?|\*x?")
