@@ -482,7 +482,8 @@ def read_module(text: str) -> tuple[ModuleSyntax, Cursor]:
     cur = Cursor(text)
     aliases: dict[str, Loc] = {}
     funcs: list[Func] = []
-    name, attrs = "main", {}
+    name = "main"
+    attrs: dict[str, Any] = {}
     seen_module = False
     while not cur.at_end():
         start = cur.pos
