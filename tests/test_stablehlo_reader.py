@@ -256,3 +256,23 @@ def test_operand_types_are_checked_against_the_signature():
             "  %0 = stablehlo.convert %arg0 : (tensor<4xf16>) -> tensor<4xi32>\n  return %0 : tensor<4xi32>\n}")
     e = _error(text)
     assert "%arg0 is f32[4]" in str(e) and (e.line, e.column) == (2, 26)
+
+
+SHARDED = """module @jit_f attributes {mhlo.num_partitions = 2 : i32, mhlo.num_replicas = 1 : i32} {
+  sdy.mesh @mesh = <["x"=2]> {stablehlo.mesh = {axes = [{name = "x", size = 2 : i64}]}}
+  func.func public @main(%arg0: tensor<4x4xf32> {sdy.sharding = #sdy.sharding<@mesh, [{"x"}, {}]>}) -> (tensor<4x4xf32> {jax.result_info = "result"}) {
+    %0 = stablehlo.tanh %arg0 : tensor<4x4xf32>
+    %1 = sdy.sharding_constraint %0 <@mesh, [{"x"}, {}]> : tensor<4x4xf32>
+    %cst = stablehlo.constant dense<2.000000e+00> : tensor<f32>
+    %2 = stablehlo.broadcast_in_dim %cst, dims = [] : (tensor<f32>) -> tensor<4x4xf32>
+    %3 = stablehlo.multiply %1, %2 : tensor<4x4xf32>
+    return %3 : tensor<4x4xf32>
+  }
+}"""  # noqa: E501 (as jax prints it with a two-device mesh)
+
+
+def test_sharding_annotations_leave_values_unchanged():
+    m = parse_stablehlo(SHARDED)
+    assert m.attrs["num_partitions"].text == "2"
+    x = np.linspace(-1, 1, 16, dtype=np.float32).reshape(4, 4)
+    np.testing.assert_allclose(xm.interpret(m, x), np.tanh(x) * 2, rtol=1e-6)

@@ -25,6 +25,7 @@ from .syntax import Block, Func, ModuleSyntax, Op, Use, read_module
 
 Scope = dict[str, list[Instruction]]
 _TERMINATORS = ("func.return", "stablehlo.return", "mhlo.return")
+_SHARDING_OPS = ("sdy.sharding_constraint", "sdy.reshard")
 # Attributes of the module header kept, under their HLO names.
 _MODULE_ATTRS = {"mhlo.num_partitions": "num_partitions", "mhlo.num_replicas": "replica_count"}
 
@@ -278,6 +279,9 @@ class Reader:
             return rule(c)
         if name == "func.call":
             return _call(self, c, scope)
+        if name in _SHARDING_OPS:  # on one device a sharding annotation leaves the value as it is
+            c.arity(1)
+            return list(c.args)
         if name.startswith("chlo."):
             chlo = CHLO_RULES.get(name[5:])
             if chlo is None:

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..shape import Shape
-from .attributes import Enum, FunctionType, Struct, attr_dict, attr_value, function_type, pretty_value
-from .cursor import MAX_NESTING, Cursor
+from .attributes import Enum, FunctionType, Opaque, Struct, attr_dict, attr_value, function_type, pretty_value
+from .cursor import MAX_NESTING, Cursor, balanced
 from .locations import Loc, parse_loc
 from .types import parse_type, type_list
 
@@ -278,6 +278,12 @@ def _pretty(cur: Cursor, op: Op, depth: int) -> None:
         c = cur.next_char()
         if c in (":", "{", "}", "") or c == "l" and cur.text.startswith("loc(", cur.pos):
             break
+        if c == "<":  # sdy.sharding_constraint %x <@mesh, [{"x"}, {}]>
+            cur.pos += 1
+            start = cur.pos - 1
+            balanced(cur, "<", ">")
+            op.attrs["sharding"] = Opaque(cur.text[start:cur.pos])
+            continue
         if not first:
             if c != ",":
                 break
@@ -511,6 +517,10 @@ def read_module(text: str) -> tuple[ModuleSyntax, Cursor]:
             while not cur.accept("}"):
                 if cur.at_end():
                     raise cur.error("expected '}' to close the module", start)
+                if cur.peek("sdy."):  # `sdy.mesh @mesh = <["x"=2]>`: device meshes mean nothing on one device
+                    end = cur.text.find("\n", cur.pos)
+                    cur.pos = cur.n if end < 0 else end
+                    continue
                 funcs.append(_top_level_func(cur))
             if cur.accept_word("loc"):
                 parse_loc(cur)
