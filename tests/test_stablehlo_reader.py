@@ -276,3 +276,30 @@ def test_sharding_annotations_leave_values_unchanged():
     assert m.attrs["num_partitions"].text == "2"
     x = np.linspace(-1, 1, 16, dtype=np.float32).reshape(4, 4)
     np.testing.assert_allclose(xm.interpret(m, x), np.tanh(x) * 2, rtol=1e-6)
+
+
+LITERALS = [
+    # (dense body, type, expected values)
+    ("[0xFF, 0x7F]", "2xi8", [-1, 127]),  # integer bit patterns, two's complement
+    ("-0.000000e+00", "f32", [-0.0]),
+    ("[18446744073709551615, 0]", "2xui64", [2**64 - 1, 0]),
+    ("[0x7F800000, 0xFFC00000]", "2xf32", [np.inf, np.nan]),
+    ("0x3F80", "3xbf16", [1.0, 1.0, 1.0]),  # a splat
+    ('"0x0000803F00000040"', "2xf32", [1.0, 2.0]),
+    ('"0x0100"', "2xi1", [True, False]),
+    ('"0x0F08"', "2xi4", [-1, -8]),
+    ("[[1, 2], [3, 4]]", "2x2xi32", [1, 2, 3, 4]),
+    ("[(1.0, -2.0), (0x3F800000, 0.5)]", "2xcomplex<f32>", [1 - 2j, 1 + 0.5j]),
+    ("true", "2xi1", [True, True]),
+    ("", "0xf32", []),
+]
+
+
+@pytest.mark.parametrize("body,type_,want", LITERALS)
+def test_dense_literal_forms(body, type_, want):
+    text = (f"func.func @main() -> tensor<{type_}> {{\n  %0 = stablehlo.constant dense<{body}> : tensor<{type_}>\n"
+            f"  return %0 : tensor<{type_}>\n}}")
+    got = np.asarray(xm.interpret(parse_stablehlo(text))).reshape(-1)
+    np.testing.assert_array_equal(got.astype(np.complex128 if got.dtype.kind == "c" else np.float64), want)
+    if body.startswith("-0"):
+        assert np.signbit(got[0])  # the sign of zero survives

@@ -123,9 +123,12 @@ def _bits_to_float(bits: int, dt: DType) -> Any:
 def _component(v: Scalar, dt: DType) -> Any:
     """One element as a numpy scalar of `dt` (a real type)."""
     if isinstance(v, str):  # a bit pattern
+        bits = int(v, 16)
         if dt.is_float:
-            return _bits_to_float(int(v, 16), dt)
-        v = int(v, 16)
+            return _bits_to_float(bits, dt)
+        if dt.kind == "s" and 1 << (dt.bits - 1) <= bits < 1 << dt.bits:
+            bits -= 1 << dt.bits  # two's complement
+        v = bits
     if dt.kind == "pred":
         if not isinstance(v, bool) and v not in (0, 1):
             raise ValueError(f"{v} is not a boolean")
