@@ -224,12 +224,14 @@ def _dot(c: OpContext) -> list[Instruction]:
                    rhs_contracting_dims=(0,))]
 
 
-def _window(c: OpContext, sizes: tuple[int, ...], strides: str, base: str, window: str, pad_key: str,
-            reversal: str | None = None) -> A.Window:
+def _window(c: OpContext, sizes: tuple[int, ...], strides: str, base: str | None, window: str | None,
+            pad_key: str, reversal: str | None = None) -> A.Window:
+    """HLO's window from StableHLO's per-attribute lists (a missing one is all ones, or no padding)."""
     n = len(sizes)
-    st = c.ints(strides, (1,) * n)
-    bd = c.ints(base, (1,) * n)
-    wd = c.ints(window, (1,) * n)
+    ones = (1,) * n
+    st = c.ints(strides, ones)
+    bd = c.ints(base, ones) if base else ones
+    wd = c.ints(window, ones) if window else ones
     rev = c.bools(reversal, n) if reversal else (False,) * n
     pads = c.pairs(pad_key, n)
     if not len(st) == len(bd) == len(wd) == n:
@@ -306,7 +308,7 @@ def _reduce_window(c: OpContext) -> list[Instruction]:
 def _select_and_scatter(c: OpContext) -> list[Instruction]:
     c.arity(3)
     select, scatter = c.regions(2)
-    win = _window(c, c.ints("window_dimensions"), "window_strides", "", "", "padding")
+    win = _window(c, c.ints("window_dimensions"), "window_strides", None, None, "padding")
     return [c.b.op(O.SELECT_AND_SCATTER, *c.args, window=win, select=c.region(select, "select"),
                    scatter=c.region(scatter, "scatter"))]
 
