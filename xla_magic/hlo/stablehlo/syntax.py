@@ -352,8 +352,13 @@ def _paren_operands(cur: Cursor, op: Op) -> None:
                     op.operands.append(_use(cur))
                 else:
                     op.operands.append(first)
-            else:
-                raise cur.error(f"expected an operand, found {cur.found()}")
+            else:  # an attribute among the operands: chlo.top_k(%x, k = 3)
+                save = cur.pos
+                m = cur.match(_IDENT)
+                if not (m and cur.accept("=")):
+                    cur.pos = save
+                    raise cur.error(f"expected an operand, found {cur.found()}")
+                op.attrs[m.group(0)] = pretty_value(cur, 1)
             if cur.accept(")"):
                 break
             cur.expect(",", "',' or ')' after an operand")
