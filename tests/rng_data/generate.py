@@ -88,7 +88,9 @@ def main() -> None:
         for dt in (np.uint8, np.uint16, np.uint32, np.uint64):
             for dims in ((3, 5), (7,), ()):
                 key = np.array(KEYS[0][:2], np.uint64).view(np.uint32)
-                st, bits = jax.jit(lambda kk: lax.rng_bit_generator(kk, dims, dtype=dt, algorithm=alg))(key)
+                def draw(kk, dims=dims, dt=dt, alg=alg):
+                    return lax.rng_bit_generator(kk, dims, dtype=dt, algorithm=alg)
+                st, bits = jax.jit(draw)(key)
                 ref = case_name(name, 2, f"u{np.dtype(dt).itemsize * 8}", 0, dims)
                 np.testing.assert_array_equal(np.asarray(bits), data[ref + "/bits"])
                 np.testing.assert_array_equal(np.asarray(st).view(np.uint64), data[ref + "/state"])

@@ -1781,11 +1781,27 @@ def _rng_bit_generator(algorithm: str, state: np.ndarray, dims: tuple[int, ...],
     return new_state.astype(np.asarray(state).dtype), vals
 
 
+# The states XLA's generators take (u64 words), and the widths of the numbers they draw.
+RNG_STATE_WORDS = {"rng_three_fry": (2,), "rng_philox": (2, 3)}
+RNG_BITS = (4, 8, 16, 32, 64)
+
+
 def _b_rng_bit_generator(ins: Instruction, ctx: _Ctx) -> Fn:
     alg = ins.attrs.get("algorithm", "rng_default")
     alg = alg.text if isinstance(alg, Raw) else alg
     data = ins.shape.elements[1]
+    state = ins.operands[0].shape
     state_dt = ins.shape.elements[0].element_type.np_dtype
+    resolved = str(alg).lower()
+    resolved = "rng_philox" if resolved in ("rng_default", "") else resolved
+    words = RNG_STATE_WORDS.get(resolved)
+    if words is None:
+        raise _fail(ins, f"unknown algorithm {alg!r}")
+    if state.element_type.name != "u64" or state.dims[0] not in words:
+        raise _fail(ins, f"{resolved} takes a state of u64[{' or '.join(map(str, words))}], not {state}")
+    if data.element_type.kind not in "usf" or data.element_type.bits not in RNG_BITS:
+        widths = ", ".join(map(str, RNG_BITS))
+        raise _fail(ins, f"draws integers or floats of {widths} bits, not {data.element_type.name}")
 
     def f(state: Value) -> Value:
         s, v = _rng_bit_generator(str(alg).lower(), state, data.dims, data.element_type.np_dtype)

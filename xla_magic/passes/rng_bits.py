@@ -20,6 +20,7 @@ from math import prod
 
 from ..hlo.builder import ComputationBuilder, Names
 from ..hlo.dtypes import DType, dtype
+from ..hlo.evaluator import RNG_STATE_WORDS
 from ..hlo.ir import Computation, Instruction, Module, replace_uses, topological_sort
 from ..hlo.opcodes import Opcode as O
 from ..hlo.shape import Shape
@@ -133,12 +134,11 @@ def _threefry(a: _Arith, key: Instruction, state: Instruction, dims: tuple[int, 
     b = a.b
     k0, k1 = a.lo32(key), a.hi32(key)
     start = a.word(state, 1)
-    rest = [b.op(O.SLICE, state, slice=((2, state.shape.dims[0], 1),))] if state.shape.dims[0] > 2 else []
     if wide:
         n = prod(dims)
         ctr = a.counters(start, n)
         o0, o1 = threefry2x32(a, a.lo32(ctr), a.hi32(ctr), k0, k1)
-        return [b.reshape(a.add(start, n), (1,)), *rest], b.reshape(a.u64(o0, o1), dims)
+        return [b.reshape(a.add(start, n), (1,))], b.reshape(a.u64(o0, o1), dims)
     half, split = split_halves(dims)
     n = prod(half)
     ctr = a.counters(start, n)
@@ -152,7 +152,7 @@ def _threefry(a: _Arith, key: Instruction, state: Instruction, dims: tuple[int, 
         bits = b.reshape(both, even)
         if even[split] != dims[split]:
             bits = b.op(O.SLICE, bits, slice=tuple((0, d, 1) for d in dims))
-    return [b.reshape(a.add(start, n), (1,)), *rest], bits
+    return [b.reshape(a.add(start, n), (1,))], bits
 
 
 def _philox(a: _Arith, key: Instruction, state: Instruction, dims: tuple[int, ...],
@@ -170,12 +170,7 @@ def _philox(a: _Arith, key: Instruction, state: Instruction, dims: tuple[int, ..
     bits = a.interleave([a.u64(x[0], x[1]), a.u64(x[2], x[3])] if wide else x, n, dims)
     end_lo = a.add(lo, m)
     end_hi = b.op(O.SELECT, b.compare(end_lo, lo, "LT"), a.add(hi, 1), hi)
-    new = [b.reshape(end_lo, (1,))]
-    if words >= 3:
-        new.append(b.reshape(end_hi, (1,)))
-    if words > 3:
-        new.append(b.op(O.SLICE, state, slice=((3, words, 1),)))
-    return new, bits
+    return [b.reshape(end_lo, (1,)), b.reshape(end_hi, (1,))][:words - 1], bits
 
 
 GENERATORS: dict[str, Generator] = {
@@ -192,19 +187,21 @@ def algorithm_of(instr: Instruction) -> str:
 
 
 def expandable(instr: Instruction) -> bool:
-    """A u64 state of at least two words (XLA's states), bits of 8..64-bit numbers, a known algorithm."""
+    """A known algorithm on a state XLA takes for it, drawing numbers of 8 to 64 bits (the
+    interpreter refuses other states by name; 4-bit numbers it draws itself)."""
     state = instr.operands[0].shape
     data = instr.shape.tuple_shapes[1] if instr.shape.tuple_shapes else None
-    if data is None or data.dtype is None or state.dtype != U64 or state.dims[0] < 2:
+    alg = algorithm_of(instr)
+    if data is None or data.dtype is None or alg not in GENERATORS or state.dtype != U64:
         return False
-    return (data.dtype.kind in "usf" and data.dtype.bits in (8, 16, 32, 64)
-            and algorithm_of(instr) in GENERATORS)
+    return (state.dims[0] in RNG_STATE_WORDS[alg] and data.dtype.kind in "usf"
+            and data.dtype.bits in (8, 16, 32, 64))
 
 
 def _expand(b: ComputationBuilder, instr: Instruction) -> Instruction:
     a = _Arith(b)
     state = instr.operands[0]
-    data = instr.shape.tuple_shapes[1]  # type: ignore[index]
+    data = instr.shape.elements[1]
     dt: DType = data.element_type
     dims = data.dims
     if data.size == 0:  # nothing drawn, the counter stays
