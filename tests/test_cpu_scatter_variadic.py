@@ -1,5 +1,5 @@
 """Scatter of several operands at once (one update computation over 2N scalars, N results) on the
-cpu target, against the interpreter: duplicate indices applied in order, windows that leave the
+cpu target and the gpu target's code run on the host, against the interpreter: duplicate indices applied in order, windows that leave the
 operand skipped, window and batching dimensions, mixed element types, and the ordering hints."""
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ import numpy as np
 import pytest
 
 import xla_magic as xm
+from xla_magic.backends.gpu import hostsim
+from xla_magic.hlo.parser import parse_hlo
+from xla_magic.passes.pipeline import optimize
 
 
 def scatter_module(types: list[str], operand_dims: str, indices: str, update_dims: str, combine: str,
@@ -27,21 +30,36 @@ def scatter_module(types: list[str], operand_dims: str, indices: str, update_dim
             "\nENTRY e {\n" + "\n".join(ops) + "\n" + body + "\n}\n")
 
 
-def check(text: str, *args):
-    got = xm.compile(text, target="cpu")(*args)
-    want = xm.interpret(text, *args)
-    got, want = (got if isinstance(got, tuple) else (got,)), (want if isinstance(want, tuple) else (want,))
-    assert len(got) == len(want)
-    for g, w in zip(got, want):
-        assert g.dtype == w.dtype and g.shape == w.shape
-        np.testing.assert_array_equal(g, w)
-    return got
+def run_on(target: str, text: str, *args):
+    if target == "cpu":
+        return xm.compile(text, target="cpu")(*args)
+    m, _ = optimize(parse_hlo(text), target="gpu")
+    return hostsim.compile(m)(*args)
+
+
+@pytest.fixture(params=["cpu", "gpu-hostsim"])
+def check(request):
+    """Runs a module on the cpu target, or the gpu target's code on the host; checks it against
+    the interpreter and returns the results."""
+    if request.param == "gpu-hostsim" and not hostsim.available()[0]:
+        pytest.skip("no C++ compiler for the host simulation")
+
+    def run(text: str, *args):
+        got = run_on(request.param, text, *args)
+        want = xm.interpret(text, *args)
+        got, want = (got if isinstance(got, tuple) else (got,)), (want if isinstance(want, tuple) else (want,))
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            assert g.dtype == w.dtype and g.shape == w.shape
+            np.testing.assert_array_equal(g, w)
+        return got
+    return run
 
 
 REPLACE = "  ROOT t = (f32[], s32[]) tuple(b0, b1)"
 
 
-def test_duplicates_apply_in_scatter_index_order_as_xla():
+def test_duplicates_apply_in_scatter_index_order_as_xla(check):
     # Windows of 2 starting at 0, 1, 1, 3: element 1 is written by (index 0, window 1), then
     # (1, 0), then (2, 0); the last wins. Expected values from XLA:CPU (jaxlib 0.10.2).
     text = scatter_module(["f32", "s32"], "6", "s32[4,1]", "2,4", REPLACE,
@@ -65,7 +83,7 @@ ARGMAX = """  gt = pred[] compare(b0, a0), direction=GE
   ROOT t = (f32[], u8[]) tuple(v, w)"""
 
 
-def test_duplicates_and_out_of_range_indices():
+def test_duplicates_and_out_of_range_indices(check):
     text = scatter_module(["f32", "s32"], "6", "s32[7]", "7", ADD_MAX,
                           "update_window_dims={}, inserted_window_dims={0}, scatter_dims_to_operand_dims={0}, "
                           "index_vector_dim=1")
@@ -76,7 +94,7 @@ def test_duplicates_and_out_of_range_indices():
     np.testing.assert_array_equal(y, [9, 0, 8, 0, 0, 4])
 
 
-def test_window_dims_with_a_window_that_leaves_the_operand():
+def test_window_dims_with_a_window_that_leaves_the_operand(check):
     text = scatter_module(["f32", "u8"], "5,4", "s32[4,1]", "4,2,4", ARGMAX,
                           "update_window_dims={1,2}, inserted_window_dims={}, scatter_dims_to_operand_dims={0}, "
                           "index_vector_dim=1")
@@ -88,7 +106,7 @@ def test_window_dims_with_a_window_that_leaves_the_operand():
     np.testing.assert_array_equal(x[4], args[0][4])  # only the skipped window (start 4) reached row 4
 
 
-def test_batching_dims():
+def test_batching_dims(check):
     combine = """  s0 = f64[] add(a0, b0)
   s1 = s64[] subtract(a1, b1)
   ROOT t = (f64[], s64[]) tuple(s0, s1)"""
@@ -104,7 +122,7 @@ def test_batching_dims():
 
 @pytest.mark.parametrize("hints", ["", ", indices_are_sorted=true", ", unique_indices=true",
                                    ", indices_are_sorted=true, unique_indices=true"])
-def test_three_operands_and_hints_that_do_not_hold(hints):
+def test_three_operands_and_hints_that_do_not_hold(check, hints):
     # The hints claim sorted, unique indices; these are neither: the result is as without them.
     combine = """  o = pred[] or(a1, b1)
   s = s8[] add(a2, b2)
@@ -121,7 +139,7 @@ def test_three_operands_and_hints_that_do_not_hold(hints):
     np.testing.assert_array_equal(s, np.int8([120, 122, 120, 120, 120, -6, 120, 125]))  # wraps
 
 
-def test_inside_a_program():
+def test_inside_a_program(check):
     # Operands computed, results consumed: the scatter's kernel between fused loops.
     root = """  d0 = f32[6] multiply(x0, x0)
   d1 = s32[6] negate(x1)

@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 
 import xla_magic as xm
+from xla_magic.backends.gpu import hostsim
 from xla_magic.hlo.evaluator import EvaluationError
 from xla_magic.hlo.verifier import verify_module
+from xla_magic.passes.pipeline import optimize
 from xla_magic.passes.rng_bits import expand_rng_bit_generators, split_halves
 
 DATA = pathlib.Path(__file__).parent / "rng_data" / "rng_bit_generator.npz"
@@ -145,6 +147,16 @@ CPU_CASES = [("rng_three_fry", 2, "u32", (3, 1, 5), 0), ("rng_three_fry", 2, "u3
 def test_cpu_matches_xla(alg, words, dt, dims, key):
     (c,) = [c for c in group(alg, words, dt) if c.dims == dims and c.key == key]
     run_cases(lambda text, s: xm.compile(text, target="cpu")(s), [c])
+
+
+@pytest.mark.parametrize("alg,words,dt,dims,key", [("rng_three_fry", 2, "u16", (3, 1, 5), 0),
+                                                    ("rng_philox", 3, "u64", (2, 3), 2),
+                                                    ("rng_default", 2, "u32", (1001,), 0)])
+def test_gpu_code_on_the_host_matches_xla(alg, words, dt, dims, key):
+    if not hostsim.available()[0]:
+        pytest.skip("no C++ compiler for the host simulation")
+    (c,) = [c for c in group(alg, words, dt) if c.dims == dims and c.key == key]
+    run_cases(lambda text, s: hostsim.compile(optimize(xm.parse_hlo(text), target="gpu")[0])(s), [c])
 
 
 def test_cpu_runs_the_expansion_in_one_loop_kernel():
