@@ -1,6 +1,7 @@
 """Scatter of several operands at once (one update computation over 2N scalars, N results) on the
-cpu target and the gpu target's code run on the host, against the interpreter: duplicate indices applied in order, windows that leave the
-operand skipped, window and batching dimensions, mixed element types, and the ordering hints."""
+cpu target and the gpu target's code run on the host, against the interpreter: duplicate indices
+applied in order, windows that leave the operand skipped, window and batching dimensions, mixed
+element types, and the ordering hints."""
 from __future__ import annotations
 
 import numpy as np
