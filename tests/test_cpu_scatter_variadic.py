@@ -155,3 +155,32 @@ def test_inside_a_program(check):
     (r,) = check(text, np.arange(6, dtype=np.float32), np.arange(6, dtype=np.int32), np.int32([[1], [1], [4]]),
                  np.float32([10, 20, 30]), np.int32([5, -7, 0]))
     np.testing.assert_array_equal(r, [0, 36, 2, 6, 46, 20])
+
+
+IN_PLACE = """HloModule s
+add {
+  a = f32[] parameter(0)
+  b = f32[] parameter(1)
+  ROOT c = f32[] add(a, b)
+}
+ENTRY e {
+  x = f32[1000] parameter(0)
+  i = s32[5,1] parameter(1)
+  u = f32[5] parameter(2)
+  x2 = f32[1000] multiply(x, x)
+  s = f32[1000] scatter(x2, i, UPDATES), update_window_dims={}, inserted_window_dims={0},
+      scatter_dims_to_operand_dims={0}, index_vector_dim=1, to_apply=add
+  ROOT r = f32[1000] negate(s)
+}"""
+
+
+@pytest.mark.parametrize("updates,in_place", [("u", True), ("x2", False)])
+def test_scatter_writes_in_place_when_its_operand_dies_there(check, updates, in_place):
+    # The operand is a temporary read by nothing after the scatter: the scatter takes its buffer,
+    # unless it also reads its updates from it.
+    text = IN_PLACE.replace("UPDATES", updates)
+    if updates == "x2":
+        text = text.replace("s32[5,1]", "s32[1000,1]")
+    idx = np.int32([[3], [3], [999], [1000], [-1]]) if updates == "u" else np.arange(1000, dtype=np.int32)[::-1, None]
+    check(text, np.arange(1000, dtype=np.float32) / 100, np.ascontiguousarray(idx), np.float32([1, 2, 3, 4, 5]))
+    assert (xm.compile(text, target="cpu").report.buffers.in_place == ["s"]) is in_place

@@ -581,7 +581,11 @@ def _scatter_kernel(k: Kernel) -> None:
     outs = k.out_ptrs[:n]
     dts = [o.shape.element_type for o in operands]
     for out, operand in zip(outs, operands):
-        memcpy(k.module, b, out, k.in_ptrs[id(operand)], operand.shape.nbytes)
+        src = k.in_ptrs[id(operand)]
+        # In place when the output is the operand's own buffer; otherwise copy it first.
+        same = b.icmp_unsigned("==", b.ptrtoint(src, I64), b.ptrtoint(out, I64))
+        with b.if_then(b.not_(same)):
+            memcpy(k.module, b, out, src, operand.shape.nbytes)
     g = k.elemental()
     odims = operands[0].shape.dims
     udims = updates[0].shape.dims
@@ -767,7 +771,7 @@ def define_kernel(module: ir.Module, name: str, comp: Computation) -> ir.Functio
     kind = classify(comp)
     if kind in _LIBRARY_KINDS:
         return _library_kernel(module, name, comp)
-    in_place = kind is KernelKind.IN_PLACE_UPDATE
+    in_place = kind in (KernelKind.IN_PLACE_UPDATE, KernelKind.SCATTER)  # may write into an input's buffer
     k = Kernel(module, name, comp, in_place=in_place, extent=None if in_place else _extent(comp, kind))
     _EMITTERS[kind](k)
     return k.finish()

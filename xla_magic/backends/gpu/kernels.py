@@ -978,10 +978,11 @@ _EMITTERS: dict[KernelKind, Callable[[KernelBuilder], KernelCode]] = {
 
 def define_kernel(name: str, hlo: str, comp: Computation, consts: Constants, in_place: bool = False) -> KernelCode:
     """The CUDA function computing `comp`'s root leaves from its parameters. A dynamic-update-slice
-    root runs in place only when the program gives it its operand's buffer (`in_place`)."""
+    root runs in place only when the program gives it its operand's buffer (`in_place`); so may a
+    scatter."""
     kind = classify(comp, update_in_place=in_place)
     # An in-place update's threads read and write one buffer: no __restrict__.
-    kb = KernelBuilder(name, hlo, comp, consts, restrict=kind is not KernelKind.IN_PLACE_UPDATE)
+    kb = KernelBuilder(name, hlo, comp, consts, restrict=not in_place and kind is not KernelKind.IN_PLACE_UPDATE)
     return _EMITTERS[kind](kb)
 
 

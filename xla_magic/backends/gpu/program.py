@@ -237,6 +237,8 @@ class _Codegen:
                 src = ins[parameter_number(operand)]
                 if src != out[k]:
                     steps.append(Copy(out[k], src, operand.shape.nbytes))
+                else:
+                    in_place = True  # the buffer assignment gave it its operand's buffer
         parts = split_parts(comp) if kind is KernelKind.ROW_REDUCTION else 0
         if parts:
             first, second = self._split_codes(i, comp, parts)
