@@ -21,7 +21,8 @@ and bf16 sums round after every add as XLA:CPU does. Not bit-exact, by design of
   sum of magnitudes); multi-dimensional f16 reduce-windows differ by a few f16 ulp;
 - denormal results are not flushed to zero (XLA:CPU runs with FTZ/DAZ; the cpu and gpu targets
   do not flush either); `sign` alone reads denormals of the type it computes in as zero;
-- `rng` (the stateful op) draws from numpy's generator.
+- `rng` (the stateful op) draws from numpy's generator (XLA:CPU seeds it from process-wide state,
+  so its values differ from run to run: there are none to match).
 """
 from __future__ import annotations
 
