@@ -7,12 +7,16 @@ directly in numpy; tests hold both to XLA:CPU's output bit for bit.
 The layout of the bits is XLA's, which the tests pin down:
 - Threefry, outputs of up to 32 bits: the shape is split in halves along its first even dimension
   (else its largest), counters `state[1] + i` run over the half shape, and the two output words of
-  one counter land in the two halves, interleaved along the split dimension; narrower outputs
-  keep the low bits of a 32-bit word. 64-bit outputs: one counter per element, words (lo, hi).
+  one counter land side by side along the split dimension; narrower outputs keep the low bits of
+  a 32-bit word. 64-bit outputs: one counter per element, words (lo, hi).
 - Philox: 128-bit counters (lo = state[1], hi = state[0] for a 2-word state, state[2] for 3 words)
   numbered from 0 in row-major order, each giving four 32-bit words (or two 64-bit ones).
 - The new state is the key followed by the advanced counter; `rng_default` is Philox, as on
-  XLA:CPU and XLA:GPU."""
+  XLA:CPU and XLA:GPU.
+
+Where prng.cc draws whole blocks and concatenates, reshapes and slices them into place, the
+expansion computes each element's counter from its position (iotas) and picks its word: one
+elementwise loop with no index arithmetic, which the loop vectorizer takes."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -23,7 +27,7 @@ from ..hlo.dtypes import DType, dtype
 from ..hlo.evaluator import RNG_STATE_WORDS
 from ..hlo.ir import Computation, Instruction, Module, replace_uses, topological_sort
 from ..hlo.opcodes import Opcode as O
-from ..hlo.shape import Shape
+from ..hlo.shape import Shape, row_major_strides
 
 U32, U64 = dtype("u32"), dtype("u64")
 DEFAULT_ALGORITHM = "rng_philox"
@@ -68,21 +72,34 @@ class _Arith:
         """state[k] as a scalar."""
         return self.b.reshape(self.b.op(O.SLICE, state, slice=((k, k + 1, 1),)), ())
 
-    def counters(self, start: Instruction, n: int) -> Instruction:
-        """u64[n]: start + 0 .. n-1."""
-        iota = self.b.op(O.IOTA, shape=Shape.array(U64, (n,)), iota_dimension=0)
-        return self.add(iota, start)
+    def iota(self, dt: DType, dims: tuple[int, ...], d: int) -> Instruction:
+        return self.b.op(O.IOTA, shape=Shape.array(dt, dims), iota_dimension=d)
 
-    def interleave(self, parts: list[Instruction], n: int, dims: tuple[int, ...]) -> Instruction:
-        """Equal-length vectors p0, p1, .. read round-robin (p0[0], p1[0], .., p0[1], ..), the first
-        n of them in the shape `dims`."""
-        b = self.b
-        m = parts[0].shape.dims[0]
-        cols = [b.reshape(p, (m, 1)) for p in parts]
-        flat = b.reshape(b.op(O.CONCATENATE, *cols, dimensions=(1,)), (m * len(parts),))
-        if m * len(parts) != n:
-            flat = b.op(O.SLICE, flat, slice=((0, n, 1),))
-        return b.reshape(flat, dims)
+    def positions(self, dims: tuple[int, ...], halved: int = -1) -> Instruction:
+        """u64[dims]: the row-major position of each element, as prng.cc numbers them (a sum of
+        iotas times strides); with `halved`, positions in `dims` with that dimension halved
+        (rounded up), its index halved, so that neighbours along it share a position."""
+        counted = list(dims)
+        if halved >= 0:
+            counted[halved] = (dims[halved] + 1) // 2
+        total: Instruction | None = None
+        for d, stride in enumerate(row_major_strides(counted)):
+            if counted[d] <= 1:
+                continue  # its index into the counted shape is 0
+            term = self.iota(U64, dims, d)
+            if d == halved:
+                term = self.bin(O.SHIFT_RIGHT_LOGICAL, term, 1)
+            if stride != 1:
+                term = self.bin(O.MULTIPLY, term, stride)
+            total = term if total is None else self.add(total, term)
+        return total if total is not None else self.b.broadcast(self.b.constant(0, U64), dims)
+
+    def pick(self, which: Instruction, words: list[Instruction]) -> Instruction:
+        """words[which] per element (`which` a u64 array below len(words))."""
+        out = words[-1]
+        for k in range(len(words) - 2, -1, -1):
+            out = self.b.op(O.SELECT, self.b.compare(which, self.b.scalar_like(k, which), "EQ"), words[k], out)
+        return out
 
 
 def threefry2x32(a: _Arith, x0: Instruction, x1: Instruction, k0: Instruction,
@@ -135,24 +152,16 @@ def _threefry(a: _Arith, key: Instruction, state: Instruction, dims: tuple[int, 
     k0, k1 = a.lo32(key), a.hi32(key)
     start = a.word(state, 1)
     if wide:
-        n = prod(dims)
-        ctr = a.counters(start, n)
+        ctr = a.add(a.positions(dims), start)
         o0, o1 = threefry2x32(a, a.lo32(ctr), a.hi32(ctr), k0, k1)
-        return [b.reshape(a.add(start, n), (1,))], b.reshape(a.u64(o0, o1), dims)
+        return [b.reshape(a.add(start, prod(dims)), (1,))], a.u64(o0, o1)
     half, split = split_halves(dims)
-    n = prod(half)
-    ctr = a.counters(start, n)
+    # Element p along the split dimension is word p % 2 of counter p // 2 (prng.cc concatenates
+    # the two words' halves along a new dimension after it); one Threefry call per element.
+    ctr = a.add(a.positions(dims, split), start)
     o0, o1 = threefry2x32(a, a.lo32(ctr), a.hi32(ctr), k0, k1)
-    if split < 0:
-        bits = b.reshape(o0, ())
-    else:
-        both = b.op(O.CONCATENATE, b.reshape(o0, half), b.reshape(o1, half), dimensions=(split + 1,))
-        even = list(dims)
-        even[split] = 2 * half[split]
-        bits = b.reshape(both, even)
-        if even[split] != dims[split]:
-            bits = b.op(O.SLICE, bits, slice=tuple((0, d, 1) for d in dims))
-    return [b.reshape(a.add(start, n), (1,))], bits
+    bits = o0 if split < 0 else a.pick(a.bin(O.AND, a.iota(U64, dims, split), 1), [o0, o1])
+    return [b.reshape(a.add(start, prod(half)), (1,))], bits
 
 
 def _philox(a: _Arith, key: Instruction, state: Instruction, dims: tuple[int, ...],
@@ -161,13 +170,17 @@ def _philox(a: _Arith, key: Instruction, state: Instruction, dims: tuple[int, ..
     words = state.shape.dims[0]
     lo, hi = a.word(state, 1), a.word(state, 2 if words >= 3 else 0)
     n = prod(dims)
-    m = (n * (2 if wide else 1) + 3) // 4  # 128-bit blocks
-    # 128-bit counters (hi:lo) + i: the high word carries where the low one wraps
-    ctr_lo = a.counters(lo, m)
-    wrapped = b.compare(ctr_lo, b.broadcast(lo, (m,)), "LT")
-    ctr_hi = b.op(O.SELECT, wrapped, b.broadcast(a.add(hi, 1), (m,)), b.broadcast(hi, (m,)))
+    per_block = 2 if wide else 4  # numbers of a 128-bit block
+    m = (n + per_block - 1) // per_block
+    # Element q is number q % per_block of block q // per_block, counted from (hi:lo); the high
+    # word carries where the low one wraps. One Philox call per element.
+    pos = a.positions(dims)
+    ctr_lo = a.add(a.bin(O.SHIFT_RIGHT_LOGICAL, pos, per_block.bit_length() - 1), lo)
+    wrapped = b.compare(ctr_lo, b.broadcast(lo, dims), "LT")
+    ctr_hi = b.op(O.SELECT, wrapped, b.broadcast(a.add(hi, 1), dims), b.broadcast(hi, dims))
     x = philox4x32(a, [a.lo32(ctr_lo), a.hi32(ctr_lo), a.lo32(ctr_hi), a.hi32(ctr_hi)], a.lo32(key), a.hi32(key))
-    bits = a.interleave([a.u64(x[0], x[1]), a.u64(x[2], x[3])] if wide else x, n, dims)
+    numbers = [a.u64(x[0], x[1]), a.u64(x[2], x[3])] if wide else x
+    bits = a.pick(a.bin(O.AND, pos, per_block - 1), numbers)
     end_lo = a.add(lo, m)
     end_hi = b.op(O.SELECT, b.compare(end_lo, lo, "LT"), a.add(hi, 1), hi)
     return [b.reshape(end_lo, (1,)), b.reshape(end_hi, (1,))][:words - 1], bits
