@@ -186,6 +186,19 @@ def test_states_and_outputs_xla_refuses_are_clear_errors(state, data, alg, messa
         xm.interpret(text, np.zeros(int(state.split("[")[1][:-1]), state[0] + "int" + state[1:3]))
 
 
+@pytest.mark.parametrize("spelling,same_as", [("THREE_FRY", "rng_three_fry"), ("philox", "rng_philox"),
+                                              ("DEFAULT", "rng_philox")])
+def test_stablehlo_spellings_of_the_algorithm(spelling, same_as):
+    (c,) = [c for c in group(same_as, 2, "u32") if c.dims == (3, 5) and c.key == 0]
+    text = module_text(spelling, 2, "u32", [(3, 5)])
+    st, bits = xm.interpret(text, c.state_in)
+    assert_case(c, st, bits)
+    m = xm.parse_hlo(text)
+    assert expand_rng_bit_generators(m)
+    st, bits = xm.interpret(m, c.state_in)
+    assert_case(c, st, bits)
+
+
 def test_four_bit_outputs_keep_the_low_bits_as_xla():
     # XLA:CPU (jaxlib 0.10.2): u4[5] from rng_default with the state u64[2] {1, 2}
     text = "HloModule t\nENTRY e {\n  s = u64[2] parameter(0)\n  ROOT r = (u64[2], u4[5]) rng-bit-generator(s), " \

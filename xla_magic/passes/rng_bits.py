@@ -24,13 +24,12 @@ from math import prod
 
 from ..hlo.builder import ComputationBuilder, Names
 from ..hlo.dtypes import DType, dtype
-from ..hlo.evaluator import RNG_STATE_WORDS
+from ..hlo.evaluator import RNG_STATE_WORDS, rng_algorithm
 from ..hlo.ir import Computation, Instruction, Module, replace_uses, topological_sort
 from ..hlo.opcodes import Opcode as O
 from ..hlo.shape import Shape, row_major_strides
 
 U32, U64 = dtype("u32"), dtype("u64")
-DEFAULT_ALGORITHM = "rng_philox"
 _THREEFRY_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
 _THREEFRY_PARITY = 0x1BD11BDA
 _PHILOX_M = (0xD2511F53, 0xCD9E8D57)
@@ -192,19 +191,12 @@ GENERATORS: dict[str, Generator] = {
 }
 
 
-def algorithm_of(instr: Instruction) -> str:
-    """The generator an rng-bit-generator runs (`rng_default` resolved)."""
-    alg = instr.attrs.get("algorithm", "rng_default")
-    alg = str(getattr(alg, "text", alg)).lower()
-    return DEFAULT_ALGORITHM if alg in ("rng_default", "") else alg
-
-
 def expandable(instr: Instruction) -> bool:
     """A known algorithm on a state XLA takes for it, drawing numbers of 8 to 64 bits (the
     interpreter refuses other states by name; 4-bit numbers it draws itself)."""
     state = instr.operands[0].shape
     data = instr.shape.tuple_shapes[1] if instr.shape.tuple_shapes else None
-    alg = algorithm_of(instr)
+    alg = rng_algorithm(instr)
     if data is None or data.dtype is None or alg not in GENERATORS or state.dtype != U64:
         return False
     return (state.dims[0] in RNG_STATE_WORDS[alg] and data.dtype.kind in "usf"
@@ -222,7 +214,7 @@ def _expand(b: ComputationBuilder, instr: Instruction) -> Instruction:
         return b.tuple(state, b.broadcast(zero, dims))
     key = a.word(state, 0)
     wide = dt.bits == 64
-    new, bits = GENERATORS[algorithm_of(instr)](a, key, state, dims, wide)
+    new, bits = GENERATORS[rng_algorithm(instr)](a, key, state, dims, wide)
     if dt.bits < 32:
         bits = b.convert(bits, dtype(f"u{dt.bits}"))  # the low bits of each 32-bit word
     if bits.shape.element_type != dt:
