@@ -228,7 +228,8 @@ class ScatterDims:
 
 
 def scatter_dims(instr: Instruction) -> ScatterDims:
-    operand, indices, updates = instr.operands
+    n = len(instr.operands) // 2  # (operands.., indices, updates..): the first of each describes all
+    operand, indices, updates = instr.operands[0], instr.operands[n], instr.operands[n + 1]
     a = instr.attrs
     uwd = tuple(a.get("update_window_dims", ()))
     inserted = set(a.get("inserted_window_dims", ()))

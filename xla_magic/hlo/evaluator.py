@@ -21,7 +21,8 @@ and bf16 sums round after every add as XLA:CPU does. Not bit-exact, by design of
   sum of magnitudes); multi-dimensional f16 reduce-windows differ by a few f16 ulp;
 - denormal results are not flushed to zero (XLA:CPU runs with FTZ/DAZ; the cpu and gpu targets
   do not flush either); `sign` alone reads denormals of the type it computes in as zero;
-- `rng` (the stateful op) draws from numpy's generator.
+- `rng` (the stateful op) draws from numpy's generator (XLA:CPU seeds it from process-wide state,
+  so its values differ from run to run: there are none to match).
 """
 from __future__ import annotations
 
@@ -1753,8 +1754,6 @@ def _rng_bit_generator(algorithm: str, state: np.ndarray, dims: tuple[int, ...],
     state = np.asarray(state).astype(_U64)
     s = [int(v) for v in state.reshape(-1)]
     bits = out.itemsize * 8
-    if algorithm in ("rng_default", "", None):
-        algorithm = "rng_philox"  # XLA:CPU's default (RngBitGeneratorExpander(RNG_PHILOX))
     key = s[0]
     if algorithm == "rng_three_fry":
         vals, new = _threefry_bits(key, s[1], dims, 64 if bits == 64 else 32)
@@ -1781,14 +1780,36 @@ def _rng_bit_generator(algorithm: str, state: np.ndarray, dims: tuple[int, ...],
     return new_state.astype(np.asarray(state).dtype), vals
 
 
-def _b_rng_bit_generator(ins: Instruction, ctx: _Ctx) -> Fn:
+# The states XLA's generators take (u64 words), and the widths of the numbers they draw.
+RNG_STATE_WORDS = {"rng_three_fry": (2,), "rng_philox": (2, 3)}
+RNG_BITS = (4, 8, 16, 32, 64)
+
+
+def rng_algorithm(ins: Instruction) -> str:
+    """The generator an rng-bit-generator runs: `rng_default` is Philox, as on XLA:CPU and XLA:GPU
+    (RngBitGeneratorExpander(RNG_PHILOX)); StableHLO's spellings (THREE_FRY, ..) are read too."""
     alg = ins.attrs.get("algorithm", "rng_default")
-    alg = alg.text if isinstance(alg, Raw) else alg
+    name = str(alg.text if isinstance(alg, Raw) else alg).lower()
+    name = name if name.startswith("rng_") else f"rng_{name or 'default'}"
+    return "rng_philox" if name == "rng_default" else name
+
+
+def _b_rng_bit_generator(ins: Instruction, ctx: _Ctx) -> Fn:
     data = ins.shape.elements[1]
+    state = ins.operands[0].shape
     state_dt = ins.shape.elements[0].element_type.np_dtype
+    resolved = rng_algorithm(ins)
+    words = RNG_STATE_WORDS.get(resolved)
+    if words is None:
+        raise _fail(ins, f"unknown algorithm {ins.attrs.get('algorithm')!r}")
+    if state.element_type.name != "u64" or state.dims[0] not in words:
+        raise _fail(ins, f"{resolved} takes a state of u64[{' or '.join(map(str, words))}], not {state}")
+    if data.element_type.kind not in "usf" or data.element_type.bits not in RNG_BITS:
+        widths = ", ".join(map(str, RNG_BITS))
+        raise _fail(ins, f"draws integers or floats of {widths} bits, not {data.element_type.name}")
 
     def f(state: Value) -> Value:
-        s, v = _rng_bit_generator(str(alg).lower(), state, data.dims, data.element_type.np_dtype)
+        s, v = _rng_bit_generator(resolved, state, data.dims, data.element_type.np_dtype)
         return s.astype(state_dt), v
     return f
 

@@ -3,9 +3,11 @@ not overlap share bytes. Three steps per computation, as XLA's buffer assignment
 simulator do it:
 
 1. `alias_sets`: which buffers each value names. Views (bitcast, reshape, get-tuple-element,
-   tuple) name another buffer; a dynamic-update-slice may write into its operand's buffer.
-2. `live_ranges`: a buffer per array with the steps it lives over; a dynamic-update-slice writes
-   in place when its operand is a temporary nobody reads afterwards.
+   tuple) name another buffer; a dynamic-update-slice or a scatter may write into its operand's
+   buffer.
+2. `live_ranges`: a buffer per array with the steps it lives over; an update writes in place when
+   its operand is a temporary nobody reads afterwards, nor the update itself through another
+   operand.
 3. `pack`: best fit by decreasing size into one 64-byte-aligned arena.
 
 Parameters are the caller's buffers and are never written; outputs get buffers of their own and
@@ -51,7 +53,7 @@ class BufferAssignment:
     output_bytes: int = 0
     schedule: list[str] = field(default_factory=list)  # the entry's instructions in run order
     live_bytes: list[int] = field(default_factory=list)  # temporaries + outputs live at each step
-    in_place: list[str] = field(default_factory=list)  # dynamic-update-slices that write in place
+    in_place: list[str] = field(default_factory=list)  # dynamic-update-slices and scatters that write in place
     # The same program run one op at a time (the unoptimized module, every value materialized):
     interpreter_live_bytes: list[int] = field(default_factory=list)
 
@@ -119,14 +121,24 @@ def _returned(root: Instruction) -> set[int]:
 
 
 def _in_place_operand(i: Instruction) -> Instruction | None:
-    """The operand a dynamic-update-slice (bare, or the root of an in-place fusion) updates."""
+    """The operand a dynamic-update-slice or a one-operand scatter (bare, or the root of a fusion)
+    updates. A scatter reads its indices and updates while it writes: none of them may be the
+    operand itself."""
     if i.opcode is O.DYNAMIC_UPDATE_SLICE:
         return i.operands[0]
+    if i.opcode is O.SCATTER and not i.shape.is_tuple:
+        return i.operands[0] if all(o is not i.operands[0] for o in i.operands[1:]) else None
     if i.opcode is O.FUSION and not i.shape.is_tuple:
-        root = i.attrs["calls"].root
-        if root.opcode is O.DYNAMIC_UPDATE_SLICE and root.operands[0].opcode is O.PARAMETER:
-            operand: Instruction = i.operands[root.operands[0].parameter_number]
-            return operand
+        comp = i.attrs["calls"]
+        root = comp.root
+        if root.opcode not in (O.DYNAMIC_UPDATE_SLICE, O.SCATTER) or root.operands[0].opcode is not O.PARAMETER:
+            return None
+        p = root.operands[0]
+        if root.opcode is O.SCATTER and any(o is p and not (x is root and k == 0)
+                                            for x in comp.instructions for k, o in enumerate(x.operands)):
+            return None
+        operand: Instruction = i.operands[p.parameter_number]
+        return operand
     return None
 
 
@@ -197,6 +209,13 @@ def _kind(i: Instruction, is_entry: bool, aliases: AliasSets) -> BufferKind:
     return "temp"
 
 
+def _reads_through_another_operand(i: Instruction, target: Instruction, aliases: AliasSets) -> bool:
+    """Whether an operand of `i` other than the updated one names the updated buffer (a view of
+    it): writing in place would change what the update reads."""
+    owner = aliases.source(target)
+    return any(o is not target and any(h is owner for h in aliases.holders[id(o)]) for o in i.operands)
+
+
 def live_ranges(comp: Computation, aliases: AliasSets, is_entry: bool) -> Liveness:
     """Step 2: a buffer per array (per element of a tuple-shaped instruction), live from its
     definition to its last read through any alias; what the computation returns lives to its end.
@@ -225,7 +244,8 @@ def live_ranges(comp: Computation, aliases: AliasSets, is_entry: bool) -> Livene
             target = aliases.updates.get(id(i)) if kind == "temp" else None
             if target is not None:
                 tb = temps.get(aliases.source(target).name)
-                if tb is not None and tb.end == step[id(i)] and tb.size == b.size:
+                if tb is not None and tb.end == step[id(i)] and tb.size == b.size and \
+                        not _reads_through_another_operand(i, target, aliases):
                     tb.end = b.end
                     out.aliases[name] = tb.value
                     out.in_place.append(i.name)

@@ -61,6 +61,7 @@ def default_pipeline(target: str = "cpu", on_plan: Callable[[FusionPlan], None] 
     from .fusion import PRESETS, fuse
     from .inline import defuse, inline_calls
     from .loops import while_loop_optimizations
+    from .rng_bits import expand_rng_bit_generators
 
     config = PRESETS.get(target, PRESETS["cpu"])
     from .layout import decompose_layout_bitcasts
@@ -75,6 +76,7 @@ def default_pipeline(target: str = "cpu", on_plan: Callable[[FusionPlan], None] 
         ("bitcast-decomposer", decompose_layout_bitcasts),
         ("defuser", defuse),  # fusions in the input (XLA's optimized dumps) are decided afresh
         ("call-inliner", inline_calls),
+        ("rng-bit-generator-expander", expand_rng_bit_generators),  # the generators as plain HLO
         ("simplification", _simplification_group()),
         ("while-loop-optimizer", while_loop_optimizations),
         ("conditional-to-select", conditional_to_select),

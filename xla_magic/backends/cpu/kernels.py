@@ -576,29 +576,43 @@ def _dus_kernel(k: Kernel) -> None:
 # --- scatter ---------------------------------------------------------------------------------
 
 def _scatter_kernel(k: Kernel) -> None:
+    """XLA's scatter of N operands at once (N = 1, or a tuple of N results): the operands are
+    copied to the outputs, then every update element whose window lies inside is combined with
+    the outputs there by the update computation (2N scalars in, N out). Updates go in XLA's order,
+    scatter index by scatter index and the window within, so duplicate indices apply one after
+    another; indices_are_sorted / unique_indices are hints that change nothing here."""
     sc = k.outputs[0]
-    if len(sc.operands) != 3 or sc.shape.is_tuple:
-        raise Unsupported("variadic scatter")
-    operand, indices, updates = sc.operands
+    n = len(sc.operands) // 2
+    operands, indices, updates = sc.operands[:n], sc.operands[n], sc.operands[n + 1:]
     sd = scatter_dims(sc)
     b = k.b
-    out = k.out_ptrs[0]
-    memcpy(k.module, b, out, k.in_ptrs[id(operand)], sc.shape.nbytes)
+    outs = k.out_ptrs[:n]
+    dts = [o.shape.element_type for o in operands]
+    for out, operand in zip(outs, operands):
+        src = k.in_ptrs[id(operand)]
+        # In place when the output is the operand's own buffer; otherwise copy it first.
+        same = b.icmp_unsigned("==", b.ptrtoint(src, I64), b.ptrtoint(out, I64))
+        with b.if_then(b.not_(same)):
+            memcpy(k.module, b, out, src, operand.shape.nbytes)
     g = k.elemental()
-    odims = operand.shape.dims
+    odims = operands[0].shape.dims
+    udims = updates[0].shape.dims
+    order = list(sd.update_scatter_dims) + list(sd.update_window_dims)  # loop order: scatter dims outermost
 
-    def body(uidx):
+    def body(ordered):
+        uidx = [ordered[order.index(d)] for d in range(len(udims))]
         g.reset()
         full, ok = scatter_target(g, sd, indices, odims, uidx)
         with b.if_then(ok):
             lin = linear(b, full, odims)
-            cur = T.load(b, out, sc.shape.element_type, lin)
-            val = g.value(updates, uidx)
-            (new,) = emit_scalar_computation(k.em, sc.attrs["to_apply"], [cur, val])
-            T.store(b, out, sc.shape.element_type, lin, new)
+            cur = [T.load(b, out, dt, lin) for out, dt in zip(outs, dts)]
+            vals = [g.value(u, uidx) for u in updates]
+            new = emit_scalar_computation(k.em, sc.attrs["to_apply"], cur + vals)
+            for out, dt, v in zip(outs, dts, new):
+                T.store(b, out, dt, lin, v)
         g.reset()
 
-    loop_nest(b, updates.shape.dims, body, "u")
+    loop_nest(b, [udims[d] for d in order], body, "u")
 
 
 # --- top-k -----------------------------------------------------------------------------------
@@ -765,7 +779,7 @@ def define_kernel(module: ir.Module, name: str, comp: Computation) -> ir.Functio
     kind = classify(comp)
     if kind in _LIBRARY_KINDS:
         return _library_kernel(module, name, comp)
-    in_place = kind is KernelKind.IN_PLACE_UPDATE
+    in_place = kind in (KernelKind.IN_PLACE_UPDATE, KernelKind.SCATTER)  # may write into an input's buffer
     k = Kernel(module, name, comp, in_place=in_place, extent=None if in_place else _extent(comp, kind))
     _EMITTERS[kind](k)
     return k.finish()

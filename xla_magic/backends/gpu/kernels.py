@@ -675,45 +675,52 @@ _COMMUTATIVE = {"add", "multiply", "maximum", "minimum", "and", "or", "xor"}
 
 
 def _scatter_kernel(kb: KernelBuilder) -> KernelCode:
+    """Scatter of N operands (the program copies them to the outputs first). Commutative
+    combiners of one operand of 4- or 8-byte values: every update element on its own thread,
+    applied with a compare-and-swap loop. Anything else: one thread, in XLA's update order
+    (scatter index by scatter index, the window within)."""
     sc = kb.outputs[0]
-    if len(sc.operands) != 3 or sc.shape.is_tuple:
-        raise Unsupported("variadic scatter")
-    operand, indices, updates = sc.operands
+    n_ops = len(sc.operands) // 2
+    operands, indices, updates = sc.operands[:n_ops], sc.operands[n_ops], sc.operands[n_ops + 1:]
+    operand = operands[0]
     a = sc.attrs
     sd = scatter_dims(sc)
-    dt = sc.shape.element_type
-    kind = simple_reducer(a["to_apply"])
-    # Commutative combiners of 4- or 8-byte values: every update element on its own thread, each
-    # applied with a compare-and-swap loop. Anything else: one thread, in XLA's update order.
+    dt = operand.shape.element_type
+    kind = simple_reducer(a["to_apply"]) if n_ops == 1 else None
     parallel = kind in _COMMUTATIVE and dt.bits in (32, 64) and dt.kind != "pred"
     if kind is not None and a.get("unique_indices") and dt.bits in (32, 64):
         parallel = True
     em = kb.em
-    n = updates.shape.size
+    udims = updates[0].shape.dims
+    n = updates[0].shape.size
+    order = list(sd.update_scatter_dims) + list(sd.update_window_dims)
     loop = _grid_stride("lin", n) if parallel else f"for (xm_i lin = 0; lin < {n}; lin++)"
     with em.block(loop):
         g = kb.elemental()
-        uidx = g.delinear("lin", updates.shape.dims)
+        ordered = g.delinear("lin", [udims[d] for d in order])
+        uidx = [ordered[order.index(d)] for d in range(len(udims))]
         full, ok = scatter_target(g, sd, indices, operand.shape.dims, uidx)
         with em.block(f"if ({ok})"):
             gi = kb.elemental()
             lin = gi.linear(full, operand.shape.dims)
-            val = gi.value(updates, uidx)
-            out = kb.out_names[0]
+            vals = [gi.value(u, uidx) for u in updates]
             if parallel and kind in _COMMUTATIVE:
+                out = kb.out_names[0]
                 w = "unsigned" if dt.bits == 32 else "unsigned long long"
                 em.line(f"{w}* addr = reinterpret_cast<{w}*>(&{out}[{lin}]);")
                 em.line(f"{w} old = *addr, assumed;")
                 with em.block("do"):
                     em.line("assumed = old;")
                     cur = em.tmp(C.value(dt), _from_word(dt, "assumed"), "c")
-                    (new,) = inline_computation(em, a["to_apply"], [cur, val])
+                    (new,) = inline_computation(em, a["to_apply"], [cur, vals[0]])
                     em.line(f"old = atomicCAS(addr, assumed, ({w}){_to_word(dt, new)});")
                 em.lines[-1] += " while (assumed != old);"
             else:
-                cur = C.load(dt, out, lin)
-                (new,) = inline_computation(em, a["to_apply"], [em.tmp(C.value(dt), cur, "c"), val])
-                kb.store(0, lin, new)
+                curs = [em.tmp(C.value(o.shape.element_type), C.load(o.shape.element_type, kb.out_names[k], lin), "c")
+                        for k, o in enumerate(operands)]
+                news = inline_computation(em, a["to_apply"], curs + vals)
+                for k, v in enumerate(news):
+                    kb.store(k, lin, v)
     return kb.finish("scatter/atomic" if parallel else "scatter/ordered", _grid(n) if parallel else 1,
                      (BLOCK,) if parallel else (1,))
 
@@ -971,10 +978,11 @@ _EMITTERS: dict[KernelKind, Callable[[KernelBuilder], KernelCode]] = {
 
 def define_kernel(name: str, hlo: str, comp: Computation, consts: Constants, in_place: bool = False) -> KernelCode:
     """The CUDA function computing `comp`'s root leaves from its parameters. A dynamic-update-slice
-    root runs in place only when the program gives it its operand's buffer (`in_place`)."""
+    root runs in place only when the program gives it its operand's buffer (`in_place`); so may a
+    scatter."""
     kind = classify(comp, update_in_place=in_place)
     # An in-place update's threads read and write one buffer: no __restrict__.
-    kb = KernelBuilder(name, hlo, comp, consts, restrict=kind is not KernelKind.IN_PLACE_UPDATE)
+    kb = KernelBuilder(name, hlo, comp, consts, restrict=not in_place and kind is not KernelKind.IN_PLACE_UPDATE)
     return _EMITTERS[kind](kb)
 
 

@@ -232,8 +232,13 @@ class _Codegen:
                     scratch_out = self.scratch_loc(root.shape.nbytes)  # full result elsewhere, then back
                 else:
                     in_place = True
-        if kind is KernelKind.SCATTER and ins[0] != out[0]:
-            steps.append(Copy(out[0], ins[0], root.shape.nbytes))  # the kernel updates the copy
+        if kind is KernelKind.SCATTER:  # the kernel updates copies of the operands
+            for k, operand in enumerate(root.operands[:len(root.operands) // 2]):
+                src = ins[parameter_number(operand)]
+                if src != out[k]:
+                    steps.append(Copy(out[k], src, operand.shape.nbytes))
+                else:
+                    in_place = True  # the buffer assignment gave it its operand's buffer
         parts = split_parts(comp) if kind is KernelKind.ROW_REDUCTION else 0
         if parts:
             first, second = self._split_codes(i, comp, parts)
