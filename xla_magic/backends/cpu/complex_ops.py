@@ -60,6 +60,9 @@ class _Parts:
     def sqrt(self, x: ir.Value) -> ir.Value:
         return self.b.call(self.em.intr("llvm.sqrt", self.t), [x])
 
+    def fma(self, x: ir.Value, y: ir.Value, z: ir.Value) -> ir.Value:
+        return self.b.call(self.em.intr("llvm.fma", self.t, 3), [x, y, z])
+
     def copysign(self, mag: ir.Value, sign: ir.Value) -> ir.Value:
         return self.b.call(self.em.intr("llvm.copysign", self.t, 2), [mag, sign])
 
@@ -147,9 +150,45 @@ def _pack(p: _Parts, z: Z) -> ir.Value:
 # --- the algebra on (re, im) pairs -------------------------------------------------------------
 
 def cmul(p: _Parts, a: Z, b: Z) -> Z:
-    # (ar + i ai)(br + i bi) = (ar br - ai bi) + i (ar bi + ai br), as numpy (no inf recovery)
+    # (ar + i ai)(br + i bi) = (ar br - ai bi) + i (ar bi + ai br), no inf recovery (numpy's power)
     (ar, ai), (br, bi) = a, b
     return p.sub(p.mul(ar, br), p.mul(ai, bi)), p.add(p.mul(ar, bi), p.mul(ai, br))
+
+
+def cmul_fused(p: _Parts, a: Z, b: Z) -> Z:
+    """The multiply op: (fma(ar, br, -(ai bi)), fma(ar, bi, ai br)), numpy's vector loop. An
+    explicit fma is exact on every machine (an instruction or libm's fma), so the result does not
+    depend on the CPU, and one rounding less keeps ar br - ai bi finite where it fits."""
+    (ar, ai), (br, bi) = a, b
+    return p.fma(ar, br, p.neg(p.mul(ai, bi))), p.fma(ar, bi, p.mul(ai, br))
+
+
+def cmul_c99(p: _Parts, a: Z, b: Z) -> Z:
+    """C's complex `*` (Annex G, libgcc's __muldc3): the plain products, and where both parts come
+    out NaN but an operand or a product is infinite, the infinite parts boxed to ±1, the NaNs
+    to ±0 and the products redone times inf (numpy's cpow multiplies the logarithm this way)."""
+    (ar, ai), (br, bi) = a, b
+    ac, bd, ad, bc = p.mul(ar, br), p.mul(ai, bi), p.mul(ar, bi), p.mul(ai, br)
+    x, y = p.sub(ac, bd), p.add(ad, bc)
+    inf_a, inf_b = p.or_(p.isinf(ar), p.isinf(ai)), p.or_(p.isinf(br), p.isinf(bi))
+    over = p.or_(p.isinf(ac), p.isinf(bd), p.isinf(ad), p.isinf(bc))
+
+    def box(v: ir.Value) -> ir.Value:  # ±1 for an infinite part, ±0 for a finite one
+        return p.copysign(p.sel(p.isinf(v), p.c(1.0), p.c(0.0)), v)
+
+    def unnan(v: ir.Value, on: ir.Value) -> ir.Value:
+        return p.sel(p.and_(on, p.isnan(v)), p.copysign(p.c(0.0), v), v)
+
+    ar2, ai2 = p.sel(inf_a, box(ar), ar), p.sel(inf_a, box(ai), ai)
+    br2, bi2 = p.sel(inf_b, box(br), br), p.sel(inf_b, box(bi), bi)
+    nan_others = p.or_(inf_a, inf_b, over)
+    br2, bi2 = unnan(br2, p.or_(inf_a, over)), unnan(bi2, p.or_(inf_a, over))
+    ar2, ai2 = unnan(ar2, p.or_(inf_b, over)), unnan(ai2, p.or_(inf_b, over))
+    inf = p.c(float("inf"))
+    rx = p.mul(inf, p.sub(p.mul(ar2, br2), p.mul(ai2, bi2)))
+    ry = p.mul(inf, p.add(p.mul(ar2, bi2), p.mul(ai2, br2)))
+    redo = p.and_(p.isnan(x), p.isnan(y), nan_others)
+    return p.sel(redo, rx, x), p.sel(redo, ry, y)
 
 
 def cdiv(p: _Parts, a: Z, b: Z) -> Z:
@@ -241,56 +280,73 @@ def clog(p: _Parts, x: ir.Value, y: ir.Value) -> Z:
     return re, p.fn("atan2", y, x)
 
 
+def _hyperbolic_parts(p: _Parts, x: ir.Value, cy: ir.Value, sy: ir.Value, sinh_first: bool) -> Z:
+    """(sinh x cy, cosh x sy) or (cosh x cy, sinh x sy). Past |x| = 22 (9 for f32) both are
+    ±e^|x|/2, taken as h (h/2) with h = e^(|x|/2) so a product that fits does not overflow."""
+    sh, ch = p.fn("sinh", x), p.cosh(x)
+    near = (p.mul(sh, cy), p.mul(ch, sy)) if sinh_first else (p.mul(ch, cy), p.mul(sh, sy))
+    h = p.fn("exp", p.mul(p.fabs(x), p.c(0.5)))
+    half = p.mul(h, p.c(0.5))
+    sgn = p.copysign(p.c(1.0), x)
+    far_c, far_s = p.mul(p.mul(h, cy), half), p.mul(p.mul(h, sy), half)
+    far = (p.mul(sgn, far_c), far_s) if sinh_first else (far_c, p.mul(sgn, far_s))
+    is_far = p.cmp(">=", p.fabs(x), p.c(22.0 if p.f64 else 9.0))
+    return p.sel(is_far, far[0], near[0]), p.sel(is_far, far[1], near[1])
+
+
 def csinh(p: _Parts, x: ir.Value, y: ir.Value) -> Z:
-    """C99 csinh: (sinh x cos y, cosh x sin y); x = 0 and y = 0 keep their zero exactly, x = ±inf
-    with a non-finite y gives (x, NaN)."""
-    re = p.mul(p.fn("sinh", x), p.fn("cos", y))
-    im = p.mul(p.cosh(x), p.fn("sin", y))
-    keep = p.or_(p.eq(x, 0.0), p.and_(p.isinf(x), p.b.not_(p.finite(y))))
-    return p.sel(keep, x, re), p.sel(p.eq(y, 0.0), y, im)
+    """sinh z = (sinh x cos y, cosh x sin y) with numpy's (FreeBSD msun's) special values: y = 0
+    keeps y, x = 0 keeps x, x = ±inf with a non-finite y gives (+inf, NaN)."""
+    re, im = _hyperbolic_parts(p, x, p.fn("cos", y), p.fn("sin", y), True)
+    re = p.sel(p.eq(x, 0.0), x, re)
+    re = p.sel(p.and_(p.isinf(x), p.b.not_(p.finite(y))), p.c(float("inf")), re)
+    return re, p.sel(p.eq(y, 0.0), y, im)
 
 
 def ccosh(p: _Parts, x: ir.Value, y: ir.Value) -> Z:
-    """C99 ccosh: (cosh x cos y, sinh x sin y); a zero part makes the imaginary part a zero, x =
-    ±inf with a non-finite y gives (inf, NaN)."""
-    re = p.mul(p.cosh(x), p.fn("cos", y))
-    im = p.mul(p.fn("sinh", x), p.fn("sin", y))
+    """cosh z = (cosh x cos y, sinh x sin y); a zero part makes the imaginary part a zero, x = ±inf
+    with a non-finite y gives (+inf, NaN)."""
+    re, im = _hyperbolic_parts(p, x, p.fn("cos", y), p.fn("sin", y), False)
     re = p.sel(p.and_(p.isinf(x), p.b.not_(p.finite(y))), p.c(float("inf")), re)
     zero = p.or_(p.eq(x, 0.0), p.eq(y, 0.0))
     signed_zero = p.mul(p.copysign(p.c(0.0), x), p.copysign(p.c(1.0), y))
-    return re, p.sel(zero, p.sel(p.isnan(p.add(x, y)), p.c(0.0), signed_zero), im)
+    return re, p.sel(zero, signed_zero, im)
 
 
 def ctanh(p: _Parts, x: ir.Value, y: ir.Value) -> Z:
-    """glibc's ctanh: (sinh x cosh x, sin y cos y) / (sinh^2 x + cos^2 y); past |x| > t, where the
-    squares would overflow, (sign x, 4 sin y cos y e^-2|x|); x = ±inf gives (±1, ±0)."""
-    t = float(np.floor((p.info.maxexp - 1) * np.log(2.0) / 2))
+    """tanh z as FreeBSD msun (numpy): Kahan's algorithm, t = tan y, b = 1 + t^2, s = sinh x:
+    (b s sqrt(1 + s^2), t) / (1 + b s^2); past |x| = 22 (11 for f32), (sign x, 4 sin y cos y
+    e^-2|x|). x = ±inf: (±1, ±0); NaN x: (NaN, y if y = 0); non-finite y: (x if x = 0, NaN)."""
+    t = p.fn("tan", y)
+    beta = p.add(p.c(1.0), p.mul(t, t))
+    s = p.fn("sinh", x)
+    rho = p.sqrt(p.add(p.c(1.0), p.mul(s, s)))
+    den = p.add(p.c(1.0), p.mul(p.mul(beta, s), s))
+    re, im = p.div(p.mul(p.mul(beta, rho), s), den), p.div(t, den)
     sy, cy = p.fn("sin", y), p.fn("cos", y)
-    sy = p.sel(p.cmp("<", p.fabs(y), p.c(float(p.info.tiny))), y, sy)  # sin of a subnormal is itself
-    sh = p.fn("sinh", x)
-    ch = p.cosh(x)
-    den = p.add(p.mul(sh, sh), p.mul(cy, cy))
-    re, im = p.div(p.mul(sh, ch), den), p.div(p.mul(sy, cy), den)
-    far = p.cmp(">", p.fabs(x), p.c(t))
-    re_far = p.copysign(p.c(1.0), x)
-    im_far = p.mul(p.mul(p.mul(p.c(4.0), sy), cy), p.fn("exp", p.mul(p.c(-2.0), p.fabs(x))))
-    re, im = p.sel(far, re_far, re), p.sel(far, im_far, im)
+    e = p.fn("exp", p.neg(p.fabs(x)))
+    one_x = p.copysign(p.c(1.0), x)
+    far = p.cmp(">=", p.fabs(x), p.c(22.0 if p.f64 else 11.0))
+    re = p.sel(far, one_x, re)
+    im = p.sel(far, p.mul(p.mul(p.mul(p.mul(p.c(4.0), sy), cy), e), e), im)
+    nan = p.c(float("nan"))
+    yfin = p.finite(y)
+    re = p.sel(yfin, re, p.sel(p.eq(x, 0.0), x, nan))
+    im = p.sel(yfin, im, nan)
     xinf = p.isinf(x)
-    im_inf = p.sel(p.finite(y), p.copysign(p.c(0.0), p.mul(sy, cy)), p.copysign(p.c(0.0), y))
-    re, im = p.sel(xinf, re_far, re), p.sel(xinf, im_inf, im)
-    return re, p.sel(p.and_(p.eq(y, 0.0), p.b.not_(xinf)), y, im)
+    re = p.sel(xinf, one_x, re)
+    im = p.sel(xinf, p.copysign(p.c(0.0), p.sel(yfin, p.mul(sy, cy), y)), im)
+    xnan = p.isnan(x)
+    re = p.sel(xnan, nan, re)
+    return re, p.sel(xnan, p.sel(p.eq(y, 0.0), y, nan), im)
 
 
-def _times_i(z: Z, p: _Parts) -> Z:
-    return p.neg(z[1]), z[0]  # i (a + ib) = -b + ia
-
-
-def _times_minus_i(z: Z, p: _Parts) -> Z:
-    return z[1], p.neg(z[0])  # -i (a + ib) = b - ia
+def _swap(z: Z) -> Z:
+    return z[1], z[0]
 
 
 def cpow(p: _Parts, a: Z, w: Z) -> Z:
-    """numpy's power: a^0 = 1; 0^w = 0 for real w > 0, else NaN; integer real w with |w| < 100 by
+    """numpy's power: a^0 = 1; 0^w = 0 where re w > 0, else NaN; integer real w with |w| < 100 by
     repeated squaring (1/a^|w| for w < 0); otherwise C99 cpow = exp(w log a)."""
     b = p.b
     (ar, ai), (wr, wi) = a, w
@@ -316,11 +372,10 @@ def cpow(p: _Parts, a: Z, w: Z) -> Z:
     for k, v in ((1, a), (2, a2), (3, a3)):
         is_k = p.and_(integral, p.eq(wr, float(k)))
         by_squaring = p.sel(is_k, v[0], by_squaring[0]), p.sel(is_k, v[1], by_squaring[1])
-    general = cexp(p, *cmul(p, w, clog(p, ar, ai)))
+    general = cexp(p, *cmul_c99(p, w, clog(p, ar, ai)))
     r = p.sel(integral, by_squaring[0], general[0]), p.sel(integral, by_squaring[1], general[1])
     a_zero = p.and_(p.eq(ar, 0.0), p.eq(ai, 0.0))
-    pos_real = p.and_(p.cmp(">", wr, p.c(0.0)), p.eq(wi, 0.0))
-    zr = p.sel(pos_real, p.c(0.0), p.c(float("nan")))
+    zr = p.sel(p.cmp(">", wr, p.c(0.0)), p.c(0.0), p.c(float("nan")))
     r = p.sel(a_zero, zr, r[0]), p.sel(a_zero, zr, r[1])
     w_zero = p.and_(p.eq(wr, 0.0), p.eq(wi, 0.0))
     return p.sel(w_zero, p.c(1.0), r[0]), p.sel(w_zero, p.c(0.0), r[1])
@@ -342,16 +397,18 @@ def _binary(f: Callable[[_Parts, Z, Z], Z]) -> Row:
     return row
 
 
+# sin z = -i sinh(iz) = swap(sinh(swap z)); cos z = cosh(iz); tan z = swap(tanh(swap z)), where
+# swap(a + ib) = b + ia: the forms numpy uses, which fix the signs of infinite and zero parts.
 def _sin(p: _Parts, x: ir.Value, y: ir.Value) -> Z:
-    return _times_minus_i(csinh(p, *_times_i((x, y), p)), p)  # sin z = -i sinh(iz)
+    return _swap(csinh(p, y, x))
 
 
 def _cos(p: _Parts, x: ir.Value, y: ir.Value) -> Z:
-    return ccosh(p, *_times_i((x, y), p))  # cos z = cosh(iz)
+    return ccosh(p, p.neg(y), x)
 
 
 def _tan(p: _Parts, x: ir.Value, y: ir.Value) -> Z:
-    return _times_minus_i(ctanh(p, *_times_i((x, y), p)), p)  # tan z = -i tanh(iz)
+    return _swap(ctanh(p, y, x))
 
 
 def _expm1(p: _Parts, x: ir.Value, y: ir.Value) -> Z:
@@ -454,7 +511,7 @@ def convert(em: Emitter, src: DType, dst: DType, x: ir.Value, real: ConvertReal)
 COMPLEX_OPS: dict[O, Row] = {
     O.ADD: _binary(lambda p, a, b: (p.add(a[0], b[0]), p.add(a[1], b[1]))),
     O.SUBTRACT: _binary(lambda p, a, b: (p.sub(a[0], b[0]), p.sub(a[1], b[1]))),
-    O.MULTIPLY: _binary(cmul),
+    O.MULTIPLY: _binary(cmul_fused),
     O.DIVIDE: _binary(cdiv),
     O.POWER: _binary(cpow),
     O.NEGATE: _unary(_negate),
