@@ -296,7 +296,7 @@ class _Reduction:
         k, b = self.k, self.b
         if self.space.row:
             return k.alloca(t, 1, f"acc.{r.name}")
-        size = self.space.nk * 8
+        size = self.space.nk * T.value_bytes(t)
         if size <= ACC_STACK_MAX:
             return k.alloca(t, self.space.nk, f"acc.{r.name}")
         p = b.call(_malloc(k.module), [i64(size)])
@@ -699,6 +699,11 @@ def _library_kernel(module: ir.Module, name: str, comp: Computation) -> ir.Funct
     from . import library
 
     instr = comp.root
+    if instr.opcode in (O.DOT, O.CONVOLUTION) and instr.shape.element_type.is_complex:
+        from .complex_library import define_split_complex
+
+        real = library.define_dot if instr.opcode is O.DOT else library.define_convolution
+        return define_split_complex(module, instr, name, real)
     if instr.opcode is O.DOT:
         return library.define_dot(module, instr, name)
     if instr.opcode is O.CONVOLUTION:
