@@ -497,6 +497,11 @@ def _same_bits(em: Emitter, instr: Instruction, dts: list[DType], vals: list[ir.
     return vals[0]
 
 
+def _select(em: Emitter, instr: Instruction, dts: list[DType], vals: list[ir.Value]) -> ir.Value:
+    b: ir.IRBuilder = em.b
+    return b.select(vals[0], vals[1], vals[2])  # a struct value selects whole
+
+
 def part_dtype(dt: DType) -> DType:
     return DT_F64 if dt.name == "c128" else DT_F32
 
@@ -544,6 +549,6 @@ COMPLEX_OPS: dict[O, Row] = {
     O.COMPLEX: _complex,
     O.COMPARE: _compare,
     O.BITCAST_CONVERT: _same_bits,
-    O.SELECT: lambda em, instr, dts, vals: em.b.select(vals[0], vals[1], vals[2]),
+    O.SELECT: _select,
     O.COPY: lambda em, instr, dts, vals: vals[0],
 }
