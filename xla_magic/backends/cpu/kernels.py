@@ -607,6 +607,8 @@ def _topk_kernel(k: Kernel) -> None:
     outer = dims[:-1]
     b = k.b
     vdt, idt = x.shape.element_type, indices.element_type
+    if vdt.is_complex:
+        raise Unsupported(f"top-k of {vdt.name} values ('{t.name}'): complex numbers are not ordered")
     vals = k.alloca(T.value_type(vdt), kk, "topv")
     keys = k.alloca(I64, kk, "topk")
     idxs = k.alloca(I64, kk, "topi")
