@@ -406,6 +406,7 @@ def test_out_buffers_and_argument_checks():
     ("remainder(x, y)", "remainder on c64"),
     ("atan2(x, y)", "atan2 on c64"),
     ("maximum(x, y)", "maximum on c64"),
+    ("cbrt(x)", "cbrt on c64"),
 ])
 def test_ops_undefined_on_complex_are_refused_clearly(text, message):
     out = "pred" if "compare" in text else "c64"
