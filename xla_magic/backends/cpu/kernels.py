@@ -268,6 +268,11 @@ def _apply_reducer(k: Kernel, reducer: Computation, accs: list[ir.Value], vals: 
         # lanes on AVX512-FP16 machines only.
         op = b.fadd if simple == "add" else b.fmul
         return [op(accs[0], vals[0], flags=("reassoc",))]
+    if simple == "add" and dtype.kind == "c" and len(accs) == 1:
+        # A complex sum is two independent real sums, each reassociated as above.
+        re = b.fadd(T.re(b, accs[0]), T.re(b, vals[0]), flags=("reassoc",))
+        im = b.fadd(T.im(b, accs[0]), T.im(b, vals[0]), flags=("reassoc",))
+        return [T.pack(b, re, im)]
     return emit_scalar_computation(k.em, reducer, accs + vals)
 
 
