@@ -307,22 +307,25 @@ def _hyperbolic_parts(p: _Parts, x: ir.Value, cy: ir.Value, sy: ir.Value, sinh_f
 
 
 def csinh(p: _Parts, x: ir.Value, y: ir.Value) -> Z:
-    """sinh z = (sinh x cos y, cosh x sin y) with numpy's (FreeBSD msun's) special values: y = 0
-    keeps y, x = 0 keeps x, x = ±inf with a non-finite y gives (+inf, NaN)."""
+    """sinh z = (sinh x cos y, cosh x sin y) with C99's special values (glibc's zero signs): y = 0
+    keeps y; a non-finite y gives (x, NaN) for x = 0, (+inf, NaN) for infinite x."""
     re, im = _hyperbolic_parts(p, x, p.fn("cos", y), p.fn("sin", y), True)
-    re = p.sel(p.eq(x, 0.0), x, re)
-    re = p.sel(p.and_(p.isinf(x), p.b.not_(p.finite(y))), p.c(float("inf")), re)
+    ny = p.b.not_(p.finite(y))
+    re = p.sel(p.and_(p.eq(x, 0.0), ny), x, re)
+    re = p.sel(p.and_(p.isinf(x), ny), p.c(float("inf")), re)
     return re, p.sel(p.eq(y, 0.0), y, im)
 
 
 def ccosh(p: _Parts, x: ir.Value, y: ir.Value) -> Z:
-    """cosh z = (cosh x cos y, sinh x sin y); a zero part makes the imaginary part a zero, x = ±inf
-    with a non-finite y gives (+inf, NaN)."""
+    """cosh z = (cosh x cos y, sinh x sin y) with C99's special values (glibc's zero signs): y = 0
+    gives the imaginary zero the sign of x y (y itself for a NaN x), x = 0 with a non-finite y
+    gives +0, an infinite x with a non-finite y (+inf, NaN)."""
     re, im = _hyperbolic_parts(p, x, p.fn("cos", y), p.fn("sin", y), False)
-    re = p.sel(p.and_(p.isinf(x), p.b.not_(p.finite(y))), p.c(float("inf")), re)
-    zero = p.or_(p.eq(x, 0.0), p.eq(y, 0.0))
-    signed_zero = p.mul(p.copysign(p.c(0.0), x), p.copysign(p.c(1.0), y))
-    return re, p.sel(zero, signed_zero, im)
+    ny = p.b.not_(p.finite(y))
+    re = p.sel(p.and_(p.isinf(x), ny), p.c(float("inf")), re)
+    signed_zero = p.sel(p.isnan(x), y, p.mul(p.copysign(p.c(0.0), x), p.copysign(p.c(1.0), y)))
+    im = p.sel(p.eq(y, 0.0), signed_zero, im)
+    return re, p.sel(p.and_(p.eq(x, 0.0), ny), p.c(0.0), im)
 
 
 def ctanh(p: _Parts, x: ir.Value, y: ir.Value) -> Z:
