@@ -438,6 +438,10 @@ def _reduce_precision(em, instr, dts, vals):
     return b.select(is_nan, nan_out, out)
 
 
+def _unsupported(em, instr, dts, vals):
+    raise Unsupported(f"{instr.opcode.value} on {', '.join(d.name for d in dts)}")
+
+
 SCALAR_OPS: dict[O, Row] = {
     O.ADD: _arith("fadd", "add"),
     O.SUBTRACT: _arith("fsub", "sub"),
