@@ -4,11 +4,11 @@ of `scalar.SCALAR_OPS`, which dispatches here whenever an operand or the result 
 A value is the struct (re, im) of `irtypes`; every function is written on its parts with the real
 math functions of `mathlib` (f32 parts in f32, f64 in f64), no fast-math flags and explicit fmas
 only, so results do not depend on the host CPU. The reference is the interpreter, i.e. numpy:
-C99 Annex G's functions as FreeBSD's msun writes them (csqrt, cexp, clog, csinh, ccosh, ctanh;
-sin, cos, tan through the swap identities), numpy's own formulas for division (Smith's), expm1,
-log1p and integer powers, and cpow = exp(w log a) with C's multiplication. Special values
-(infinite and NaN parts) follow those definitions, not the naive formulas; measured accuracy on
-random values is 1-4 ulps of the result's magnitude (tests/test_cpu_complex.py)."""
+the C library's C99 Annex G functions (csqrt, cexp, clog, csinh, ccosh, ctanh with glibc's special
+values and zero signs; sin, cos, tan through the swap identities), numpy's own formulas for
+division (Smith's), expm1, log1p and integer powers, and cpow = exp(w log a) with C's
+multiplication. Infinite and NaN parts follow those definitions, not the naive formulas;
+measured accuracy on random values is 1-4 ulps of the result's magnitude (tests/test_cpu_complex.py)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -329,7 +329,7 @@ def ccosh(p: _Parts, x: ir.Value, y: ir.Value) -> Z:
 
 
 def ctanh(p: _Parts, x: ir.Value, y: ir.Value) -> Z:
-    """tanh z as FreeBSD msun (numpy): Kahan's algorithm, t = tan y, b = 1 + t^2, s = sinh x:
+    """tanh z by Kahan's algorithm (FreeBSD msun's, whose values numpy's match), t = tan y, b = 1 + t^2, s = sinh x:
     (b s sqrt(1 + s^2), t) / (1 + b s^2); past |x| = 22 (11 for f32), (sign x, 4 sin y cos y
     e^-2|x|). x = ±inf: (±1, ±0); NaN x: (NaN, y if y = 0); non-finite y: (x if x = 0, NaN)."""
     t = p.fn("tan", y)
