@@ -329,8 +329,8 @@ def ccosh(p: _Parts, x: ir.Value, y: ir.Value) -> Z:
 
 
 def ctanh(p: _Parts, x: ir.Value, y: ir.Value) -> Z:
-    """tanh z by Kahan's algorithm (FreeBSD msun's, whose values numpy's match), t = tan y, b = 1 + t^2, s = sinh x:
-    (b s sqrt(1 + s^2), t) / (1 + b s^2); past |x| = 22 (11 for f32), (sign x, 4 sin y cos y
+    """tanh z by Kahan's algorithm (FreeBSD msun's; numpy's values match it): t = tan y,
+    b = 1 + t^2, s = sinh x: (b s sqrt(1 + s^2), t) / (1 + b s^2); past |x| = 22 (11 for f32), (sign x, 4 sin y cos y
     e^-2|x|). x = ±inf: (±1, ±0); NaN x: (NaN, y if y = 0); non-finite y: (x if x = 0, NaN)."""
     t = p.fn("tan", y)
     beta = p.add(p.c(1.0), p.mul(t, t))
