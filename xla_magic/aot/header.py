@@ -28,7 +28,8 @@ def _prototype(ret: str, fn: str, params: list[str]) -> str:
 def _memory_note(undefined: list[str], threaded: bool) -> str:
     extra = []
     if "malloc" in undefined:
-        extra.append("scratch from malloc (while-loop state, GEMM packing, big sorts or row scratch)")
+        extra.append("scratch from malloc (while-loop state, GEMM packing, the planes of a complex dot or "
+                     "convolution, big sorts or row scratch)")
     if threaded:
         extra.append("thread stacks (pthread_create)")
     return "Nothing else is allocated." if not extra else "This model also uses " + " and ".join(extra) + "."

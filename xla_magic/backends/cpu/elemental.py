@@ -194,6 +194,8 @@ def _constant(g: Elemental, instr: Instruction, index: Sequence[ir.Value]) -> ir
 
 
 def _scalar_const(dt: DType, v: np.generic) -> ir.Constant:
+    if dt.kind == "c":
+        return T.const(dt, complex(v))
     if dt.kind == "f":
         return T.const(dt, float(np.asarray(v).astype(np.float64)))
     return T.const(dt, int(v) if dt.kind != "pred" else bool(v))

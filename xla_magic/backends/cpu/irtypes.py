@@ -5,7 +5,10 @@ are iN, f32/f64 are float/double, and f16/bf16 are float holding a value exactly
 in the narrow type: every op on them computes in f32 and rounds back, which is what XLA's float
 normalization and numpy both do. The f8 and f4 types are one byte in memory and f32 in registers
 the same way (smallfloat.py); s4/u4/s2/u2 are one byte in memory (the low bits, as ml_dtypes
-stores them) and i4/i2 in registers, so arithmetic wraps at their own width."""
+stores them) and i4/i2 in registers, so arithmetic wraps at their own width. c64/c128 are the
+struct {float, float} / {double, double} (real, imag) in memory and in registers: numpy's
+interleaved layout, and one first-class value that select, phi, load and store take like any
+scalar, so kernels need no complex cases."""
 from __future__ import annotations
 
 from llvmlite import ir
@@ -27,7 +30,50 @@ class Unsupported(NotImplementedError):
     """The cpu backend cannot compile this; the message says what and where."""
 
 
+def complex_type(part: ir.Type) -> ir.LiteralStructType:
+    """The register and memory type of a complex number whose parts are `part` (float or double)."""
+    return ir.LiteralStructType([part, part])
+
+
+C64, C128 = complex_type(F32), complex_type(F64)
+
+
+def is_complex(t: ir.Type) -> bool:
+    return isinstance(t, ir.LiteralStructType) and len(t.elements) == 2
+
+
+def part_type(t: ir.Type) -> ir.Type:
+    """The type of either part of a complex register type."""
+    assert is_complex(t), t
+    return t.elements[0]
+
+
+def re(b: ir.IRBuilder, z: ir.Value) -> ir.Value:
+    return b.extract_value(z, 0)
+
+
+def im(b: ir.IRBuilder, z: ir.Value) -> ir.Value:
+    return b.extract_value(z, 1)
+
+
+def pack(b: ir.IRBuilder, real: ir.Value, imag: ir.Value) -> ir.Value:
+    """The complex value (real, imag); constants fold to a constant."""
+    t = complex_type(real.type)
+    if isinstance(real, ir.Constant) and isinstance(imag, ir.Constant):
+        return ir.Constant(t, [real, imag])
+    return b.insert_value(b.insert_value(ir.Constant(t, ir.Undefined), real, 0), imag, 1)
+
+
+def value_bytes(t: ir.Type) -> int:
+    """An upper bound on the bytes one register value of `t` takes in an alloca."""
+    return 16 if t == C128 else 8
+
+
 def storage_type(dt: DType) -> ir.Type:
+    if dt.name == "c64":
+        return C64
+    if dt.name == "c128":
+        return C128
     if dt.kind == "pred":
         return I8
     if dt.kind in ("s", "u"):
@@ -66,6 +112,10 @@ def const(dt: DType, v) -> ir.Constant:
     if dt.kind in ("s", "u"):
         bits = dt.bits
         return ir.Constant(t, int(v) & ((1 << bits) - 1))
+    if dt.kind == "c":
+        z = complex(v)
+        part = part_type(t)
+        return ir.Constant(t, [ir.Constant(part, z.real), ir.Constant(part, z.imag)])
     return ir.Constant(t, float(v))
 
 

@@ -274,6 +274,11 @@ def _apply_reducer(k: Kernel, reducer: Computation, accs: list[ir.Value], vals: 
         # (`_Reduction.result`) or stored, as the interpreter and XLA do; in element order, so the
         # same on every machine.
         return [(b.fadd if simple == "add" else b.fmul)(accs[0], vals[0])]
+    if simple == "add" and dtype.kind == "c" and len(accs) == 1:
+        # A complex sum is two independent real sums, each reassociated as above.
+        re = b.fadd(T.re(b, accs[0]), T.re(b, vals[0]), flags=("reassoc",))
+        im = b.fadd(T.im(b, accs[0]), T.im(b, vals[0]), flags=("reassoc",))
+        return [T.pack(b, re, im)]
     return emit_scalar_computation(k.em, reducer, accs + vals)
 
 
@@ -302,7 +307,7 @@ class _Reduction:
         k, b = self.k, self.b
         if self.space.row:
             return k.alloca(t, 1, f"acc.{r.name}")
-        size = self.space.nk * 8
+        size = self.space.nk * T.value_bytes(t)
         if size <= ACC_STACK_MAX:
             return k.alloca(t, self.space.nk, f"acc.{r.name}")
         p = b.call(_malloc(k.module), [i64(size)])
@@ -629,6 +634,8 @@ def _topk_kernel(k: Kernel) -> None:
     outer = dims[:-1]
     b = k.b
     vdt, idt = x.shape.element_type, indices.element_type
+    if vdt.is_complex:
+        raise Unsupported(f"top-k of {vdt.name} values ('{t.name}'): complex numbers are not ordered")
     vals = k.alloca(T.value_type(vdt), kk, "topv")
     keys = k.alloca(I64, kk, "topk")
     idxs = k.alloca(I64, kk, "topi")
@@ -721,6 +728,11 @@ def _library_kernel(module: ir.Module, name: str, comp: Computation) -> ir.Funct
     from . import library
 
     instr = comp.root
+    if instr.opcode in (O.DOT, O.CONVOLUTION) and instr.shape.element_type.is_complex:
+        from .complex_library import define_split_complex
+
+        real = library.define_dot if instr.opcode is O.DOT else library.define_convolution
+        return define_split_complex(module, instr, name, real)
     if instr.opcode is O.DOT:
         return library.define_dot(module, instr, name)
     if instr.opcode is O.CONVOLUTION:

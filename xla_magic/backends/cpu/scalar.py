@@ -15,6 +15,7 @@ from llvmlite import ir
 from ...hlo.dtypes import DType
 from ...hlo.ir import Computation, Instruction
 from ...hlo.opcodes import Opcode as O
+from . import complex_ops
 from .halfconv import f16_bits_to_f32, f_to_f16_bits, int_to_f16, round_to_f16
 from .irtypes import F32, F64, I1, I16, I32, I64, Unsupported, const, intrinsic, round_narrow, suffix, value_type
 from .smallfloat import FORMATS as SMALL_FLOATS
@@ -333,6 +334,8 @@ def convert_value(em: Emitter, src: DType, dst: DType, x: ir.Value) -> ir.Value:
     b = em.b
     if src == dst:
         return x
+    if src.kind == "c" or dst.kind == "c":
+        return complex_ops.convert(em, src, dst, x, convert_value)
     out_t = value_type(dst)
     if src.kind == "pred":
         if dst.kind == "f":  # (f8e8m0fnu has no zero: false is NaN there)
@@ -497,9 +500,9 @@ SCALAR_OPS: dict[O, Row] = {
     O.CONVERT: _convert,
     O.BITCAST_CONVERT: _bitcast_convert,
     O.REDUCE_PRECISION: _reduce_precision,
-    O.REAL: _unsupported,
-    O.IMAG: _unsupported,
-    O.COMPLEX: _unsupported,
+    O.REAL: complex_ops.COMPLEX_OPS[O.REAL],
+    O.IMAG: complex_ops.COMPLEX_OPS[O.IMAG],
+    O.COMPLEX: complex_ops.COMPLEX_OPS[O.COMPLEX],
 }
 
 
@@ -509,6 +512,11 @@ _LEAVE_SMALL_FORMAT = frozenset({O.NEGATE, O.SIGN, O.FLOOR, O.CEIL, O.ROUND_AFZ,
 
 
 def emit_scalar_op(em: Emitter, instr: Instruction, dts: list[DType], vals: list[ir.Value]) -> ir.Value:
+    if instr.opcode is not O.CONVERT and any(d.kind == "c" for d in [*dts, _dt(instr)]):
+        row = complex_ops.COMPLEX_OPS.get(instr.opcode)  # a complex operand or result
+        if row is None:
+            raise Unsupported(f"{instr.opcode.value} on {', '.join(d.name for d in dts)}")
+        return row(em, instr, dts, vals)
     row = SCALAR_OPS.get(instr.opcode)
     if row is None:
         raise Unsupported(f"{instr.opcode.value} in a scalar computation")
