@@ -750,6 +750,21 @@ def _topk_kernel(k: Kernel) -> None:
     loop_nest(b, outer, row, "o")
 
 
+# --- host calls ------------------------------------------------------------------------------
+
+def _host_call_kernel(k: Kernel) -> None:
+    """A custom call run in Python (`host_calls`): the buffer pointers go in an array to its callback."""
+    from .host_calls import host_call
+
+    call = host_call(k.comp)
+    b = k.b
+    bufs = k.alloca(PTR, k.n_ptrs, "bufs")
+    for j, a in enumerate(k.fn.args[:k.n_ptrs]):
+        b.store(a, b.gep(bufs, [i64(j)], source_etype=PTR))
+    callee = b.inttoptr(i64(call.address), ir.FunctionType(VOID, [PTR]).as_pointer())
+    b.call(callee, [bufs])
+
+
 # --- library calls ---------------------------------------------------------------------------
 
 def _comparator(module: ir.Module, name: str, comp: Computation, dtypes) -> ir.Function:
@@ -798,6 +813,7 @@ _EMITTERS: dict[KernelKind, Callable[[Kernel], None]] = {
     KernelKind.SCATTER: _scatter_kernel,
     KernelKind.TOP_K: _topk_kernel,
     KernelKind.SELECT_AND_SCATTER: _select_and_scatter_kernel,
+    KernelKind.HOST_CALL: _host_call_kernel,
 }
 _LIBRARY_KINDS = frozenset({KernelKind.DOT, KernelKind.CONVOLUTION, KernelKind.SORT})
 
