@@ -25,10 +25,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...hlo.evaluator import CUSTOM_CALLS, Plan, make_plan, run_plan
-from ...hlo.ir import Computation, Instruction
+from ...hlo.ir import Computation, Instruction, Module
+from ...hlo.opcodes import Opcode as O
+from ..kernel_kinds import is_top_k
 from .irtypes import Unsupported
 
-__all__ = ["HostCall", "HostCallError", "checked", "collecting", "host_call", "target_of"]
+__all__ = ["HostCall", "HostCallError", "checked", "collecting", "first_host_call", "host_call", "target_of"]
 
 _CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_void_p)  # void f(ptr buffers)
 _errors = threading.local()  # .pending: the first exception of a host call on this thread
@@ -105,6 +107,12 @@ def collecting() -> Iterator[list[HostCall]]:
 
 def target_of(instr: Instruction) -> str:
     return str(instr.attrs.get("custom_call_target", ""))
+
+
+def first_host_call(module: Module) -> Instruction | None:
+    """The first instruction of `module` the cpu backend would run in Python, if any."""
+    return next((i for c in module.computations for i in c.instructions
+                 if i.opcode is O.CUSTOM_CALL and not is_top_k(i) and target_of(i) in CUSTOM_CALLS), None)
 
 
 def host_call(comp: Computation) -> HostCall:
