@@ -24,7 +24,8 @@ _SCATTER = """scatter_{op} {{
 
 
 def _text(dt: str, dims: tuple[int, ...], size: tuple[int, ...], stride: tuple[int, ...],
-          pad: tuple[tuple[int, int], ...], direction: str, scatter: str, dilation: tuple[int, ...] | None) -> tuple[str, tuple[int, ...]]:
+          pad: tuple[tuple[int, int], ...], direction: str, scatter: str,
+          dilation: tuple[int, ...] | None) -> tuple[str, tuple[int, ...]]:
     dil = dilation or (1,) * len(dims)
     src = tuple((n + lo + hi - ((s - 1) * w + 1)) // st + 1
                 for n, s, st, (lo, hi), w in zip(dims, size, stride, pad, dil))
@@ -105,8 +106,8 @@ def test_a_window_only_over_padding_selects_nothing():
 
 def test_the_gpu_backend_rejects_select_and_scatter_by_name():
     from xla_magic.backends.gpu.ctype import Unsupported
-    from xla_magic.backends.gpu.kernels import define_kernel
     from xla_magic.backends.gpu.elemental import Constants
+    from xla_magic.backends.gpu.kernels import define_kernel
     from xla_magic.backends.program_values import as_computation
 
     text, _ = _text("f32", (8,), (2,), (2,), ((0, 0),), "GE", "add", None)

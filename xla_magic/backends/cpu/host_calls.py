@@ -49,7 +49,7 @@ class _Buffer:
         nbytes = int(np.prod(self.dims, dtype=np.int64)) * self.dtype.itemsize
         if nbytes == 0 or not address:
             return np.empty(self.dims, self.dtype)
-        return np.frombuffer((ctypes.c_char * nbytes).from_address(address), self.dtype).reshape(self.dims)
+        return np.frombuffer(memoryview((ctypes.c_char * nbytes).from_address(address)), self.dtype).reshape(self.dims)
 
 
 @dataclass
@@ -61,14 +61,12 @@ class HostCall:
     plan: Plan
     inputs: list[_Buffer]
     outputs: list[_Buffer]
-    callback: Callable[[int | None], None] = field(init=False, repr=False)
+    callback: object = field(init=False, repr=False)  # the ctypes function; the code calls its address
+    address: int = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.callback = _CALLBACK(self._run)
-
-    @property
-    def address(self) -> int:
-        return ctypes.cast(self.callback, ctypes.c_void_p).value or 0
+        cb = _CALLBACK(self._run)
+        self.callback, self.address = cb, ctypes.cast(cb, ctypes.c_void_p).value or 0
 
     def _run(self, buffers: int | None) -> None:
         n = len(self.inputs) + len(self.outputs)
