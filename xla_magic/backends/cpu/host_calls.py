@@ -17,6 +17,7 @@ stored in the disk cache nor built ahead of time."""
 from __future__ import annotations
 
 import ctypes
+import math
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -40,16 +41,20 @@ class HostCallError(RuntimeError):
     """A custom call run in Python by a cpu executable failed."""
 
 
-@dataclass(frozen=True)
 class _Buffer:
-    dims: tuple[int, ...]
-    dtype: np.dtype
+    """One array buffer of a host call, viewed in place (the ctypes type made once: each call counts)."""
+
+    __slots__ = ("dims", "dtype", "raw")
+
+    def __init__(self, dims: tuple[int, ...], dtype: np.dtype):
+        self.dims, self.dtype = dims, dtype
+        nbytes = math.prod(dims) * dtype.itemsize
+        self.raw = ctypes.c_char * nbytes if nbytes else None
 
     def view(self, address: int | None) -> np.ndarray:
-        nbytes = int(np.prod(self.dims, dtype=np.int64)) * self.dtype.itemsize
-        if nbytes == 0 or not address:
+        if self.raw is None or not address:
             return np.empty(self.dims, self.dtype)
-        return np.frombuffer(memoryview((ctypes.c_char * nbytes).from_address(address)), self.dtype).reshape(self.dims)
+        return np.ndarray(self.dims, self.dtype, buffer=memoryview(self.raw.from_address(address)))
 
 
 @dataclass
@@ -63,14 +68,16 @@ class HostCall:
     outputs: list[_Buffer]
     callback: object = field(init=False, repr=False)  # the ctypes function; the code calls its address
     address: int = field(init=False, repr=False)
+    pointers: type[ctypes.Array[ctypes.c_void_p]] = field(init=False, repr=False)  # the code's pointer array
 
     def __post_init__(self) -> None:
+        self.pointers = ctypes.c_void_p * (len(self.inputs) + len(self.outputs))
         cb = _CALLBACK(self._run)
         self.callback, self.address = cb, ctypes.cast(cb, ctypes.c_void_p).value or 0
 
     def _run(self, buffers: int | None) -> None:
         n = len(self.inputs) + len(self.outputs)
-        ptrs = list((ctypes.c_void_p * n).from_address(buffers or 0)) if n and buffers else [None] * n
+        ptrs = list(self.pointers.from_address(buffers)) if n and buffers else [None] * n
         outs = [b.view(p) for b, p in zip(self.outputs, ptrs[len(self.inputs):])]
         try:
             if getattr(_errors, "pending", None) is not None:

@@ -11,6 +11,8 @@ kind (`kernel_kinds.classify`, shared with the gpu backend) picks the emitter:
   memory order, with an array of accumulators over the kept indices;
   both reductions are a `_Reduction` (state over the shared `ReductionSpace`) and a schedule;
 - window (reduce-window), in-place update (dynamic-update-slice), scatter, top-k;
+- select-and-scatter (one loop over the windows, choosing then scattering);
+- host calls: custom calls run in Python by the evaluator (`host_calls.py`);
 - library calls: dot, convolution, sort (`library.py`)."""
 from __future__ import annotations
 
