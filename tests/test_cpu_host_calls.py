@@ -11,7 +11,9 @@ import xla_magic as xm
 
 pytest.importorskip("llvmlite")
 
+from xla_magic.backends.base import Executable  # noqa: E402
 from xla_magic.backends.cpu import host_calls  # noqa: E402
+from xla_magic.hlo.ir import Module  # noqa: E402
 
 _TYPES = {"s": ("f32", np.float32), "d": ("f64", np.float64), "c": ("c64", np.complex64), "z": ("c128", np.complex128)}
 _CHARS = {"uplo": {"L": 76, "U": 85}, "side": {"L": 76, "R": 82}, "trans_x": {"N": 78, "T": 84, "C": 67},
@@ -27,7 +29,7 @@ def _shape(t: str, dims: tuple[int, ...]) -> str:
 
 
 def _module(target: str, operands: list[tuple[str, tuple[int, ...]]], results: list[tuple[str, tuple[int, ...]]],
-            config: str = "") -> xm.Module:
+            config: str = "") -> Module:
     params = "\n".join(f"  p{k} = {_shape(t, d)} parameter({k})" for k, (t, d) in enumerate(operands))
     out = [_shape(t, d) for t, d in results]
     shape = out[0] if len(out) == 1 else f"({', '.join(out)})"
@@ -49,7 +51,7 @@ def _spd(rng: np.random.Generator, npd: type, dims: tuple[int, ...]) -> np.ndarr
     return (a @ np.swapaxes(a, -1, -2).conj() + n * np.eye(n)).astype(npd)
 
 
-def _same(exe: xm.Executable, m: xm.Module, *args: np.ndarray) -> None:
+def _same(exe: Executable, m: Module, *args: np.ndarray) -> None:
     want = xm.interpret(m, *args)
     got = exe(*args)
     want, got = (want, got) if isinstance(want, tuple) else ((want,), (got,))
@@ -109,7 +111,7 @@ def test_trsm(t, cfg):
     _same(exe, m, a, _matrix(rng, npd, b_dims))
 
 
-def _lu_and_more() -> xm.Module:
+def _lu_and_more() -> Module:
     """A big threaded elementwise kernel, then an LU of a slice of its result, in one program."""
     return xm.parse_hlo("""HloModule mixed
 
@@ -146,6 +148,25 @@ def test_host_calls_from_several_threads_with_threaded_kernels():
         assert isinstance(g, tuple)
         for a, b in zip(g, w):
             np.testing.assert_array_equal(a, b)
+
+
+def test_modules_compiled_on_several_threads_keep_their_own_host_calls():
+    mods = [_module(f"lapack_{t}getrf_ffi", [(_TYPES[t][0], (3, 3))],
+                    [(_TYPES[t][0], (3, 3)), ("s32", (3,)), ("s32", ())]) for t in "sdsd"]
+    exes: list[object] = [None] * len(mods)
+
+    def build(k: int) -> None:
+        exes[k] = xm.compile(mods[k], target="cpu", cache=False)
+
+    threads = [threading.Thread(target=build, args=(k,)) for k in range(len(mods))]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=120)
+    rng = np.random.default_rng(5)
+    for m, exe in zip(mods, exes):
+        assert exe is not None and len(exe.backend_state.host_calls) == 1
+        _same(exe, m, _matrix(rng, _TYPES["s" if "f32" in m.to_text() else "d"][1], (3, 3)))
 
 
 def test_an_error_in_a_host_call_is_raised_by_the_call(monkeypatch):

@@ -95,19 +95,27 @@ class HostCall:
                                                 f"{type(e).__name__}: {e}")
 
 
-_COLLECTORS: list[list[HostCall]] = []  # set by collecting(); the innermost is last
+# Per thread: modules compiled at once on two threads must each keep their own callbacks.
+_collectors = threading.local()  # .stack: the lists of collecting(), innermost last
+
+
+def _stack() -> list[list[HostCall]]:
+    stack: list[list[HostCall]] | None = getattr(_collectors, "stack", None)
+    if stack is None:
+        stack = _collectors.stack = []
+    return stack
 
 
 @contextmanager
 def collecting() -> Iterator[list[HostCall]]:
-    """Code generated inside may contain host calls; they are appended to the list, which must
-    live as long as the code (their callbacks are its constants)."""
+    """Code generated inside (on this thread) may contain host calls; they are appended to the
+    list, which must live as long as the code (their callbacks' addresses are its constants)."""
     calls: list[HostCall] = []
-    _COLLECTORS.append(calls)
+    _stack().append(calls)
     try:
         yield calls
     finally:
-        _COLLECTORS.pop()
+        _stack().pop()
 
 
 def target_of(instr: Instruction) -> str:
@@ -126,15 +134,16 @@ def host_call(comp: Computation) -> HostCall:
     target = target_of(instr)
     if target not in CUSTOM_CALLS:
         raise Unsupported(f"custom-call {target!r} ('{instr.name}')")
-    if not _COLLECTORS:
+    stack = _stack()
+    if not stack:
         raise Unsupported(f"custom-call {target!r} ('{instr.name}') runs in Python (a host call), "
-                          "which code built ahead of time cannot do")
+                          "which only code compiled by the cpu backend in this process can do")
     if any(p.shape.is_tuple for p in comp.parameters):
         raise Unsupported(f"custom-call {target!r} ('{instr.name}') with a tuple-shaped operand")
     call = HostCall(instr.name, target, make_plan(comp),
                     [_Buffer(p.shape.dims, np.dtype(p.shape.element_type.np)) for p in comp.parameters],
                     [_Buffer(s.dims, np.dtype(s.element_type.np)) for s in instr.shape.leaves()])
-    _COLLECTORS[-1].append(call)
+    stack[-1].append(call)
     return call
 
 
