@@ -29,10 +29,12 @@ class KernelKind(Enum):
     TOP_K = "top-k"
     DOT = "dot"
     CONVOLUTION = "convolution"
+    SELECT_AND_SCATTER = "select-and-scatter"
+    HOST_CALL = "host call"  # a custom call the generated code hands back to Python (cpu only)
 
 
 _BY_ROOT = {O.DOT: KernelKind.DOT, O.CONVOLUTION: KernelKind.CONVOLUTION, O.SORT: KernelKind.SORT,
-            O.TOPK: KernelKind.TOP_K}
+            O.TOPK: KernelKind.TOP_K, O.SELECT_AND_SCATTER: KernelKind.SELECT_AND_SCATTER}
 _BY_ROOT_AFTER_REDUCE = {O.REDUCE_WINDOW: KernelKind.WINDOW, O.SCATTER: KernelKind.SCATTER}
 
 
@@ -52,6 +54,8 @@ def classify(comp: Computation, update_in_place: bool = True) -> KernelKind:
         return _BY_ROOT[root.opcode]
     if is_top_k(root):
         return KernelKind.TOP_K
+    if root.opcode is O.CUSTOM_CALL:
+        return KernelKind.HOST_CALL
     first_reduce = next((i for i in comp.instructions if i.opcode is O.REDUCE), None)
     if first_reduce is not None:
         return KernelKind.ROW_REDUCTION if reduced_dims_innermost(first_reduce) else KernelKind.COLUMN_REDUCTION

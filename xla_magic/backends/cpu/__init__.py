@@ -24,6 +24,7 @@ from .irtypes import Unsupported
 if TYPE_CHECKING:
     from ...passes.buffers import BufferAssignment
     from ...passes.stage import Lowered
+    from .host_calls import HostCall
     from .jit import JitModule
 
 __all__ = ["available", "compile", "load", "store", "host_key", "disk_cache_info", "clear_disk_cache", "CpuState",
@@ -50,6 +51,7 @@ class CpuState:
     n_in: int
     n_out: int
     kernels: dict[str, str]  # kernel function -> the HLO instruction it computes
+    host_calls: tuple[HostCall, ...] = ()  # custom calls run in Python; the code holds their callbacks
 
     @property
     def nbytes(self) -> int:
@@ -103,6 +105,7 @@ def _prepare(lowered: Lowered) -> _Prepared:
 def compile(lowered: Lowered) -> Executable:  # noqa: A001
     from .codegen import generate
     from .halfconv import inline_half_conversions, inlined, native_half
+    from .host_calls import collecting
     from .jit import compile_ir, host
     from .variants import with_vector_variants
 
@@ -112,12 +115,12 @@ def compile(lowered: Lowered) -> Executable:  # noqa: A001
     # call), or where the caller asked for them; always correct, the instructions only faster.
     inline = inlined() or not native_half(h.triple, h.features)
     try:
-        with inline_half_conversions(inline):
+        with inline_half_conversions(inline), collecting() as host_calls:
             program = generate(prep.module, prep.buffers)
     except Unsupported as e:
         raise Unsupported(f"the cpu backend cannot compile this module: {e}") from None
     jm = compile_ir(with_vector_variants(program.llvm_module), [program.entry], name=prep.module.name)
-    state = CpuState(jm, program.entry, program.n_inputs, program.n_outputs, program.kernels)
+    state = CpuState(jm, program.entry, program.n_inputs, program.n_outputs, program.kernels, tuple(host_calls))
     report = dataclasses.replace(prep.report, artifacts=_artifacts(state))
     return _executable(prep.module, report, state)
 
@@ -154,6 +157,10 @@ def _executable(module: Module, report: Report, state: CpuState, loaded_from_dis
         return Executable(module, refuse, report, "cpu", unavailable=why, loaded_from_disk=loaded_from_disk,
                           backend_state=state)
     caller = make_caller(jm.address(state.entry), state.n_in, state.n_out, keepalive=jm)
+    if state.host_calls:
+        from .host_calls import checked
+
+        caller = checked(caller, state.host_calls)
     specs = [(s.dims, np.dtype(s.element_type.np)) for s in module.entry.root.shape.leaves()]
     allocate = OutputAllocator(specs)
 
@@ -177,7 +184,7 @@ def store(key: str, exe: Executable) -> None:
     from . import disk_cache
 
     state = exe.backend_state
-    if not isinstance(state, CpuState):
+    if not isinstance(state, CpuState) or state.host_calls:  # host calls: the code holds this process's addresses
         return
     jm = state.jit
     if jm.object_code is None:  # LLVM gave no object file

@@ -11,6 +11,8 @@ kind (`kernel_kinds.classify`, shared with the gpu backend) picks the emitter:
   memory order, with an array of accumulators over the kept indices;
   both reductions are a `_Reduction` (state over the shared `ReductionSpace`) and a schedule;
 - window (reduce-window), in-place update (dynamic-update-slice), scatter, top-k;
+- select-and-scatter (one loop over the windows, choosing then scattering);
+- host calls: custom calls run in Python by the evaluator (`host_calls.py`);
 - library calls: dot, convolution, sort (`library.py`)."""
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from contextlib import contextmanager
 
 from llvmlite import ir
 
+from ...hlo.attrs import WindowDim
 from ...hlo.dtypes import DType
 from ...hlo.ir import Computation, Instruction
 from ...hlo.opcodes import Opcode as O
@@ -620,6 +623,66 @@ def _scatter_kernel(k: Kernel) -> None:
     loop_nest(b, [udims[d] for d in order], body, "u")
 
 
+# --- select-and-scatter ----------------------------------------------------------------------
+
+def _select_and_scatter_kernel(k: Kernel) -> None:
+    """Output = init; then per window (one per source element), in window order, the first
+    in-bounds position is the candidate and `select(current, next)` false moves it on; the
+    chosen position gets `scatter(out, source)`. Padded positions are never chosen."""
+    ss = k.outputs[0]
+    operand, source, init_v = ss.operands
+    win = ss.attrs["window"].dims if "window" in ss.attrs else ()
+    if any(w.base_dilation != 1 for w in win):
+        raise Unsupported(f"select-and-scatter with base dilation ('{ss.name}')")
+    b, out, dt = k.b, k.out_ptrs[0], ss.shape.element_type
+    dims = operand.shape.dims
+    win = win or tuple(WindowDim(1) for _ in dims)
+    g = k.elemental()
+    init = k.alloca(T.value_type(dt), 1, "init")
+    b.store(g.value(init_v, []), init)
+    loop_nest(b, dims, lambda idx: T.store(b, out, dt, linear(b, idx, dims), b.load(init, typ=init.allocated_type)),
+              "z")
+    best_val = k.alloca(T.value_type(dt), 1, "sel.val")
+    best_at = k.alloca(I64, 1, "sel.at")  # linear operand position, -1 while none is in bounds
+
+    def window(sidx: list[ir.Value]) -> None:
+        b.store(i64(-1), best_at)
+
+        def candidate(widx: list[ir.Value]) -> None:
+            ok = ir.Constant(I1, 1)
+            pos = []
+            for s, w, wd, n in zip(sidx, widx, win, dims):
+                p = b.sub(b.add(b.mul(s, i64(wd.stride)), b.mul(w, i64(wd.window_dilation))), i64(wd.pad_lo))
+                ok = b.and_(ok, b.and_(b.icmp_signed(">=", p, i64(0)), b.icmp_signed("<", p, i64(n))))
+                pos.append(p)
+            with b.if_then(ok):
+                g.reset()
+                v = g.value(operand, pos)
+                at = b.load(best_at, typ=I64)
+                with b.if_else(b.icmp_signed("<", at, i64(0))) as (first, other):
+                    with first:
+                        b.store(v, best_val)
+                        b.store(linear(b, pos, dims), best_at)
+                    with other:
+                        (keep,) = emit_scalar_computation(k.em, ss.attrs["select"],
+                                                          [b.load(best_val, typ=best_val.allocated_type), v])
+                        with b.if_then(b.not_(keep)):
+                            b.store(v, best_val)
+                            b.store(linear(b, pos, dims), best_at)
+            g.reset()
+
+        loop_nest(b, [w.size for w in win], candidate, "w")
+        at = b.load(best_at, typ=I64)
+        with b.if_then(b.icmp_signed(">=", at, i64(0))):
+            g.reset()
+            val = g.value(source, sidx)
+            (new,) = emit_scalar_computation(k.em, ss.attrs["scatter"], [T.load(b, out, dt, at), val])
+            T.store(b, out, dt, at, new)
+        g.reset()
+
+    loop_nest(b, source.shape.dims, window, "s")
+
+
 # --- top-k -----------------------------------------------------------------------------------
 
 def _topk_kernel(k: Kernel) -> None:
@@ -710,6 +773,21 @@ def _topk_kernel(k: Kernel) -> None:
     loop_nest(b, outer, row, "o")
 
 
+# --- host calls ------------------------------------------------------------------------------
+
+def _host_call_kernel(k: Kernel) -> None:
+    """A custom call run in Python (`host_calls`): the buffer pointers go in an array to its callback."""
+    from .host_calls import host_call
+
+    call = host_call(k.comp)
+    b = k.b
+    bufs = k.alloca(PTR, k.n_ptrs, "bufs")
+    for j, a in enumerate(k.fn.args[:k.n_ptrs]):
+        b.store(a, b.gep(bufs, [i64(j)], source_etype=PTR))
+    callee = b.inttoptr(i64(call.address), ir.FunctionType(VOID, [PTR]).as_pointer())
+    b.call(callee, [bufs])
+
+
 # --- library calls ---------------------------------------------------------------------------
 
 def _comparator(module: ir.Module, name: str, comp: Computation, dtypes) -> ir.Function:
@@ -762,6 +840,8 @@ _EMITTERS: dict[KernelKind, Callable[[Kernel], None]] = {
     KernelKind.IN_PLACE_UPDATE: _dus_kernel,
     KernelKind.SCATTER: _scatter_kernel,
     KernelKind.TOP_K: _topk_kernel,
+    KernelKind.SELECT_AND_SCATTER: _select_and_scatter_kernel,
+    KernelKind.HOST_CALL: _host_call_kernel,
 }
 _LIBRARY_KINDS = frozenset({KernelKind.DOT, KernelKind.CONVOLUTION, KernelKind.SORT})
 

@@ -951,11 +951,20 @@ def _convolution_kernel(kb: KernelBuilder) -> KernelCode:
 
 # --- choosing the schedule -------------------------------------------------------------------
 
+def _unsupported(bad: Instruction) -> Unsupported:
+    what = bad.attrs.get("custom_call_target", "") if bad.opcode is O.CUSTOM_CALL else ""
+    return Unsupported(f"{bad.opcode.value} {what}('{bad.name}')".replace("  ", " "))
+
+
+def _rejected(kb: KernelBuilder) -> KernelCode:
+    """Kinds only the cpu backend has (select-and-scatter, host calls into Python)."""
+    raise _unsupported(kb.comp.root)
+
+
 def _checked_loop_kernel(kb: KernelBuilder) -> KernelCode:
     bad = not_in_loops(kb.comp)
     if bad is not None:
-        what = bad.attrs.get("custom_call_target", "") if bad.opcode is O.CUSTOM_CALL else ""
-        raise Unsupported(f"{bad.opcode.value} {what}('{bad.name}')".replace("  ", " "))
+        raise _unsupported(bad)
     t = _transpose_candidate(kb)
     if t is not None:
         return _transpose_kernel(kb, t)
@@ -973,6 +982,8 @@ _EMITTERS: dict[KernelKind, Callable[[KernelBuilder], KernelCode]] = {
     KernelKind.TOP_K: _topk_kernel,
     KernelKind.DOT: _dot_kernel,
     KernelKind.CONVOLUTION: _convolution_kernel,
+    KernelKind.SELECT_AND_SCATTER: _rejected,
+    KernelKind.HOST_CALL: _rejected,
 }
 
 
