@@ -1,5 +1,5 @@
-"""Custom calls the cpu backend runs in Python (host calls): every LAPACK target the interpreter
-runs, on each dtype, batched, against the interpreter; errors, threads, and who refuses them."""
+"""Library work the cpu backend runs in Python (host calls): every LAPACK target the interpreter
+runs and fft, on each dtype, batched, against the interpreter; errors, threads, and who refuses them."""
 from __future__ import annotations
 
 import threading
@@ -220,3 +220,33 @@ def test_the_gpu_backend_rejects_host_calls_by_name():
     m = _module("lapack_sgetrf_ffi", [("f32", (3, 3))], [("f32", (3, 3)), ("s32", (3,)), ("s32", ())])
     with pytest.raises(Unsupported, match=r"custom-call lapack_sgetrf_ffi ?\('c'\)"):
         define_kernel("k", "", as_computation(m.entry.root), Constants())
+
+
+FFTS = [("FFT", "c64", np.complex64, (3, 16), (16,)), ("IFFT", "c128", np.complex128, (2, 4, 6), (4, 6)),
+        ("RFFT", "f32", np.float32, (5, 12), (12,)), ("IRFFT", "c64", np.complex64, (2, 3, 5), (3, 8))]
+
+
+@pytest.mark.parametrize("kind, t, npd, dims, length", FFTS, ids=[f[0] for f in FFTS])
+def test_fft_runs_as_a_host_call(kind, t, npd, dims, length):
+    rng = np.random.default_rng(0)
+    x = _matrix(rng, npd, dims)
+    out_dims = list(dims)
+    if kind == "RFFT":
+        out_dims[-1] = length[-1] // 2 + 1
+    elif kind == "IRFFT":
+        out_dims[-1] = length[-1]
+    out_t = {"RFFT": "c64", "IRFFT": "f32"}.get(kind, t)
+    m = xm.parse_hlo(f"HloModule f\nENTRY e {{\n  x = {_shape(t, dims)} parameter(0)\n"
+                     f"  ROOT f = {_shape(out_t, tuple(out_dims))} fft(x), fft_type={kind}, "
+                     f"fft_length={{{','.join(map(str, length))}}}\n}}\n")
+    exe = xm.compile(m, target="cpu", cache=False)
+    assert [c.target for c in exe.backend_state.host_calls] == ["fft"]
+    _same(exe, m, x)
+
+
+def test_aot_refuses_fft_by_name(tmp_path):
+    from xla_magic import aot
+
+    text = "HloModule f\nENTRY e {\n  x = c64[8] parameter(0)\n  ROOT f = c64[8] fft(x), fft_type=FFT, fft_length={8}\n}\n"
+    with pytest.raises(aot.AotError, match=r"fft \('f'\) runs in Python"):
+        xm.aot_compile(text, tmp_path)

@@ -82,7 +82,7 @@ def aot_compile(module_or_text: Module | str, out_dir: str | os.PathLike, name: 
     variants, as the JIT does to compile faster; off by default, because inlined math gave smaller
     code here and was as fast (lstm_cell: 4.8 KiB of code against 8.9 KiB, 2.6 against 2.8 us)."""
     from ..backends.cpu.codegen import generate
-    from ..backends.cpu.host_calls import first_host_call, target_of
+    from ..backends.cpu.host_calls import describe, first_host_call
     from ..backends.cpu.irtypes import Unsupported
     from ..backends.cpu.kernels import threads as host_threads
     from ..backends.cpu.variants import with_vector_variants
@@ -115,8 +115,8 @@ def aot_compile(module_or_text: Module | str, out_dir: str | os.PathLike, name: 
     module, _records = optimize(source, target="cpu")
     python = first_host_call(module)
     if python is not None:
-        raise AotError(f"custom-call {target_of(python)!r} ('{python.name}') runs in Python on the host (as the cpu "
-                       "backend runs jax's LAPACK calls); code built ahead of time cannot call Python")
+        raise AotError(f"{describe(python)} runs in Python on the host (as the cpu backend runs jax's LAPACK "
+                       "calls and fft); code built ahead of time cannot call Python")
     buffers = assign_buffers(module)
     ins, outs = _specs(module)
     t1 = time.perf_counter()

@@ -1,10 +1,11 @@
-"""Host calls: custom calls the generated code hands back to Python.
+"""Host calls: library work the generated code hands back to Python.
 
-JAX lowers linear algebra on CPU to LAPACK custom calls (`lapack_sgetrf_ffi`, ...). The
-interpreter implements the targets it knows (`evaluator.CUSTOM_CALLS`); rather than a second
-implementation in LLVM IR, the cpu kernel of such a call stores its buffer pointers in an array and
-calls a `ctypes` callback, which views the buffers as numpy arrays and runs the evaluator's plan of
-that one instruction into the output buffers. Only custom calls go this way: every other
+JAX lowers linear algebra on CPU to LAPACK custom calls (`lapack_sgetrf_ffi`, ...), and XLA:CPU
+runs `fft` in a library (DUCC). The interpreter implements the custom-call targets it knows
+(`evaluator.CUSTOM_CALLS`) and fft with numpy (pocketfft); rather than a second implementation in
+LLVM IR, the cpu kernel of such an instruction stores its buffer pointers in an array and calls a
+`ctypes` callback, which views the buffers as numpy arrays and runs the evaluator's plan of that
+one instruction into the output buffers. Only these go this way (`runs_on_host`): every other
 instruction is compiled or refused.
 
 The callback runs on the thread that called the executable, never on a kernel's worker threads (a
@@ -31,7 +32,8 @@ from ...hlo.opcodes import Opcode as O
 from ..kernel_kinds import is_top_k
 from .irtypes import Unsupported
 
-__all__ = ["HostCall", "HostCallError", "checked", "collecting", "first_host_call", "host_call", "target_of"]
+__all__ = ["HOST_OPCODES", "HostCall", "HostCallError", "checked", "collecting", "describe", "first_host_call",
+           "host_call", "runs_on_host", "target_of"]
 
 _CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_void_p)  # void f(ptr buffers)
 _errors = threading.local()  # .pending: the first exception of a host call on this thread
@@ -122,24 +124,41 @@ def target_of(instr: Instruction) -> str:
     return str(instr.attrs.get("custom_call_target", ""))
 
 
+# Opcodes whose work is a numerical library's, run by the evaluator's numpy implementation.
+HOST_OPCODES = frozenset({O.FFT})
+
+
+def runs_on_host(instr: Instruction) -> bool:
+    """Whether the cpu backend runs `instr` in Python (a host call)."""
+    if instr.opcode in HOST_OPCODES:
+        return True
+    return instr.opcode is O.CUSTOM_CALL and not is_top_k(instr) and target_of(instr) in CUSTOM_CALLS
+
+
+def describe(instr: Instruction) -> str:
+    """`custom-call 'lapack_sgetrf_ffi' ('c')` or `fft ('f')`: how errors name a host call."""
+    if instr.opcode is O.CUSTOM_CALL:
+        return f"custom-call {target_of(instr)!r} ('{instr.name}')"
+    return f"{instr.opcode.value} ('{instr.name}')"
+
+
 def first_host_call(module: Module) -> Instruction | None:
     """The first instruction of `module` the cpu backend would run in Python, if any."""
-    return next((i for c in module.computations for i in c.instructions
-                 if i.opcode is O.CUSTOM_CALL and not is_top_k(i) and target_of(i) in CUSTOM_CALLS), None)
+    return next((i for c in module.computations for i in c.instructions if runs_on_host(i)), None)
 
 
 def host_call(comp: Computation) -> HostCall:
     """The host call computing `comp`, a custom call wrapped in a computation of its own."""
     instr = comp.root
-    target = target_of(instr)
-    if target not in CUSTOM_CALLS:
-        raise Unsupported(f"custom-call {target!r} ('{instr.name}')")
+    target = target_of(instr) if instr.opcode is O.CUSTOM_CALL else instr.opcode.value
+    if not runs_on_host(instr):
+        raise Unsupported(describe(instr))
     stack = _stack()
     if not stack:
-        raise Unsupported(f"custom-call {target!r} ('{instr.name}') runs in Python (a host call), "
+        raise Unsupported(f"{describe(instr)} runs in Python (a host call), "
                           "which only code compiled by the cpu backend in this process can do")
     if any(p.shape.is_tuple for p in comp.parameters):
-        raise Unsupported(f"custom-call {target!r} ('{instr.name}') with a tuple-shaped operand")
+        raise Unsupported(f"{describe(instr)} with a tuple-shaped operand")
     call = HostCall(instr.name, target, make_plan(comp),
                     [_Buffer(p.shape.dims, np.dtype(p.shape.element_type.np)) for p in comp.parameters],
                     [_Buffer(s.dims, np.dtype(s.element_type.np)) for s in instr.shape.leaves()])
