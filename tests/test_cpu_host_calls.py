@@ -247,6 +247,7 @@ def test_fft_runs_as_a_host_call(kind, t, npd, dims, length):
 def test_aot_refuses_fft_by_name(tmp_path):
     from xla_magic import aot
 
-    text = "HloModule f\nENTRY e {\n  x = c64[8] parameter(0)\n  ROOT f = c64[8] fft(x), fft_type=FFT, fft_length={8}\n}\n"
+    text = ("HloModule f\nENTRY e {\n  x = c64[8] parameter(0)\n"
+            "  ROOT f = c64[8] fft(x), fft_type=FFT, fft_length={8}\n}\n")
     with pytest.raises(aot.AotError, match=r"fft \('f'\) runs in Python"):
         xm.aot_compile(text, tmp_path)
