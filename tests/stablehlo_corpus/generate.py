@@ -164,32 +164,33 @@ UNARY_FLOAT: dict[str, tuple[Callable[[Any], Any], tuple[float, float], str]] = 
     "bessel_i0e": (lax.bessel_i0e, (-6, 6), "special"),
     "bessel_i1e": (lax.bessel_i1e, (-6, 6), "special"),
 }
-SPECIAL_DTYPES = ("f32", "f64")  # the special functions in f16/bf16 add nothing but rounding noise
 
-# bfloat16 math is f32 math rounded once more: a sample of the ops is enough
-BF16_UNARY = {"neg", "abs", "floor", "round_even", "square", "sqrt", "rsqrt", "exp", "log", "tanh", "logistic", "sin",
-              "cos", "erf"}
+# f16/bf16 math is f32 math rounded once more: a sample of the ops is enough
+HALF_UNARY = {"neg", "sign", "floor", "round_afz", "is_finite", "sqrt", "rsqrt", "exp", "log", "tanh", "logistic", "sin",
+              "erf"}
+# f64 versions of ops that are a single exact instruction add nothing to the f32 ones
+F64_SKIP = {"neg", "abs", "floor", "ceil", "round_afz", "is_finite", "square", "integer_pow3", "reciprocal"}
 
 for op, (fn, (lo, hi), fam) in UNARY_FLOAT.items():
     for dn, dt in FLOATS.items():
-        if fam == "special" and dn not in SPECIAL_DTYPES and op not in ("erf", "lgamma"):
-            continue
-        if dn == "bf16" and op not in BF16_UNARY:
+        if (dn in ("f16", "bf16") and op not in HALF_UNARY) or (dn == "f64" and op in F64_SKIP):
             continue
         add(f"unary_{op}_{dn}", fn, floats(SHAPE, dt, lo, hi, EDGES), fam)
 
 UNARY_COMPLEX: dict[str, tuple[Callable[[Any], Any], str]] = {
-    "neg": (lax.neg, "exact"), "abs": (lax.abs, "elementwise"), "sign": (lax.sign, "elementwise"),
+    "abs": (lax.abs, "elementwise"), "sign": (lax.sign, "elementwise"),
     "real": (lax.real, "exact"), "imag": (lax.imag, "exact"), "conj": (lax.conj, "exact"),
     "exp": (lax.exp, "transcendental"), "log": (lax.log, "transcendental"),
     "sqrt": (lax.sqrt, "transcendental"), "rsqrt": (lax.rsqrt, "transcendental"),
     "expm1": (lax.expm1, "transcendental"), "log1p": (lax.log1p, "transcendental"),
     "sin": (lax.sin, "transcendental"), "cos": (lax.cos, "transcendental"),
-    "tanh": (lax.tanh, "transcendental"), "tan": (lax.tan, "transcendental"),
-    "square": (lax.square, "elementwise"), "is_finite_real": (lambda z: lax.is_finite(lax.real(z)), "exact"),
+    "tanh": (lax.tanh, "transcendental"),
 }
+COMPLEX128_UNARY = {"abs", "real", "exp", "log", "sqrt", "sin", "tanh", "log1p"}
 for op, (fn, fam) in UNARY_COMPLEX.items():
     for dn, dt in (("c64", C64), ("c128", C128)):
+        if dn == "c128" and op not in COMPLEX128_UNARY:
+            continue
         add(f"unary_{op}_{dn}", fn, complexes(SHAPE, dt, edges=fam == "exact"), fam)
 
 BINARY_FLOAT: dict[str, tuple[Callable[[Any, Any], Any], str]] = {
@@ -202,7 +203,7 @@ BIN_EDGES_A = [0.0, -0.0, 0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -2.0, 2.0, np
 BIN_EDGES_B = [0.0, 0.0, -0.0, -0.0, 2.0, np.inf, 1.0, np.nan, 0.5, -1.0, np.inf, 2.0, 2.0]
 for op, (fn, fam) in BINARY_FLOAT.items():
     for dn, dt in FLOATS.items():
-        if op == "nextafter" and dn in ("f16", "bf16"):
+        if dn in ("f16", "bf16") and op not in ("add", "mul", "div", "max", "pow"):
             continue
         lo = 0.1 if op == "pow" else -4.0
         add(f"binary_{op}_{dn}", fn, cat(floats(SHAPE, dt, lo, 4, BIN_EDGES_A), floats(SHAPE, dt, -3, 3, BIN_EDGES_B)),
@@ -218,22 +219,23 @@ add("binary_complex_c128", lax.complex, cat(floats(SHAPE, F64), floats(SHAPE, F6
 for dn, dt in (("f32", F32), ("f64", F64)):
     ab = cat(floats(SHAPE, dt, 0.2, 6, [0.5, 1.0, 3.0, np.inf]), floats(SHAPE, dt, 0.1, 6, [0.0, 1.0, 2.0, 1.0]))
     add(f"special_igamma_{dn}", lax.igamma, ab, "special")
-    add(f"special_igammac_{dn}", lax.igammac, ab, "special")
-    add(f"special_zeta_{dn}", lax.zeta, cat(floats(SHAPE, dt, 1.5, 6, [2.0, 3.0]), floats(SHAPE, dt, 0.5, 4, [1.0, 2.0])),
-        "special")
+    add(f"special_zeta_{dn}", lax.zeta,
+        cat(floats(SHAPE, dt, 1.5, 6, [2.0, 3.0]), floats(SHAPE, dt, 0.5, 4, [1.0, 2.0])), "special")
     add(f"special_polygamma_{dn}", lax.polygamma,
         cat(lambda rng, dt=dt: [rng.integers(0, 4, SHAPE).astype(dt)], floats(SHAPE, dt, 0.5, 5)), "special")
-    add(f"special_random_gamma_grad_{dn}", lax.random_gamma_grad,
-        cat(floats(SHAPE, dt, 0.5, 4), floats(SHAPE, dt, 0.1, 4)), "special")
-    add(f"special_betainc_{dn}", lambda a, b, x: jax.scipy.special.betainc(a, b, x),
-        cat(floats(SHAPE, dt, 0.5, 4), floats(SHAPE, dt, 0.5, 4), floats(SHAPE, dt, 0.05, 0.95)), "special")
-    add(f"special_logit_{dn}", jax.scipy.special.logit, floats(SHAPE, dt, 0.01, 0.99, [0.0, 1.0, 0.5]), "transcendental")
-    add(f"special_xlogy_{dn}", jax.scipy.special.xlogy,
-        cat(floats(SHAPE, dt, -2, 2, [0.0, 0.0, 1.0]), floats(SHAPE, dt, 0.1, 4, [0.0, 1.0, 0.0])), "transcendental")
     add(f"special_ndtri_{dn}", jax.scipy.special.ndtri, floats(SHAPE, dt, 0.01, 0.99, [0.0, 1.0, 0.5]), "special")
-    add(f"special_i0_{dn}", jax.scipy.special.i0, floats(SHAPE, dt, -5, 5), "special")
+ab32 = cat(floats(SHAPE, F32, 0.2, 6, [0.5, 1.0, 3.0, np.inf]), floats(SHAPE, F32, 0.1, 6, [0.0, 1.0, 2.0, 1.0]))
+add("special_igammac_f32", lax.igammac, ab32, "special")
+add("special_random_gamma_grad_f32", lax.random_gamma_grad, cat(floats(SHAPE, F32, 0.5, 4), floats(SHAPE, F32, 0.1, 4)),
+    "special")
+add("special_betainc_f32", lambda a, b, x: jax.scipy.special.betainc(a, b, x),
+    cat(floats(SHAPE, F32, 0.5, 4), floats(SHAPE, F32, 0.5, 4), floats(SHAPE, F32, 0.05, 0.95)), "special")
+add("special_logit_f32", jax.scipy.special.logit, floats(SHAPE, F32, 0.01, 0.99, [0.0, 1.0, 0.5]), "transcendental")
+add("special_xlogy_f32", jax.scipy.special.xlogy,
+    cat(floats(SHAPE, F32, -2, 2, [0.0, 0.0, 1.0]), floats(SHAPE, F32, 0.1, 4, [0.0, 1.0, 0.0])), "transcendental")
+add("special_i0_f32", jax.scipy.special.i0, floats(SHAPE, F32, -5, 5), "special")
 
-# integers: four cases per dtype, each a tuple of several ops (one compile covers many opcodes)
+# integers: three cases per dtype, each a tuple of several ops (one compile covers many opcodes)
 
 
 def int_arith(x: Any, y: Any) -> Any:
@@ -243,25 +245,22 @@ def int_arith(x: Any, y: Any) -> Any:
 
 
 def int_bitwise(x: Any, y: Any) -> Any:
-    return (x & y, x | y, x ^ y, ~x, lax.population_count(x), lax.clz(x))
+    return (x & y, x | y, x ^ y, ~x, lax.population_count(x), lax.clz(x),
+            x == y, x != y, x < y, x <= y, x > y, x >= y, lax.select(x < y, x, y))
 
 
 def int_shift(x: Any, y: Any) -> Any:
     return (lax.shift_left(x, y), lax.shift_right_logical(x, y), lax.shift_right_arithmetic(x, y))
 
 
-def int_compare(x: Any, y: Any) -> Any:
-    return (x == y, x != y, x < y, x <= y, x > y, x >= y, lax.select(x < y, x, y))
-
-
 for dn, dt in INTS.items():
-    xy = cat(ints(SHAPE, dt, edges=True), ints(SHAPE, dt, -5 if np.iinfo(dt).min else 0, 5))
-    add(f"int_arith_{dn}", int_arith, xy, "exact")
-    add(f"int_bitwise_{dn}", int_bitwise, cat(ints(SHAPE, dt, edges=True), ints(SHAPE, dt, edges=True)), "exact")
+    add(f"int_arith_{dn}", int_arith, cat(ints(SHAPE, dt, edges=True), ints(SHAPE, dt, -5 if np.iinfo(dt).min else 0, 5)),
+        "exact")
+    add(f"int_bitwise_compare_{dn}", int_bitwise, cat(ints(SHAPE, dt, edges=True), ints(SHAPE, dt, edges=True)),
+        "exact")
     bits = np.iinfo(dt).bits
     add(f"int_shift_{dn}", int_shift,
         cat(ints(SHAPE, dt, edges=True), ints(SHAPE, dt, 0 if not np.iinfo(dt).min else -2, bits + 3)), "exact")
-    add(f"int_compare_{dn}", int_compare, xy, "exact")
 for dn in ("s32", "s64", "u32", "u8"):
     dt = INTS[dn]
     add(f"int_pow_{dn}", jnp.power, cat(ints(SHAPE, dt, -4 if np.iinfo(dt).min else 0, 4),
@@ -311,10 +310,25 @@ def convert_inputs(dt: Any) -> Args:
     return make
 
 
-for sn, sdt in CONVERT_DTYPES.items():
-    targets = [t for t in CONVERT_DTYPES.values()]
-    add(f"convert_from_{sn}", lambda x, targets=targets: tuple(lax.convert_element_type(x, t) for t in targets),
-        convert_inputs(sdt), "exact")
+# Every pair of types, grouped so that one unsupported type does not hide the others: the
+# ordinary real types among themselves, each of them to the narrow and to the complex types,
+# and the narrow and complex types to everything.
+NARROW = ("f8e4m3fn", "f8e5m2", "s4", "u4")
+COMPLEX = ("c64", "c128")
+ORDINARY = [n for n in CONVERT_DTYPES if n not in NARROW + COMPLEX]
+
+
+def converts(targets: Sequence[str]) -> Callable[[Any], Any]:
+    return lambda x: tuple(lax.convert_element_type(x, CONVERT_DTYPES[t]) for t in targets)
+
+
+for sn in ORDINARY:
+    add(f"convert_from_{sn}", converts(ORDINARY), convert_inputs(CONVERT_DTYPES[sn]), "exact")
+    if sn in ("pred", "s8", "s32", "u64", "f16", "bf16", "f32", "f64"):
+        add(f"convert_{sn}_to_narrow", converts(NARROW), convert_inputs(CONVERT_DTYPES[sn]), "exact")
+        add(f"convert_{sn}_to_complex", converts(COMPLEX), convert_inputs(CONVERT_DTYPES[sn]), "exact")
+for sn in NARROW + COMPLEX:
+    add(f"convert_from_{sn}", converts(list(CONVERT_DTYPES)), convert_inputs(CONVERT_DTYPES[sn]), "exact")
 for sn, sdt in EXOTIC.items():
     add(f"convert_f32_{sn}_f32", lambda x, t=sdt: (lax.convert_element_type(x, t),
                                                      lax.convert_element_type(lax.convert_element_type(x, t), F32)),
@@ -343,7 +357,7 @@ BITCASTS: dict[str, tuple[Any, Any, Args]] = {
     "f64_f32x2": (F64, F32, floats((4,), F64, 1, 3)),
     "c64_f64": (C64, F64, complexes((4,), C64, edges=False)),
 }
-for bn, (src, dst, mk) in BITCASTS.items():
+for bn, (_src, dst, mk) in BITCASTS.items():
     if bn == "u8x4_f32":
         add(f"bitcast_{bn}", lambda x, dst=dst: lax.bitcast_convert_type(x, dst), mk, "exact")
     elif bn == "c64_f64":
@@ -351,9 +365,11 @@ for bn, (src, dst, mk) in BITCASTS.items():
     else:
         add(f"bitcast_{bn}", lambda x, dst=dst: lax.bitcast_convert_type(x, dst), mk, "exact")
 
-add("reduce_precision_f32_e5m10", lambda x: lax.reduce_precision(x, 5, 10), floats(SHAPE, F32, -1e5, 1e5, EDGES), "exact")
+add("reduce_precision_f32_e5m10", lambda x: lax.reduce_precision(x, 5, 10), floats(SHAPE, F32, -1e5, 1e5, EDGES),
+    "exact")
 add("reduce_precision_f32_e8m7", lambda x: lax.reduce_precision(x, 8, 7), floats(SHAPE, F32, -100, 100, EDGES), "exact")
-add("reduce_precision_f64_e8m23", lambda x: lax.reduce_precision(x, 8, 23), floats(SHAPE, F64, -1e3, 1e3, EDGES), "exact")
+add("reduce_precision_f64_e8m23", lambda x: lax.reduce_precision(x, 8, 23), floats(SHAPE, F64, -1e3, 1e3, EDGES),
+    "exact")
 add("reduce_precision_f32_e4m3", lambda x: lax.reduce_precision(x, 4, 3), floats(SHAPE, F32, -300, 300, EDGES), "exact")
 
 # --- shapes -----------------------------------------------------------------------------------
@@ -386,9 +402,9 @@ add("pad_jnp_reflect", lambda x: (jnp.pad(x, 2, mode="reflect"), jnp.pad(x, ((1,
     normal((3, 4)), "exact")
 add("pad_s32", lambda x: lax.pad(x, jnp.int32(7), ((1, -1, 2),)), ints((5,), np.int32), "exact")
 add("rev", lambda x: (lax.rev(x, (0, 2)), jnp.flip(x, 1)), X234, "exact")
-for dn, dt in (("s32", np.int32), ("u8", np.uint8), ("f32", F32), ("f16", F16), ("s64", np.int64), ("bf16", BF16)):
-    add(f"iota_{dn}", lambda x, dt=dt: (lax.broadcasted_iota(dt, (3, 5), 1) + x, lax.iota(dt, 6)),
-        fixed(np.asarray(1, dt)), "exact")
+for kind, types in (("ints", (np.int32, np.uint8, np.int64)), ("floats", (F32, F16, BF16, F64))):
+    add(f"iota_{kind}", lambda x, types=types: tuple(r for dt in types for r in (
+        lax.broadcasted_iota(dt, (3, 5), 1) + x.astype(dt), lax.iota(dt, 6))), fixed(np.int32(1)), "exact")
 add("select_n_bool", lambda p, a, b: lax.select_n(p, a, b), cat(bools(SHAPE), normal(SHAPE, SHAPE)), "exact")
 add("select_n_int", lambda p, a, b, c: lax.select_n(p, a, b, c),
     cat(ints(SHAPE, np.int32, 0, 2), normal(SHAPE, SHAPE, SHAPE)), "exact")
@@ -396,7 +412,8 @@ add("select_scalar_pred", lambda p, a, b: lax.select(p, a, b), cat(fixed(np.bool
 add("clamp_f32", lambda lo, x, hi: lax.clamp(lo, x, hi),
     cat(floats((8,), F32, -1, 0, [np.nan, 0, 2]), floats((8,), F32, -2, 2, [0, np.nan, 0]),
         floats((8,), F32, 0, 1, [0, 0, 1])), "exact")
-add("clamp_scalar_bounds", lambda x: lax.clamp(jnp.float32(-1.0), x, jnp.float32(1.5)), floats(SHAPE, F32, -3, 3, EDGES), "exact")
+add("clamp_scalar_bounds", lambda x: lax.clamp(jnp.float32(-1.0), x, jnp.float32(1.5)),
+    floats(SHAPE, F32, -3, 3, EDGES), "exact")
 add("clamp_s8", lambda x: lax.clamp(jnp.int8(-3), x, jnp.int8(5)), ints(SHAPE, np.int8, edges=True), "exact")
 add("squeeze_expand", lambda x: (jnp.squeeze(x, 1), jnp.expand_dims(x, 0)), normal((3, 1, 4)), "exact")
 add("jnp_tile_repeat", lambda x: (jnp.tile(x, (2, 3)), jnp.repeat(x, 2, axis=0)), normal((2, 3)), "exact")
@@ -507,7 +524,8 @@ add("conv3d", lambda x, w: lax.conv_general_dilated(x, w, (1, 1, 1), "VALID",
                                                     dimension_numbers=("NDHWC", "DHWIO", "NDHWC")),
     normal((1, 4, 4, 4, 2), (2, 2, 2, 2, 3)), "dot")
 add("conv2d_f64", conv((1, 1), "SAME"), normal((1, 5, 5, 2), (3, 3, 2, 2), dtype=F64), "dot")
-add("conv2d_transpose", lambda x, w: lax.conv_transpose(x, w, (2, 2), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")),
+add("conv2d_transpose",
+    lambda x, w: lax.conv_transpose(x, w, (2, 2), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")),
     normal((1, 4, 4, 2), (3, 3, 2, 3)), "dot")
 add("jnp_convolve", lambda a, b: (jnp.convolve(a, b), jnp.correlate(a, b, mode="same")), normal((9,), (3,)), "dot")
 
@@ -517,12 +535,15 @@ for dn, dt in (("f32", F32), ("f64", F64), ("f16", F16), ("bf16", BF16)):
     x = floats((5, 6), dt, -2, 2)
     add(f"reduce_sum_{dn}", lambda x: (jnp.sum(x), jnp.sum(x, 0), jnp.sum(x, 1)), x, "reduction")
     add(f"reduce_max_min_{dn}", lambda x: (jnp.max(x, 0), jnp.min(x, 1), jnp.max(x)), x, "exact")
-    add(f"reduce_prod_{dn}", lambda x: (jnp.prod(x, 1),), floats((5, 6), dt, 0.5, 1.5), "reduction")
-    add(f"reduce_mean_var_{dn}", lambda x: (jnp.mean(x, 1), jnp.var(x, 0), jnp.std(x)), x, "reduction")
+    if dn in ("f32", "f64"):
+        add(f"reduce_prod_{dn}", lambda x: (jnp.prod(x, 1),), floats((5, 6), dt, 0.5, 1.5), "reduction")
+    if dn != "bf16":
+        add(f"reduce_mean_var_{dn}", lambda x: (jnp.mean(x, 1), jnp.var(x, 0), jnp.std(x)), x, "reduction")
 add("reduce_max_nan", lambda x: (jnp.max(x, 1), jnp.min(x, 1), jnp.nanmax(x, 1), jnp.nansum(x)),
     floats((3, 4), F32, -2, 2, [np.nan, 1, 2, 3, -np.inf, np.inf]), "reduction")
 for dn, dt in (("s32", np.int32), ("u8", np.uint8), ("s64", np.int64), ("s8", np.int8)):
-    add(f"reduce_int_{dn}", lambda x: (jnp.sum(x, 0, dtype=x.dtype), jnp.max(x, 1), jnp.min(x), jnp.prod(x, 1, dtype=x.dtype)),
+    add(f"reduce_int_{dn}",
+        lambda x: (jnp.sum(x, 0, dtype=x.dtype), jnp.max(x, 1), jnp.min(x), jnp.prod(x, 1, dtype=x.dtype)),
         ints((4, 5), dt, edges=True), "exact")
 add("reduce_bool_and_or_xor", lambda b: (jnp.all(b, 0), jnp.any(b, 1), lax.reduce_xor(b, (1,)), jnp.sum(b)),
     bools((4, 5)), "exact")
@@ -556,7 +577,8 @@ add("reduce_window_avgpool", lambda x: pool(x, "avg", (1, 3, 3, 1), (1, 1, 1, 1)
 add("reduce_window_dilated", lambda x: lax.reduce_window(x, 0.0, lax.add, (2, 2), (1, 1), ((1, 0), (0, 1)),
                                                          base_dilation=(2, 1), window_dilation=(1, 2)),
     normal((4, 5)), "reduction")
-add("reduce_window_min_s32", lambda x: lax.reduce_window(x, jnp.int32(jnp.iinfo(jnp.int32).max), lax.min, (3,), (2,), "VALID"),
+add("reduce_window_min_s32",
+    lambda x: lax.reduce_window(x, jnp.int32(jnp.iinfo(jnp.int32).max), lax.min, (3,), (2,), "VALID"),
     ints((9,), np.int32), "exact")
 for fn_name in ("cumsum", "cumprod", "cummax", "cummin", "cumlogsumexp"):
     fn = getattr(lax, fn_name)
@@ -679,16 +701,12 @@ NN: dict[str, tuple[Callable[..., Any], str]] = {
     "gelu_tanh": (lambda x: jax.nn.gelu(x, approximate=True), "transcendental"),
     "gelu_exact": (lambda x: jax.nn.gelu(x, approximate=False), "special"),
     "relu": (jax.nn.relu, "exact"),
-    "relu6": (jax.nn.relu6, "exact"),
     "silu": (jax.nn.silu, "transcendental"),
     "sigmoid": (jax.nn.sigmoid, "transcendental"),
     "softplus": (jax.nn.softplus, "transcendental"),
     "log_sigmoid": (jax.nn.log_sigmoid, "transcendental"),
     "elu": (jax.nn.elu, "transcendental"),
-    "selu": (jax.nn.selu, "transcendental"),
-    "celu": (jax.nn.celu, "transcendental"),
     "leaky_relu": (jax.nn.leaky_relu, "elementwise"),
-    "hard_tanh": (jax.nn.hard_tanh, "exact"),
     "hard_swish": (jax.nn.hard_swish, "elementwise"),
     "mish": (jax.nn.mish, "transcendental"),
     "glu": (jax.nn.glu, "transcendental"),
@@ -830,7 +848,8 @@ add("model_jacobian", jax.jacfwd(lambda x: jnp.sin(x) * x[::-1]), normal((4,)), 
 add("model_hessian", jax.hessian(lambda x: jnp.sum(jnp.tanh(x) ** 3)), normal((3,)), "model")
 add("model_vmap_per_example_grad", jax.vmap(jax.grad(lambda w, x: jnp.tanh(x @ w).sum()), in_axes=(None, 0)),
     normal((3, 2), (4, 3)), "model")
-add("model_mixed_precision", lambda x, w: (x.astype(BF16) @ w.astype(BF16)).astype(jnp.float32).sum(1),
+add("model_mixed_precision", lambda x, w: (jnp.tanh(x.astype(BF16) @ w.astype(BF16)),
+                                          lax.dot(x.astype(BF16), w.astype(BF16), preferred_element_type=F32)),
     normal((4, 8), (8, 3)), "model")
 
 

@@ -629,7 +629,7 @@ def _b_clamp(ins: Instruction, ctx: _Ctx) -> Fn:
 
 def _float_to_int(dst: np.dtype) -> Fn:
     """Truncate toward zero, saturate, NaN -> 0 (LLVM's fpto[su]i.sat, as XLA:CPU emits)."""
-    info = np.iinfo(dst)
+    info = ml_dtypes.iinfo(dst)  # numpy's iinfo refuses int4/uint4
     lo, hi = float(info.min), float(info.max) + 1.0  # both exact powers of two (or 0)
     below_hi = np.nextafter(hi, 0.0)
 

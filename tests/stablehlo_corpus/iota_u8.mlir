@@ -1,9 +1,0 @@
-module @jit__lambda attributes {mhlo.num_partitions = 1 : i32, mhlo.num_replicas = 1 : i32} {
-  func.func public @main(%arg0: tensor<ui8>) -> (tensor<3x5xui8> {jax.result_info = "result[0]"}, tensor<6xui8> {jax.result_info = "result[1]"}) {
-    %0 = stablehlo.iota dim = 1 : tensor<3x5xui8>
-    %1 = stablehlo.broadcast_in_dim %arg0, dims = [] : (tensor<ui8>) -> tensor<3x5xui8>
-    %2 = stablehlo.add %0, %1 : tensor<3x5xui8>
-    %3 = stablehlo.iota dim = 0 : tensor<6xui8>
-    return %2, %3 : tensor<3x5xui8>, tensor<6xui8>
-  }
-}

@@ -1,9 +1,0 @@
-module @jit__lambda attributes {mhlo.num_partitions = 1 : i32, mhlo.num_replicas = 1 : i32} {
-  func.func public @main(%arg0: tensor<5x6xbf16>) -> (tensor<5xbf16> {jax.result_info = "result[0]"}) {
-    %0 = stablehlo.convert %arg0 : (tensor<5x6xbf16>) -> tensor<5x6xf32>
-    %cst = stablehlo.constant dense<1.000000e+00> : tensor<f32>
-    %1 = stablehlo.reduce(%0 init: %cst) applies stablehlo.multiply across dimensions = [1] : (tensor<5x6xf32>, tensor<f32>) -> tensor<5xf32>
-    %2 = stablehlo.convert %1 : (tensor<5xf32>) -> tensor<5xbf16>
-    return %2 : tensor<5xbf16>
-  }
-}
