@@ -166,8 +166,8 @@ UNARY_FLOAT: dict[str, tuple[Callable[[Any], Any], tuple[float, float], str]] = 
 }
 
 # f16/bf16 math is f32 math rounded once more: a sample of the ops is enough
-HALF_UNARY = {"neg", "sign", "floor", "round_afz", "is_finite", "sqrt", "rsqrt", "exp", "log", "tanh", "logistic", "sin",
-              "erf"}
+HALF_UNARY = {"neg", "sign", "floor", "round_afz", "is_finite", "sqrt", "rsqrt", "exp", "log", "tanh", "logistic",
+              "sin", "erf"}
 # f64 versions of ops that are a single exact instruction add nothing to the f32 ones
 F64_SKIP = {"neg", "abs", "floor", "ceil", "round_afz", "is_finite", "square", "integer_pow3", "reciprocal"}
 
@@ -254,8 +254,8 @@ def int_shift(x: Any, y: Any) -> Any:
 
 
 for dn, dt in INTS.items():
-    add(f"int_arith_{dn}", int_arith, cat(ints(SHAPE, dt, edges=True), ints(SHAPE, dt, -5 if np.iinfo(dt).min else 0, 5)),
-        "exact")
+    small = ints(SHAPE, dt, -5 if np.iinfo(dt).min else 0, 5)
+    add(f"int_arith_{dn}", int_arith, cat(ints(SHAPE, dt, edges=True), small), "exact")
     add(f"int_bitwise_compare_{dn}", int_bitwise, cat(ints(SHAPE, dt, edges=True), ints(SHAPE, dt, edges=True)),
         "exact")
     bits = np.iinfo(dt).bits
