@@ -745,6 +745,27 @@ add("nn_dot_product_attention", lambda q, k, v: jax.nn.dot_product_attention(q, 
 add("jnp_astype_chain", lambda x: x.astype(jnp.float16).astype(jnp.int32).astype(jnp.float64), normal((8,), scale=50),
     "exact")
 
+# --- less common primitives -------------------------------------------------------------------
+
+add("composite_op",
+    lambda x: lax.composite(lambda x, scale: jnp.tanh(x) * scale, name="corpus.scaled_tanh")(x, scale=2.0),
+    normal((3, 4)), "transcendental")
+add("pow_float_int_exponent", lambda x, n: lax.pow(x, n),
+    cat(floats(SHAPE, F32, -3, 3, EDGES), ints(SHAPE, np.int32, -3, 4)), "elementwise")
+add("special_igamma_grad_a_f32", lax.igamma_grad_a, cat(floats(SHAPE, F32, 0.5, 4), floats(SHAPE, F32, 0.2, 4)),
+    "special")
+add("sort_key_val", lambda k, v: lax.sort_key_val(k, v, dimension=0), cat(TIES, normal((3, 8))), "exact")
+add("jnp_unique_sized", lambda x: jnp.unique(x, size=6, fill_value=-1), ints((10,), np.int32, 0, 4), "exact")
+add("jnp_nonzero_sized", lambda x: jnp.nonzero(x > 0, size=5, fill_value=-1), normal((3, 4)), "exact")
+add("maxpool_jvp", lambda x, t: jax.jvp(lambda y: pool(y, "max", (1, 2, 2, 1), (1, 2, 2, 1), "VALID"), (x,), (t,)),
+    normal((1, 4, 4, 2), (1, 4, 4, 2)), "exact")
+add("reduce_window_variadic_argmax", lambda x: lax.reduce_window(
+    (x, lax.broadcasted_iota(jnp.int32, x.shape, 0)), (jnp.float32(-jnp.inf), jnp.int32(0)),
+    lambda a, b: (lax.select(a[0] >= b[0], a[0], b[0]), lax.select(a[0] >= b[0], a[1], b[1])), (3,), (1,), "VALID"),
+    normal((8,)), "exact")
+add("optimization_barrier", lambda x, y: lax.optimization_barrier((x * 2, y)), normal((3,), (2,)), "exact")
+
+
 # --- small models -----------------------------------------------------------------------------
 
 
