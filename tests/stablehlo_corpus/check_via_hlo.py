@@ -1,8 +1,8 @@
 """Runs the corpus through XLA's own StableHLO -> HLO conversion and the project's HLO path.
 
-Needs jax (for the conversion) and the project's dependencies, so run it from the jax environment:
+Needs jax (for the conversion) and the project's dependencies; from the repository root:
 
-    cd REPO && PYTHONPATH=$PWD /work/jaxenv/bin/python tests/stablehlo_corpus/check_via_hlo.py [-k REGEX]
+    PYTHONPATH=$PWD JAX_PYTHON tests/stablehlo_corpus/check_via_hlo.py [-k REGEX]
 
 Each case's `.mlir` goes through `mlir_module_to_xla_computation` to HLO text, then
 `xla_magic.parse_hlo`, `interpret` and `compile(target="cpu")`, compared with the stored outputs by

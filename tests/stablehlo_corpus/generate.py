@@ -1,8 +1,9 @@
 """Writes the StableHLO corpus: programs as JAX emits them, with inputs and XLA:CPU's outputs.
 
-Run with the separate jax environment (jax is never needed to run the tests):
+Run from the repository root with a Python that has jax 0.10.2 (CPU) and ml_dtypes (the tests
+never need jax):
 
-    /work/jaxenv/bin/python tests/stablehlo_corpus/generate.py [-k REGEX]
+    JAX_PYTHON tests/stablehlo_corpus/generate.py [-k REGEX]
 
 Per case NAME: `NAME.mlir` (`jax.jit(f, keep_unused=True).lower(*args).as_text()`, a few with
 `debug_info=True` so locations appear), `NAME.npz` (`arg0..`, `out0..` = the flattened pytree
