@@ -36,16 +36,18 @@ class Tolerance:
     relative_to_max: bool  # scale the allowance by the output's largest magnitude (sums of many terms)
 
 
+# Through XLA's own StableHLO -> HLO conversion the project is within 1-8 ulp of XLA:CPU in every
+# family; the margins leave room for the reader's own chlo expansions and other summation orders.
 FAMILIES: dict[str, Tolerance] = {
     "exact": Tolerance(0, False),
     "elementwise": Tolerance(4, False),  # one rounding, maybe an FMA contraction
-    "transcendental": Tolerance(16, False),  # libm-quality approximations differ by a few ulp
-    "special": Tolerance(4096, False),  # lgamma/digamma/igamma ... are series and rational fits
-    "reduction": Tolerance(64, True),  # summation order
-    "dot": Tolerance(64, True),
-    "fft": Tolerance(256, True),
-    "model": Tolerance(1024, True),
-    "linalg": Tolerance(1024, True),
+    "transcendental": Tolerance(8, False),  # libm-quality approximations differ by an ulp or two
+    "special": Tolerance(256, False),  # lgamma/digamma/igamma ... are series and rational fits
+    "reduction": Tolerance(16, True),  # summation order
+    "dot": Tolerance(16, True),
+    "fft": Tolerance(32, True),
+    "model": Tolerance(64, True),
+    "linalg": Tolerance(256, True),
 }
 
 
