@@ -7,8 +7,9 @@ Needs jax (for the conversion) and the project's dependencies; from the reposito
 Each case's `.mlir` goes through `mlir_module_to_xla_computation` to HLO text, then
 `xla_magic.parse_hlo`, `interpret` and `compile(target="cpu")`, compared with the stored outputs by
 the corpus rule. A failure here is the interpreter's or the cpu backend's, not a StableHLO
-reader's. Cases run in a worker process, so a crash fails one row. Prints a row per failure and
-a summary; `--json PATH` writes every row.
+reader's. With `--reader` the project's StableHLO reader (`parse_stablehlo`) reads the `.mlir`
+instead (no jax needed): a case failing only then is the reader's. Cases run in a worker process,
+so a crash fails one row. Prints a row per failure and a summary; `--json PATH` writes every row.
 """
 from __future__ import annotations
 
@@ -34,13 +35,23 @@ def first_line(e: BaseException) -> str:
     return f"{type(e).__name__}: {msg[0][:240] if msg else ''}"
 
 
-def run_case(name: str) -> dict[str, Any]:
+def read(text: str, reader: bool) -> Any:
+    if reader:
+        from xla_magic.hlo.stablehlo import parse_stablehlo
+
+        return parse_stablehlo(text)
+    import xla_magic as xm
+
+    return xm.parse_hlo(to_hlo_text(text))
+
+
+def run_case(name: str, reader: bool = False) -> dict[str, Any]:
     import xla_magic as xm
 
     text, args, outs, meta = corpus.load(name)
     row: dict[str, Any] = {"name": name}
     try:
-        module = xm.parse_hlo(to_hlo_text(text))
+        module = read(text, reader)
     except Exception as e:  # noqa: BLE001 - every failure becomes a row
         row["parse"] = first_line(e)
         return row
@@ -65,13 +76,14 @@ def main(argv: list[str]) -> int:
     ap.add_argument("-k", default="", help="only cases whose name matches this regex")
     ap.add_argument("--json", help="write every row to this file")
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds per case")
+    ap.add_argument("--reader", action="store_true", help="read the .mlir with the project's StableHLO reader")
     opts = ap.parse_args(argv)
     names = [n for n in corpus.CASE_NAMES if re.search(opts.k, n)]
     rows: list[dict[str, Any]] = []
     pool = cf.ProcessPoolExecutor(max_workers=1)
     for name in names:
         try:
-            row = pool.submit(run_case, name).result(timeout=opts.timeout)
+            row = pool.submit(run_case, name, opts.reader).result(timeout=opts.timeout)
         except Exception as e:  # noqa: BLE001 - a crashed or hung worker fails this case only
             row = {"name": name, "parse": None, "cpu": f"worker died: {first_line(e)}"}
             for p in list(getattr(pool, "_processes", {}).values()):
@@ -84,7 +96,7 @@ def main(argv: list[str]) -> int:
             print(f"FAIL {name}: " + "; ".join(f"{k}: {v}" for k, v in problems.items()), flush=True)
     pool.shutdown()
     ok = [r for r in rows if not any(r.get(k) for k in ("parse", "interpret", "cpu"))]
-    print(f"{len(ok)}/{len(rows)} cases pass on the HLO path "
+    print(f"{len(ok)}/{len(rows)} cases pass {'through the StableHLO reader' if opts.reader else 'on the HLO path'} "
           f"(parse failures {sum(bool(r.get('parse')) for r in rows)}, "
           f"interpret {sum(bool(r.get('interpret')) for r in rows)}, cpu {sum(bool(r.get('cpu')) for r in rows)}); "
           f"interpret {sum(r.get('interpret_s', 0) for r in rows):.1f}s, "
