@@ -177,3 +177,6 @@ def test_comparison_rule_catches_differences() -> None:
     assert corpus.mismatch(e.astype(np.float64), e, "exact")  # dtype
     assert corpus.mismatch(np.array([1, 2], np.int32), np.array([1, 3], np.int32), "model")
     assert corpus.compare((e, e), [e], "exact")  # output count
+    f8 = corpus.dtype("float8_e4m3fn")
+    assert corpus.mismatch(e.astype(f8), e.astype(f8), "exact") is None
+    assert corpus.mismatch(np.abs(e).astype(f8), e.astype(f8), "exact")  # -0 in float8

@@ -81,12 +81,12 @@ def mismatch(got: np.ndarray, expected: np.ndarray, family: str) -> str | None:
     got = np.asarray(got)
     if got.shape != expected.shape or got.dtype != expected.dtype:
         return f"got {got.dtype}{list(got.shape)}, expected {expected.dtype}{list(expected.shape)}"
-    if expected.dtype not in EPS and expected.dtype.kind != "f":  # ints, bools, float8/float4, int4
-        if expected.dtype.kind == "V" or expected.dtype in DTYPES.values():
-            g64, e64 = got.astype(np.float64), expected.astype(np.float64)
-            bad = ~((g64 == e64) | (np.isnan(g64) & np.isnan(e64)))
-        else:
-            bad = got != expected
+    if expected.dtype.kind in "biu":
+        bad = got != expected
+        return f"{int(bad.sum())}/{got.size} elements differ" if bad.any() else None
+    if expected.dtype not in EPS:  # float8/float4/int4 (opaque to numpy): exactly, by value
+        g8, e8 = got.astype(np.float64), expected.astype(np.float64)
+        bad = ~(((g8 == e8) & (np.signbit(g8) == np.signbit(e8))) | (np.isnan(g8) & np.isnan(e8)))
         return f"{int(bad.sum())}/{got.size} elements differ" if bad.any() else None
     if expected.dtype.kind == "c":
         for part in (np.real, np.imag):
