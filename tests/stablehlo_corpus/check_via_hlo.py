@@ -27,7 +27,8 @@ import corpus
 def to_hlo_text(mlir: str) -> str:
     from jax._src.lib import xla_client as xc
 
-    return xc._xla.mlir.mlir_module_to_xla_computation(mlir, use_tuple_args=False, return_tuple=False).as_hlo_text()
+    return xc._xla.mlir.mlir_module_to_xla_computation(mlir, use_tuple_args=False, return_tuple=False).as_hlo_text(
+        print_large_constants=True)
 
 
 def first_line(e: BaseException) -> str:

@@ -764,6 +764,12 @@ add("reduce_window_variadic_argmax", lambda x: lax.reduce_window(
     (x, lax.broadcasted_iota(jnp.int32, x.shape, 0)), (jnp.float32(-jnp.inf), jnp.int32(0)),
     lambda a, b: (lax.select(a[0] >= b[0], a[0], b[0]), lax.select(a[0] >= b[0], a[1], b[1])), (3,), (1,), "VALID"),
     normal((8,)), "exact")
+TABLE = np.random.default_rng(5).standard_normal((16, 16)).astype(np.float32)  # closed over: a literal in the text
+add("constant_dense_f32", lambda x: x @ TABLE + TABLE[0], normal((2, 16)), "dot")
+add("constant_dense_mixed", lambda x: (x + np.arange(12, dtype=np.int8).reshape(3, 4),
+                                       jnp.where(np.eye(3, 4, dtype=bool), x, 0),
+                                       x.astype(jnp.float16) * np.float16([0.5, -1.5, 2.0, 65504.0])),
+    ints((3, 4), np.int8, -20, 20), "exact")
 add("optimization_barrier", lambda x, y: lax.optimization_barrier((x * 2, y)), normal((3,), (2,)), "exact")
 
 
