@@ -397,3 +397,42 @@ ENTRY e {
     rng = np.random.default_rng(3)
     args = [rng.standard_normal(s).astype(np.float32) for s in ((1, 64), (1, 64), (64, 128), (64, 128))]
     np.testing.assert_allclose(exe(*args), args[0] @ args[2] + args[1] @ args[3], rtol=1e-5, atol=1e-5)
+
+
+def test_opt_barrier_passes_its_operand_through():
+    # jax.checkpoint emits opt-barrier around the values it rematerializes, also inside loops
+    text = """HloModule barrier
+
+body {
+  c = (s32[], f32[4]) parameter(0)
+  i = s32[] get-tuple-element(c), index=0
+  v = f32[4] get-tuple-element(c), index=1
+  b = (s32[], f32[4]) opt-barrier(c)
+  w = f32[4] get-tuple-element(b), index=1
+  one = s32[] constant(1)
+  j = s32[] add(i, one)
+  s = f32[4] sine(w)
+  ROOT r = (s32[], f32[4]) tuple(j, s)
+}
+
+cond {
+  c = (s32[], f32[4]) parameter(0)
+  i = s32[] get-tuple-element(c), index=0
+  n = s32[] constant(3)
+  ROOT lt = pred[] compare(i, n), direction=LT
+}
+
+ENTRY e {
+  p = f32[4] parameter(0)
+  t = (f32[4], f32[4]) tuple(p, p)
+  b = (f32[4], f32[4]) opt-barrier(t)
+  x = f32[4] get-tuple-element(b), index=0
+  zero = s32[] constant(0)
+  init = (s32[], f32[4]) tuple(zero, x)
+  loop = (s32[], f32[4]) while(init), condition=cond, body=body
+  ROOT y = f32[4] get-tuple-element(loop), index=1
+}
+"""
+    x = np.linspace(-2, 2, 4).astype(np.float32)
+    check(text, x)
+    np.testing.assert_allclose(xm.compile(text, target="cpu")(x), np.sin(np.sin(np.sin(x))), rtol=1e-6)

@@ -349,6 +349,13 @@ def test_convert_to_unsigned_and_s64_saturates():
     np.testing.assert_array_equal(got, [2**63 - 1, -(2**63), 9200000000000000000])
 
 
+def test_convert_to_int4_saturates():
+    # XLA:CPU's answers: truncate, saturate to [-8, 7] / [0, 15], NaN -> 0
+    x = [-9.5, 7.9, NAN, 3.2, -1.5, 20.0]
+    np.testing.assert_array_equal(elementwise("convert", "f32", x, out="s4").astype(int), [-8, 7, 0, 3, -1, 7])
+    np.testing.assert_array_equal(elementwise("convert", "f32", x, out="u4").astype(int), [0, 7, 0, 3, 0, 15])
+
+
 def test_convert_to_pred():
     np.testing.assert_array_equal(elementwise("convert", "f32", [NAN, -0.0, 0.5, 0.0], out="pred"),
                                   [True, False, True, False])

@@ -628,10 +628,11 @@ def _b_clamp(ins: Instruction, ctx: _Ctx) -> Fn:
 # --- converts -------------------------------------------------------------------------------
 
 
-def _float_to_int(dst: np.dtype) -> Fn:
+def _float_to_int(dt: DType) -> Fn:
     """Truncate toward zero, saturate, NaN -> 0 (LLVM's fpto[su]i.sat, as XLA:CPU emits)."""
-    info = np.iinfo(dst)
-    lo, hi = float(info.min), float(info.max) + 1.0  # both exact powers of two (or 0)
+    dst = dt.np_dtype
+    top = 2 ** (dt.bits - 1) if dt.kind == "s" else 2 ** dt.bits  # from the width: np.iinfo refuses int4/int2
+    lo, hi = float(-top if dt.kind == "s" else 0), float(top)  # both exact powers of two (or 0)
     below_hi = np.nextafter(hi, 0.0)
 
     def f(x: Value) -> Value:
@@ -641,7 +642,7 @@ def _float_to_int(dst: np.dtype) -> Fn:
         t = np.trunc(x.astype(np.float64))
         safe = np.clip(np.where(np.isnan(t), 0.0, t), lo, below_hi)
         r = safe.astype(dst)
-        return np.where(t >= hi, np.array(info.max, dst), r)
+        return np.where(t >= hi, np.array(top - 1).astype(dst), r)
     return f
 
 
@@ -652,7 +653,7 @@ def _convert_fn(src: DType, dst: DType) -> Fn:
     if dst.kind == "pred":
         return lambda x: np.not_equal(x, 0)
     if (src.is_float or src.is_complex) and dst.is_int:
-        return _float_to_int(dst.np_dtype)
+        return _float_to_int(dst)
     if src.is_complex and dst.is_float:
         return lambda x: np.real(x).astype(d)
     if dst.is_float and d not in _NATIVE_FLOATS and not src.is_float:

@@ -101,8 +101,8 @@ class _Codegen:
                 vals[id(i)] = [vals[id(o)] for o in i.operands]
             elif i.opcode is O.GET_TUPLE_ELEMENT:
                 vals[id(i)] = tuple_element(vals[id(i.operands[0])], i.attrs["index"])
-            elif i.opcode in _VIEWS and not i.shape.is_tuple:
-                vals[id(i)] = vals[id(i.operands[0])]
+            elif (i.opcode in _VIEWS and not i.shape.is_tuple) or i.opcode is O.OPTIMIZATION_BARRIER:
+                vals[id(i)] = vals[id(i.operands[0])]  # opt-barrier only orders the optimizer's rewrites
             elif i.opcode is O.WHILE:
                 if pred_slot is None:
                     with b.goto_block(fn.entry_basic_block):

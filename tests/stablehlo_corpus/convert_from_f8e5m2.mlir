@@ -1,0 +1,26 @@
+module @jit__lambda attributes {mhlo.num_partitions = 1 : i32, mhlo.num_replicas = 1 : i32} {
+  func.func public @main(%arg0: tensor<16xf8E5M2>) -> (tensor<16xi1> {jax.result_info = "result[0]"}, tensor<16xi8> {jax.result_info = "result[1]"}, tensor<16xi16> {jax.result_info = "result[2]"}, tensor<16xi32> {jax.result_info = "result[3]"}, tensor<16xi64> {jax.result_info = "result[4]"}, tensor<16xui8> {jax.result_info = "result[5]"}, tensor<16xui16> {jax.result_info = "result[6]"}, tensor<16xui32> {jax.result_info = "result[7]"}, tensor<16xui64> {jax.result_info = "result[8]"}, tensor<16xf16> {jax.result_info = "result[9]"}, tensor<16xbf16> {jax.result_info = "result[10]"}, tensor<16xf32> {jax.result_info = "result[11]"}, tensor<16xf64> {jax.result_info = "result[12]"}, tensor<16xcomplex<f32>> {jax.result_info = "result[13]"}, tensor<16xcomplex<f64>> {jax.result_info = "result[14]"}, tensor<16xf8E4M3FN> {jax.result_info = "result[15]"}, tensor<16xf8E5M2> {jax.result_info = "result[16]"}, tensor<16xi4> {jax.result_info = "result[17]"}, tensor<16xui4> {jax.result_info = "result[18]"}) {
+    %cst = stablehlo.constant dense<0.000000e+00> : tensor<f8E5M2>
+    %0 = stablehlo.broadcast_in_dim %cst, dims = [] : (tensor<f8E5M2>) -> tensor<16xf8E5M2>
+    %1 = stablehlo.compare NE, %arg0, %0, FLOAT : (tensor<16xf8E5M2>, tensor<16xf8E5M2>) -> tensor<16xi1>
+    %2 = stablehlo.convert %1 : tensor<16xi1>
+    %3 = stablehlo.convert %arg0 : (tensor<16xf8E5M2>) -> tensor<16xi8>
+    %4 = stablehlo.convert %arg0 : (tensor<16xf8E5M2>) -> tensor<16xi16>
+    %5 = stablehlo.convert %arg0 : (tensor<16xf8E5M2>) -> tensor<16xi32>
+    %6 = stablehlo.convert %arg0 : (tensor<16xf8E5M2>) -> tensor<16xi64>
+    %7 = stablehlo.convert %arg0 : (tensor<16xf8E5M2>) -> tensor<16xui8>
+    %8 = stablehlo.convert %arg0 : (tensor<16xf8E5M2>) -> tensor<16xui16>
+    %9 = stablehlo.convert %arg0 : (tensor<16xf8E5M2>) -> tensor<16xui32>
+    %10 = stablehlo.convert %arg0 : (tensor<16xf8E5M2>) -> tensor<16xui64>
+    %11 = stablehlo.convert %arg0 : (tensor<16xf8E5M2>) -> tensor<16xf16>
+    %12 = stablehlo.convert %arg0 : (tensor<16xf8E5M2>) -> tensor<16xbf16>
+    %13 = stablehlo.convert %arg0 : (tensor<16xf8E5M2>) -> tensor<16xf32>
+    %14 = stablehlo.convert %arg0 : (tensor<16xf8E5M2>) -> tensor<16xf64>
+    %15 = stablehlo.convert %arg0 : (tensor<16xf8E5M2>) -> tensor<16xcomplex<f32>>
+    %16 = stablehlo.convert %arg0 : (tensor<16xf8E5M2>) -> tensor<16xcomplex<f64>>
+    %17 = stablehlo.convert %arg0 : (tensor<16xf8E5M2>) -> tensor<16xf8E4M3FN>
+    %18 = stablehlo.convert %arg0 : (tensor<16xf8E5M2>) -> tensor<16xi4>
+    %19 = stablehlo.convert %arg0 : (tensor<16xf8E5M2>) -> tensor<16xui4>
+    return %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %arg0, %18, %19 : tensor<16xi1>, tensor<16xi8>, tensor<16xi16>, tensor<16xi32>, tensor<16xi64>, tensor<16xui8>, tensor<16xui16>, tensor<16xui32>, tensor<16xui64>, tensor<16xf16>, tensor<16xbf16>, tensor<16xf32>, tensor<16xf64>, tensor<16xcomplex<f32>>, tensor<16xcomplex<f64>>, tensor<16xf8E4M3FN>, tensor<16xf8E5M2>, tensor<16xi4>, tensor<16xui4>
+  }
+}

@@ -1,0 +1,17 @@
+module @jit__lambda attributes {mhlo.num_partitions = 1 : i32, mhlo.num_replicas = 1 : i32} {
+  func.func public @main(%arg0: tensor<16xi1>) -> (tensor<16xi1> {jax.result_info = "result[0]"}, tensor<16xi8> {jax.result_info = "result[1]"}, tensor<16xi16> {jax.result_info = "result[2]"}, tensor<16xi32> {jax.result_info = "result[3]"}, tensor<16xi64> {jax.result_info = "result[4]"}, tensor<16xui8> {jax.result_info = "result[5]"}, tensor<16xui16> {jax.result_info = "result[6]"}, tensor<16xui32> {jax.result_info = "result[7]"}, tensor<16xui64> {jax.result_info = "result[8]"}, tensor<16xf16> {jax.result_info = "result[9]"}, tensor<16xbf16> {jax.result_info = "result[10]"}, tensor<16xf32> {jax.result_info = "result[11]"}, tensor<16xf64> {jax.result_info = "result[12]"}) {
+    %0 = stablehlo.convert %arg0 : (tensor<16xi1>) -> tensor<16xi8>
+    %1 = stablehlo.convert %arg0 : (tensor<16xi1>) -> tensor<16xi16>
+    %2 = stablehlo.convert %arg0 : (tensor<16xi1>) -> tensor<16xi32>
+    %3 = stablehlo.convert %arg0 : (tensor<16xi1>) -> tensor<16xi64>
+    %4 = stablehlo.convert %arg0 : (tensor<16xi1>) -> tensor<16xui8>
+    %5 = stablehlo.convert %arg0 : (tensor<16xi1>) -> tensor<16xui16>
+    %6 = stablehlo.convert %arg0 : (tensor<16xi1>) -> tensor<16xui32>
+    %7 = stablehlo.convert %arg0 : (tensor<16xi1>) -> tensor<16xui64>
+    %8 = stablehlo.convert %arg0 : (tensor<16xi1>) -> tensor<16xf16>
+    %9 = stablehlo.convert %arg0 : (tensor<16xi1>) -> tensor<16xbf16>
+    %10 = stablehlo.convert %arg0 : (tensor<16xi1>) -> tensor<16xf32>
+    %11 = stablehlo.convert %arg0 : (tensor<16xi1>) -> tensor<16xf64>
+    return %arg0, %0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11 : tensor<16xi1>, tensor<16xi8>, tensor<16xi16>, tensor<16xi32>, tensor<16xi64>, tensor<16xui8>, tensor<16xui16>, tensor<16xui32>, tensor<16xui64>, tensor<16xf16>, tensor<16xbf16>, tensor<16xf32>, tensor<16xf64>
+  }
+}

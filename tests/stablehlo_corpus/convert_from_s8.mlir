@@ -1,0 +1,20 @@
+module @jit__lambda attributes {mhlo.num_partitions = 1 : i32, mhlo.num_replicas = 1 : i32} {
+  func.func public @main(%arg0: tensor<16xi8>) -> (tensor<16xi1> {jax.result_info = "result[0]"}, tensor<16xi8> {jax.result_info = "result[1]"}, tensor<16xi16> {jax.result_info = "result[2]"}, tensor<16xi32> {jax.result_info = "result[3]"}, tensor<16xi64> {jax.result_info = "result[4]"}, tensor<16xui8> {jax.result_info = "result[5]"}, tensor<16xui16> {jax.result_info = "result[6]"}, tensor<16xui32> {jax.result_info = "result[7]"}, tensor<16xui64> {jax.result_info = "result[8]"}, tensor<16xf16> {jax.result_info = "result[9]"}, tensor<16xbf16> {jax.result_info = "result[10]"}, tensor<16xf32> {jax.result_info = "result[11]"}, tensor<16xf64> {jax.result_info = "result[12]"}) {
+    %c = stablehlo.constant dense<0> : tensor<i8>
+    %0 = stablehlo.broadcast_in_dim %c, dims = [] : (tensor<i8>) -> tensor<16xi8>
+    %1 = stablehlo.compare NE, %arg0, %0, SIGNED : (tensor<16xi8>, tensor<16xi8>) -> tensor<16xi1>
+    %2 = stablehlo.convert %1 : tensor<16xi1>
+    %3 = stablehlo.convert %arg0 : (tensor<16xi8>) -> tensor<16xi16>
+    %4 = stablehlo.convert %arg0 : (tensor<16xi8>) -> tensor<16xi32>
+    %5 = stablehlo.convert %arg0 : (tensor<16xi8>) -> tensor<16xi64>
+    %6 = stablehlo.convert %arg0 : (tensor<16xi8>) -> tensor<16xui8>
+    %7 = stablehlo.convert %arg0 : (tensor<16xi8>) -> tensor<16xui16>
+    %8 = stablehlo.convert %arg0 : (tensor<16xi8>) -> tensor<16xui32>
+    %9 = stablehlo.convert %arg0 : (tensor<16xi8>) -> tensor<16xui64>
+    %10 = stablehlo.convert %arg0 : (tensor<16xi8>) -> tensor<16xf16>
+    %11 = stablehlo.convert %arg0 : (tensor<16xi8>) -> tensor<16xbf16>
+    %12 = stablehlo.convert %arg0 : (tensor<16xi8>) -> tensor<16xf32>
+    %13 = stablehlo.convert %arg0 : (tensor<16xi8>) -> tensor<16xf64>
+    return %2, %arg0, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13 : tensor<16xi1>, tensor<16xi8>, tensor<16xi16>, tensor<16xi32>, tensor<16xi64>, tensor<16xui8>, tensor<16xui16>, tensor<16xui32>, tensor<16xui64>, tensor<16xf16>, tensor<16xbf16>, tensor<16xf32>, tensor<16xf64>
+  }
+}

@@ -1,0 +1,182 @@
+"""The StableHLO corpus (tests/stablehlo_corpus): programs as JAX emits them, each read by the
+StableHLO reader, run on the interpreter and compiled for the cpu target, against XLA:CPU's outputs.
+
+One test per case runs every stage, so a case reads and compiles once. What the project cannot
+run yet is listed in EXPECTED_FAILURES, by case (the reader refuses it) or by `case/stage`
+(`interpret` or `cpu`): such a stage must fail, and the test fails when it starts passing, so the
+table shrinks as the project grows."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from stablehlo_corpus import corpus
+
+import xla_magic as xm
+
+LAPACK = "JAX lowers it to LAPACK custom calls on CPU (lapack_*_ffi); not all of them are implemented"
+NO_COMPLEX_CPU = "the cpu backend has no c64/c128 element types"
+NO_NARROW_CPU = "the cpu backend has no float8/float4/int4 element types"
+NO_FFT_CPU = "the cpu backend has no fft"
+NO_WIDTH_CHANGING_BITCAST_CPU = ("the cpu backend has no bitcast-convert between element widths "
+                                 "(rng-bit-generator keeps a u64 state)")
+NO_SELECT_AND_SCATTER_CPU = "the cpu backend has no select-and-scatter (the gradient of max pooling)"
+NO_VARIADIC_REDUCE_WINDOW_CPU = "the cpu backend has no reduce-window with several operands (JAX's jvp of max pooling)"
+
+# Measured by running every case through XLA's own StableHLO -> HLO conversion and the project's
+# HLO path (stablehlo_corpus/check_via_hlo.py): what fails there is the interpreter's or the cpu
+# backend's; what fails only here is the StableHLO reader's.
+EXPECTED_FAILURES: dict[str, str] = {
+    "binary_add_c128/cpu": NO_COMPLEX_CPU,
+    "binary_add_c64/cpu": NO_COMPLEX_CPU,
+    "binary_complex_c128/cpu": NO_COMPLEX_CPU,
+    "binary_complex_c64/cpu": NO_COMPLEX_CPU,
+    "binary_div_c128/cpu": NO_COMPLEX_CPU,
+    "binary_div_c64/cpu": NO_COMPLEX_CPU,
+    "binary_mul_c128/cpu": NO_COMPLEX_CPU,
+    "binary_mul_c64/cpu": NO_COMPLEX_CPU,
+    "binary_pow_c128/cpu": NO_COMPLEX_CPU,
+    "binary_pow_c64/cpu": NO_COMPLEX_CPU,
+    "bitcast_f32_u8x4/cpu": NO_WIDTH_CHANGING_BITCAST_CPU,
+    "bitcast_f64_f32x2/cpu": NO_WIDTH_CHANGING_BITCAST_CPU,
+    "bitcast_u8x4_f32/cpu": NO_WIDTH_CHANGING_BITCAST_CPU,
+    "convert_bf16_to_complex/cpu": NO_COMPLEX_CPU,
+    "convert_bf16_to_narrow/cpu": NO_NARROW_CPU,
+    "convert_f16_to_complex/cpu": NO_COMPLEX_CPU,
+    "convert_f16_to_narrow/cpu": NO_NARROW_CPU,
+    "convert_f32_f4e2m1fn_f32/cpu": NO_NARROW_CPU,
+    "convert_f32_f8e3m4_f32/cpu": NO_NARROW_CPU,
+    "convert_f32_f8e4m3_f32/cpu": NO_NARROW_CPU,
+    "convert_f32_f8e4m3b11fnuz_f32/cpu": NO_NARROW_CPU,
+    "convert_f32_f8e4m3fnuz_f32/cpu": NO_NARROW_CPU,
+    "convert_f32_f8e5m2fnuz_f32/cpu": NO_NARROW_CPU,
+    "convert_f32_f8e8m0fnu_f32/cpu": NO_NARROW_CPU,
+    "convert_f32_to_complex/cpu": NO_COMPLEX_CPU,
+    "convert_f32_to_narrow/cpu": NO_NARROW_CPU,
+    "convert_f64_to_complex/cpu": NO_COMPLEX_CPU,
+    "convert_f64_to_narrow/cpu": NO_NARROW_CPU,
+    "convert_from_c128/cpu": NO_COMPLEX_CPU,
+    "convert_from_c64/cpu": NO_COMPLEX_CPU,
+    "convert_from_f8e4m3fn/cpu": NO_NARROW_CPU,
+    "convert_from_f8e5m2/cpu": NO_NARROW_CPU,
+    "convert_from_s4/cpu": NO_NARROW_CPU,
+    "convert_from_u4/cpu": NO_NARROW_CPU,
+    "convert_pred_to_complex/cpu": NO_COMPLEX_CPU,
+    "convert_pred_to_narrow/cpu": NO_NARROW_CPU,
+    "convert_s32_to_complex/cpu": NO_COMPLEX_CPU,
+    "convert_s32_to_narrow/cpu": NO_NARROW_CPU,
+    "convert_s8_to_complex/cpu": NO_COMPLEX_CPU,
+    "convert_s8_to_narrow/cpu": NO_NARROW_CPU,
+    "convert_u64_to_complex/cpu": NO_COMPLEX_CPU,
+    "convert_u64_to_narrow/cpu": NO_NARROW_CPU,
+    "dot_c64/cpu": NO_COMPLEX_CPU,
+    "fft2_c64/cpu": NO_FFT_CPU,
+    "fft_c128/cpu": NO_FFT_CPU,
+    "fft_c64/cpu": NO_FFT_CPU,
+    "fft_odd_length/cpu": NO_FFT_CPU,
+    "ifft_c64/cpu": NO_FFT_CPU,
+    "irfft_f32/cpu": NO_FFT_CPU,
+    "linalg_cholesky/cpu": LAPACK,
+    "linalg_eigh/interpret": LAPACK,
+    "linalg_eigh/cpu": LAPACK,
+    "linalg_inv_det/cpu": LAPACK,
+    "linalg_qr/interpret": LAPACK,
+    "linalg_qr/cpu": LAPACK,
+    "linalg_solve/cpu": LAPACK,
+    "linalg_triangular_solve/cpu": LAPACK,
+    "maxpool_jvp/cpu": NO_VARIADIC_REDUCE_WINDOW_CPU,
+    "model_conv_layer_grad/cpu": NO_SELECT_AND_SCATTER_CPU,
+    "reduce_complex_sum/cpu": NO_COMPLEX_CPU,
+    "reduce_window_variadic_argmax/cpu": NO_VARIADIC_REDUCE_WINDOW_CPU,
+    "rfft_f32/cpu": NO_FFT_CPU,
+    "rfftn_f64/cpu": NO_FFT_CPU,
+    "rng_bit_generator_default/cpu": NO_WIDTH_CHANGING_BITCAST_CPU,
+    "rng_bit_generator_philox/cpu": NO_WIDTH_CHANGING_BITCAST_CPU,
+    "rng_bit_generator_three_fry/cpu": NO_WIDTH_CHANGING_BITCAST_CPU,
+    "rng_bit_generator_u64/cpu": NO_WIDTH_CHANGING_BITCAST_CPU,
+    "transpose_c64/cpu": NO_COMPLEX_CPU,
+    "unary_abs_c128/cpu": NO_COMPLEX_CPU,
+    "unary_abs_c64/cpu": NO_COMPLEX_CPU,
+    "unary_conj_c64/cpu": NO_COMPLEX_CPU,
+    "unary_cos_c64/cpu": NO_COMPLEX_CPU,
+    "unary_exp_c128/cpu": NO_COMPLEX_CPU,
+    "unary_exp_c64/cpu": NO_COMPLEX_CPU,
+    "unary_expm1_c64/cpu": NO_COMPLEX_CPU,
+    "unary_imag_c64/cpu": NO_COMPLEX_CPU,
+    "unary_log1p_c128/cpu": NO_COMPLEX_CPU,
+    "unary_log1p_c64/cpu": NO_COMPLEX_CPU,
+    "unary_log_c128/cpu": NO_COMPLEX_CPU,
+    "unary_log_c64/cpu": NO_COMPLEX_CPU,
+    "unary_real_c128/cpu": NO_COMPLEX_CPU,
+    "unary_real_c64/cpu": NO_COMPLEX_CPU,
+    "unary_rsqrt_c64/cpu": NO_COMPLEX_CPU,
+    "unary_sign_c64/cpu": NO_COMPLEX_CPU,
+    "unary_sin_c128/cpu": NO_COMPLEX_CPU,
+    "unary_sin_c64/cpu": NO_COMPLEX_CPU,
+    "unary_sqrt_c128/cpu": NO_COMPLEX_CPU,
+    "unary_sqrt_c64/cpu": NO_COMPLEX_CPU,
+    "unary_tanh_c128/cpu": NO_COMPLEX_CPU,
+    "unary_tanh_c64/cpu": NO_COMPLEX_CPU,
+}
+
+
+def _stage(run: Any, expected: list[np.ndarray], family: str) -> str | None:
+    """None when the stage matches XLA:CPU; otherwise why not."""
+    try:
+        return corpus.compare(run(), expected, family)
+    except Exception as e:  # noqa: BLE001 - an error is this stage's failure, reported with the case
+        return f"{type(e).__name__}: {str(e).strip().splitlines()[0][:300] if str(e).strip() else ''}"
+
+
+@pytest.mark.parametrize("name", corpus.CASE_NAMES)
+def test_stablehlo_case(name: str) -> None:
+    from xla_magic.hlo.stablehlo import parse_stablehlo
+
+    text, args, outs, meta = corpus.load(name)
+    if name in EXPECTED_FAILURES:
+        with pytest.raises(Exception):  # noqa: B017 - any refusal; a case the reader now reads must leave the table
+            parse_stablehlo(text)
+        pytest.xfail(EXPECTED_FAILURES[name])
+    module = parse_stablehlo(text)
+    family = meta["family"]
+    failures = {
+        "interpret": _stage(lambda: xm.interpret(module, *args), outs, family),
+        "cpu": _stage(lambda: xm.compile(module, target="cpu")(*args), outs, family),
+    }
+    unexpected = [f"{s}: {why}" for s, why in failures.items() if why and f"{name}/{s}" not in EXPECTED_FAILURES]
+    now_pass = [s for s, why in failures.items() if not why and f"{name}/{s}" in EXPECTED_FAILURES]
+    assert not unexpected, f"{name}: " + "; ".join(unexpected)
+    assert not now_pass, f"{name}: {', '.join(now_pass)} now matches XLA: remove it from EXPECTED_FAILURES"
+    known = [EXPECTED_FAILURES[f"{name}/{s}"] for s, why in failures.items() if why]
+    if known:
+        pytest.xfail("; ".join(known))
+
+
+def test_expected_failures_name_real_cases() -> None:
+    stages = {"interpret", "cpu"}
+    for key in EXPECTED_FAILURES:
+        name, _, stage = key.partition("/")
+        assert name in corpus.CASES, f"{key}: no such case"
+        assert not stage or stage in stages, f"{key}: stage is one of {sorted(stages)}"
+
+
+def test_corpus_files_agree_with_manifest() -> None:
+    names = {p.name.split(".")[0] for p in corpus.HERE.iterdir() if p.suffix in (".mlir", ".npz")}
+    assert names == set(corpus.CASES)
+    assert not corpus.MANIFEST["refused"], "cases JAX refused to lower are left out of the table"
+
+
+def test_comparison_rule_catches_differences() -> None:
+    e = np.array([1.0, np.nan, -0.0, np.inf], np.float32)
+    assert corpus.mismatch(e.copy(), e, "exact") is None
+    assert corpus.mismatch(np.array([1.0, np.nan, 0.0, np.inf], np.float32), e, "exact")  # sign of zero
+    assert corpus.mismatch(np.array([1.0, 0.0, -0.0, np.inf], np.float32), e, "elementwise")  # NaN lost
+    assert corpus.mismatch(np.array([1.0 + 1e-7, np.nan, -0.0, np.inf], np.float32), e, "elementwise") is None
+    assert corpus.mismatch(np.array([1.001, np.nan, -0.0, np.inf], np.float32), e, "elementwise")
+    assert corpus.mismatch(e.astype(np.float64), e, "exact")  # dtype
+    assert corpus.mismatch(np.array([1, 2], np.int32), np.array([1, 3], np.int32), "model")
+    assert corpus.compare((e, e), [e], "exact")  # output count
+    f8 = corpus.dtype("float8_e4m3fn")
+    assert corpus.mismatch(e.astype(f8), e.astype(f8), "exact") is None
+    assert corpus.mismatch(np.abs(e).astype(f8), e.astype(f8), "exact")  # -0 in float8
