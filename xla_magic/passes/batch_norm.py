@@ -10,7 +10,11 @@ The formulas are XLA's, in the operand's own element type (f16/bf16 included) li
 - grad: grad_offset = Σdy, grad_scale = Σ(dy · (x − mean)) · rsqrt(var + ε),
   grad_x = (scale · rsqrt(var + ε) / N) · (N · dy − Σdy − (x − mean) · Σ(dy · (x − mean)) / (var + ε)).
 Sums run over every dimension but `feature_index`; N is the number of elements per feature; ε is
-the instruction's f32 epsilon converted to the element type."""
+the instruction's f32 epsilon converted to the element type.
+
+bf16 is computed in f32 and rounded once at the end: XLA:CPU's float normalization makes every
+bf16 op an f32 one between converts, and its simplify-fp-conversions then drops the round trips
+between them (the tests match XLA:CPU exactly so). f16 stays f16, as on XLA:CPU."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -21,9 +25,12 @@ import numpy as np
 
 from ..hlo.attrs import Raw
 from ..hlo.builder import ComputationBuilder, ModuleBuilder, Names
+from ..hlo.dtypes import dtype
 from ..hlo.ir import Computation, Instruction, Module, replace_uses, topological_sort
 from ..hlo.opcodes import Opcode as O
 from ..hlo.shape import Shape
+
+_COMPUTED_IN = {"bf16": dtype("f32")}  # element types whose arithmetic runs in a wider one (see above)
 
 
 @dataclass
@@ -146,9 +153,17 @@ def _replace(comp: Computation, instr: Instruction, names: Names, mb: ModuleBuil
     b = ComputationBuilder(names, comp.name)
     b.metadata = instr.metadata
     b.line, b.column = instr.line, instr.column
-    n = _Norm(b, mb, instr.operands[0], int(_number(instr, "feature_index", "0")),
+    given = instr.operands[0].shape.element_type
+    wide = _COMPUTED_IN.get(given.name)
+    operands = [b.convert(o, wide) for o in instr.operands] if wide is not None else list(instr.operands)
+    n = _Norm(b, mb, operands[0], int(_number(instr, "feature_index", "0")),
               float(_number(instr, "epsilon", "0.001")))
-    result = _EXPANSIONS[instr.opcode](n, *instr.operands[1:])
+    result = _EXPANSIONS[instr.opcode](n, *operands[1:])
+    if wide is not None:  # rounded once, at the results
+        if result.opcode is O.TUPLE:
+            result = b.tuple(*(b.convert(r, given) for r in result.operands))
+        else:
+            result = b.convert(result, given)
     pos = comp.instructions.index(instr)
     comp.instructions[pos:pos] = b.instructions
     replace_uses(comp, instr, result)
