@@ -28,7 +28,6 @@ from ..hlo.builder import ComputationBuilder, ModuleBuilder, Names
 from ..hlo.dtypes import dtype
 from ..hlo.ir import Computation, Instruction, Module, replace_uses, topological_sort
 from ..hlo.opcodes import Opcode as O
-from ..hlo.shape import Shape
 
 _COMPUTED_IN = {"bf16": dtype("f32")}  # element types whose arithmetic runs in a wider one (see above)
 
@@ -58,17 +57,9 @@ class _Norm:
         return self.scalar(float(np.float32(self.epsilon)))  # XLA keeps epsilon as an f32
 
     def count(self) -> Instruction:
-        """N, the elements per feature, in the element type (get-dimension-size for `<=` dims)."""
-        dyn = self.x.shape.dynamic or (False,) * len(self.dims)
-        static = prod(self.dims[d] for d in self.others if not dyn[d])
-        if not any(dyn[d] for d in self.others):
-            return self.scalar(static)
-        s32 = Shape.array("s32")
-        n = self.b.constant(static, s32.element_type)
-        for d in self.others:
-            if dyn[d]:
-                n = self.b.op(O.MULTIPLY, self.b.op(O.GET_DIMENSION_SIZE, self.x, dimensions=(d,)), n)
-        return self.b.convert(n, self.x.shape.element_type)
+        """N, the elements per feature, in the element type. XLA multiplies get-dimension-sizes
+        for `<=` bounded dims; arrays here always hold their bound, so the count is static."""
+        return self.scalar(prod(self.dims[d] for d in self.others))
 
     def full(self, v: Instruction) -> Instruction:
         """A per-feature vector (or a scalar) broadcast to the operand's shape."""
