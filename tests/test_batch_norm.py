@@ -14,7 +14,7 @@ from xla_magic.hlo.ir import Module, clone_module
 from xla_magic.hlo.verifier import verify_module
 from xla_magic.passes.batch_norm import expand_batch_norm
 from xla_magic.passes.fusion import PRESETS
-from xla_magic.passes.pipeline import default_pipeline, pass_names
+from xla_magic.passes.pipeline import default_pipeline, optimize, pass_names
 
 DATA = np.load(Path(__file__).parent / "batch_norm_data" / "xla_cpu.npz")
 CASES = list(range(sum(1 for f in DATA.files if f.startswith("text"))))
@@ -86,6 +86,22 @@ def test_cpu_matches_xla_cpu(k):
     exe = xm.compile(xm.parse_hlo(text), target="cpu", cache=False)
     assert not {i.opcode.value for c in exe.module.computations for i in c.instructions} & BATCH_NORMS
     _close(exe(*ins), outs, EXPANDED_TOLERANCE[t], f"{_name(k)} cpu")
+
+
+GPU_CASES = [k for k in CASES if "_r4_f2" in _name(k)]  # every type, the feature dimension inner
+
+
+@pytest.mark.parametrize("k", GPU_CASES, ids=_name)
+def test_gpu_program_matches_xla_cpu_on_the_host_simulation(k):
+    from xla_magic.backends.gpu import hostsim
+
+    ok, why = hostsim.available()
+    if not ok:
+        pytest.skip(why)
+    t, text, ins, outs = _case(k)
+    module, _ = optimize(xm.parse_hlo(text), target="gpu")
+    assert not {i.opcode.value for c in module.computations for i in c.instructions} & BATCH_NORMS
+    _close(hostsim.compile(module)(*ins), outs, EXPANDED_TOLERANCE[t], f"{_name(k)} gpu")
 
 
 def test_unoptimized_cpu_compile_expands_batch_norm():
