@@ -116,6 +116,7 @@ _EXPANSIONS: dict[O, Callable[..., Instruction]] = {
     O.BATCH_NORM_INFERENCE: _inference,  # (x, scale, offset, mean, var) -> y
     O.BATCH_NORM_GRAD: _grad,  # (x, scale, mean, var, dy) -> (dx, dscale, doffset)
 }
+EXPANDED = frozenset(_EXPANSIONS)
 
 
 def _number(instr: Instruction, key: str, default: str) -> str:
