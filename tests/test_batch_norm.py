@@ -3,6 +3,7 @@ into plain HLO (passes/batch_norm.py) and the cpu backend, each against XLA:CPU'
 (tests/batch_norm_data/generate.py) for f32/f64/f16/bf16, ranks 2-4, every feature_index."""
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import ml_dtypes
@@ -127,3 +128,44 @@ def test_nothing_to_expand_is_no_change():
     m = xm.parse_hlo("HloModule m\nENTRY e {\n  x = f32[4] parameter(0)\n  ROOT y = f32[4] add(x, x)\n}")
     before = m.to_text()
     assert not expand_batch_norm(m) and m.to_text() == before
+
+
+LOOP = """HloModule loop
+
+body {
+  s = (s32[], f32[4,3]) parameter(0)
+  i = s32[] get-tuple-element(s), index=0
+  x = f32[4,3] get-tuple-element(s), index=1
+  one = s32[] constant(1)
+  next = s32[] add(i, one)
+  scale = f32[3] constant({1, 2, 0.5})
+  offset = f32[3] constant({0, 1, -1})
+  t = (f32[4,3], f32[3], f32[3]) batch-norm-training(x, scale, offset), epsilon=0.01, feature_index=1
+  y = f32[4,3] get-tuple-element(t), index=0
+  ROOT r = (s32[], f32[4,3]) tuple(next, y)
+}
+
+cond {
+  s = (s32[], f32[4,3]) parameter(0)
+  i = s32[] get-tuple-element(s), index=0
+  n = s32[] constant(3)
+  ROOT lt = pred[] compare(i, n), direction=LT
+}
+
+ENTRY e {
+  x = f32[4,3] parameter(0)
+  zero = s32[] constant(0)
+  init = (s32[], f32[4,3]) tuple(zero, x)
+  w = (s32[], f32[4,3]) while(init), condition=cond, body=body
+  ROOT y = f32[4,3] get-tuple-element(w), index=1
+}
+"""
+
+
+def test_batch_norm_in_a_loop_body_is_expanded_there():
+    module = xm.parse_hlo(LOOP)
+    x = np.random.default_rng(3).standard_normal((4, 3)).astype(np.float32)
+    want = xm.interpret(module, x)
+    _close(xm.interpret(_expanded(module), x), [want], 1e-5, "expanded loop")
+    if importlib.util.find_spec("llvmlite") is not None:
+        _close(xm.compile(module, target="cpu", cache=False)(x), [want], 1e-5, "cpu loop")
