@@ -62,6 +62,8 @@ def body(lines: str, params: str = "x = f32[4,8] parameter(0)") -> str:
     # max(A, -inf) => A
     ("c = f32[] constant(-inf)\n  b = f32[4,8] broadcast(c), dimensions={}\n  ROOT r = f32[4,8] maximum(x, b)",
      ["parameter"]),
+    # get-dimension-size of a static dimension => its size
+    ("ROOT r = s32[] get-dimension-size(x), dimensions={1}", ["parameter", "constant"]),
 ])
 def test_simplifier_rules(expr, survivors):
     m = run(body(expr), simplify, dce)
@@ -178,6 +180,19 @@ ENTRY e {
     m = run(text, dce)
     assert entry_ops(m) == ["parameter", "negate"]
     assert [c.name for c in m.computations] == ["e"]
+
+
+def test_static_dimension_size_is_its_size_and_a_bounded_one_stays():
+    m = run(body("a = s32[] get-dimension-size(x), dimensions={1}\n  b = s32[] get-dimension-size(x), dimensions={0}\n"
+                 "  ROOT r = (s32[], s32[]) tuple(a, b)", "x = f32[<=4,8] parameter(0)"), simplify, dce)
+    a, b = m.entry.root.operands
+    assert a.opcode is O.CONSTANT and int(a.literal) == 8 and b.opcode is O.GET_DIMENSION_SIZE
+
+
+def test_dce_drops_a_dead_after_all_and_keeps_tokens_an_effect_reads():
+    m = run(body("t = token[] after-all()\n  u = token[] after-all(t)\n  o = token[] outfeed(x, u)\n"
+                 "  dead = token[] after-all(t)\n  ROOT r = f32[4,8] negate(x)"), dce)
+    assert entry_ops(m) == ["parameter", "after-all", "after-all", "outfeed", "negate"]
 
 
 def test_dce_keeps_unused_parameters():

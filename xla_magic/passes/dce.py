@@ -4,9 +4,10 @@ from __future__ import annotations
 from ..hlo.ir import Module
 from ..hlo.opcodes import Opcode
 
-# Ops kept even when unused: they have effects a program can observe.
+# Ops kept even when unused: they have effects a program can observe. after-all only joins tokens
+# (no effect of its own, as in XLA): a dead one goes, and no code generator sees it.
 _SIDE_EFFECTS = frozenset({Opcode.OUTFEED, Opcode.SEND, Opcode.SEND_DONE, Opcode.INFEED, Opcode.RECV,
-                           Opcode.RECV_DONE, Opcode.AFTER_ALL, Opcode.CUSTOM_CALL})
+                           Opcode.RECV_DONE, Opcode.CUSTOM_CALL})
 
 
 def dce(module: Module) -> bool:

@@ -53,6 +53,30 @@ def _simplification_group() -> PassGroup:
             ("cse", cse), ("dce", dce)]
 
 
+def expanders() -> list[tuple[str, Pass]]:
+    """The passes that rewrite ops no code generator emits into plain HLO, in pipeline order."""
+    from .batch_norm import expand_batch_norm
+    from .rng_bits import expand_rng_bit_generators
+
+    return [("rng-bit-generator-expander", expand_rng_bit_generators),  # the generators as plain HLO
+            ("batchnorm-expander", expand_batch_norm)]  # batch norms as reduces and elementwise ops
+
+
+def expand_only(module: Module) -> Module:
+    """`module` with only the expanders run (on a copy, when it has an op they expand): what a
+    code generator compiles when the optimizer is off."""
+    from ..hlo.opcodes import Opcode
+    from .batch_norm import EXPANDED
+
+    ops = EXPANDED | {Opcode.RNG_BIT_GENERATOR}
+    if not any(i.opcode in ops for c in module.computations for i in c.instructions):
+        return module
+    copy = clone_module(module)
+    for _, fn in expanders():
+        fn(copy)
+    return copy
+
+
 def default_pipeline(target: str = "cpu", on_plan: Callable[[FusionPlan], None] | None = None) -> Pipeline:
     """Target-independent passes first; a list entry is a group run to a capped fixed point.
     `on_plan` receives the fusion pass's plan (the backends and the report need it)."""
@@ -61,7 +85,6 @@ def default_pipeline(target: str = "cpu", on_plan: Callable[[FusionPlan], None] 
     from .fusion import PRESETS, fuse
     from .inline import defuse, inline_calls
     from .loops import while_loop_optimizations
-    from .rng_bits import expand_rng_bit_generators
 
     config = PRESETS.get(target, PRESETS["cpu"])
     from .layout import decompose_layout_bitcasts
@@ -76,7 +99,7 @@ def default_pipeline(target: str = "cpu", on_plan: Callable[[FusionPlan], None] 
         ("bitcast-decomposer", decompose_layout_bitcasts),
         ("defuser", defuse),  # fusions in the input (XLA's optimized dumps) are decided afresh
         ("call-inliner", inline_calls),
-        ("rng-bit-generator-expander", expand_rng_bit_generators),  # the generators as plain HLO
+        *expanders(),
         ("simplification", _simplification_group()),
         ("while-loop-optimizer", while_loop_optimizations),
         ("conditional-to-select", conditional_to_select),

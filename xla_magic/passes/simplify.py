@@ -325,6 +325,13 @@ def _mul_by_zero_int(i: Instruction, b: Builder) -> Instruction | None:
     return i.operands[1] if is_int(i) and is_zero(i.operands[1]) and i.operands[1].shape == i.shape else None
 
 
+def _static_dimension_size(i: Instruction, b: Builder) -> Instruction | None:
+    """get-dimension-size of a dimension that is not `<=` bounded => its size, as XLA's does."""
+    d = int(i.attrs["dimensions"][0])
+    dynamic = i.operands[0].shape.dynamic
+    return None if dynamic and dynamic[d] else b.constant(i.operands[0].shape.dims[d], i.shape)
+
+
 def _and_false(i: Instruction, b: Builder) -> Instruction | None:
     return i.operands[1] if is_false(i.operands[1]) and i.operands[1].shape == i.shape else None
 
@@ -386,6 +393,7 @@ RULES: list[tuple[O, Rule]] = [
     (O.SELECT, lambda i, b: i.operands[2] if is_false(A_(i)) else None),            # select(false, A, B) => B
     (O.SELECT, select_same_branches),                                               # select(p, A, A) => A
     (O.CONCATENATE, lambda i, b: A_(i) if len(i.operands) == 1 else None),          # concat(A) => A
+    (O.GET_DIMENSION_SIZE, _static_dimension_size),                                 # size(A, d) static => C
     (O.REVERSE, lambda i, b: A_(i) if all(A_(i).shape.dims[d] <= 1 for d in i.attrs["dimensions"]) else None),
     (O.GET_TUPLE_ELEMENT, gte_of_tuple),                                            # gte(tuple(A, B), 1) => B
     (O.TUPLE, tuple_of_gtes),                                                       # tuple(gte(T,0..n)) => T

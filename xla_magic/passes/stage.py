@@ -10,7 +10,7 @@ from ..hlo.ir import Module
 from .buffers import BufferAssignment, assign_buffers, interpreter_live_bytes
 from .cost import Cost, analyze
 from .fusion import FusionPlan
-from .pipeline import PassRecord, optimize_with_plan
+from .pipeline import PassRecord, expand_only, optimize_with_plan
 
 
 @dataclass(frozen=True)
@@ -27,12 +27,15 @@ class Lowered:
 
 def lower(original: Module, target: str, preset: str | None = None, optimize: bool = True,
           **options: Any) -> Lowered:
-    """Runs the pipeline tuned for `preset` (default: `target`'s own) unless `optimize` is false,
+    """Runs the pipeline tuned for `preset` (default: `target`'s own) unless `optimize` is false
+    (then only the expanders, for a code generator: the interpreter runs the module as given),
     then assigns buffers and measures the cost of the result."""
     module, plan = original, None
     records: list[PassRecord] = []
     if optimize:
         module, records, plan = optimize_with_plan(original, target=preset or target, **options)
+    elif target != "interpreter":
+        module = expand_only(original)
     live = interpreter_live_bytes(original)
     buffers = assign_buffers(module)
     buffers.interpreter_live_bytes = live
