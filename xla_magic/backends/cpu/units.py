@@ -1,0 +1,101 @@
+"""The pieces a cpu program is compiled in: each kernel, and each math function, an LLVM module of
+its own, named by a content key, so that LLVM never compiles the same piece twice.
+
+A unit's key hashes its IR text, the optimization level, the target (triple, CPU, features) and
+the compiler's version: equal keys mean equal machine code. The kernel's exported function is
+named after the key (`xmk_<key>`), so a program's glue module (`codegen`, split) calls kernels by
+names that do not depend on the HLO instruction names, and identical kernels of two modules (or
+of an edited cell) are one unit. Math functions are units under their own names (`xm.exp.f32`,
+`xm.exp.v16f32`), defined once per target and linked by symbol; a kernel only declares them."""
+from __future__ import annotations
+
+import functools
+import hashlib
+from dataclasses import dataclass
+
+from llvmlite import ir
+
+from ...hlo.ir import Computation
+from ..kernel_kinds import KernelKind, classify
+
+__all__ = ["Unit", "kernel_unit", "math_unit", "content_key", "OPT_BY_KIND", "GLUE_OPT"]
+
+_PLACEHOLDER = "xm.kernel"  # the kernel's name while its key is computed
+
+# LLVM's pipeline per kernel kind. Elementwise loops get -O2: the same vectorized loop as -O3 in
+# less time (measured per workload in benchmarks/compile_time.py); dots, convolutions, sorts and
+# reductions keep -O3, whose extra unrolling and interleaving their inner loops use.
+OPT_BY_KIND: dict[KernelKind, int] = {kind: 3 for kind in KernelKind} | {
+    KernelKind.LOOP: 2,
+    KernelKind.IN_PLACE_UPDATE: 2,
+    KernelKind.SCATTER: 2,
+}
+GLUE_OPT = 0  # the entry and control flow: calls, copies and branches; LLVM costs ms even at -O1
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One separately compiled LLVM module and what it exports and imports."""
+
+    symbol: str  # the external function it defines
+    text: str  # LLVM IR, `symbol` in place
+    opt: int
+    key: str  # content key (see `content_key`)
+    needs: tuple[tuple[str, ir.Type], ...] = ()  # math functions it calls: (name, type)
+
+
+def _compiler_version() -> str:
+    import llvmlite
+    import llvmlite.binding as llvm
+
+    return f"llvmlite {llvmlite.__version__}, LLVM {'.'.join(map(str, llvm.llvm_version_info))}"
+
+
+@functools.cache
+def _salt(target_key: str) -> bytes:
+    return f"{target_key}|{_compiler_version()}|".encode()
+
+
+def content_key(text: str, opt: int, target_key: str) -> str:
+    """The key of machine code compiled from `text` at `opt` for the target `target_key`."""
+    return hashlib.sha256(_salt(target_key) + f"O{opt}|".encode() + text.encode()).hexdigest()
+
+
+def _hide_all_but(module: ir.Module, keep: ir.Function) -> None:
+    """Everything a unit defines besides its export becomes internal: units loaded into one
+    engine must not define the same global symbol twice."""
+    for g in module.globals.values():
+        defined = not g.is_declaration if isinstance(g, ir.Function) else getattr(g, "initializer", None) is not None
+        if g is not keep and defined and g.linkage in ("", "external"):
+            g.linkage = "internal"
+
+
+def kernel_unit(comp: Computation, target_key: str) -> tuple[Unit, ir.FunctionType]:
+    """The unit computing `comp` as a kernel, and its function's type (what the glue declares)."""
+    from .kernels import define_kernel
+    from .mathlib import declarations_only
+    from .variants import with_vector_declarations
+
+    module = ir.Module(name="xla_magic.kernel")
+    with declarations_only():
+        fn = define_kernel(module, _PLACEHOLDER, comp)
+    fn.linkage = ""
+    fn.attributes.discard("noinline")
+    _hide_all_but(module, fn)
+    text, needs = with_vector_declarations(module)
+    opt = OPT_BY_KIND[classify(comp)]
+    key = content_key(text, opt, target_key)
+    symbol = f"xmk_{key[:32]}"
+    return Unit(symbol, text.replace(f'@"{_PLACEHOLDER}', f'@"{symbol}'), opt, key, tuple(needs)), fn.function_type
+
+
+@functools.cache
+def math_unit(name: str, ty: ir.Type, target_key: str) -> Unit:
+    """`xm.<name>.<type>` defined on its own, at -O3 (built once per process and target)."""
+    from .mathlib import define_math_unit
+
+    module = ir.Module(name="xla_magic.math")
+    fn = define_math_unit(module, name, ty)
+    _hide_all_but(module, fn)
+    text = str(module)
+    return Unit(fn.name, text, 3, content_key(text, 3, target_key))
