@@ -191,15 +191,16 @@ class _Codegen:
         return nest(i.shape, out)
 
     def _unit_call(self, b, arena, i: Instruction, comp: Computation, vals, dest) -> object:
-        """A call of the kernel's unit, declared here; equal kernels are one unit and one symbol."""
+        """A call of the kernel's unit, declared here; equal kernels are one unit, one symbol and
+        one kernel function in the report (named after the first instruction computed by it)."""
         assert self.target_key is not None
         unit, fty = kernel_unit(comp, self.target_key)
         kfn = self.m.globals.get(unit.symbol)
         if kfn is None:
             kfn = ir.Function(self.m, fty, unit.symbol)
-        name = self._fresh(f"k.{i.name}")
-        self.kernels[name] = i.name
-        self.units[name] = unit
+            name = self._fresh(f"k.{i.name}")
+            self.kernels[name] = i.name
+            self.units[name] = unit
         ins = [leaf for o in i.operands for leaf in leaves(vals[id(o)])]
         out = self._dests(b, arena, i, dest)
         b.call(kfn, ins + out)
