@@ -61,6 +61,8 @@ class _LRU:
 
 
 _MEMORY = _LRU(DEFAULT_MAX_BYTES)
+# Math function objects: compiled once per process and target, kept (a few dozen at most).
+_MATH: dict[str, bytes] = {}
 
 
 def set_limit(max_bytes: int) -> None:
@@ -68,19 +70,29 @@ def set_limit(max_bytes: int) -> None:
     _MEMORY.max_bytes = max_bytes
 
 
-def clear() -> None:
+def clear(math: bool = False) -> None:
+    """Forgets the kernel objects held in memory (and with `math`, the math functions' too)."""
     _MEMORY.clear()
+    if math:
+        _MATH.clear()
 
 
 def info() -> dict[str, int]:
-    return _MEMORY.info()
+    return {**_MEMORY.info(), "math": len(_MATH)}
+
+
+def _remember(u: Unit, obj: bytes) -> None:
+    if u.math:
+        _MATH[u.key] = obj
+    else:
+        _MEMORY.put(u.key, obj)
 
 
 def cached(key: str) -> bytes | None:
     """The object under `key` from memory or disk, or None: nothing is compiled."""
     from . import disk_cache
 
-    obj = _MEMORY.get(key)
+    obj = _MATH.get(key) or _MEMORY.get(key)
     if obj is None:
         obj = disk_cache.load_object(key)
         if obj is not None:
@@ -123,13 +135,13 @@ def fetch(units: Sequence[Unit], target: HostTarget) -> Fetched:
     for u in units:
         if u.key in out.objects or u.key in todo:
             continue
-        obj = _MEMORY.get(u.key)
+        obj = _MATH.get(u.key) if u.math else _MEMORY.get(u.key)
         if obj is not None:
             out.objects[u.key], out.source[u.key] = obj, "memory"
             continue
         obj = disk_cache.load_object(u.key)
         if obj is not None:
-            _MEMORY.put(u.key, obj)
+            _remember(u, obj)
             out.objects[u.key], out.source[u.key] = obj, "disk"
             continue
         todo[u.key] = u
@@ -150,7 +162,7 @@ def fetch(units: Sequence[Unit], target: HostTarget) -> Fetched:
         objects = [one(k) for k in range(len(work))]
     wall = time.perf_counter() - t1
     for u, obj in zip(work, objects):
-        _MEMORY.put(u.key, obj)
+        _remember(u, obj)
         disk_cache.store_object(u.key, obj)
         out.objects[u.key], out.source[u.key] = obj, "llvm"
     # Each step's share of the wall time the compiles took (they overlap when run in parallel).

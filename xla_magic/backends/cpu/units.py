@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections import OrderedDict
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 from llvmlite import ir
@@ -42,6 +44,7 @@ class Unit:
     opt: int
     key: str  # content key (see `content_key`)
     needs: tuple[tuple[str, ir.Type], ...] = ()  # math functions it calls: (name, type)
+    math: bool = False  # a math function (compiled once per process, never evicted)
 
 
 def _compiler_version() -> str:
@@ -70,8 +73,61 @@ def _hide_all_but(module: ir.Module, keep: ir.Function) -> None:
             g.linkage = "internal"
 
 
+def fingerprint(comp: Computation) -> Hashable | None:
+    """What the kernel generated for `comp` depends on, without instruction names: each
+    instruction's opcode, shape, operands (by position), attributes and literal, called
+    computations by their own fingerprints. None where an attribute has no exact text."""
+    pos: dict[int, int] = {}
+    out: list[Hashable] = []
+    for k, i in enumerate(comp.instructions):
+        pos[id(i)] = k
+        attrs: list[Hashable] = []
+        for name, v in i.attrs.items():
+            if isinstance(v, Computation) or (isinstance(v, (tuple, list)) and v and isinstance(v[0], Computation)):
+                fps = tuple(fingerprint(c) for c in (v if isinstance(v, (tuple, list)) else [v]))
+                if None in fps:
+                    return None
+                attrs.append((name, fps))
+            else:
+                text = repr(v)
+                if "..." in text or " at 0x" in text:  # elided or an object's identity: no exact text
+                    return None
+                attrs.append((name, text))
+        lit = None if i.literal is None else (str(i.literal.dtype), i.literal.shape, i.literal.tobytes())
+        out.append((i.opcode.value, str(i.shape), tuple(pos[id(o)] for o in i.operands), tuple(attrs), lit,
+                    i.parameter_number))
+    return (tuple(out), pos[id(comp.root)])
+
+
+# Kernel units by fingerprint and everything else code generation reads (target, threads, f16
+# conversions, BLAS): an unchanged kernel of an edited module is not even generated again.
+_MEMO: OrderedDict[Hashable, tuple[Unit, ir.FunctionType]] = OrderedDict()
+MEMO_ENTRIES = 4096
+
+
 def kernel_unit(comp: Computation, target_key: str) -> tuple[Unit, ir.FunctionType]:
     """The unit computing `comp` as a kernel, and its function's type (what the glue declares)."""
+    from .halfconv import inlined
+    from .kernels import threads
+    from .library.blas import find_blas
+
+    fp = fingerprint(comp)
+    blas = find_blas()
+    memo_key = None if fp is None else (fp, target_key, threads(), inlined(), blas.path if blas else None)
+    if memo_key is not None:
+        hit = _MEMO.get(memo_key)
+        if hit is not None:
+            _MEMO.move_to_end(memo_key)
+            return hit
+    made = _generate(comp, target_key)
+    if memo_key is not None:
+        _MEMO[memo_key] = made
+        if len(_MEMO) > MEMO_ENTRIES:
+            _MEMO.popitem(last=False)
+    return made
+
+
+def _generate(comp: Computation, target_key: str) -> tuple[Unit, ir.FunctionType]:
     from .kernels import define_kernel
     from .mathlib import declarations_only
     from .variants import with_vector_declarations
@@ -98,4 +154,4 @@ def math_unit(name: str, ty: ir.Type, target_key: str) -> Unit:
     fn = define_math_unit(module, name, ty)
     _hide_all_but(module, fn)
     text = str(module)
-    return Unit(fn.name, text, 3, content_key(text, 3, target_key))
+    return Unit(fn.name, text, 3, content_key(text, 3, target_key), math=True)
