@@ -24,14 +24,12 @@ __all__ = ["Unit", "kernel_unit", "math_unit", "content_key", "OPT_BY_KIND", "GL
 
 _PLACEHOLDER = "xm.kernel"  # the kernel's name while its key is computed
 
-# LLVM's pipeline per kernel kind. Elementwise loops get -O2: the same vectorized loop as -O3 in
-# less time (measured per workload in benchmarks/compile_time.py); dots, convolutions, sorts and
-# reductions keep -O3, whose extra unrolling and interleaving their inner loops use.
-OPT_BY_KIND: dict[KernelKind, int] = {kind: 3 for kind in KernelKind} | {
-    KernelKind.LOOP: 2,
-    KernelKind.IN_PLACE_UPDATE: 2,
-    KernelKind.SCATTER: 2,
-}
+# LLVM's pipeline per kernel kind, as measured (benchmarks/compile_time.py; per call, CPU time):
+# -O2 runs the same vectorizer as -O3 and gave loops, gathers, reductions and dots the same speed
+# (W1-W6, graphsage) at a half to a fifth of the compile time (-O3's extra unrolling and
+# unswitching of reductions cost up to 200 ms a kernel); convolutions ran 9% slower at -O2
+# (ssd_mobilenet), so they keep -O3. -O1 does not vectorize: 70x slower elementwise loops.
+OPT_BY_KIND: dict[KernelKind, int] = {kind: 2 for kind in KernelKind} | {KernelKind.CONVOLUTION: 3}
 GLUE_OPT = 0  # the entry and control flow: calls, copies and branches; LLVM costs ms even at -O1
 
 
