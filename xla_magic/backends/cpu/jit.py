@@ -377,33 +377,52 @@ def compile_object(text: str, opt: int, target: HostTarget, name: str = "unit",
                    timings: dict[str, float] | None = None) -> bytes:
     """LLVM IR text -> relocatable object code for `target` at `opt` (parse, optimize, codegen).
     Safe to call from several threads at once: each call has its own LLVM context, pass pipeline
-    and target machine, and llvmlite's calls into LLVM release the GIL."""
+    and target machine, and the two long steps run outside llvmlite's lock (see `_unlocked`)."""
     t0 = time.perf_counter()
     context = llvm.create_context()
     mod = _parse(text, name, context)
     mod.triple, mod.data_layout = target.triple, target.data_layout
     t1 = time.perf_counter()
     tm = _object_tm(target, opt, threading.get_ident())
-    _optimize_with(mod, tm, opt)
+    pto = llvm.create_pipeline_tuning_options(speed_level=opt)
+    pto.loop_vectorization = pto.slp_vectorization = pto.loop_interleaving = pto.loop_unrolling = opt >= 2
+    pb = llvm.create_pass_builder(tm, pto)
+    mpm = pb.getModulePassManager()
+    try:
+        _unlocked("LLVMPY_RunNewModulePassManager")(mpm, mod, pb)
+    finally:
+        _dispose_pass_manager(mpm)
     t2 = time.perf_counter()
-    obj = bytes(tm.emit_object(mod))
+    with llvm.ffi.OutputString() as err:
+        buf = _unlocked("LLVMPY_TargetMachineEmitToMemory")(tm, mod, 1, err)
+        if not buf:
+            raise JitError(f"LLVM could not compile {name!r}: {err}")
+    try:
+        obj = ctypes.string_at(llvm.ffi.lib.LLVMPY_GetBufferStart(buf), llvm.ffi.lib.LLVMPY_GetBufferSize(buf))
+    finally:
+        llvm.ffi.lib.LLVMPY_DisposeMemoryBuffer(buf)
     t3 = time.perf_counter()
-    COMPILE_COUNT["unit"] += 1
+    with _COUNT_LOCK:
+        COMPILE_COUNT["unit"] += 1
     if timings is not None:
         for k, v in (("parse", t1 - t0), ("optimize", t2 - t1), ("codegen", t3 - t2)):
             timings[k] = timings.get(k, 0.0) + v
     return obj
 
 
-def _optimize_with(mod: llvm.ModuleRef, tm: llvm.TargetMachine, opt: int) -> None:
-    pto = llvm.create_pipeline_tuning_options(speed_level=opt)
-    pto.loop_vectorization = pto.slp_vectorization = pto.loop_interleaving = pto.loop_unrolling = opt >= 2
-    pb = llvm.create_pass_builder(tm, pto)
-    mpm = pb.getModulePassManager()
-    try:
-        mpm.run(mod, pb)
-    finally:
-        _dispose_pass_manager(mpm)
+_COUNT_LOCK = threading.Lock()
+
+
+@functools.cache
+def _unlocked(name: str) -> Callable[..., object]:
+    """llvmlite's C function `name` without the lock llvmlite takes around every call into LLVM
+    (which would run compiles on several threads one after another). LLVM itself supports
+    concurrent work on modules of separate contexts with separate target machines, which is all
+    `compile_object` does outside the lock; ctypes releases the GIL for the call. Where llvmlite
+    keeps its functions differently, the locked call is used."""
+    wrapper = getattr(llvm.ffi.lib, name)
+    raw: Callable[..., object] | None = getattr(wrapper, "_cfn", None)
+    return raw if raw is not None else wrapper
 
 
 def optimized_text(text: str, opt: int, target: HostTarget) -> str:
