@@ -32,7 +32,8 @@ import workloads as W  # noqa: E402
 import xla_magic as xm  # noqa: E402
 from xla_magic.backends.cpu import objects  # noqa: E402
 
-MODELS = HERE.parent.parent / "shared" / "models"
+# XLA's models, in the shared folder beside the checkout (the nearest one up the tree).
+MODELS = next((p / "shared" / "models" for p in HERE.parents if (p / "shared" / "models").is_dir()), HERE)
 _ELIDED = re.compile(r"^(\s*(?:ROOT\s+)?%?[\w.\-]+\s*=\s*)(\S+?)(\{[\d,]*\})?\s+constant\(\{\.\.\.\}\)", re.M)
 
 

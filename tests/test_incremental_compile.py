@@ -163,3 +163,24 @@ def test_the_disk_and_memory_caches_stay_bounded(tmp_path, monkeypatch):
             assert objects.info()["bytes"] <= limit_memory
     finally:
         objects.set_limit(objects.DEFAULT_MAX_BYTES)
+
+
+@pytest.mark.parametrize("reducer, fn", [("add", np.sum), ("maximum", np.max), ("minimum", np.min)])
+def test_kernels_differing_only_in_a_called_computation_are_told_apart(no_disk, reducer, fn):
+    text = f"""HloModule red
+
+r {{
+  a = f32[] parameter(0)
+  b = f32[] parameter(1)
+  ROOT c = f32[] {reducer}(a, b)
+}}
+
+ENTRY e {{
+  x = f32[16,64] parameter(0)
+  z = f32[] constant(0)
+  ROOT s = f32[16] reduce(x, z), dimensions={{1}}, to_apply=r
+}}
+"""
+    x = np.random.default_rng(1).uniform(-1, 1, (16, 64)).astype(np.float32)
+    want = fn(np.concatenate([x, np.zeros((16, 1), np.float32)], axis=1), axis=1)
+    np.testing.assert_allclose(xm.compile(text, target="cpu", cache=False)(x), want, rtol=1e-5, atol=1e-6)

@@ -13,6 +13,12 @@ optionally with extra features: `x86-64-v4,+avx512fp16`): portable code, or code
 machine whose IR can be inspected here (run it only where the host has those features).
 llvmlite >= 0.45 (LLVM 20+) has no `llvm.initialize()` and no legacy PassManagerBuilder.
 
+A program of the cpu backend is compiled in pieces instead (see `units`): `compile_object` turns
+one unit's IR into a relocatable object (on any thread: its own LLVM context and target machine,
+the long steps outside llvmlite's global lock), and `link` maps the objects with the program's
+glue module into one MCJIT engine, a `LinkedModule`, whose texts are made when first read.
+`COMPILE_COUNT` counts what LLVM compiled, for the caches' tests.
+
 Each `JitModule` owns its MCJIT engine: the machine code lives exactly as long as the
 `JitModule` does, so whoever calls an address must keep a reference to it
 (`callpath.make_caller(jm.address(name), ..., keepalive=jm)` does; the call path builds on this
@@ -358,10 +364,19 @@ def compile_ir(source: str | ir.Module, entries: Iterable[str] | None = None, *,
 COMPILE_COUNT: collections.Counter[str] = collections.Counter()
 
 
-@functools.cache
-def _object_tm(target: HostTarget, opt: int, thread: int) -> llvm.TargetMachine:
-    """A target machine emitting objects an engine of `target` can load; one per thread."""
-    return target.target_machine(opt)
+_PER_THREAD = threading.local()
+
+
+def _object_tm(target: HostTarget, opt: int) -> llvm.TargetMachine:
+    """A target machine emitting objects an engine of `target` can load; one per thread (LLVM's
+    target machines are not for concurrent use), freed with the thread."""
+    tms: dict[tuple[HostTarget, int], llvm.TargetMachine] | None = getattr(_PER_THREAD, "tms", None)
+    if tms is None:
+        tms = _PER_THREAD.tms = {}
+    tm = tms.get((target, opt))
+    if tm is None:
+        tm = tms[(target, opt)] = target.target_machine(opt)
+    return tm
 
 
 def _parse(text: str, name: str, context: llvm.ContextRef | None = None) -> llvm.ModuleRef:
@@ -383,7 +398,7 @@ def compile_object(text: str, opt: int, target: HostTarget, name: str = "unit",
     mod = _parse(text, name, context)
     mod.triple, mod.data_layout = target.triple, target.data_layout
     t1 = time.perf_counter()
-    tm = _object_tm(target, opt, threading.get_ident())
+    tm = _object_tm(target, opt)
     pto = llvm.create_pipeline_tuning_options(speed_level=opt)
     pto.loop_vectorization = pto.slp_vectorization = pto.loop_interleaving = pto.loop_unrolling = opt >= 2
     pb = llvm.create_pass_builder(tm, pto)

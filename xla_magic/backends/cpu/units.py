@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import threading
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
@@ -97,31 +98,40 @@ def fingerprint(comp: Computation) -> Hashable | None:
     return (tuple(out), pos[id(comp.root)])
 
 
-# Kernel units by fingerprint and everything else code generation reads (target, threads, f16
-# conversions, BLAS): an unchanged kernel of an edited module is not even generated again.
-_MEMO: OrderedDict[Hashable, tuple[Unit, ir.FunctionType]] = OrderedDict()
+# Kernel units by the hash of their fingerprint and of everything else code generation reads
+# (target, threads, f16 conversions, BLAS): an unchanged kernel of an edited module is not even
+# generated again. Bounded in entries and in bytes of IR text, least recently used first.
+_MEMO: OrderedDict[bytes, tuple[Unit, ir.FunctionType]] = OrderedDict()
+_MEMO_BYTES = 0
 MEMO_ENTRIES = 4096
+MEMO_MAX_BYTES = 32 << 20
+_MEMO_LOCK = threading.Lock()
 
 
 def kernel_unit(comp: Computation, target_key: str) -> tuple[Unit, ir.FunctionType]:
     """The unit computing `comp` as a kernel, and its function's type (what the glue declares)."""
+    global _MEMO_BYTES
     from .halfconv import inlined
     from .kernels import threads
     from .library.blas import find_blas
 
     fp = fingerprint(comp)
     blas = find_blas()
-    memo_key = None if fp is None else (fp, target_key, threads(), inlined(), blas.path if blas else None)
+    memo_key = None if fp is None else hashlib.sha256(
+        repr((fp, target_key, threads(), inlined(), blas.path if blas else None)).encode()).digest()
     if memo_key is not None:
-        hit = _MEMO.get(memo_key)
-        if hit is not None:
-            _MEMO.move_to_end(memo_key)
-            return hit
+        with _MEMO_LOCK:
+            hit = _MEMO.get(memo_key)
+            if hit is not None:
+                _MEMO.move_to_end(memo_key)
+                return hit
     made = _generate(comp, target_key)
     if memo_key is not None:
-        _MEMO[memo_key] = made
-        if len(_MEMO) > MEMO_ENTRIES:
-            _MEMO.popitem(last=False)
+        with _MEMO_LOCK:
+            _MEMO[memo_key] = made
+            _MEMO_BYTES += len(made[0].text)
+            while len(_MEMO) > 1 and (len(_MEMO) > MEMO_ENTRIES or _MEMO_BYTES > MEMO_MAX_BYTES):
+                _MEMO_BYTES -= len(_MEMO.popitem(last=False)[1][0].text)
     return made
 
 
