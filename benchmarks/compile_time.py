@@ -9,6 +9,8 @@ Columns (medians of N compiles, the disk cache off, `cache=False` so the executa
   cached       the same module again: every unit object from memory (passes, IR, link only)
   edit         one instruction changed (a constant: a new value each time) after compiling the
                original: only the changed kernels are compiled
+  one module   the program as one LLVM module at -O3, as the cpu target compiled it before units
+               (and as ahead-of-time builds still do): parse, passes, IR, LLVM
   XLA          XLA:CPU compiling the same HLO (jax.jit's backend; a fresh compile each time)
 The split of the warm compile (passes, ir, cache, optimize, codegen, link) follows in ms."""
 from __future__ import annotations
@@ -93,6 +95,20 @@ def _median(fn: Callable[[], object], before: Callable[[], object], n: int) -> f
     return statistics.median(times)
 
 
+def one_module(text: str) -> None:
+    """The whole program as one LLVM module, optimized at -O3 and compiled by MCJIT."""
+    from xla_magic.backends import registry
+    from xla_magic.backends.cpu import _prepare
+    from xla_magic.backends.cpu.codegen import generate
+    from xla_magic.backends.cpu.jit import compile_ir
+    from xla_magic.backends.cpu.variants import with_vector_variants
+    from xla_magic.passes.stage import lower
+
+    prep = _prepare(lower(xm.parse_hlo(text), "cpu", registry.get("cpu").preset, True))
+    program = generate(prep.module, prep.buffers)
+    compile_ir(with_vector_variants(program.llvm_module), [program.entry])
+
+
 def xla_compile_time(text: str, n: int) -> float | None:
     try:
         import jax
@@ -129,9 +145,10 @@ def bench(name: str, text: str, n: int) -> None:
         edit_t = _median(lambda: _compile(edited[-1]), lambda: edited.append(EDITS[name](text, next(k))), n)
     objects.clear()
     phases = _compile(text).report.compile_phases
+    before = _median(lambda: one_module(text), lambda: None, n)
     xla = xla_compile_time(text, n)
     ratio = f"{warm / xla:.2f}" if xla else "-"
-    print(f"{name:<14}{ms(cold):>9}{ms(warm):>9}{ms(cached):>9}{ms(edit_t):>9}{ms(xla):>9}{ratio:>8}   "
+    print(f"{name:<14}{ms(cold):>9}{ms(warm):>9}{ms(cached):>9}{ms(edit_t):>9}{ms(before):>11}{ms(xla):>9}{ratio:>9}   "
           + " ".join(f"{k} {v * 1e3:.1f}" for k, v in phases.items()), flush=True)
 
 
@@ -148,7 +165,8 @@ def main() -> None:
     if ns.only:
         keep = set(ns.only.split(","))
         cases = [c for c in cases if c[0] in keep]
-    print(f"{'ms':<14}{'cold':>9}{'warm':>9}{'cached':>9}{'edit':>9}{'XLA':>9}{'warm/XLA':>8}   warm split (ms)")
+    print(f"{'ms':<14}{'cold':>9}{'warm':>9}{'cached':>9}{'edit':>9}{'one module':>11}{'XLA':>9}{'warm/XLA':>9}"
+          "   warm split (ms)")
     for name, text in cases:
         bench(name, text, ns.repeats)
 
