@@ -184,3 +184,26 @@ ENTRY e {{
     x = np.random.default_rng(1).uniform(-1, 1, (16, 64)).astype(np.float32)
     want = fn(np.concatenate([x, np.zeros((16, 1), np.float32)], axis=1), axis=1)
     np.testing.assert_allclose(xm.compile(text, target="cpu", cache=False)(x), want, rtol=1e-5, atol=1e-6)
+
+
+def _compile_in_child(scale: float, out) -> None:
+    objects.clear(math=True)  # every unit compiled again: several at once
+    exe, _ = _compile(_text(scale))
+    out.put(float(np.max(np.abs(exe(*_args()) - _want(scale)))))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
+def test_a_forked_process_compiles_on_threads_of_its_own(no_disk):
+    import multiprocessing
+
+    objects.clear()
+    _compile(_text(30.5))  # the parent's compile threads exist now
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    child = ctx.Process(target=_compile_in_child, args=(31.5, out))
+    child.start()
+    child.join(timeout=60)
+    if child.is_alive():
+        child.kill()
+        pytest.fail("the forked process hung compiling")
+    assert child.exitcode == 0 and out.get(timeout=5) < 1e-4

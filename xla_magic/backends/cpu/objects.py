@@ -109,13 +109,15 @@ class Fetched:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-_POOL: list[ThreadPoolExecutor] = []
+_POOL: dict[int, ThreadPoolExecutor] = {}  # by process id: a forked child has none of its parent's threads
 
 
 def _pool() -> ThreadPoolExecutor:
-    if not _POOL:
-        _POOL.append(ThreadPoolExecutor(max_workers=_MAX_THREADS, thread_name_prefix="xla_magic-llvm"))
-    return _POOL[0]
+    pid = os.getpid()
+    if pid not in _POOL:
+        _POOL.clear()
+        _POOL[pid] = ThreadPoolExecutor(max_workers=_MAX_THREADS, thread_name_prefix="xla_magic-llvm")
+    return _POOL[pid]
 
 
 def _cores() -> int:
