@@ -15,6 +15,7 @@ import numpy as np
 
 import xla_magic as xm
 from xla_magic import api
+from xla_magic.backends.cpu import objects
 
 TEXT = "HloModule c\n\nENTRY e {\n  x = f32[256] parameter(0)\n  ROOT r = f32[256] tanh(x)\n}\n"
 
@@ -185,26 +186,35 @@ def _module(k: int) -> str:
 def test_disk_cache_stays_within_its_bound_least_recently_used_first(tmp_path, monkeypatch):
     monkeypatch.setenv("XLA_MAGIC_CACHE_DIR", str(tmp_path))
     x = np.zeros(256, np.float32)
-    files: dict[int, pathlib.Path] = {}
+    files: dict[int, set[pathlib.Path]] = {}  # a module's entry and its kernels' objects
 
     def compile_new(k: int) -> None:
-        seen = set(tmp_path.rglob("*.xmc"))
+        seen = set(tmp_path.rglob("*.xm?"))
         _compile_and_check(_module(k), x, x + k)
-        (files[k],) = set(tmp_path.rglob("*.xmc")) - seen
+        files[k] = set(tmp_path.rglob("*.xm?")) - seen
+
+    def entry_of(k: int) -> pathlib.Path:
+        (f,) = (p for p in files[k] if p.suffix == ".xmc")
+        return f
+
+    def cache_bytes() -> int:
+        return sum(p.stat().st_size for p in tmp_path.rglob("*.xm?"))
 
     compile_new(1)
-    limit = int(max(p.stat().st_size for p in files.values()) * 3.5)
+    limit = int(cache_bytes() * 3.5)
     monkeypatch.setenv("XLA_MAGIC_CACHE_MAX_BYTES", str(limit))
     for k in (2, 3):
         compile_new(k)
     now = time.time()
     for age, k in ((300, 1), (200, 2), (100, 3)):  # file times say when each was last used: 1 first
-        os.utime(files[k], (now - age, now - age))
+        for f in files[k]:
+            os.utime(f, (now - age, now - age))
+    objects.clear()
     assert _compile_and_check(_module(1), x, x + 1).loaded_from_disk  # a hit: 1 is now the most recent
     for k in (4, 5):
         compile_new(k)
-        assert sum(p.stat().st_size for p in tmp_path.rglob("*.xmc")) <= limit
-    assert {k for k, p in files.items() if p.exists()} == {1, 4, 5}  # 2 and 3 went first
+        assert cache_bytes() <= limit
+    assert {k for k in files if entry_of(k).exists()} == {1, 4, 5}  # 2 and 3 went first
 
 
 def test_stale_temporary_files_are_removed(tmp_path, monkeypatch):
@@ -233,7 +243,7 @@ def test_cache_info_and_clear_from_python_and_the_cli(tmp_path, monkeypatch, cap
     info = api.cache_info()
     disk = info["disk:cpu"]
     assert (disk["location"], disk["entries"], disk["max_bytes"]) == (str(tmp_path), 2, 64 << 20)
-    assert disk["bytes"] == sum(p.stat().st_size for p in tmp_path.rglob("*.xmc"))
+    assert disk["bytes"] == sum(p.stat().st_size for p in tmp_path.rglob("*.xm?"))  # entries and kernel objects
     assert info["memory"]["entries"] == 1 and info["memory"]["bytes"] > 0
     assert cli.main(["cache", "info"]) == 0
     out = capsys.readouterr().out

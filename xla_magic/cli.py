@@ -138,7 +138,10 @@ def cmd_compile(ns) -> int:
             raise CliError(f"--emit {ns.emit}: the {ns.target} target has no {ns.emit} to show (it has hlo, plan"
                            + "".join(f", {e}" for e, k in _EMIT.items() if k in r.artifacts) + ")")
         sys.stdout.write(r.artifacts[key])
-    print(f"\n; compiled for {ns.target} in {r.compile_seconds * 1e3:.1f} ms", file=sys.stderr)
+    split = ", ".join(f"{k} {v * 1e3:.1f} ms" for k, v in r.compile_phases.items())
+    cached = f"; {len(r.cached_kernels)} kernels from the cache" if r.cached_kernels else ""
+    print(f"\n; compiled for {ns.target} in {r.compile_seconds * 1e3:.1f} ms{f' ({split})' if split else ''}{cached}",
+          file=sys.stderr)
     if exe.unavailable:  # gpu code shown, but nothing here can run it
         print(f"; {ns.target} cannot run here: {exe.unavailable}", file=sys.stderr)
     return 0

@@ -53,6 +53,10 @@ class Report:
     # llvm_ir, llvm_ir_opt, asm, cuda, ptx, sass: produced on first read (backends.artifacts.Artifacts)
     artifacts: Mapping[str, str] = field(default_factory=dict)
     compile_seconds: float = 0.0
+    # Seconds per step of the compile (cpu: passes, ir, cache, optimize, codegen, link) and the
+    # kernels whose machine code came from a cache instead of the compiler.
+    compile_phases: dict[str, float] = field(default_factory=dict)
+    cached_kernels: list[str] = field(default_factory=list)
     timings: Timings | None = None  # filled by xla_magic.benchmark
     source_format: str = "hlo"  # what the program came as: "hlo", "stablehlo" or "module"
     source_text: str | None = None  # the StableHLO text as given (the HLO read from it is hlo_before)

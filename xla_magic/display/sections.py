@@ -98,6 +98,15 @@ def memory_numbers(report: Report) -> tuple[int, int]:
     return b.interpreter_peak_bytes, max(b.live_bytes, default=0)
 
 
+def compile_split(report: Report) -> str:
+    """' (passes 1.2 ms, ir 0.4 ms, ...; 3 kernels from the cache)': where the compile time went."""
+    parts = ", ".join(f"{k} {seconds(v)}" for k, v in report.compile_phases.items())
+    if report.cached_kernels:
+        n = len(report.cached_kernels)
+        parts += f"{'; ' if parts else ''}{n} kernel{'s' if n != 1 else ''} from the cache"
+    return f" ({parts})" if parts else ""
+
+
 def summary_facts(report: Report) -> list[tuple[str, str]]:
     """(label, text) pairs: the numbers a person wants first."""
     plan = report.fusion_plan
@@ -116,7 +125,7 @@ def summary_facts(report: Report) -> list[tuple[str, str]]:
         facts.append(("optimizer", f"{len(report.passes)} passes in {seconds(opt_s)}; changed by {names}"))
     else:
         facts.append(("optimizer", "not run"))
-    facts.append(("compile", f"{seconds(report.compile_seconds)} for target {report.target}"))
+    facts.append(("compile", f"{seconds(report.compile_seconds)} for target {report.target}" + compile_split(report)))
     if report.cost is not None:
         c = report.cost
         facts.append(("work", f"{count(c.flops)} flops, {count(c.transcendentals)} transcendentals, "

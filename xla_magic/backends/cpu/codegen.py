@@ -1,6 +1,7 @@
 """Module -> one LLVM module: a function per control-flow computation, a function per kernel, and
 one entry point `void xm_entry(ptr in0, .., ptr out0, ..)`, so a call from Python is one
-foreign call.
+foreign call. Split (`generate(..., target_key=...)`), each kernel is a unit of its own
+(`units.kernel_unit`) and the module holds only the glue, which calls kernels by their symbols.
 
 Every computation function is `void f(ptr arena, ptr in_leaf.., ptr out_leaf..)`: the entry,
 while bodies and conditions, conditional branches. Inside it, instructions run in order; views
@@ -23,6 +24,7 @@ from . import irtypes as T
 from .elemental import _global_constant
 from .irtypes import I8, I64, PTR, VOID, Unsupported, i64
 from .kernels import define_kernel, memcpy
+from .units import Unit, kernel_unit
 
 STACK_ARENA_LIMIT = 256 * 1024  # bytes; bigger arenas come from malloc
 _VIEWS = (O.BITCAST, O.RESHAPE)
@@ -35,6 +37,7 @@ class Program:
     n_inputs: int
     n_outputs: int
     kernels: dict[str, str] = field(default_factory=dict)  # kernel function -> HLO instruction
+    units: dict[str, Unit] = field(default_factory=dict)  # split: kernel function -> its unit
 
 
 def _n_leaves(shape) -> int:
@@ -50,8 +53,9 @@ def _library_key(i: Instruction) -> tuple | None:
 
 
 class _Codegen:
-    def __init__(self, module: Module, buffers: BufferAssignment):
-        self.hlo, self.buffers = module, buffers
+    def __init__(self, module: Module, buffers: BufferAssignment, target_key: str | None = None):
+        self.hlo, self.buffers, self.target_key = module, buffers, target_key
+        self.units: dict[str, Unit] = {}
         self.m = ir.Module(name=f"xla_magic.{module.name}")
         self.functions: dict[int, ir.Function] = {}
         self.kernels: dict[str, str] = {}
@@ -170,15 +174,33 @@ class _Codegen:
     def _kernel(self, b, arena, i: Instruction, vals, dest) -> object:
         # Library calls of the same shapes and dimension numbers share one function: LLVM spends
         # most of a module's compile time on their loops (an LSTM step has two identical dots).
+        comp = i.attrs["calls"] if i.opcode is O.FUSION else as_computation(i)
+        if self.target_key is not None:
+            return self._unit_call(b, arena, i, comp, vals, dest)
         key = _library_key(i)
         kfn = self._shared.get(key) if key is not None else None
         if kfn is None:
-            comp = i.attrs["calls"] if i.opcode is O.FUSION else as_computation(i)
             name = self._fresh(f"k.{i.name}")
             kfn = define_kernel(self.m, name, comp)
             self.kernels[name] = i.name
             if key is not None:
                 self._shared[key] = kfn
+        ins = [leaf for o in i.operands for leaf in leaves(vals[id(o)])]
+        out = self._dests(b, arena, i, dest)
+        b.call(kfn, ins + out)
+        return nest(i.shape, out)
+
+    def _unit_call(self, b, arena, i: Instruction, comp: Computation, vals, dest) -> object:
+        """A call of the kernel's unit, declared here; equal kernels are one unit, one symbol and
+        one kernel function in the report (named after the first instruction computed by it)."""
+        assert self.target_key is not None
+        unit, fty = kernel_unit(comp, self.target_key)
+        kfn = self.m.globals.get(unit.symbol)
+        if kfn is None:
+            kfn = ir.Function(self.m, fty, unit.symbol)
+            name = self._fresh(f"k.{i.name}")
+            self.kernels[name] = i.name
+            self.units[name] = unit
         ins = [leaf for o in i.operands for leaf in leaves(vals[id(o)])]
         out = self._dests(b, arena, i, dest)
         b.call(kfn, ins + out)
@@ -273,11 +295,13 @@ class _Codegen:
         if heap:
             b.call(T.intrinsic(self.m, "free", VOID, [PTR]), [arena])
         b.ret_void()
-        return Program(self.m, "xm_entry", n_in, n_out, self.kernels)
+        return Program(self.m, "xm_entry", n_in, n_out, self.kernels, self.units)
 
 
-def generate(module: Module, buffers: BufferAssignment) -> Program:
-    return _Codegen(module, buffers).build()
+def generate(module: Module, buffers: BufferAssignment, target_key: str | None = None) -> Program:
+    """The program as one LLVM module; with `target_key` (the target units are keyed for), the
+    glue module and a unit per kernel."""
+    return _Codegen(module, buffers, target_key).build()
 
 
 __all__ = ["generate", "Program"]

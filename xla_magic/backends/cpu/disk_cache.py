@@ -3,8 +3,10 @@
 One file per compiled module under the user's cache directory (`$XLA_MAGIC_CACHE_DIR`, else
 `$XDG_CACHE_HOME/xla_magic`, else `~/.cache/xla_magic`; set the variable to `off` to disable):
 a fixed magic, the length of a JSON header, the header (plain data: the key, the LLVM IR texts,
-the entry point, the hash of the HLO the code was made from, the object code's size and SHA-256)
-and the raw ELF object. Nothing is unpickled or evaluated: every field is checked for its type
+the entry point, the hash of the HLO the code was made from, the keys of the units it links, the
+object code's size and SHA-256) and the raw ELF object of its glue. Each unit (a kernel or math
+function, see `units`) is a file of its own in the same form (`store_object`, suffix .xmo), shared
+by every module that links it. Nothing is unpickled or evaluated: every field is checked for its type
 and size, the object's length, hash and ELF header are checked, and a file that fails any check
 is removed and recompiled.
 
@@ -30,12 +32,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-FORMAT = 2
-MAGIC = b"XLAMAGIC-CACHE\x00\x02"
+FORMAT = 3
+MAGIC = b"XLAMAGIC-CACHE\x00\x03"
 DEFAULT_MAX_BYTES = 1 << 30
 STALE_TMP_SECONDS = 600
 _MAX_HEADER = 256 << 20  # no sane entry has a bigger header; a bigger length is a forgery
 _SUFFIX = ".xmc"
+_OBJECT_SUFFIX = ".xmo"
 # The directory's size as this process last counted it plus what it wrote since: the directory is
 # scanned only when that passes the bound (or on the first store), not on every store.
 _SIZE: dict[Path, int] = {}
@@ -48,16 +51,34 @@ _FIELDS: dict[str, Callable[[Any], bool]] = {
     "n_in": lambda v: type(v) is int and 0 <= v < 1 << 16,
     "n_out": lambda v: type(v) is int and 0 < v < 1 << 16,
     "kernels": lambda v: _str_map(v),
-    "llvm_ir": lambda v: isinstance(v, str),
-    "llvm_ir_opt": lambda v: isinstance(v, str),
-    "llvm_ir_by_function": lambda v: _str_map(v),
-    "llvm_ir_opt_by_function": lambda v: _str_map(v),
+    "glue_opt": lambda v: type(v) is int and 0 <= v <= 3,
+    "pieces": lambda v: isinstance(v, list) and all(_piece(p) for p in v),
+    "units": lambda v: isinstance(v, list) and all(_is_key(k) for k in v),
     "hlo_sha256": lambda v: isinstance(v, str) and len(v) == 64,
     "compile_seconds": lambda v: type(v) in (int, float) and 0 <= v < 1e6,
     "pass_seconds": lambda v: isinstance(v, list) and all(type(x) in (int, float) for x in v),
     "object_size": lambda v: type(v) is int and 64 <= v < 1 << 31,
     "object_sha256": lambda v: isinstance(v, str) and len(v) == 64,
 }
+
+
+# A unit's object file: its key and the object's size and hash.
+_OBJECT_FIELDS: dict[str, Callable[[Any], bool]] = {
+    "format": lambda v: v == FORMAT,
+    "key": lambda v: _is_key(v),
+    "object_size": lambda v: type(v) is int and 64 <= v < 1 << 31,
+    "object_sha256": lambda v: _is_key(v),
+}
+
+
+def _is_key(v: Any) -> bool:
+    return isinstance(v, str) and len(v) == 64 and all(c in "0123456789abcdef" for c in v)
+
+
+def _piece(v: Any) -> bool:
+    """[name, LLVM IR, opt level]: a piece of a linked program as the notebook shows it."""
+    return (isinstance(v, list) and len(v) == 3 and isinstance(v[0], str) and isinstance(v[1], str)
+            and type(v[2]) is int and 0 <= v[2] <= 3)
 
 
 def _str_map(v: Any) -> bool:
@@ -117,8 +138,8 @@ def _usable_dir(create: bool) -> Path | None:
         return None
 
 
-def _path(d: Path, key: str) -> Path:
-    return d / key[:2] / f"{key}{_SUFFIX}"
+def _path(d: Path, key: str, suffix: str = _SUFFIX) -> Path:
+    return d / key[:2] / f"{key}{suffix}"
 
 
 def encode(header: dict[str, Any], object_code: bytes) -> bytes:
@@ -128,8 +149,9 @@ def encode(header: dict[str, Any], object_code: bytes) -> bytes:
     return MAGIC + struct.pack("<Q", len(text)) + text + object_code
 
 
-def decode(raw: bytes, key: str) -> Entry:
+def decode(raw: bytes, key: str, fields: dict[str, Callable[[Any], bool]] | None = None) -> Entry:
     """The entry in `raw`, every field checked; ValueError on the first thing that is not as written."""
+    fields = _FIELDS if fields is None else fields
     if not raw.startswith(MAGIC):
         raise ValueError("not a cache entry")
     at = len(MAGIC) + 8
@@ -139,9 +161,9 @@ def decode(raw: bytes, key: str) -> Entry:
     if n > min(_MAX_HEADER, len(raw) - at):
         raise ValueError("header length out of range")
     header = json.loads(raw[at:at + n].decode("utf-8"))  # plain data only
-    if not isinstance(header, dict) or set(header) != set(_FIELDS):
+    if not isinstance(header, dict) or set(header) != set(fields):
         raise ValueError("wrong fields")
-    bad = [k for k, check in _FIELDS.items() if not check(header[k])]
+    bad = [k for k, check in fields.items() if not check(header[k])]
     if bad:
         raise ValueError(f"bad fields: {bad}")
     if header["key"] != key:
@@ -165,13 +187,13 @@ def check_elf(code: bytes) -> None:
         raise ValueError("object code is not a relocatable object")
 
 
-def store(key: str, header: dict[str, Any], object_code: bytes) -> None:
+def store(key: str, header: dict[str, Any], object_code: bytes, suffix: str = _SUFFIX) -> None:
     """Writes atomically (a temporary file renamed into place), then keeps the directory within
     its bound; errors only cost the cache."""
     d = _usable_dir(create=True)
     if d is None:
         return
-    path = _path(d, key)
+    path = _path(d, key, suffix)
     try:
         body = encode({**header, "key": key}, object_code)
         path.parent.mkdir(mode=0o700, exist_ok=True)
@@ -193,13 +215,24 @@ def store(key: str, header: dict[str, Any], object_code: bytes) -> None:
         return
 
 
-def load(key: str) -> Entry | None:
+def store_object(key: str, object_code: bytes) -> None:
+    """Stores a unit's object code under its content key."""
+    store(key, {}, object_code, _OBJECT_SUFFIX)
+
+
+def load_object(key: str) -> bytes | None:
+    """The unit object stored under `key`, checked (else None, and a bad file removed)."""
+    entry = load(key, _OBJECT_SUFFIX)
+    return None if entry is None else entry.object_code
+
+
+def load(key: str, suffix: str = _SUFFIX) -> Entry | None:
     """The entry stored under `key`, checked, its file touched (it is now the most recently used);
     None if absent. An entry that fails a check is removed."""
     d = _usable_dir(create=False)
     if d is None:
         return None
-    path = _path(d, key)
+    path = _path(d, key, suffix)
     try:
         if trusted(path.parent) is not None:
             return None
@@ -207,7 +240,7 @@ def load(key: str) -> Entry | None:
     except OSError:
         return None
     try:
-        entry = decode(raw, key)
+        entry = decode(raw, key, _OBJECT_FIELDS if suffix == _OBJECT_SUFFIX else _FIELDS)
     except (ValueError, UnicodeDecodeError, RecursionError, struct.error):
         _remove(path)
         return None
@@ -240,7 +273,7 @@ def _files(d: Path) -> tuple[list[tuple[float, int, Path]], list[tuple[float, Pa
             st = p.stat()
         except OSError:
             continue
-        if p.suffix == _SUFFIX:
+        if p.suffix in (_SUFFIX, _OBJECT_SUFFIX):
             entries.append((st.st_mtime, st.st_size, p))
         elif p.suffix == ".tmp":
             tmps.append((st.st_mtime, p))
@@ -265,7 +298,8 @@ def evict(d: Path, limit: int, keep: Path | None = None) -> int:
 
 
 def info() -> dict[str, Any]:
-    """Location, entries, bytes and limit of the cache (and why it is not used, if it is not)."""
+    """Location, entries (compiled modules), bytes (theirs and their units' objects) and limit of
+    the cache (and why it is not used, if it is not)."""
     d = cache_dir()
     out: dict[str, Any] = {"location": str(d) if d is not None else "off", "entries": 0, "bytes": 0,
                            "max_bytes": max_bytes(), "refused": None}
@@ -273,7 +307,8 @@ def info() -> dict[str, Any]:
         return out
     out["refused"] = trusted(d)
     entries, _ = _files(d)
-    out["entries"], out["bytes"] = len(entries), sum(size for _, size, _ in entries)
+    out["entries"] = sum(1 for _, _, p in entries if p.suffix == _SUFFIX)
+    out["bytes"] = sum(size for _, size, _ in entries)
     return out
 
 

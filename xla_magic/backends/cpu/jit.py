@@ -13,6 +13,12 @@ optionally with extra features: `x86-64-v4,+avx512fp16`): portable code, or code
 machine whose IR can be inspected here (run it only where the host has those features).
 llvmlite >= 0.45 (LLVM 20+) has no `llvm.initialize()` and no legacy PassManagerBuilder.
 
+A program of the cpu backend is compiled in pieces instead (see `units`): `compile_object` turns
+one unit's IR into a relocatable object (on any thread: its own LLVM context and target machine,
+the long steps outside llvmlite's global lock), and `link` maps the objects with the program's
+glue module into one MCJIT engine, a `LinkedModule`, whose texts are made when first read.
+`COMPILE_COUNT` counts what LLVM compiled, for the caches' tests.
+
 Each `JitModule` owns its MCJIT engine: the machine code lives exactly as long as the
 `JitModule` does, so whoever calls an address must keep a reference to it
 (`callpath.make_caller(jm.address(name), ..., keepalive=jm)` does; the call path builds on this
@@ -21,6 +27,7 @@ costs a second code generation that a program run from a notebook cell rarely ne
 """
 from __future__ import annotations
 
+import collections
 import ctypes
 import ctypes.util
 import functools
@@ -36,6 +43,7 @@ import llvmlite.binding as llvm
 from llvmlite import ir
 
 __all__ = ["JitError", "JitModule", "HostTarget", "host", "target_for", "compile_ir", "split_asm", "CPU_ENV",
+           "LinkedModule", "LinkedText", "link", "compile_object", "COMPILE_COUNT",
            "CPU_MODELS"]
 
 
@@ -347,3 +355,223 @@ def compile_ir(source: str | ir.Module, entries: Iterable[str] | None = None, *,
     jm = JitModule(name, text, text_opt, engine, addresses, timings, ir_funcs, ir_opt_funcs, opt, target)
     jm.object_code = object_code if object_code is not None else (produced[0] if produced else None)
     return jm
+
+
+# --- separately compiled units, linked into one engine ------------------------------------------
+
+# How often LLVM compiled something, by what: "unit" (a kernel or math function to an object)
+# and "glue" (a program's entry and control flow). The caches are judged by these counts.
+COMPILE_COUNT: collections.Counter[str] = collections.Counter()
+
+
+_PER_THREAD = threading.local()
+
+
+def _object_tm(target: HostTarget, opt: int) -> llvm.TargetMachine:
+    """A target machine emitting objects an engine of `target` can load; one per thread (LLVM's
+    target machines are not for concurrent use), freed with the thread."""
+    tms: dict[tuple[HostTarget, int], llvm.TargetMachine] | None = getattr(_PER_THREAD, "tms", None)
+    if tms is None:
+        tms = _PER_THREAD.tms = {}
+    tm = tms.get((target, opt))
+    if tm is None:
+        tm = tms[(target, opt)] = target.target_machine(opt)
+    return tm
+
+
+def _parse(text: str, name: str, context: llvm.ContextRef | None = None) -> llvm.ModuleRef:
+    try:
+        mod = llvm.parse_assembly(text, context)
+        mod.verify()
+    except RuntimeError as e:
+        raise JitError(f"LLVM rejected module {name!r}: {e}") from None
+    return mod
+
+
+def compile_object(text: str, opt: int, target: HostTarget, name: str = "unit",
+                   timings: dict[str, float] | None = None) -> bytes:
+    """LLVM IR text -> relocatable object code for `target` at `opt` (parse, optimize, codegen).
+    Safe to call from several threads at once: each call has its own LLVM context, pass pipeline
+    and target machine, and the two long steps run outside llvmlite's lock (see `_unlocked`)."""
+    t0 = time.perf_counter()
+    context = llvm.create_context()
+    mod = _parse(text, name, context)
+    mod.triple, mod.data_layout = target.triple, target.data_layout
+    t1 = time.perf_counter()
+    tm = _object_tm(target, opt)
+    pto = llvm.create_pipeline_tuning_options(speed_level=opt)
+    pto.loop_vectorization = pto.slp_vectorization = pto.loop_interleaving = pto.loop_unrolling = opt >= 2
+    pb = llvm.create_pass_builder(tm, pto)
+    mpm = pb.getModulePassManager()
+    try:
+        _unlocked("LLVMPY_RunNewModulePassManager")(mpm, mod, pb)
+    finally:
+        _dispose_pass_manager(mpm)
+    t2 = time.perf_counter()
+    with llvm.ffi.OutputString() as err:
+        buf = _unlocked("LLVMPY_TargetMachineEmitToMemory")(tm, mod, 1, err)
+        if not buf:
+            raise JitError(f"LLVM could not compile {name!r}: {err}")
+    try:
+        obj = ctypes.string_at(llvm.ffi.lib.LLVMPY_GetBufferStart(buf), llvm.ffi.lib.LLVMPY_GetBufferSize(buf))
+    finally:
+        llvm.ffi.lib.LLVMPY_DisposeMemoryBuffer(buf)
+    t3 = time.perf_counter()
+    with _COUNT_LOCK:
+        COMPILE_COUNT["unit"] += 1
+    if timings is not None:
+        for k, v in (("parse", t1 - t0), ("optimize", t2 - t1), ("codegen", t3 - t2)):
+            timings[k] = timings.get(k, 0.0) + v
+    return obj
+
+
+_COUNT_LOCK = threading.Lock()
+
+
+@functools.cache
+def _unlocked(name: str) -> Callable[..., object]:
+    """llvmlite's C function `name` without the lock llvmlite takes around every call into LLVM
+    (which would run compiles on several threads one after another). LLVM itself supports
+    concurrent work on modules of separate contexts with separate target machines, which is all
+    `compile_object` does outside the lock; ctypes releases the GIL for the call. Where llvmlite
+    keeps its functions differently, the locked call is used."""
+    wrapper = getattr(llvm.ffi.lib, name)
+    raw: Callable[..., object] | None = getattr(wrapper, "_cfn", None)
+    return raw if raw is not None else wrapper
+
+
+def optimized_text(text: str, opt: int, target: HostTarget) -> str:
+    """What the optimizer makes of `text` (for reading: the texts a notebook shows)."""
+    with _LOCK:
+        mod = _parse(text, "unit")
+        mod.triple, mod.data_layout = target.triple, target.data_layout
+        if opt:
+            _optimize(mod, target, opt)
+        return str(mod)
+
+
+def assembly(text: str, opt: int, target: HostTarget) -> str:
+    """The assembly `compile_object` makes of `text` (a second code generation)."""
+    with _LOCK:
+        mod = _parse(text, "unit")
+        mod.triple, mod.data_layout = target.triple, target.data_layout
+        if opt:
+            _optimize(mod, target, opt)
+        return _optimizer_tm(target, opt).emit_assembly(mod)
+
+
+@dataclass(frozen=True)
+class LinkedText:
+    """A piece of a linked program as the notebook reads it: IR, and how it was compiled."""
+
+    name: str
+    text: str
+    opt: int
+
+
+class LinkedModule:
+    """A program compiled in pieces: the glue module (entry and control flow) and unit objects,
+    linked by symbol in one MCJIT engine that owns the machine code (kept as long as this is).
+    The texts are made on first read, per piece, from the IR each piece was compiled from."""
+
+    def __init__(self, name: str, engine: llvm.ExecutionEngine, addresses: dict[str, int],
+                 pieces: dict[str, LinkedText], target: HostTarget, timings: dict[str, float],
+                 glue_object: bytes | None, objects_nbytes: int):
+        self.name = name
+        self.addresses = addresses
+        self.pieces = pieces  # readable name -> piece; the glue is first
+        self.target = target
+        self.timings = timings
+        self.object_code = glue_object  # the glue's machine code (the units are cached on their own)
+        self._engine = engine
+        weakref.finalize(self, _release_engine, engine)
+        self._objects_nbytes = objects_nbytes
+        self._opt_texts: dict[str, str] = {}
+        self._asm: dict[str, str] = {}
+        self._keep: list[object] = []
+
+    @property
+    def entry_names(self) -> list[str]:
+        return list(self.addresses)
+
+    def address(self, name: str) -> int:
+        try:
+            return self.addresses[name]
+        except KeyError:
+            raise KeyError(f"{name!r} is not an entry of {self.name} (entries: {self.entry_names})") from None
+
+    @property
+    def nbytes(self) -> int:
+        return (len(self.object_code or b"") + self._objects_nbytes + sum(len(p.text) for p in self.pieces.values())
+                + sum(map(len, self._opt_texts.values())) + sum(map(len, self._asm.values())))
+
+    def piece_ir(self, name: str) -> str:
+        return self.pieces[name].text
+
+    def piece_ir_opt(self, name: str) -> str:
+        if name not in self._opt_texts:
+            p = self.pieces[name]
+            self._opt_texts[name] = optimized_text(p.text, p.opt, self.target)
+        return self._opt_texts[name]
+
+    def piece_asm(self, name: str) -> str:
+        if name not in self._asm:
+            p = self.pieces[name]
+            t0 = time.perf_counter()
+            self._asm[name] = assembly(p.text, p.opt, self.target)
+            self.timings["asm"] = self.timings.get("asm", 0.0) + time.perf_counter() - t0
+        return self._asm[name]
+
+    @property
+    def llvm_ir(self) -> str:
+        return "\n".join(self.piece_ir(n) for n in self.pieces)
+
+    @property
+    def llvm_ir_opt(self) -> str:
+        return "\n".join(self.piece_ir_opt(n) for n in self.pieces)
+
+    @property
+    def asm(self) -> str:
+        return "\n".join(self.piece_asm(n) for n in self.pieces)
+
+    def ctypes_function(self, name: str, restype, *argtypes):
+        fn = ctypes.CFUNCTYPE(restype, *argtypes)(self.address(name))
+        fn._jit_module = self  # type: ignore[attr-defined]
+        return fn
+
+    def __repr__(self) -> str:
+        ms = sum(v for k, v in self.timings.items() if k != "asm") * 1e3
+        return f"<LinkedModule {self.name}: {len(self.pieces)} pieces; linked in {ms:.1f} ms>"
+
+
+def link(glue: str, objects: Sequence[bytes], entries: Sequence[str], pieces: dict[str, LinkedText], *,
+         glue_opt: int, name: str, glue_object: bytes | None = None) -> LinkedModule:
+    """Compiles the glue module (or maps `glue_object`, its machine code from an earlier compile)
+    and links it with the unit objects, whose symbols it calls, in one engine."""
+    target = host()
+    timings: dict[str, float] = {}
+    with _LOCK:
+        t0 = time.perf_counter()
+        mod = _parse(glue, name)
+        mod.triple, mod.data_layout = target.triple, target.data_layout
+        t1 = time.perf_counter()
+        if glue_object is None:
+            _optimize(mod, target, glue_opt)
+            COMPILE_COUNT["glue"] += 1
+        t2 = time.perf_counter()
+        engine = llvm.create_mcjit_compiler(mod, target.target_machine(glue_opt))
+        for obj in objects:
+            engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
+        produced: list[bytes] = []
+        engine.set_object_cache(lambda _m, data: produced.append(bytes(data)),
+                                (lambda _m: glue_object) if glue_object is not None else (lambda _m: None))
+        engine.finalize_object()
+        addresses = {w: engine.get_function_address(w) for w in entries}
+        t3 = time.perf_counter()
+    missing = [w for w, a in addresses.items() if not a]
+    if missing:
+        engine.close()
+        raise JitError(f"module {name!r}: no machine code for {missing}")
+    timings.update({"parse": t1 - t0, "optimize": t2 - t1, "link": t3 - t2})
+    code = glue_object if glue_object is not None else (produced[0] if produced else None)
+    return LinkedModule(name, engine, addresses, pieces, target, timings, code, sum(map(len, objects)))

@@ -72,12 +72,13 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from fractions import Fraction
 
 from llvmlite import ir
 
-__all__ = ["NAMES", "ARITY", "declare_math", "math_function_name"]
+__all__ = ["NAMES", "ARITY", "declare_math", "math_function_name", "declarations_only", "define_math_unit"]
 
 _F32, _F64 = ir.FloatType(), ir.DoubleType()
 
@@ -851,6 +852,20 @@ _IMPL: dict[str, Callable] = {
 }
 
 
+_DECLARE_ONLY: list[bool] = []  # set by declarations_only(); the innermost setting is last
+
+
+@contextmanager
+def declarations_only() -> Iterator[None]:
+    """Within: `declare_math` only declares (external linkage), for code linked against math
+    compiled once on its own (`define_math_unit`) rather than a copy in every module."""
+    _DECLARE_ONLY.append(True)
+    try:
+        yield
+    finally:
+        _DECLARE_ONLY.pop()
+
+
 def declare_math(module: ir.Module, name: str, ty: ir.Type) -> ir.Function:
     """The function `xm.<name>.<type>` in `module`, emitted on first use. Binary functions
     (atan2(y, x), pow(x, y)) take two arguments of `ty`."""
@@ -861,9 +876,24 @@ def declare_math(module: ir.Module, name: str, ty: ir.Type) -> ir.Function:
     if existing is not None:
         return existing
     fn = ir.Function(module, ir.FunctionType(ty, [ty] * ARITY[name]), fname)
+    if _DECLARE_ONLY:
+        elem = ty.element if isinstance(ty, ir.VectorType) else ty
+        if not isinstance(elem, (ir.FloatType, ir.DoubleType)):
+            raise TypeError(f"math functions take f32 or f64 (or vectors of them), not {ty}")
+        return fn
     fn.linkage = "internal"
     fn.attributes.add("alwaysinline")
     fn.attributes.add("nounwind")
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     b.ret(_IMPL[name](_M(b, ty), *fn.args))
+    return fn
+
+
+def define_math_unit(module: ir.Module, name: str, ty: ir.Type) -> ir.Function:
+    """`xm.<name>.<type>` defined with external linkage and kept out of line: the one copy that
+    code generated under `declarations_only` calls."""
+    fn = declare_math(module, name, ty)
+    fn.linkage = ""
+    fn.attributes.discard("alwaysinline")
+    fn.attributes.add("noinline")
     return fn

@@ -67,3 +67,42 @@ def with_vector_variants(module: ir.Module) -> str:
     used = ", ".join(f'ptr @"{v}"' for v in keep)
     text += f'\n@"llvm.compiler.used" = appending global [{len(keep)} x ptr] [{used}], section "llvm.metadata"\n'
     return text
+
+
+_SCALAR_DECL = re.compile(r'^declare (float|double) @"(xm\.(\w+)\.(f32|f64))"\(([^)]*)\)$', re.M)
+# What a math function's callers may assume: it touches no memory but constant tables (LLVM's own
+# inference says the same of a definition it can see), always returns and never unwinds.
+_PURE = "memory(none) nounwind willreturn"
+
+
+def with_vector_declarations(module: ir.Module) -> tuple[str, list[tuple[str, ir.Type]]]:
+    """For a module generated under `mathlib.declarations_only`: its IR text, each scalar math
+    declaration naming its vector versions (declared too) for the loop vectorizer, and the math
+    functions it calls as (name, type), scalar and vector, to be linked in."""
+    from .mathlib import declarations_only
+
+    with declarations_only():
+        variants = _variants(module)
+    needs: list[tuple[str, ir.Type]] = []
+    for g in module.globals.values():
+        m = re.fullmatch(r"xm\.(\w+)\.(?:v\d+)?(f32|f64)", g.name)
+        if m and isinstance(g, ir.Function) and g.is_declaration:
+            needs.append((m.group(1), g.function_type.return_type))
+    text = str(module)
+    if not variants:
+        return text, needs
+
+    def scalar_decl(m: re.Match) -> str:
+        name = m.group(2)
+        arity = len([a for a in m.group(5).split(",") if a.strip()])
+        abi = ",".join(f"_ZGV_LLVM_N{w}{'v' * arity}_{name}({v})" for w, v in variants[name])
+        return f'{m.group(0)} {_PURE} "vector-function-abi-variant"="{abi}"'
+
+    text = _SCALAR_DECL.sub(scalar_decl, text)
+    vector_names = sorted({v for vs in variants.values() for _, v in vs})
+    text = re.sub(r'^(declare <\d+ x (?:float|double)> @"xm\.[\w.]+"\([^)]*\))$', rf"\1 {_PURE}", text, flags=re.M)
+    # The vector declarations are unused until the vectorizer calls them: kept from deletion.
+    used = ", ".join(f'ptr @"{v}"' for v in vector_names)
+    text += (f'\n@"llvm.compiler.used" = appending global [{len(vector_names)} x ptr] [{used}], '
+             'section "llvm.metadata"\n')
+    return text, needs
