@@ -141,7 +141,7 @@ def fetch(units: Sequence[Unit], target: HostTarget) -> Fetched:
         if obj is not None:
             out.objects[u.key], out.source[u.key] = obj, "memory"
             continue
-        obj = disk_cache.load_object(u.key)
+        obj = disk_cache.load_object(u.key) if u.on_disk else None
         if obj is not None:
             _remember(u, obj)
             out.objects[u.key], out.source[u.key] = obj, "disk"
@@ -165,7 +165,8 @@ def fetch(units: Sequence[Unit], target: HostTarget) -> Fetched:
     wall = time.perf_counter() - t1
     for u, obj in zip(work, objects):
         _remember(u, obj)
-        disk_cache.store_object(u.key, obj)
+        if u.on_disk:
+            disk_cache.store_object(u.key, obj)
         out.objects[u.key], out.source[u.key] = obj, "llvm"
     # Each step's share of the wall time the compiles took (they overlap when run in parallel).
     total = {k: sum(t.get(k, 0.0) for t in per_unit) for k in ("parse", "optimize", "codegen")}

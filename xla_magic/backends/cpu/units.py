@@ -9,6 +9,7 @@ of an edited cell) are one unit. Math functions are units under their own names 
 `xm.exp.v16f32`), defined once per target and linked by symbol; a kernel only declares them."""
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import threading
@@ -44,6 +45,7 @@ class Unit:
     key: str  # content key (see `content_key`)
     needs: tuple[tuple[str, ir.Type], ...] = ()  # math functions it calls: (name, type)
     math: bool = False  # a math function (compiled once per process, never evicted)
+    on_disk: bool = True  # False for code holding this process's addresses (host calls)
 
 
 def _compiler_version() -> str:
@@ -115,8 +117,12 @@ def kernel_unit(comp: Computation, target_key: str) -> tuple[Unit, ir.FunctionTy
     from .kernels import threads
     from .library.blas import find_blas
 
-    # A host call's kernel holds its callback's address, made afresh with each compile: never reused.
-    fp = None if classify(comp) is KernelKind.HOST_CALL else fingerprint(comp)
+    # A host call's kernel holds its callback's address, made afresh with each compile: never
+    # reused from the memo, never stored on disk.
+    if classify(comp) is KernelKind.HOST_CALL:
+        unit, ftype = _generate(comp, target_key)
+        return dataclasses.replace(unit, on_disk=False), ftype
+    fp = fingerprint(comp)
     blas = find_blas()
     memo_key = None if fp is None else hashlib.sha256(
         repr((fp, target_key, threads(), inlined(), blas.path if blas else None)).encode()).digest()
