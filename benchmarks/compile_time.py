@@ -30,38 +30,13 @@ sys.path.insert(0, str(HERE))
 os.environ["XLA_MAGIC_CACHE_DIR"] = "off"
 
 import workloads as W  # noqa: E402
+from models import weights_as_parameters  # noqa: E402
 
 import xla_magic as xm  # noqa: E402
 from xla_magic.backends.cpu import objects  # noqa: E402
 
 # XLA's models, in the shared folder beside the checkout (the nearest one up the tree).
 MODELS = next((p / "shared" / "models" for p in HERE.parents if (p / "shared" / "models").is_dir()), HERE)
-_ELIDED = re.compile(r"^(\s*(?:ROOT\s+)?%?[\w.\-]+\s*=\s*)(\S+?)(\{[\d,]*\})?\s+constant\(\{\.\.\.\}\)", re.M)
-
-
-def weights_as_parameters(text: str) -> str:
-    """The module with each elided constant of the entry a trailing parameter (and the header's
-    entry layout dropped), as benchmarks/models.py runs XLA's models."""
-    entry_at = text.index("\nENTRY")
-    end = text.find("\n}", entry_at)
-    head, entry, tail = text[:entry_at], text[entry_at:end], text[end:]
-    n = [len(re.findall(r"\bparameter\(\d+\)", entry))]
-
-    def to_param(m: re.Match[str]) -> str:
-        n[0] += 1
-        return f"{m.group(1)}{m.group(2)}{m.group(3) or ''} parameter({n[0] - 1})"
-
-    at = head.find(", entry_computation_layout={")
-    if at >= 0:  # balanced braces
-        i, depth = head.index("{", at), 0
-        for j in range(i, len(head)):
-            depth += {"{": 1, "}": -1}.get(head[j], 0)
-            if depth == 0:
-                head = head[:at] + head[j + 1:]
-                break
-    return head + _ELIDED.sub(to_param, entry) + tail
-
-
 def _edit_constant(pattern: str, value: Callable[[float, int], float]) -> Callable[[str, int], str]:
     """The text with the first scalar constant matching `pattern` given value(old, k)."""
     rx = re.compile(pattern)
@@ -161,7 +136,7 @@ def main() -> None:
     ns = p.parse_args()
     cases = [(w.name, w.hlo) for w in (f() for f in (W.w1, W.w2, W.w3, W.w4, W.w5, W.w6))]
     files = ns.files or ([] if ns.no_models else sorted(str(f) for f in MODELS.glob("*.hlo")))
-    cases += [(pathlib.Path(f).stem, weights_as_parameters(pathlib.Path(f).read_text())) for f in files]
+    cases += [(pathlib.Path(f).stem, weights_as_parameters(pathlib.Path(f).read_text())[0]) for f in files]
     if ns.only:
         keep = set(ns.only.split(","))
         cases = [c for c in cases if c[0] in keep]

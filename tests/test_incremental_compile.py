@@ -207,3 +207,11 @@ def test_a_forked_process_compiles_on_threads_of_its_own(no_disk):
         child.kill()
         pytest.fail("the forked process hung compiling")
     assert child.exitcode == 0 and out.get(timeout=5) < 1e-4
+
+
+def test_clear_cache_forgets_the_kernels_kept_for_later_compiles(no_disk):
+    text = "HloModule c\nENTRY e {\n  x = f32[7] parameter(0)\n  ROOT y = f32[7] cosine(x)\n}\n"
+    _compile(text)
+    assert _compile(text)[1] == 0  # the kernel's object was kept
+    xm.clear_cache()
+    assert _compile(text)[1] == 1

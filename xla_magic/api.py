@@ -128,8 +128,11 @@ def set_cache_limit(entries: int | None = None, max_bytes: int | None = None) ->
 
 
 def clear_cache(disk: bool = False) -> None:
-    """Empties the in-memory compile cache, and with `disk=True` the on-disk one too."""
+    """Empties the in-memory compile caches (executables, and the kernels backends keep for later
+    compiles), and with `disk=True` the on-disk one too."""
     _CACHE.clear()
+    for backend in map(registry.get, registry.names()):
+        backend.clear_memory_cache()
     if disk:
         for backend in map(registry.get, registry.names()):
             backend.clear_disk_cache()

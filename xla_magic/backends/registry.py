@@ -3,7 +3,7 @@ and what the compile cache needs from it. `api`, `magic` and `cli` find targets 
 
 A backend is a module with `available() -> (ok, why)` and `compile(lowered) -> Executable`;
 one whose machine code may be kept on disk also has `load(key, lowered)`, `store(key, exe)`,
-`disk_cache_info()`, `clear_disk_cache()` and `host_key()` (what, besides the module and
+`disk_cache_info()`, `clear_disk_cache()`, `clear_memory_cache()` and `host_key()` (what, besides the module and
 options, the code depends on). The module is imported on first use, so `import xla_magic`
 loads neither llvmlite nor CuPy.
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, cast
 
@@ -36,6 +37,8 @@ class CachingBackendModule(BackendModule, Protocol):
     def disk_cache_info(self) -> dict[str, object]: ...
 
     def clear_disk_cache(self) -> int: ...
+
+    def clear_memory_cache(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,12 @@ class Backend:
         """Empties the disk cache; returns how many files went."""
         cache = self._cache()
         return cache.clear_disk_cache() if cache is not None else 0
+
+    def clear_memory_cache(self) -> None:
+        """Forgets what the backend keeps in memory between compiles (compiled kernels); a backend
+        never imported holds nothing, and is not imported for this."""
+        if self.disk_cache and self.module in sys.modules:
+            cast(CachingBackendModule, self._impl()).clear_memory_cache()
 
 
 @functools.cache

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from .jit import JitModule, LinkedModule, LinkedText
     from .units import Unit
 
-__all__ = ["available", "compile", "load", "store", "host_key", "disk_cache_info", "clear_disk_cache", "CpuState",
+__all__ = ["available", "compile", "load", "store", "host_key", "disk_cache_info", "clear_disk_cache",
+           "clear_memory_cache", "CpuState",
            "Unsupported"]
 
 
@@ -316,3 +317,11 @@ def clear_disk_cache() -> int:
     from . import disk_cache
 
     return disk_cache.clear()
+
+
+def clear_memory_cache() -> None:
+    """Forgets the kernel objects and generated kernel IR kept for later compiles."""
+    from . import objects, units
+
+    objects.clear()
+    units.clear_memo()

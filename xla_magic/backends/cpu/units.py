@@ -110,6 +110,14 @@ MEMO_MAX_BYTES = 32 << 20
 _MEMO_LOCK = threading.Lock()
 
 
+def clear_memo() -> None:
+    """Forgets the kernels' generated IR."""
+    global _MEMO_BYTES
+    with _MEMO_LOCK:
+        _MEMO.clear()
+        _MEMO_BYTES = 0
+
+
 def kernel_unit(comp: Computation, target_key: str) -> tuple[Unit, ir.FunctionType]:
     """The unit computing `comp` as a kernel, and its function's type (what the glue declares)."""
     global _MEMO_BYTES
