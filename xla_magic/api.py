@@ -8,25 +8,27 @@ from typing import Any
 from ._version import __version__
 from .backends import registry
 from .backends.base import Executable
+from .hlo.elided import ElidedMode
 from .hlo.ir import Module
 from .hlo.parser import parse_hlo
 
 
-def _module(m_or_text: Module | str, verify: bool = True) -> Module:
+def _module(m_or_text: Module | str, verify: bool = True, elided: ElidedMode | None = None) -> Module:
     if isinstance(m_or_text, Module):
         return m_or_text
     if isinstance(m_or_text, str):
-        return parse_hlo(m_or_text, verify=verify)
+        return parse_hlo(m_or_text, verify=verify, elided=elided)
     raise TypeError(f"expected HLO text or a Module, got {type(m_or_text).__name__}")
 
 
-def interpret(m_or_text: Module | str, *args: Any) -> Any:
+def interpret(m_or_text: Module | str, *args: Any, elided: ElidedMode | None = None) -> Any:
     """Runs the module one instruction at a time with numpy, exactly as XLA defines each op.
 
-    Returns a numpy array, or a tuple of arrays when the root is a tuple."""
+    Returns a numpy array, or a tuple of arrays when the root is a tuple. `elided` fills
+    constants elided as `{...}` in the text ("random" or "zeros", see parse_hlo)."""
     from .backends import interpreter
 
-    return interpreter.executable(_module(m_or_text))(*args)
+    return interpreter.executable(_module(m_or_text, elided=elided))(*args)
 
 
 class _MemoryCache:
@@ -146,19 +148,23 @@ def cache_info() -> dict[str, dict[str, Any]]:
 
 
 def compile(m_or_text: Module | str, target: str = "cpu", optimize: bool = True, cache: bool = True,  # noqa: A001
-            **options: Any) -> Executable:
+            elided: ElidedMode | None = None, **options: Any) -> Executable:
     """Verifies, optimizes (unless optimize=False) and compiles for `target`; returns an Executable.
 
-    Compiling the same text for the same target and options again returns the cached executable."""
+    Compiling the same text for the same target and options again returns the cached executable.
+    `elided` fills constants elided as `{...}` in the text ("random" or "zeros", see parse_hlo)."""
     backend = registry.get(target)
     cacheable = cache and not options.get("dump_to") and isinstance(m_or_text, (str, Module))
     key = ""
     if cacheable:
         text = m_or_text if isinstance(m_or_text, str) else m_or_text.to_text()
-        key = _cache_key(text, backend, optimize, options)
+        # The filled values follow from the text and the mode, so the mode completes the key.
+        key = _cache_key(text, backend, optimize, {**options, "elided": elided} if elided else options)
         hit = _CACHE.get(key)
         if hit is not None:
             return hit
+    if isinstance(m_or_text, str):
+        m_or_text = _module(m_or_text, elided=elided)
     exe = _compile_uncached(m_or_text, backend, optimize, key if cacheable else None, **options)
     if cacheable:
         _CACHE.put(key, exe)

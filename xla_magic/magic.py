@@ -22,7 +22,7 @@ from . import display as xm_display
 from .api import compile as xm_compile
 from .backends import registry
 from .backends.base import Executable
-from .hlo.parser import HloParseError
+from .hlo.parser import HloParseError, parse_hlo
 from .hlo.verifier import HloVerifyError
 
 if TYPE_CHECKING:
@@ -175,6 +175,8 @@ class HloMagics(Magics):
     @argument("--trace", action="store_true",
               help="the cell is Python/numpy: trace it into HLO (also chosen when the cell parses as Python); "
                    "the arrays it reads are the inputs, the names it assigns and its last expression the outputs")
+    @argument("--elided", default=None, choices=("random", "zeros"),
+              help="fill constants elided as {...} in the text with deterministic random values or zeros")
     @argument("--aot", default=None, metavar="OUTDIR",
               help="also compile ahead of time into OUTDIR: NAME.o, NAME.h, libNAME.so and an executable")
     @cell_magic
@@ -202,7 +204,8 @@ class HloMagics(Magics):
         if opts.trace or is_python_cell(cell):
             return self._traced_cell(cell, opts, target, options, show)
         try:
-            exe = xm_compile(cell, target=target, optimize=not self._option(opts, "no_opt"), **options)
+            exe = xm_compile(cell, target=target, optimize=not self._option(opts, "no_opt"), elided=opts.elided,
+                             **options)
         except (HloParseError, HloVerifyError) as e:
             raise cell_error(e, cell) from None
         except NotImplementedError as e:
@@ -227,7 +230,7 @@ class HloMagics(Magics):
         if opts.var:
             ns[opts.var] = report
         if opts.aot:
-            self._aot(cell, opts.aot)
+            self._aot(parse_hlo(cell, elided=opts.elided) if opts.elided else cell, opts.aot)
         # The Latency tab's button reads the variables again when clicked, rather than holding them.
         bench_args = (lambda: self._arguments(exe, names)) if arrays is not None else None
         xm_display.set_view(report, show, exe, bench_args)
