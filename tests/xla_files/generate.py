@@ -61,7 +61,7 @@ def _array_shape(text: str) -> tuple[str, tuple[int, ...]]:
 
 def parameter_shapes(module: object) -> list[tuple[str, tuple[int, ...]]]:
     """The entry's parameter shapes, from XLA's own printing of the module's layout."""
-    header = module.to_string().split("\n", 1)[0]  # type: ignore[attr-defined]
+    header = re.sub(r"/\*.*?\*/", "", module.to_string().split("\n", 1)[0])  # type: ignore[attr-defined]
     m = re.search(r"entry_computation_layout=\{\((.*)\)->", header)
     if m is None:
         raise ValueError("no entry_computation_layout in XLA's text")
