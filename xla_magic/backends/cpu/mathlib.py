@@ -30,6 +30,9 @@ Lawson's algorithm in 200-bit arithmetic, except fdlibm's log kernel which the f
   as double-doubles. erf: odd polynomial below 0.9, else 1 - exp(-x^2)*R(x) with x^2 split
   exactly by fma. cbrt: exponent trick, Halley steps (f32 in f64), a final fma-exact Newton step.
 - sqrt = llvm.sqrt; rsqrt = 1/llvm.sqrt.
+- cosh, asinh, acosh, atanh, asin, acos, atan: composed from exp, log, log1p and atan2 in their
+  cancellation-free forms (asinh a = log1p(a + a^2/(1 + sqrt(1 + a^2))), acosh from t = x - 1,
+  atanh = log1p(2a/(1-a))/2, asin = atan2(x, sqrt((1-x)(1+x)))); f32 computes them in f64.
 
 Special values follow XLA (see shared/XLA_SEMANTICS.md): NaN in -> NaN out; exp(89)=inf (f32);
 logistic(-100)=0 (its results below the smallest normal are flushed to 0, as XLA:CPU's FTZ
@@ -62,6 +65,13 @@ asserts; "max" was measured on x86-64 (znver4, AVX-512):
 | cbrt     | every exponent, both signs                 | 0.50 / 1        | 0.72 / 1        |
 | sqrt     | every exponent (correctly rounded)         | 0.50 / 0.5      | 0.50 / 0.5      |
 | rsqrt    | every exponent                             | 1.47 / 2        | 1.47 / 2        |
+| cosh     | [-89.4, 89.4] / [-710, 710]                | 0.50 / 1        | 2.51 / 3        |
+| asinh    | |x| in 2^-60 .. max, [-2, 2]               | 0.50 / 1        | 1.61 / 3        |
+| acosh    | 1 + 2^-40 .. max                           | 0.50 / 1        | 2.05 / 3        |
+| atanh    | (-1, 1), |x| down to 2^-60                 | 0.50 / 1        | 1.52 / 3        |
+| asin     | [-1, 1], |x| down to 2^-60                 | 0.50 / 1        | 2.51 / 3        |
+| acos     | [-1, 1], |x| down to 2^-60                 | 0.50 / 1        | 2.64 / 3        |
+| atan     | [-10, 10], |x| in 2^-60 .. 2^100          | 0.50 / 1        | 2.13 / 3        |
 
 Relative error follows: f32 max 2.2e-7 (tan), f64 max 4.1e-16 (tan). `python
 tests/test_cpu_math.py` prints the table for the machine it runs on. Throughput in a plain loop
