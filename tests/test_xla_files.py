@@ -27,6 +27,7 @@ CPU_PENDING: dict[str, str] = {
     "gpu_emitters__reduce_column__vectorize_x1_c64.hlo": _COMPLEX,
     "gpu_emitters__reduce_row__side_output_s4.hlo": _INT4,
     "gpu_emitters__scatter__scatter_s4.hlo": _INT4,
+    "gpu_emitters__scatter__scatter_s4_unique_indices.hlo": _INT4,
     "gpu_emitters__scatter__variadic_scatter_simple.hlo": _VARIADIC_SCATTER,
     "gpu_emitters__scatter__variadic_scatter_argmax.hlo": _VARIADIC_SCATTER,
     "gpu_emitters__transpose__transpose_10_s4.hlo": _INT4,
