@@ -23,7 +23,7 @@ import numpy as np
 from jax._src.lib import xla_client as xc
 
 HERE = Path(__file__).resolve().parent
-MAX_BYTES = 160_000
+MAX_BYTES = 250_000
 
 jax.config.update("jax_enable_x64", True)
 
