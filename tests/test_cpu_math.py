@@ -90,7 +90,8 @@ REF = {
     "exp": np.exp, "expm1": np.expm1, "log": np.log, "log1p": np.log1p, "tanh": np.tanh, "sinh": np.sinh,
     "logistic": lambda x: 1 / (1 + np.exp(-x)), "sin": np.sin, "cos": np.cos, "tan": np.tan,
     "atan2": np.arctan2, "pow": np.power, "sqrt": np.sqrt, "rsqrt": lambda x: 1 / np.sqrt(x),
-    "cbrt": np.cbrt, "erf": None,
+    "cbrt": np.cbrt, "erf": None, "cosh": np.cosh, "asinh": np.arcsinh, "acosh": np.arccosh,
+    "atanh": np.arctanh, "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan,
 }
 
 
@@ -186,6 +187,20 @@ def cases(name: str, dtype: np.dtype) -> tuple[list[np.ndarray], float]:
         return [log_uniform(lo_exp, top, dtype, signed=False)], 0.5001  # correctly rounded
     if name == "rsqrt":
         return [log_uniform(lo_exp + 1, top, dtype, signed=False)], 2
+    # Composed from the functions above: f32 runs in f64 (within an ulp), f64 in a few ulps.
+    n, bound = N // 8, (3 if d64 else 1)
+    if name == "cosh":
+        lim = 710.0 if d64 else 89.4
+        return [np.concatenate([uniform(-lim, lim, dtype, n), uniform(-2, 2, dtype, n, seed=1)])], bound
+    if name == "asinh":
+        return [np.concatenate([log_uniform(-60, top, dtype, n), uniform(-2, 2, dtype, n, seed=1)])], bound
+    if name == "acosh":
+        return [np.concatenate([1 + log_uniform(-40, 0, dtype, n, signed=False),
+                                log_uniform(0, top, dtype, n, signed=False, seed=1)])], bound
+    if name in ("atanh", "asin", "acos"):
+        return [np.concatenate([uniform(-1, 1, dtype, n), log_uniform(-60, 0, dtype, n, seed=1)])], bound
+    if name == "atan":
+        return [np.concatenate([uniform(-10, 10, dtype, n), log_uniform(-60, 100, dtype, n, seed=1)])], bound
     raise KeyError(name)
 
 

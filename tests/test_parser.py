@@ -84,18 +84,44 @@ def test_tuple_shapes_with_index_comments():
     assert "/*index=5*/" in m.to_text()
 
 
-def test_elided_constant_parses_and_refuses_to_run():
+def test_elided_constant_is_an_error_naming_it_and_the_option():
     text = """HloModule m
 ENTRY e {
   c = f32[3]{0} constant({...})
   p = f32[3]{0} parameter(0)
   ROOT a = f32[3]{0} add(p, c)
 }"""
-    m = parse_hlo(text)
-    assert m.entry.instruction("c").literal is None
-    assert "constant({...})" in m.to_text()
-    with pytest.raises(Exception, match="elided"):
-        xm.interpret(m, np.zeros(3, np.float32))
+    with pytest.raises(xm.HloParseError, match="constant 'c' is elided.*elided=\"random\"") as ei:
+        parse_hlo(text)
+    assert (ei.value.line, ei.value.column) == (3, 26)
+
+
+def test_elided_constant_filled_with_zeros_or_deterministic_values():
+    text = """HloModule m
+ENTRY e {
+  w = f32[64,8]{1,0} constant({...})
+  i = s32[100]{0} constant({...})
+  b = pred[50]{0} constant({...})
+  h = bf16[4]{0} constant({...})
+  ROOT t = (f32[64,8]{1,0}, s32[100]{0}, pred[50]{0}, bf16[4]{0}) tuple(w, i, b, h)
+}"""
+    zeros = parse_hlo(text, elided="zeros")
+    assert all(not i.literal.any() for i in zeros.entry.instructions if i.literal is not None)
+    m = parse_hlo(text, elided="random")
+    lit = {i.name: i.literal for i in m.entry.instructions if i.literal is not None}
+    w = lit["w"]
+    assert w.dtype == np.float32 and w.shape == (64, 8)
+    assert np.abs(w).max() <= 1 / 8 and w.std() > 0.02  # uniform(-1, 1) / sqrt(fan-in 64)
+    assert lit["i"].dtype == np.int32 and lit["i"].min() >= 0 and lit["i"].max() < 8 and len(set(lit["i"])) > 1
+    assert lit["b"].dtype == np.bool_ and 0 < lit["b"].sum() < 50
+    assert str(lit["h"].dtype) == "bfloat16"
+    again = {i.name: i.literal for i in parse_hlo(text, elided="random").entry.instructions if i.literal is not None}
+    assert all(np.array_equal(lit[k], again[k]) for k in lit)  # the same text, the same values
+    other = parse_hlo(text.replace("w = ", "w2 = ").replace("(w,", "(w2,"), elided="random")
+    assert not np.array_equal(other.entry.instruction("w2").literal, w)  # seeded by the name
+    assert "{...}" not in m.to_text()
+    with pytest.raises(ValueError, match="elided must be"):
+        parse_hlo(text, elided="ones")  # type: ignore[arg-type]
 
 
 def test_constants_of_every_kind():
@@ -131,7 +157,7 @@ def test_unknown_attributes_are_kept():
 
 
 @pytest.mark.parametrize("bad, line, col, expect", [
-    ("HloModul m", 1, 1, "expected 'HloModule'"),
+    ("HloModul m", 1, 10, "expected '{' to open the computation"),
     ("HloModule m\nENTRY e {\n  x = f32[2] parameter(0)\n  ROOT y = f32[2] add(x x)\n}", 4, 25, "expected ',' or ')'"),
     ("HloModule m\nENTRY e {\n  x = f33[2] parameter(0)\n}", 3, 7, "unknown element type 'f33'"),
     ("HloModule m\nENTRY e {\n  x = f32[2] parameter(0)\n  ROOT y = f32[2] frob(x)\n}", 4, 19, "unknown opcode 'frob'"),

@@ -90,7 +90,7 @@ def _storable(a: np.ndarray) -> np.ndarray:
 def cmd_parse(ns) -> int:
     from .api import parse
 
-    module = parse(_read(ns.file), verify=not ns.no_verify)
+    module = parse(_read(ns.file), verify=not ns.no_verify, elided=ns.elided)
     sys.stdout.write(module.to_text())
     return 0
 
@@ -98,7 +98,7 @@ def cmd_parse(ns) -> int:
 def cmd_run(ns) -> int:
     from . import api
 
-    module = api.parse(_read(ns.file))
+    module = api.parse(_read(ns.file), elided=ns.elided)
     args = _load_inputs(ns.inputs, module.entry.parameters)
     exe = api.compile(module, target=ns.target, optimize=not ns.no_opt)
     result = exe(*args)
@@ -123,7 +123,7 @@ _EMIT = {"llvm": "llvm_ir", "llvm-opt": "llvm_ir_opt", "asm": "asm", "cuda": "cu
 def cmd_compile(ns) -> int:
     from . import api
 
-    exe = api.compile(_read(ns.file), target=ns.target, optimize=not ns.no_opt)
+    exe = api.compile(_read(ns.file), target=ns.target, optimize=not ns.no_opt, elided=ns.elided)
     r = exe.report
     if ns.emit == "hlo":
         sys.stdout.write(r.hlo_after)
@@ -153,7 +153,7 @@ def cmd_bench(ns) -> int:
 
     from . import api
 
-    module = api.parse(_read(ns.file))
+    module = api.parse(_read(ns.file), elided=ns.elided)
     args = _load_inputs(ns.inputs, module.entry.parameters)
     rows = [("interpreter (one op at a time)", api.compile(module, target="interpreter", optimize=False)),
             (f"{ns.target} (compiled)", api.compile(module, target=ns.target))]
@@ -247,6 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--threads", type=int, help="most threads a kernel may use (default: the host's; 1 off-host)")
     a.add_argument("--vector-math", action="store_true", help="out-of-line math with vector variants")
     a.set_defaults(fn=cmd_aot)
+    for sp in (p, r, c, bch):
+        sp.add_argument("--elided", choices=("random", "zeros"),
+                        help="fill constants elided as {...} with deterministic random values or zeros")
     k = sub.add_parser("cache", help="the on-disk compile cache: where, entries, size and limit; or empty it")
     k.add_argument("action", choices=("info", "clear"))
     k.set_defaults(fn=cmd_cache)

@@ -183,6 +183,8 @@ class HloMagics(Magics):
     @argument("--trace", action="store_true",
               help="the cell is Python/numpy: trace it into HLO (also chosen when the cell parses as Python); "
                    "the arrays it reads are the inputs, the names it assigns and its last expression the outputs")
+    @argument("--elided", default=None, choices=("random", "zeros"),
+              help="fill constants elided as {...} in the text with deterministic random values or zeros")
     @argument("--aot", default=None, metavar="OUTDIR",
               help="also compile ahead of time into OUTDIR: NAME.o, NAME.h, libNAME.so and an executable")
     @line_cell_magic
@@ -209,7 +211,8 @@ class HloMagics(Magics):
         if cell is not None and opts.source is None and (opts.trace or is_python_cell(cell)):
             return self._traced_cell(cell, opts, target, options, show)
         try:
-            exe = xm_compile(program, target=target, optimize=not self._option(opts, "no_opt"), **options)
+            exe = xm_compile(program, target=target, optimize=not self._option(opts, "no_opt"), elided=opts.elided,
+                             **options)
         except (HloParseError, HloVerifyError) as e:
             raise cell_error(e, program if isinstance(program, str) else "") from None
         except NotImplementedError as e:
@@ -234,7 +237,7 @@ class HloMagics(Magics):
         if opts.var:
             ns[opts.var] = report
         if opts.aot:
-            self._aot(xm_parse(program), opts.aot)
+            self._aot(xm_parse(program, elided=opts.elided), opts.aot)
         # The Latency tab's button reads the variables again when clicked, rather than holding them.
         bench_args = (lambda: self._arguments(exe, names)) if arrays is not None else None
         xm_display.set_view(report, show, exe, bench_args)

@@ -414,7 +414,8 @@ def _unary_table() -> dict[Opcode, Callable[[DType, DType], Fn]]:
         O.NEGATE: lambda s, o: _via_f32(np.negative, s), O.NOT: not_, O.POPCNT: lambda s, o: _popcnt,
         O.REAL: real, O.ROUND_AFZ: round_afz, O.ROUND_EVEN: round_even, O.RSQRT: flt(_rsqrt),
         O.SIGN: sign, O.SIN: flt(np.sin), O.SQRT: flt(np.sqrt), O.TAN: flt(np.tan), O.TANH: flt(np.tanh),
-        O.SINH: flt(np.sinh),
+        O.SINH: flt(np.sinh), O.COSH: flt(np.cosh), O.ACOS: flt(np.arccos), O.ACOSH: flt(np.arccosh),
+        O.ASIN: flt(np.arcsin), O.ASINH: flt(np.arcsinh), O.ATAN: flt(np.arctan), O.ATANH: flt(np.arctanh),
     }
 
 

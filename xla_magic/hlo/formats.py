@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Literal
 
+from .elided import ElidedMode
 from .ir import Module
 
 TextFormat = Literal["hlo", "stablehlo"]
-ElidedFill = Literal["random", "zeros"] | None
+ElidedFill = ElidedMode | None
 
 
 def text_format(text: str) -> TextFormat:
@@ -29,6 +30,4 @@ def parse_text(text: str, verify: bool = True, elided: ElidedFill = None) -> Mod
         return parse_stablehlo(text, verify=verify)
     from .parser import parse_hlo
 
-    if elided is None:
-        return parse_hlo(text, verify=verify)
     return parse_hlo(text, verify=verify, elided=elided)

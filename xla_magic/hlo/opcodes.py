@@ -23,11 +23,18 @@ class Opcode(Enum):
 
     # elementwise unary
     ABS = ("abs", 1)
+    ACOS = ("acos", 1)
+    ACOSH = ("acosh", 1)
+    ASIN = ("asin", 1)
+    ASINH = ("asinh", 1)
+    ATAN = ("atan", 1)
+    ATANH = ("atanh", 1)
     CBRT = ("cbrt", 1)
     CEIL = ("ceil", 1)
     CLZ = ("count-leading-zeros", 1)
     COPY = ("copy", 1)
     COS = ("cosine", 1)
+    COSH = ("cosh", 1)
     ERF = ("erf", 1)
     EXP = ("exponential", 1)
     EXPM1 = ("exponential-minus-one", 1)
@@ -155,7 +162,8 @@ OPCODES: dict[str, Opcode] = {op.value: op for op in Opcode}
 
 O = Opcode
 UNARY = frozenset({
-    O.ABS, O.CBRT, O.CEIL, O.CLZ, O.COPY, O.COS, O.ERF, O.EXP, O.EXPM1, O.FLOOR, O.IMAG,
+    O.ABS, O.ACOS, O.ACOSH, O.ASIN, O.ASINH, O.ATAN, O.ATANH, O.CBRT, O.CEIL, O.CLZ, O.COPY, O.COS, O.COSH,
+    O.ERF, O.EXP, O.EXPM1, O.FLOOR, O.IMAG,
     O.IS_FINITE, O.LOG, O.LOG1P, O.LOGISTIC, O.NEGATE, O.NOT, O.POPCNT, O.REAL, O.ROUND_AFZ,
     O.ROUND_EVEN, O.RSQRT, O.SIGN, O.SIN, O.SINH, O.SQRT, O.TAN, O.TANH, O.CONVERT, O.BITCAST_CONVERT,
     O.REDUCE_PRECISION,
@@ -170,7 +178,7 @@ ELEMENTWISE = UNARY | BINARY | TERNARY
 # Transcendental in XLA's cost model: counted apart from flops.
 TRANSCENDENTAL = frozenset({
     O.EXP, O.EXPM1, O.LOG, O.LOG1P, O.LOGISTIC, O.TANH, O.SIN, O.SINH, O.COS, O.TAN, O.SQRT, O.RSQRT,
-    O.CBRT, O.POWER, O.ATAN2, O.ERF,
+    O.CBRT, O.POWER, O.ATAN2, O.ERF, O.ACOS, O.ACOSH, O.ASIN, O.ASINH, O.ATAN, O.ATANH, O.COSH,
 })
 LEAF = frozenset({O.PARAMETER, O.CONSTANT, O.IOTA, O.PARTITION_ID, O.REPLICA_ID, O.RNG_GET_AND_UPDATE_STATE})
 SHAPE_OPS = frozenset({

@@ -14,10 +14,13 @@ import numpy as np
 import numpy.typing as npt
 
 from . import attrs as A
+from .builder import DECLARED
 from .dtypes import DTYPES
+from .elided import MODES, ElidedMode, fill
 from .ir import Computation, DebugTables, Instruction, Module
 from .opcodes import OPCODES, Opcode
 from .shape import Shape, layout_problem
+from .shape_inference import ShapeError, infer_shape
 
 MAX_NESTING = 64  # tuple shapes and constant braces deeper than this are refused, not recursed
 
@@ -53,8 +56,9 @@ _NUMBER = re.compile(
 
 
 class _Cursor:
-    def __init__(self, text: str):
+    def __init__(self, text: str, elided: ElidedMode | None = None):
         self.text, self.pos, self.n = text, 0, len(text)
+        self.elided = elided  # what an elided constant `{...}` becomes; None: an error
         self._line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
 
     # -- positions and errors --
@@ -259,14 +263,19 @@ def _starts_shape(cur: _Cursor) -> bool:
 
 # --- literals --------------------------------------------------------------------------------
 
-def _literal(cur: _Cursor, shape: Shape, start: int) -> npt.NDArray[Any] | None:
-    """The constant's value in the shape's dtype; None for `{...}` (elided)."""
+def _literal(cur: _Cursor, shape: Shape, start: int, name: str) -> npt.NDArray[Any]:
+    """The constant's value in the shape's dtype; `{...}` (elided) as `cur.elided` says."""
     if shape.is_tuple:
         raise cur.error("tuple-shaped constants are not supported", start)
     cur.ws()
     if cur.text.startswith("{...}", cur.pos):
+        if cur.elided is None:
+            raise cur.error(f"constant '{name}' is elided as {{...}}: its value is not in the text; parse with "
+                            "elided=\"random\" or elided=\"zeros\" to fill it", cur.pos)
+        if shape.element_type.np is None:
+            raise cur.error(f"constants of type {shape.element_type.name} are not supported", start)
         cur.pos += 5
-        return None
+        return fill(name, shape, cur.elided)
     dt = shape.element_type
     if dt.np is None:
         raise cur.error(f"constants of type {dt.name} are not supported", start)
@@ -389,6 +398,7 @@ class _Pending:
     operand_pos: list[int]
     is_root: bool
     comp_refs: dict[str, tuple[int, ...]]
+    infer: bool = False  # no result shape in the text: XLA's shape rules give it
 
 
 def _instruction(cur: _Cursor) -> _Pending:
@@ -402,22 +412,30 @@ def _instruction(cur: _Cursor) -> _Pending:
         start = cur.pos
     name = cur.name("an instruction name")
     cur.expect("=", "'=' after the instruction name")
-    shape = _shape(cur, name)
+    # XLA's parser infers the result shape where the shape rules can (`add.1 = add(x, y)`).
+    cur.ws()
+    has_shape = cur.text.startswith("(", cur.pos) or _DTYPE.match(cur.text, cur.pos) is not None
+    shape = _shape(cur, name) if has_shape else None
     cur.ws()
     op_pos = cur.pos
     m = cur.match(re.compile(r"[a-z][a-z0-9\-]*"))
     if not m:
-        raise cur.error(f"expected an opcode, found {cur.found()}")
+        raise cur.error(f"expected {'an opcode' if shape else 'a shape such as f32[2,3] or an opcode'}, "
+                        f"found {cur.found()}")
     opcode = OPCODES.get(m.group(0))
     if opcode is None:
         raise cur.error(f"unknown opcode '{m.group(0)}'", op_pos)
+    if shape is None and (opcode in DECLARED or opcode in (Opcode.CONSTANT, Opcode.PARAMETER)):
+        raise cur.error(f"instruction '{name}': {opcode.value} needs its result shape before the opcode "
+                        "(such as f32[2,3])", op_pos)
     line, col = cur.where(start)
-    instr = Instruction(name, opcode, shape, line=line, column=col)
+    instr = Instruction(name, opcode, shape or Shape.tuple_of([]), line=line, column=col)
     cur.expect("(", f"'(' after {opcode.value}")
     operand_names: list[str] = []
     operand_pos: list[int] = []
     if opcode is Opcode.CONSTANT:
-        instr.literal = _literal(cur, shape, op_pos)
+        assert shape is not None
+        instr.literal = _literal(cur, shape, op_pos, name)
         cur.expect(")", "')' after the constant")
     elif opcode is Opcode.PARAMETER:
         instr.parameter_number = cur.integer("a parameter number")
@@ -450,7 +468,7 @@ def _instruction(cur: _Cursor) -> _Pending:
         val_pos = cur.pos
         raw = cur.balanced()
         instr_attr(cur, instr, key, raw, val_pos, comp_refs)
-    return _Pending(instr, operand_names, operand_pos, is_root, comp_refs)
+    return _Pending(instr, operand_names, operand_pos, is_root, comp_refs, shape is None)
 
 
 def instr_attr(cur: _Cursor, instr: Instruction, key: str, raw: str, pos: int,
@@ -607,20 +625,53 @@ def _tables(cur: _Cursor, debug: DebugTables) -> None:
                 (debug.file_locations if table == "FileLocations" else debug.stack_frames)[key] = fields
 
 
-def parse_hlo(text: str, verify: bool = True) -> Module:
+def _complete(cur: _Cursor, pendings: list[list[_Pending]]) -> None:
+    """What XLA's parser fills in once operands and callees are known: the result shapes the text
+    left out (from the shape rules, operands first) and `dimensions={}` of a scalar's broadcast."""
+    for pending in pendings:
+        known = {id(p.instr) for p in pending if not p.infer}
+        for p in pending:
+            instr = p.instr
+            if instr.opcode is Opcode.BROADCAST and "dimensions" not in instr.attrs and instr.operands:
+                x = instr.operands[0].shape
+                if x.is_tuple or x.rank:
+                    raise cur.error(f"broadcast '{instr.name}' of a rank-{x.rank if not x.is_tuple else 'tuple'} "
+                                    "operand needs dimensions={...}", _pos_of(cur, instr))
+                instr.attrs["dimensions"] = ()
+            if p.infer:
+                for o, pos in zip(instr.operands, p.operand_pos):
+                    if id(o) not in known:
+                        raise cur.error(f"operand '{o.name}' is used before its definition, so the shape of "
+                                        f"'{instr.name}' cannot be inferred", pos)
+                try:
+                    instr.shape = infer_shape(instr)
+                except ShapeError as e:
+                    raise cur.error(f"instruction '{instr.name}' has no result shape and XLA's shape rules give "
+                                    f"none: {e}", _pos_of(cur, instr)) from None
+                known.add(id(instr))
+
+
+def parse_hlo(text: str, verify: bool = True, elided: ElidedMode | None = None) -> Module:
     """Parses HLO text into a Module; verifies it (shapes, operands, numbering) unless told not to.
+
+    The text is XLA's: an `HloModule name, attrs...` header is optional (without it the module is
+    named after its entry computation), the entry is the computation marked ENTRY or else the last
+    one, and result shapes may be left out where XLA's shape rules give them. Constants elided as
+    `{...}` are an error unless `elided` is "random" or "zeros" (see hlo/elided.py).
 
     Raises HloParseError for malformed text and HloVerifyError for a well-formed but wrong module."""
     if not isinstance(text, str):
         raise TypeError(f"parse_hlo expects HLO text (str), got {type(text).__name__}")
-    cur = _Cursor(text)
+    if elided is not None and elided not in MODES:
+        raise ValueError(f"elided must be None, \"random\" or \"zeros\", not {elided!r}")
+    cur = _Cursor(text, elided)
     cur.ws()
-    if not re.compile(r"HloModule\b").match(text, cur.pos):
-        raise cur.error(f"expected 'HloModule' at the start of the text, found {cur.found()}")
-    cur.pos += len("HloModule")
-    mod_name = cur.name("a module name")
+    mod_name: str | None = None
     header: dict[str, object] = {}
-    while cur.accept(","):
+    if re.compile(r"HloModule\b").match(text, cur.pos):
+        cur.pos += len("HloModule")
+        mod_name = cur.name("a module name")
+    while mod_name is not None and cur.accept(","):
         cur.ws()
         km = cur.match(_ATTR_KEY)
         if not km:
@@ -649,6 +700,8 @@ def parse_hlo(text: str, verify: bool = True) -> Module:
         raise cur.error("more than one ENTRY computation", cur._line_starts[entries[1].line - 1])
     entry = entries[0] if entries else comps[-1]
     entry.is_entry = True
+    if mod_name is None:
+        mod_name = entry.name
     # Resolve computation references now that all computations are known.
     for pending in pendings:
         for p in pending:
@@ -662,6 +715,7 @@ def parse_hlo(text: str, verify: bool = True) -> Module:
                         raise cur.error(f"computation '{r.name}' is not defined", pos)
                     resolved.append(callee)
                 p.instr.attrs[key] = tuple(resolved) if isinstance(v, tuple) else resolved[0]
+    _complete(cur, pendings)
     module = Module(mod_name, comps, entry, header, debug)
     if verify:
         from .verifier import verify_module

@@ -349,6 +349,7 @@ _UNARY_KINDS: dict[Opcode, frozenset[str]] = {
     Op.ERF: _FLOAT,
     Op.COS: _FC, Op.SIN: _FC, Op.TAN: _FC, Op.EXP: _FC, Op.EXPM1: _FC, Op.LOG: _FC, Op.LOG1P: _FC,
     Op.LOGISTIC: _FC, Op.RSQRT: _FC, Op.SQRT: _FC, Op.CBRT: _FC, Op.TANH: _FC, Op.SINH: _FC, Op.REAL: _FC, Op.IMAG: _FC,
+    Op.ACOS: _FC, Op.ACOSH: _FC, Op.ASIN: _FC, Op.ASINH: _FC, Op.ATAN: _FC, Op.ATANH: _FC, Op.COSH: _FC,
     Op.ABS: frozenset({"s", "f", "c"}), Op.SIGN: frozenset({"s", "f", "c"}),
     Op.NEGATE: _NUM, Op.CLZ: _INT, Op.POPCNT: _INT, Op.NOT: frozenset({"pred", "s", "u"}),
 }

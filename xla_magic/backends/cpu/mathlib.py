@@ -30,6 +30,9 @@ Lawson's algorithm in 200-bit arithmetic, except fdlibm's log kernel which the f
   as double-doubles. erf: odd polynomial below 0.9, else 1 - exp(-x^2)*R(x) with x^2 split
   exactly by fma. cbrt: exponent trick, Halley steps (f32 in f64), a final fma-exact Newton step.
 - sqrt = llvm.sqrt; rsqrt = 1/llvm.sqrt.
+- cosh, asinh, acosh, atanh, asin, acos, atan: composed from exp, log, log1p and atan2 in their
+  cancellation-free forms (asinh a = log1p(a + a^2/(1 + sqrt(1 + a^2))), acosh from t = x - 1,
+  atanh = log1p(2a/(1-a))/2, asin = atan2(x, sqrt((1-x)(1+x)))); f32 computes them in f64.
 
 Special values follow XLA (see shared/XLA_SEMANTICS.md): NaN in -> NaN out; exp(89)=inf (f32);
 logistic(-100)=0 (its results below the smallest normal are flushed to 0, as XLA:CPU's FTZ
@@ -62,6 +65,13 @@ asserts; "max" was measured on x86-64 (znver4, AVX-512):
 | cbrt     | every exponent, both signs                 | 0.50 / 1        | 0.72 / 1        |
 | sqrt     | every exponent (correctly rounded)         | 0.50 / 0.5      | 0.50 / 0.5      |
 | rsqrt    | every exponent                             | 1.47 / 2        | 1.47 / 2        |
+| cosh     | [-89.4, 89.4] / [-710, 710]                | 0.50 / 1        | 2.51 / 3        |
+| asinh    | |x| in 2^-60 .. max, [-2, 2]               | 0.50 / 1        | 1.61 / 3        |
+| acosh    | 1 + 2^-40 .. max                           | 0.50 / 1        | 2.05 / 3        |
+| atanh    | (-1, 1), |x| down to 2^-60                 | 0.50 / 1        | 1.52 / 3        |
+| asin     | [-1, 1], |x| down to 2^-60                 | 0.50 / 1        | 2.51 / 3        |
+| acos     | [-1, 1], |x| down to 2^-60                 | 0.50 / 1        | 2.64 / 3        |
+| atan     | [-10, 10], |x| in 2^-60 .. 2^100          | 0.50 / 1        | 2.13 / 3        |
 
 Relative error follows: f32 max 2.2e-7 (tan), f64 max 4.1e-16 (tan). `python
 tests/test_cpu_math.py` prints the table for the machine it runs on. Throughput in a plain loop
@@ -85,7 +95,8 @@ _F32, _F64 = ir.FloatType(), ir.DoubleType()
 # name -> number of arguments
 ARITY: dict[str, int] = {
     "exp": 1, "expm1": 1, "log": 1, "log1p": 1, "tanh": 1, "sinh": 1, "logistic": 1, "sin": 1, "cos": 1,
-    "tan": 1, "atan2": 2, "pow": 2, "erf": 1, "sqrt": 1, "rsqrt": 1, "cbrt": 1,
+    "tan": 1, "atan2": 2, "pow": 2, "erf": 1, "sqrt": 1, "rsqrt": 1, "cbrt": 1, "cosh": 1, "asinh": 1,
+    "acosh": 1, "atanh": 1, "asin": 1, "acos": 1, "atan": 1,
 }
 NAMES = tuple(ARITY)
 
@@ -837,6 +848,103 @@ def _cbrt(m: _M, x):
     return m.sel(special, x, res)  # 0, -0, +-inf, NaN
 
 
+# ---- inverse trigonometric and hyperbolic functions, composed from the kernels above -----------
+# f32 computes in f64 and rounds once (so within about half an ulp); f64 uses the textbook
+# identities in their cancellation-free forms (fdlibm's), a few ulps.
+
+def _in_f64(m: _M, f: Callable, x):
+    if m.f64:
+        return f(m, x)
+    d = m.other(_F64)
+    return m.b.fptrunc(f(d, m.b.fpext(x, d.ty)), m.ty)
+
+
+def _cosh_f64(m: _M, x):
+    a = m.abs(x)
+    e = _exp(m, a)
+    near = m.add(m.mul(m.c(0.5), e), m.div(m.c(0.5), e))  # (e^a + e^-a)/2
+    w = _exp(m, m.mul(m.c(0.5), a))  # past exp's overflow the result is still finite: e^(a/2)/2 * e^(a/2)
+    far = m.mul(m.mul(m.c(0.5), w), w)
+    return m.sel(m.cmp(">", a, m.c(700.0)), far, near)  # NaN takes `near`, stays NaN
+
+
+def _asinh_f64(m: _M, x):
+    a = m.abs(x)
+    a2 = m.mul(a, a)
+    # asinh a = log1p(a + a^2/(1 + sqrt(1 + a^2))); above 2^28 it is log(2a) to the last bit.
+    near = _log1p(m, m.add(a, m.div(a2, m.add(m.c(1.0), m.sqrt(m.add(m.c(1.0), a2))))))
+    far = m.add(_log(m, a), m.c(float(_LN2)))
+    res = m.sel(m.cmp(">", a, m.c(2.0 ** 28)), far, near)
+    return m.copysign(res, x)  # odd, asinh(-0) = -0
+
+
+def _acosh_f64(m: _M, x):
+    t = m.sub(x, m.c(1.0))
+    # acosh x = log1p(t + sqrt(2t + t^2)), t = x - 1 (exact near 1); log(2x) above 2^28.
+    near = _log1p(m, m.add(t, m.sqrt(m.fma(t, t, m.add(t, t)))))
+    far = m.add(_log(m, x), m.c(float(_LN2)))
+    res = m.sel(m.cmp(">", x, m.c(2.0 ** 28)), far, near)
+    return m.sel(m.cmp("<", x, m.c(1.0)), m.c(math.nan), res)
+
+
+def _atanh_f64(m: _M, x):
+    a = m.abs(x)
+    t = m.add(a, a)
+    one_minus = m.sub(m.c(1.0), a)
+    # atanh a = log1p(2a/(1-a))/2, written 2a + 2a^2/(1-a) below 1/2 (no rounding of 2a/(1-a) there).
+    small = m.add(t, m.div(m.mul(t, a), one_minus))
+    arg = m.sel(m.cmp("<", a, m.c(0.5)), small, m.div(t, one_minus))
+    res = m.mul(m.c(0.5), _log1p(m, arg))  # a = 1: inf; a > 1: log1p of < -1, NaN
+    return m.copysign(res, x)
+
+
+def _one_minus_square(m: _M, x):
+    """1 - x^2, as (1-|x|)(1+|x|) where 1-|x| is exact, and by one fma below 1/2."""
+    a = m.abs(x)
+    return m.sel(m.cmp("<", a, m.c(0.5)), m.fma(m.neg(a), a, m.c(1.0)),
+                 m.mul(m.sub(m.c(1.0), a), m.add(m.c(1.0), a)))
+
+
+def _asin_f64(m: _M, x):
+    return _atan2(m, x, m.sqrt(_one_minus_square(m, x)))  # |x| > 1: sqrt of < 0, NaN
+
+
+def _acos_f64(m: _M, x):
+    return _atan2(m, m.sqrt(_one_minus_square(m, x)), x)
+
+
+def _atan_f64(m: _M, x):
+    return _atan2(m, x, m.c(1.0))
+
+
+def _cosh(m: _M, x):
+    return _in_f64(m, _cosh_f64, x)
+
+
+def _asinh(m: _M, x):
+    return _in_f64(m, _asinh_f64, x)
+
+
+def _acosh(m: _M, x):
+    return _in_f64(m, _acosh_f64, x)
+
+
+def _atanh(m: _M, x):
+    return _in_f64(m, _atanh_f64, x)
+
+
+def _asin(m: _M, x):
+    return _in_f64(m, _asin_f64, x)
+
+
+def _acos(m: _M, x):
+    return _in_f64(m, _acos_f64, x)
+
+
+def _atan(m: _M, x):
+    return _in_f64(m, _atan_f64, x)
+
+
 def _sqrt(m: _M, x):
     return m.sqrt(x)
 
@@ -848,7 +956,8 @@ def _rsqrt(m: _M, x):
 _IMPL: dict[str, Callable] = {
     "exp": _exp, "expm1": _expm1, "log": _log, "log1p": _log1p, "tanh": _tanh, "sinh": _sinh, "logistic": _logistic,
     "sin": _sin, "cos": _cos, "tan": _tan, "atan2": _atan2, "pow": _pow, "erf": _erf, "sqrt": _sqrt,
-    "rsqrt": _rsqrt, "cbrt": _cbrt,
+    "rsqrt": _rsqrt, "cbrt": _cbrt, "cosh": _cosh, "asinh": _asinh, "acosh": _acosh, "atanh": _atanh,
+    "asin": _asin, "acos": _acos, "atan": _atan,
 }
 
 
