@@ -216,3 +216,17 @@ def test_gpu_code_calls_cudas_function(op):
         with np.errstate(all="ignore"):
             np.testing.assert_allclose(hostsim.compile(m)(x), xm.interpret(unary(op, "f32", 16), x), rtol=4e-6,
                                        atol=1e-7, equal_nan=True)
+
+
+def test_big_constants_print_elided_in_what_people_read_and_hash_by_their_bytes():
+    text = ("HloModule big\nENTRY e {\n  x = f32[300] parameter(0)\n  c = f32[300] constant({...})\n"
+            "  ROOT a = f32[300] add(x, c)\n}\n")
+    m = xm.parse_hlo(text, elided="random")
+    assert "{...}" not in m.to_text()  # the full text reads back the same values
+    assert "constant({...})" in m.to_text(literal_limit=64)
+    exe = xm.compile(m, target="interpreter")
+    assert "constant({...})" in exe.report.hlo_before and "constant({...})" in exe.report.hlo_after
+    other = xm.parse_hlo(text, elided="zeros")
+    assert m.digest() != other.digest() and m.digest() == xm.parse_hlo(text, elided="random").digest()
+    x = np.ones(300, np.float32)
+    assert not np.array_equal(xm.compile(m, target="interpreter")(x), xm.compile(other, target="interpreter")(x))

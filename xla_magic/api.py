@@ -161,7 +161,7 @@ def compile(program: object, target: str = "cpu", optimize: bool = True, cache: 
     cacheable = cache and not options.get("dump_to")
     key = ""
     if cacheable:
-        text = source.given.to_text() if source.given is not None else source.text or ""
+        text = source.given.digest() if source.given is not None else source.text or ""
         key = _cache_key(text if elided is None else f"elided={elided}\x00{text}", backend, optimize, options)
         hit = _CACHE.get(key)
         if hit is not None:

@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeAlias
 
+from .hlo.printer import DISPLAY_LITERAL_LIMIT
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -69,7 +71,9 @@ class Report:
     @classmethod
     def of(cls, lowered: Lowered, artifacts: Mapping[str, str] | None = None) -> Report:
         """The report of a lowered module (the compile time is added once the backend is done)."""
-        return cls(lowered.target, lowered.original.to_text(), lowered.module.to_text(), passes=list(lowered.passes),
+        shown = DISPLAY_LITERAL_LIMIT  # a model's weights print as {...}, as in XLA's dumps
+        return cls(lowered.target, lowered.original.to_text(literal_limit=shown),
+                   lowered.module.to_text(literal_limit=shown), passes=list(lowered.passes),
                    fusion_plan=lowered.fusion_plan, buffers=lowered.buffers, cost=lowered.cost,
                    artifacts=artifacts if artifacts is not None else {})
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..hlo.evaluator import make_plan, run_plan
 from ..hlo.ir import Module
+from ..hlo.printer import DISPLAY_LITERAL_LIMIT
 from ..report import Report
 from .base import Executable
 
@@ -51,6 +52,6 @@ def executable(module: Module, report: Report | None = None) -> Executable:
         return [a if a.dtype == d else a.astype(d) for a, d in zip(arrays, dtypes)]
 
     if report is None:
-        text = module.to_text()
+        text = module.to_text(literal_limit=DISPLAY_LITERAL_LIMIT)
         report = Report("interpreter", text, text)
     return Executable(module, run, report, "interpreter")

@@ -39,7 +39,7 @@ def parsed(report: Report, which: str) -> Module:
             text = report.hlo_after
         else:
             text = pre_fusion_text(report)
-        return parse_hlo(text, verify=False)
+        return parse_hlo(text, verify=False, elided="zeros")  # big constants print as {...}
 
     return memo(report, ("module", which), make)
 

@@ -180,8 +180,23 @@ class Module:
                 return c
         raise KeyError(name)
 
-    def to_text(self, *, metadata: bool = True, debug_tables: bool = True) -> str:
-        return module_to_text(self, metadata=metadata, debug_tables=debug_tables)
+    def to_text(self, *, metadata: bool = True, debug_tables: bool = True, literal_limit: int | None = None) -> str:
+        """XLA's text; with `literal_limit`, constants of more elements print as `{...}` (for reading)."""
+        return module_to_text(self, metadata=metadata, debug_tables=debug_tables, literal_limit=literal_limit)
+
+    def digest(self) -> str:
+        """A hash of everything the text says, big constants by their bytes: as exact as hashing
+        `to_text()`, without printing millions of values."""
+        import hashlib
+
+        limit = 16
+        h = hashlib.sha256(self.to_text(literal_limit=limit).encode())
+        for c in self.computations:
+            for i in c.instructions:
+                if i.literal is not None and i.literal.size > limit:
+                    h.update(f"{i.name}:{i.literal.dtype.str}:{i.literal.shape}".encode())
+                    h.update(i.literal.tobytes())
+        return h.hexdigest()
 
     def __str__(self) -> str:
         return self.to_text()

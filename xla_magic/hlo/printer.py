@@ -13,6 +13,10 @@ from .shape import Shape
 if TYPE_CHECKING:  # the IR's classes import this module to print themselves
     from .ir import Computation, Instruction, Module
 
+# Texts people read (the report, pass records, dumps) show constants of more elements as `{...}`,
+# as XLA's dumps do: a model's weights printed in full cost seconds per print and nobody reads them.
+DISPLAY_LITERAL_LIMIT = 64
+
 
 def _scalar_text(v: Any, kind: str) -> str:  # a numpy scalar of any element type
     if kind == "pred":
@@ -58,14 +62,17 @@ def literal_text(lit: npt.NDArray[Any] | None, shape: Shape) -> str:
     return texts[0]
 
 
-def _literal_for_print(instr: Instruction) -> str:
+def _literal_for_print(instr: Instruction, literal_limit: int | None) -> str:
+    if literal_limit is not None and instr.literal is not None and instr.literal.size > literal_limit:
+        return "{...}"
     return literal_text(instr.literal, instr.shape)
 
 
 def instruction_to_text(instr: Instruction, *, metadata: bool = True, root: bool = False,
-                        operand_shapes: bool = False) -> str:
+                        operand_shapes: bool = False, literal_limit: int | None = None) -> str:
+    """One instruction's line; constants of more than `literal_limit` elements as `{...}`."""
     if instr.opcode is Opcode.CONSTANT:
-        args = _literal_for_print(instr)
+        args = _literal_for_print(instr, literal_limit)
     elif instr.opcode is Opcode.PARAMETER:
         args = str(instr.parameter_number)
     elif operand_shapes:
@@ -80,12 +87,13 @@ def instruction_to_text(instr: Instruction, *, metadata: bool = True, root: bool
     return ", ".join(parts)
 
 
-def computation_to_text(comp: Computation, *, metadata: bool = True) -> str:
+def computation_to_text(comp: Computation, *, metadata: bool = True, literal_limit: int | None = None) -> str:
     params = ", ".join(f"{p.name}: {p.shape.to_text(layout=False)}" for p in comp.parameters)
     head = f"{'ENTRY ' if comp.is_entry else ''}%{comp.name} ({params}) -> {comp.root.shape.to_text(layout=False)} {{"
     lines = [head]
     for instr in comp.instructions:
-        lines.append("  " + instruction_to_text(instr, metadata=metadata, root=instr is comp.root))
+        lines.append("  " + instruction_to_text(instr, metadata=metadata, root=instr is comp.root,
+                                                literal_limit=literal_limit))
     tail = "}"
     for k, v in comp.attrs.items():
         tail += f", {k}={attr_to_text(k, v)}"
@@ -104,7 +112,8 @@ def _layout_text(shape: Shape) -> str:
     return shape.to_text()
 
 
-def module_to_text(module: Module, *, metadata: bool = True, debug_tables: bool = True) -> str:
+def module_to_text(module: Module, *, metadata: bool = True, debug_tables: bool = True,
+                   literal_limit: int | None = None) -> str:
     entry = module.entry
     params = ", ".join(_layout_text(p.shape) for p in entry.parameters)
     ecl = "{(" + params + ")->" + _layout_text(entry.root.shape) + "}"
@@ -133,6 +142,6 @@ def module_to_text(module: Module, *, metadata: bool = True, debug_tables: bool 
                 out.append("")
         out.append("")
     for comp in module.computations:
-        out.append(computation_to_text(comp, metadata=metadata))
+        out.append(computation_to_text(comp, metadata=metadata, literal_limit=literal_limit))
         out.append("")
     return "\n".join(out)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..hlo.ir import Module, clone_module
+from ..hlo.printer import DISPLAY_LITERAL_LIMIT
 
 if TYPE_CHECKING:
     from .fusion import FusionPlan
@@ -125,7 +126,8 @@ def run_pipeline(module: Module, pipeline: Pipeline, options: PipelineOptions) -
             raise ValueError(f"unknown pass {n!r}; the pipeline has {', '.join(sorted(known))}")
     if options.dump_to:
         os.makedirs(options.dump_to, exist_ok=True)
-    last_text = [module.to_text() if options.record_text else ""]
+    shown = DISPLAY_LITERAL_LIMIT  # records are read: a model's weights print as {...}, as in XLA's dumps
+    last_text = [module.to_text(literal_limit=shown) if options.record_text else ""]
 
     def wanted(name: str) -> bool:
         return name not in options.skip and (only is None or name in only)
@@ -140,13 +142,13 @@ def run_pipeline(module: Module, pipeline: Pipeline, options: PipelineOptions) -
             from ..hlo.verifier import verify_module
 
             verify_module(module)
-        text = module.to_text() if options.record_text and changed else last_text[0]
+        text = module.to_text(literal_limit=shown) if options.record_text and changed else last_text[0]
         last_text[0] = text
         records.append(PassRecord(name, changed, dt, text, info))
         if options.dump_to:
             fname = f"{len(records):03d}.{name}.{'changed' if changed else 'same'}.hlo"
             with open(os.path.join(options.dump_to, fname), "w", encoding="utf-8") as fh:
-                fh.write(text or module.to_text())
+                fh.write(text or module.to_text(literal_limit=shown))
         return changed
 
     for name, p in pipeline:

@@ -7,7 +7,6 @@ links them into one engine, and `callpath` makes the call from Python one foreig
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 import time
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ...hlo.ir import Module
+from ...hlo.printer import DISPLAY_LITERAL_LIMIT
 from ...report import Report
 from ..artifacts import Artifacts
 from ..base import Executable
@@ -106,7 +106,7 @@ def _prepare(lowered: Lowered) -> _Prepared:
         decompose_layout_bitcasts(module)
         defuse(module, library_fusion)
         buffers = assign_buffers(module)  # assigned afresh
-        text = module.to_text()
+        text = module.to_text(literal_limit=DISPLAY_LITERAL_LIMIT)
         return _Prepared(module, buffers, Report("cpu", text, text, buffers=buffers))
     return _Prepared(module, lowered.buffers, Report.of(lowered))
 
@@ -245,7 +245,7 @@ def _executable(module: Module, report: Report, state: CpuState, loaded_from_dis
 
 
 def _hlo_hash(module: Module) -> str:
-    return hashlib.sha256(module.to_text().encode()).hexdigest()
+    return module.digest()
 
 
 def store(key: str, exe: Executable) -> None:
