@@ -1646,11 +1646,63 @@ def _cc_getrf(ins: Instruction, ctx: _Ctx) -> Fn:
     return f
 
 
+def _cc_geqrf(ins: Instruction, ctx: _Ctx) -> Fn:
+    """Householder QR (LAPACK geqrf): R on and above the diagonal, the reflectors' tails below, tau.
+
+    numpy's `qr(mode='raw')` is LAPACK's geqrf itself; its h is the Fortran-order (transposed)
+    matrix, so the packed result is h's swapaxes."""
+    def f(a: Value) -> Value:
+        a = np.asarray(a)
+        h, tau = np.linalg.qr(a, mode="raw")
+        return np.swapaxes(h, -1, -2).astype(a.dtype), tau.astype(a.dtype)
+    return f
+
+
+def _cc_orgqr(ins: Instruction, ctx: _Ctx) -> Fn:
+    """Q's first n columns from geqrf's reflectors: Q = H_1 ... H_k, H_i = I - tau_i v_i v_i^H."""
+    def f(a: Value, tau: Value) -> Value:
+        a, tau = np.asarray(a), np.asarray(tau)
+        m, n = a.shape[-2:]
+        wide = np.promote_types(a.dtype, np.float64)
+        q = np.broadcast_to(np.eye(m, n, dtype=wide), a.shape).copy()
+        below = np.tril(np.ones((m, n), bool), -1)
+        v_all = np.where(below, a, np.eye(m, n, dtype=a.dtype)).astype(wide)  # unit diagonal, tails below
+        for i in reversed(range(tau.shape[-1])):  # H_i applied last to first builds the product
+            v = v_all[..., :, i:i + 1]
+            t = tau[..., i, None, None].astype(wide)
+            q = q - t * v @ (np.swapaxes(v, -1, -2).conj() @ q)
+        return q.astype(a.dtype)
+    return f
+
+
+def _cc_syevd(ins: Instruction, ctx: _Ctx) -> Fn:
+    """Symmetric / Hermitian eigensolver (LAPACK syevd/heevd): (eigenvectors in columns, eigenvalues
+    ascending, info). numpy's eigh is LAPACK's syevd/heevd, so the vectors' signs are LAPACK's."""
+    cfg = _lapack_config(ins)
+    uplo, vectors = cfg.get("uplo", "L"), cfg.get("mode", "V") == "V"
+    w_dt = ins.shape.elements[1].element_type.np_dtype
+    info_dt = ins.shape.elements[2].element_type.np_dtype
+
+    def f(a: Value) -> Value:
+        a = np.asarray(a)
+        info = np.zeros(a.shape[:-2], info_dt)
+        if not vectors:  # jobz='N': a is left unspecified by LAPACK; it is returned unchanged
+            return a, np.linalg.eigvalsh(a, UPLO=uplo).astype(w_dt), info
+        w, v = np.linalg.eigh(a, UPLO=uplo)
+        return v.astype(a.dtype), w.astype(w_dt), info
+    return f
+
+
 CUSTOM_CALLS: dict[str, Callable[[Instruction, _Ctx], Fn]] = {
     "TopK": _cc_topk,
     **{f"lapack_{t}potrf_ffi": _cc_potrf for t in "sdcz"},
     **{f"lapack_{t}trsm_ffi": _cc_trsm for t in "sdcz"},
     **{f"lapack_{t}getrf_ffi": _cc_getrf for t in "sdcz"},
+    **{f"lapack_{t}geqrf_ffi": _cc_geqrf for t in "sdcz"},
+    **{f"lapack_{t}orgqr_ffi": _cc_orgqr for t in "sd"},
+    **{f"lapack_{t}ungqr_ffi": _cc_orgqr for t in "cz"},
+    **{f"lapack_{t}syevd_ffi": _cc_syevd for t in "sd"},
+    **{f"lapack_{t}heevd_ffi": _cc_syevd for t in "cz"},
     "Sharding": _b_identity,
     "SPMDFullToShardShape": _b_identity,
     "SPMDShardToFullShape": _b_identity,
