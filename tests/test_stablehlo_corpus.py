@@ -15,14 +15,10 @@ from stablehlo_corpus import corpus
 
 import xla_magic as xm
 
-NO_VARIADIC_REDUCE_WINDOW_CPU = "the cpu backend has no reduce-window with several operands (JAX's jvp of max pooling)"
-
 # Measured by running every case through XLA's own StableHLO -> HLO conversion and the project's
 # HLO path (stablehlo_corpus/check_via_hlo.py): what fails there is the interpreter's or the cpu
 # backend's; what fails only here is the StableHLO reader's.
 EXPECTED_FAILURES: dict[str, str] = {
-    "maxpool_jvp/cpu": NO_VARIADIC_REDUCE_WINDOW_CPU,
-    "reduce_window_variadic_argmax/cpu": NO_VARIADIC_REDUCE_WINDOW_CPU,
 }
 
 
