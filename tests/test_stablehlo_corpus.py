@@ -18,8 +18,7 @@ import xla_magic as xm
 # Measured by running every case through XLA's own StableHLO -> HLO conversion and the project's
 # HLO path (stablehlo_corpus/check_via_hlo.py): what fails there is the interpreter's or the cpu
 # backend's; what fails only here is the StableHLO reader's.
-EXPECTED_FAILURES: dict[str, str] = {
-}
+EXPECTED_FAILURES: dict[str, str] = {}
 
 
 def _stage(run: Any, expected: list[np.ndarray], family: str) -> str | None:

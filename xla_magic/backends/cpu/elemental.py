@@ -21,7 +21,7 @@ from ...hlo.opcodes import Opcode as O
 from ..indexing import INDEX_RULES, Kind, Steps, delinearize, drive, linearize, operand_values
 from . import irtypes as T
 from .irtypes import I64, Unsupported, i64
-from .scalar import Emitter, bitcast_join, bitcast_piece, convert_value, emit_scalar_op
+from .scalar import Emitter, bitcast_join, bitcast_piece, convert_value, emit_scalar_computation, emit_scalar_op
 
 Index = list[ir.Value]  # i64 values, one per dimension
 
@@ -166,6 +166,9 @@ class Elemental(IRIndexOps):
             v = yield from INDEX_RULES[instr.opcode](self, instr, index)
         elif instr.opcode is O.BITCAST_CONVERT and _dtype(instr).bits != _dtype(instr.operands[0]).bits:
             v = yield from _bitcast_widths(self, instr, index)
+        elif instr.opcode is O.MAP:  # elementwise, its scalar computation inlined per element
+            (v,) = emit_scalar_computation(self.em, instr.attrs["to_apply"],
+                                           (yield from operand_values(instr, index)))
         elif instr.opcode in ELEMENTWISE:
             v = emit_scalar_op(self.em, instr, [_dtype(o) for o in instr.operands],
                                (yield from operand_values(instr, index)))
