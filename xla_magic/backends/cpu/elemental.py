@@ -5,7 +5,8 @@ Index rules (broadcast, reshape, transpose, slice, pad, concatenate, reverse, io
 dynamic-slice, dynamic-update-slice, gather) are the shared ones of `backends.indexing`; this
 module supplies their operations as llvmlite instructions on i64 (`IRIndexOps`; LLVM folds and
 simplifies what is left) and what only the cpu has: loads, constants as globals, elementwise ops
-through `scalar.SCALAR_OPS`."""
+through `scalar.SCALAR_OPS`, `map` (its scalar computation inlined per element) and
+bitcast-convert between widths (a minor dimension of pieces split off or joined, little-endian)."""
 from __future__ import annotations
 
 import operator
