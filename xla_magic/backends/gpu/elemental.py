@@ -5,7 +5,8 @@ dynamic-slice, dynamic-update-slice, gather) are the shared ones of `backends.in
 module supplies their operations as C text (`CIndexOps`, folding constants so the text stays
 plain) and what only CUDA C has: loads, constant tables, elementwise ops through
 `scalar.SCALAR_OPS`, `map` (its scalar computation inlined) and bitcast-convert between widths.
-Indices are C expressions of type `xm_i` (32-bit when every buffer of the module is small enough); wide values are `long long`. Values used more than once are named
+Indices are C expressions of type `xm_i` (32-bit when every buffer of the module is small
+enough); wide values are `long long`. Values used more than once are named
 (`const xm_i i7 = ...;`), and an index delinearized here is remembered, so linearizing it again
 for the same dimensions costs nothing."""
 from __future__ import annotations
