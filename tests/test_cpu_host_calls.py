@@ -149,6 +149,9 @@ def test_syevd_and_heevd(t, uplo):
     tol = 1e-4 if real[1] is np.float32 else 1e-10
     np.testing.assert_allclose(w, np.linalg.eigvalsh(a), atol=tol)
     np.testing.assert_allclose(a @ v, v * w[..., None, :], atol=tol)
+    bad = np.full(dims, np.nan, npd)
+    _same(exe, m, bad)
+    assert (exe(bad)[2] > 0).all() and np.isnan(exe(bad)[1]).all()  # info reports it, values are NaN
 
 
 @pytest.mark.parametrize("t", list(_TYPES))

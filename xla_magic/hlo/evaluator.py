@@ -1686,11 +1686,18 @@ def _cc_syevd(ins: Instruction, ctx: _Ctx) -> Fn:
 
     def f(a: Value) -> Value:
         a = np.asarray(a)
-        info = np.zeros(a.shape[:-2], info_dt)
-        if not vectors:  # jobz='N': a is left unspecified by LAPACK; it is returned unchanged
-            return a, np.linalg.eigvalsh(a, UPLO=uplo).astype(w_dt), info
-        w, v = np.linalg.eigh(a, UPLO=uplo)
-        return v.astype(a.dtype), w.astype(w_dt), info
+        flat = a.reshape((-1,) + a.shape[-2:])
+        v, w = flat.copy(), np.empty(flat.shape[:2], w_dt)
+        info = np.zeros(flat.shape[0], info_dt)
+        for i, m in enumerate(flat):
+            try:  # jobz='N' leaves a unspecified in LAPACK; it is returned unchanged
+                if vectors:
+                    w[i], v[i] = np.linalg.eigh(m, UPLO=uplo)
+                else:
+                    w[i] = np.linalg.eigvalsh(m, UPLO=uplo)
+            except np.linalg.LinAlgError:  # no convergence (NaNs): info > 0, as LAPACK reports it
+                w[i], v[i], info[i] = np.nan, np.nan, 1
+        return v.reshape(a.shape), w.reshape(a.shape[:-1]), info.reshape(a.shape[:-2])
     return f
 
 
