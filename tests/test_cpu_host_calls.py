@@ -17,7 +17,7 @@ from xla_magic.hlo.ir import Module  # noqa: E402
 
 _TYPES = {"s": ("f32", np.float32), "d": ("f64", np.float64), "c": ("c64", np.complex64), "z": ("c128", np.complex128)}
 _CHARS = {"uplo": {"L": 76, "U": 85}, "side": {"L": 76, "R": 82}, "trans_x": {"N": 78, "T": 84, "C": 67},
-          "diag": {"N": 78, "U": 85}}
+          "diag": {"N": 78, "U": 85}, "mode": {"V": 86, "N": 78}}
 
 
 def _config(**cfg: str) -> str:
@@ -109,6 +109,71 @@ def test_trsm(t, cfg):
     rng = np.random.default_rng(3)
     a = _matrix(rng, npd, a_dims) + 4 * np.eye(4, dtype=npd)
     _same(exe, m, a, _matrix(rng, npd, b_dims))
+
+
+@pytest.mark.parametrize("t", list(_TYPES))
+@pytest.mark.parametrize("batch", list(BATCHES))
+def test_geqrf_and_orgqr(t, batch):
+    name, npd = _TYPES[t]
+    dims = BATCHES[batch] + (5, 3)  # a tall QR: min(m, n) reflectors
+    qr = _module(f"lapack_{t}geqrf_ffi", [(name, dims)], [(name, dims), (name, dims[:-2] + (3,))])
+    form = _module(f"lapack_{t}{'ung' if t in 'cz' else 'org'}qr_ffi", [(name, dims), (name, dims[:-2] + (3,))],
+                   [(name, dims)])
+    a = _matrix(np.random.default_rng(4), npd, dims)
+    packed, tau = xm.compile(qr, target="cpu", cache=False)(a)
+    _same(xm.compile(qr, target="cpu", cache=False), qr, a)
+    q = xm.compile(form, target="cpu", cache=False)(packed, tau)
+    _same(xm.compile(form, target="cpu", cache=False), form, packed, tau)
+    want_q, want_r = np.linalg.qr(a)  # LAPACK's geqrf + orgqr: the same signs
+    tol = 1e-5 if npd in (np.float32, np.complex64) else 1e-12
+    np.testing.assert_allclose(np.triu(packed[..., :3, :]), want_r, atol=tol)
+    np.testing.assert_allclose(q, want_q, atol=tol)
+    np.testing.assert_allclose(q @ np.triu(packed[..., :3, :]), a, atol=tol * 10)
+
+
+@pytest.mark.parametrize("t", list(_TYPES))
+@pytest.mark.parametrize("uplo", ["L", "U"])
+def test_syevd_and_heevd(t, uplo):
+    name, npd = _TYPES[t]
+    real = {"s": ("f32", np.float32), "d": ("f64", np.float64), "c": ("f32", np.float32), "z": ("f64", np.float64)}[t]
+    dims = (2, 4, 4) if uplo == "L" else (4, 4)
+    target = f"lapack_{t}{'he' if t in 'cz' else 'sy'}evd_ffi"
+    m = _module(target, [(name, dims)], [(name, dims), (real[0], dims[:-1]), ("s32", dims[:-2])],
+                _config(uplo=uplo, mode="V"))
+    exe = xm.compile(m, target="cpu", cache=False)
+    a = _matrix(np.random.default_rng(5), npd, dims)
+    a = (a + np.swapaxes(a, -1, -2).conj()) / 2
+    _same(exe, m, a)
+    v, w, info = exe(a)
+    assert w.dtype == real[1] and (np.diff(w, axis=-1) >= 0).all() and (info == 0).all()  # ascending
+    tol = 1e-4 if real[1] is np.float32 else 1e-10
+    np.testing.assert_allclose(w, np.linalg.eigvalsh(a), atol=tol)
+    np.testing.assert_allclose(a @ v, v * w[..., None, :], atol=tol)
+    bad = np.full(dims, np.nan, npd)
+    _same(exe, m, bad)
+    assert (exe(bad)[2] > 0).all() and np.isnan(exe(bad)[1]).all()  # info reports it, values are NaN
+
+
+@pytest.mark.parametrize("t", list(_TYPES))
+@pytest.mark.parametrize("mode", ["A", "S", "N"])
+def test_gesdd(t, mode):
+    name, npd = _TYPES[t]
+    real = {"s": "f32", "d": "f64", "c": "f32", "z": "f64"}[t]
+    dims = (2, 5, 3) if mode == "S" else (5, 3)
+    batch = dims[:-2]
+    u_dims, vt_dims = (batch + (5, 3), batch + (3, 3)) if mode == "S" else (batch + (5, 5), batch + (3, 3))
+    m = _module(f"lapack_{t}gesdd_ffi", [(name, dims)],
+                [(name, dims), (real, batch + (3,)), (name, u_dims), (name, vt_dims), ("s32", batch)],
+                f"mode = {ord(mode)} : ui8")
+    exe = xm.compile(m, target="cpu", cache=False)
+    a = _matrix(np.random.default_rng(6), npd, dims)
+    _same(exe, m, a)
+    _, s, u, vt, info = exe(a)
+    tol = 1e-4 if npd in (np.float32, np.complex64) else 1e-10
+    assert (info == 0).all() and (np.diff(s, axis=-1) <= 0).all()  # descending
+    np.testing.assert_allclose(s, np.linalg.svd(a, compute_uv=False), atol=tol)
+    if mode != "N":
+        np.testing.assert_allclose((u[..., :, :3] * s[..., None, :]) @ vt, a, atol=tol * 10)
 
 
 def _lu_and_more() -> Module:

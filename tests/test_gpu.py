@@ -475,3 +475,50 @@ def test_few_long_rows_split_across_blocks():
     y[1, 777] = y[1, 149_000] = 10.0  # a tie: the lower index wins
     p = check(text2, y, rtol=0, atol=0)
     assert len(p.kernels) == 2
+
+
+@needs_cxx
+def test_bitcast_convert_between_widths_in_hostsim():
+    """Narrowing and widening bitcast-converts (pieces little-endian), fused with neighbours."""
+    from test_cpu_bitcast_widths import PAIRS, _data
+
+    from xla_magic.hlo.dtypes import DTYPES
+
+    rng = np.random.default_rng(7)
+    params, roots, args = [], [], []
+    for k, (src, dst) in enumerate(PAIRS):
+        sb, db = DTYPES[src].bits, DTYPES[dst].bits
+        if sb > db:
+            arg = _data(src, (3, 2), rng)
+            ins, outs = "3,2", f"3,2,{sb // db}"
+        else:
+            arg = _data(dst, (3, 2), rng).view(DTYPES[src].np_dtype).reshape(3, 2, db // sb)
+            ins, outs = f"3,2,{db // sb}", "3,2"
+        params.append(f"  p{k} = {src}[{ins}] parameter({k})\n  c{k} = {src}[{ins}] copy(p{k})\n"
+                      f"  b{k} = {dst}[{outs}] bitcast-convert(c{k})")
+        roots.append((f"{dst}[{outs}]", f"b{k}"))
+        args.append(arg)
+    text = ("HloModule b\n\nENTRY e {\n" + "\n".join(params) + "\n  ROOT t = (" + ", ".join(s for s, _ in roots)
+            + ") tuple(" + ", ".join(n for _, n in roots) + ")\n}\n")
+    got, want, _ = run_both(text, *args)
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype and g.shape == w.shape and g.tobytes() == w.tobytes()
+
+
+@needs_cxx
+def test_map_in_hostsim():
+    from test_cpu_map_and_variadic_window import MAP3
+
+    rng = np.random.default_rng(8)
+    x, y = rng.standard_normal((4, 5)).astype(np.float32), rng.standard_normal((4, 5)).astype(np.float32) * 3
+    check(MAP3, x, y, rng.integers(-5, 5, (4, 5)).astype(np.int32), rtol=1e-6)
+
+
+@needs_cxx
+@pytest.mark.parametrize("window", ["plain", "padded", "dilated"])
+def test_variadic_reduce_window_in_hostsim(window):
+    from test_cpu_map_and_variadic_window import ARGMAX, WINDOWS
+
+    spec, out = WINDOWS[window]
+    x = np.random.default_rng(1).standard_normal((6, 7)).astype(np.float32) * 3
+    check(ARGMAX.replace("WINDOW", spec).replace("OUT", out), x, rtol=1e-6, atol=0)  # (indices: exact)

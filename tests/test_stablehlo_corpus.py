@@ -15,29 +15,10 @@ from stablehlo_corpus import corpus
 
 import xla_magic as xm
 
-LAPACK = "JAX lowers it to LAPACK custom calls on CPU (lapack_*_ffi); not all of them are implemented"
-NO_WIDTH_CHANGING_BITCAST_CPU = ("the cpu backend has no bitcast-convert between element widths "
-                                 "(rng-bit-generator keeps a u64 state)")
-NO_VARIADIC_REDUCE_WINDOW_CPU = "the cpu backend has no reduce-window with several operands (JAX's jvp of max pooling)"
-
 # Measured by running every case through XLA's own StableHLO -> HLO conversion and the project's
 # HLO path (stablehlo_corpus/check_via_hlo.py): what fails there is the interpreter's or the cpu
 # backend's; what fails only here is the StableHLO reader's.
-EXPECTED_FAILURES: dict[str, str] = {
-    "bitcast_f32_u8x4/cpu": NO_WIDTH_CHANGING_BITCAST_CPU,
-    "bitcast_f64_f32x2/cpu": NO_WIDTH_CHANGING_BITCAST_CPU,
-    "bitcast_u8x4_f32/cpu": NO_WIDTH_CHANGING_BITCAST_CPU,
-    "linalg_eigh/interpret": LAPACK,
-    "linalg_eigh/cpu": LAPACK,
-    "linalg_qr/interpret": LAPACK,
-    "linalg_qr/cpu": LAPACK,
-    "maxpool_jvp/cpu": NO_VARIADIC_REDUCE_WINDOW_CPU,
-    "reduce_window_variadic_argmax/cpu": NO_VARIADIC_REDUCE_WINDOW_CPU,
-    "rng_bit_generator_default/cpu": NO_WIDTH_CHANGING_BITCAST_CPU,
-    "rng_bit_generator_philox/cpu": NO_WIDTH_CHANGING_BITCAST_CPU,
-    "rng_bit_generator_three_fry/cpu": NO_WIDTH_CHANGING_BITCAST_CPU,
-    "rng_bit_generator_u64/cpu": NO_WIDTH_CHANGING_BITCAST_CPU,
-}
+EXPECTED_FAILURES: dict[str, str] = {}
 
 
 def _stage(run: Any, expected: list[np.ndarray], family: str) -> str | None:

@@ -880,6 +880,23 @@ add("model_mixed_precision", lambda x, w: (jnp.tanh(x.astype(BF16) @ w.astype(BF
                                           lax.dot(x.astype(BF16), w.astype(BF16), preferred_element_type=F32)),
     normal((4, 8), (8, 3)), "model")
 
+# --- more LAPACK targets: vectors too (numpy's LAPACK calls give the same signs) --------------
+
+
+def hermitian(n: int) -> Args:
+    def make(rng: np.random.Generator) -> list[np.ndarray]:
+        a = rng.standard_normal((n, n)) + 1j * rng.standard_normal((n, n))
+        return [((a + a.conj().T) / 2).astype(C64)]
+    return make
+
+
+add("linalg_qr_q_r", jnp.linalg.qr, normal((5, 3)), "linalg")
+add("linalg_eigh_vectors_f64", jnp.linalg.eigh, spd(4, F64), "linalg")
+add("linalg_eigvalsh_c64", jnp.linalg.eigvalsh, hermitian(3), "linalg")
+add("linalg_svd_f64", jnp.linalg.svd, normal((4, 3), dtype=F64), "linalg")
+add("linalg_svd_values", lambda a: jnp.linalg.svd(a, compute_uv=False), normal((3, 5)), "linalg")
+add("linalg_svd_reduced_batched", lambda a: jnp.linalg.svd(a, full_matrices=False), normal((2, 4, 3)), "linalg")
+
 
 # --- writing ----------------------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from time import perf_counter
-from typing import Any, NoReturn, cast
+from typing import Any, Literal, NoReturn, cast
 
 import ml_dtypes
 import numpy as np
@@ -1647,11 +1647,106 @@ def _cc_getrf(ins: Instruction, ctx: _Ctx) -> Fn:
     return f
 
 
+def _cc_geqrf(ins: Instruction, ctx: _Ctx) -> Fn:
+    """Householder QR (LAPACK geqrf): R on and above the diagonal, the reflectors' tails below, tau.
+
+    numpy's `qr(mode='raw')` is LAPACK's geqrf itself; its h is the Fortran-order (transposed)
+    matrix, so the packed result is h's swapaxes."""
+    def f(a: Value) -> Value:
+        a = np.asarray(a)
+        h, tau = np.linalg.qr(a, mode="raw")
+        return np.swapaxes(h, -1, -2).astype(a.dtype), tau.astype(a.dtype)
+    return f
+
+
+def _cc_orgqr(ins: Instruction, ctx: _Ctx) -> Fn:
+    """Q's first n columns from geqrf's reflectors: Q = H_1 ... H_k, H_i = I - tau_i v_i v_i^H."""
+    def f(a: Value, tau: Value) -> Value:
+        a, tau = np.asarray(a), np.asarray(tau)
+        m, n = a.shape[-2:]
+        wide = np.promote_types(a.dtype, np.float64)
+        q = np.broadcast_to(np.eye(m, n, dtype=wide), a.shape).copy()
+        below = np.tril(np.ones((m, n), bool), -1)
+        v_all = np.where(below, a, np.eye(m, n, dtype=a.dtype)).astype(wide)  # unit diagonal, tails below
+        for i in reversed(range(tau.shape[-1])):  # H_i applied last to first builds the product
+            v = v_all[..., :, i:i + 1]
+            t = tau[..., i, None, None].astype(wide)
+            q = q - t * v @ (np.swapaxes(v, -1, -2).conj() @ q)
+        return q.astype(a.dtype)
+    return f
+
+
+def _cc_syevd(ins: Instruction, ctx: _Ctx) -> Fn:
+    """Symmetric / Hermitian eigensolver (LAPACK syevd/heevd): (eigenvectors in columns, eigenvalues
+    ascending, info). numpy's eigh is LAPACK's syevd/heevd, so the vectors' signs are LAPACK's."""
+    cfg = _lapack_config(ins)
+    uplo: Literal["L", "U"] = "U" if cfg.get("uplo") == "U" else "L"
+    vectors = cfg.get("mode", "V") == "V"
+    w_dt = ins.shape.elements[1].element_type.np_dtype
+    info_dt = ins.shape.elements[2].element_type.np_dtype
+
+    def f(a: Value) -> Value:
+        a = np.asarray(a)
+        flat = a.reshape((-1,) + a.shape[-2:])
+        v, w = flat.copy(), np.empty(flat.shape[:2], w_dt)
+        info = np.zeros(flat.shape[0], info_dt)
+        for i, m in enumerate(flat):
+            try:  # jobz='N' leaves a unspecified in LAPACK; it is returned unchanged
+                if vectors:
+                    w[i], v[i] = np.linalg.eigh(m, UPLO=uplo)
+                else:
+                    w[i] = np.linalg.eigvalsh(m, UPLO=uplo)
+            except np.linalg.LinAlgError:  # no convergence (NaNs): info > 0, as LAPACK reports it
+                w[i], v[i], info[i] = np.nan, np.nan, 1
+        return v.reshape(a.shape), w.reshape(a.shape[:-1]), info.reshape(a.shape[:-2])
+    return f
+
+
+def _cc_gesdd(ins: Instruction, ctx: _Ctx) -> Fn:
+    """Singular values, descending, and vectors (LAPACK gesdd): (a, s, u, vt, info); mode 'A' full
+    u (m x m) and vt (n x n), 'S' reduced (m x k, k x n), 'N' values only (u, vt unspecified:
+    zeros). numpy's svd is LAPACK's gesdd, so the vectors' signs are LAPACK's. A matrix gesdd
+    cannot factor gets info 1 and NaNs."""
+    mode = _lapack_config(ins).get("mode", "A")
+    s_dt = ins.shape.elements[1].element_type.np_dtype
+    u_shape, vt_shape = ins.shape.elements[2].dims, ins.shape.elements[3].dims
+    info_dt = ins.shape.elements[4].element_type.np_dtype
+
+    def one(m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if mode == "N":
+            return np.linalg.svd(m, compute_uv=False), np.zeros(u_shape[-2:]), np.zeros(vt_shape[-2:])
+        u, sv, vt = np.linalg.svd(m, full_matrices=mode == "A")
+        return sv, u, vt
+
+    def f(a: Value) -> Value:
+        a = np.asarray(a)
+        flat = a.reshape((-1,) + a.shape[-2:])
+        s = np.empty((flat.shape[0],) + ins.shape.elements[1].dims[-1:], s_dt)
+        u = np.empty((flat.shape[0],) + tuple(u_shape[-2:]), a.dtype)
+        vt = np.empty((flat.shape[0],) + tuple(vt_shape[-2:]), a.dtype)
+        info = np.zeros(flat.shape[0], info_dt)
+        for i, m in enumerate(flat):
+            try:
+                s[i], u[i], vt[i] = one(m)
+            except np.linalg.LinAlgError:
+                s[i], u[i], vt[i], info[i] = np.nan, np.nan, np.nan, 1
+        batch = a.shape[:-2]
+        return a, s.reshape(batch + s.shape[1:]), u.reshape(tuple(u_shape)), vt.reshape(tuple(vt_shape)), \
+            info.reshape(batch)
+    return f
+
+
 CUSTOM_CALLS: dict[str, Callable[[Instruction, _Ctx], Fn]] = {
     "TopK": _cc_topk,
     **{f"lapack_{t}potrf_ffi": _cc_potrf for t in "sdcz"},
     **{f"lapack_{t}trsm_ffi": _cc_trsm for t in "sdcz"},
     **{f"lapack_{t}getrf_ffi": _cc_getrf for t in "sdcz"},
+    **{f"lapack_{t}geqrf_ffi": _cc_geqrf for t in "sdcz"},
+    **{f"lapack_{t}orgqr_ffi": _cc_orgqr for t in "sd"},
+    **{f"lapack_{t}ungqr_ffi": _cc_orgqr for t in "cz"},
+    **{f"lapack_{t}syevd_ffi": _cc_syevd for t in "sd"},
+    **{f"lapack_{t}heevd_ffi": _cc_syevd for t in "cz"},
+    **{f"lapack_{t}gesdd_ffi": _cc_gesdd for t in "sdcz"},
     "Sharding": _b_identity,
     "SPMDFullToShardShape": _b_identity,
     "SPMDShardToFullShape": _b_identity,

@@ -515,20 +515,26 @@ def _free(module: ir.Module) -> ir.Function:
 # --- reduce-window ---------------------------------------------------------------------------
 
 def _window_kernel(k: Kernel) -> None:
+    """XLA's reduce-window of N operands at once (N = 1, or a tuple of N results): per output
+    index, N accumulators start at the N inits and take every in-bounds window element through
+    the reducer (2N scalars in, N out); padded positions are skipped, as the identity they hold."""
     rw = k.outputs[0]
-    if len(k.outputs) != 1 or rw.opcode is not O.REDUCE_WINDOW or rw.shape.is_tuple:
+    if len(k.outputs) != 1 or rw.opcode is not O.REDUCE_WINDOW:
         raise Unsupported("reduce-window kernels with several outputs")
-    operand, init_v = rw.operands
+    n = len(rw.operands) // 2
+    operands, inits = rw.operands[:n], rw.operands[n:]
     win = rw.attrs["window"].dims
     b = k.b
     g = k.elemental()
-    dt = rw.shape.element_type
-    acc = k.alloca(T.value_type(dt), 1, "acc")
-    in_dims = operand.shape.dims
+    dts = [leaf.element_type for leaf in rw.shape.leaves()]
+    accs = [k.alloca(T.value_type(dt), 1, f"acc{j}") for j, dt in enumerate(dts)]
+    in_dims = operands[0].shape.dims
+    out_dims = rw.shape.leaves()[0].dims
 
     def out_body(oidx):
         g.reset()
-        b.store(g.value(init_v, []), acc)
+        for acc, init_v in zip(accs, inits):
+            b.store(g.value(init_v, []), acc)
 
         def win_body(widx):
             ok = ir.Constant(I1, 1)
@@ -542,16 +548,19 @@ def _window_kernel(k: Kernel) -> None:
                 src.append(p)
             with b.if_then(ok):
                 g.reset()
-                v = g.value(operand, src)
-                cur = b.load(acc, typ=acc.allocated_type)
-                (new,) = _apply_reducer(k, rw.attrs["to_apply"], [cur], [v], dt)
-                b.store(new, acc)
+                vals = [g.value(operand, src) for operand in operands]
+                cur = [b.load(acc, typ=acc.allocated_type) for acc in accs]
+                new = _apply_reducer(k, rw.attrs["to_apply"], cur, vals, dts[0])
+                for acc, v in zip(accs, new):
+                    b.store(v, acc)
             g.reset()
 
         loop_nest(b, [w.size for w in win], win_body, "w")
-        T.store(b, k.out_ptrs[0], dt, linear(b, oidx, rw.shape.dims), b.load(acc, typ=acc.allocated_type))
+        lin = linear(b, oidx, out_dims)
+        for out, dt, acc in zip(k.out_ptrs, dts, accs):
+            T.store(b, out, dt, lin, b.load(acc, typ=acc.allocated_type))
 
-    loop_nest(b, rw.shape.dims, out_body, "o")
+    loop_nest(b, out_dims, out_body, "o")
 
 
 # --- in-place dynamic-update-slice -----------------------------------------------------------

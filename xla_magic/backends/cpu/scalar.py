@@ -408,9 +408,36 @@ def _from_bits(em: Emitter, dt: DType, bits: ir.Value) -> ir.Value:
 
 def _bitcast_convert(em, instr, dts, vals):
     src, dst = dts[0], _dt(instr)
-    if src.bits != dst.bits:
+    if src.bits != dst.bits:  # (the elemental emitter splits or joins; see `bitcast_piece`)
         raise Unsupported(f"bitcast-convert between widths ({src.name} -> {dst.name})")
     return _from_bits(em, dst, _bits(em, src, vals[0]))
+
+
+def _check_whole_bytes(src: DType, dst: DType) -> None:
+    if src.bits % 8 or dst.bits % 8 or src.kind == "pred" or dst.kind == "pred":
+        raise Unsupported(f"bitcast-convert between widths ({src.name} -> {dst.name})")
+
+
+def bitcast_piece(em: Emitter, src: DType, dst: DType, x: ir.Value, k: ir.Value) -> ir.Value:
+    """Piece k (an i64 below src.bits / dst.bits) of a wide element, as XLA's narrowing
+    bitcast-convert: the pieces in little-endian order, piece 0 the low bits."""
+    _check_whole_bytes(src, dst)
+    wide_t, narrow_t = ir.IntType(src.bits), ir.IntType(dst.bits)
+    shift = em.b.mul(k, ir.Constant(I64, dst.bits))
+    shift = em.b.trunc(shift, wide_t) if src.bits < 64 else shift
+    piece = em.b.trunc(em.b.lshr(_bits(em, src, x), shift), narrow_t)
+    return _from_bits(em, dst, piece)
+
+
+def bitcast_join(em: Emitter, src: DType, dst: DType, pieces: list[ir.Value]) -> ir.Value:
+    """The wide element whose little-endian pieces are `pieces` (XLA's widening bitcast-convert)."""
+    _check_whole_bytes(src, dst)
+    wide_t = ir.IntType(dst.bits)
+    acc: ir.Value = ir.Constant(wide_t, 0)
+    for j, p in enumerate(pieces):  # acc |= zext(piece_j) << (j * src.bits)
+        part = em.b.zext(_bits(em, src, p), wide_t)
+        acc = em.b.or_(acc, em.b.shl(part, ir.Constant(wide_t, j * src.bits)) if j else part)
+    return _from_bits(em, dst, acc)
 
 
 def _reduce_precision(em, instr, dts, vals):

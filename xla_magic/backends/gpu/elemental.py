@@ -4,8 +4,9 @@ Index rules (broadcast, reshape, transpose, slice, pad, concatenate, reverse, io
 dynamic-slice, dynamic-update-slice, gather) are the shared ones of `backends.indexing`; this
 module supplies their operations as C text (`CIndexOps`, folding constants so the text stays
 plain) and what only CUDA C has: loads, constant tables, elementwise ops through
-`scalar.SCALAR_OPS`. Indices are C expressions of type `xm_i` (32-bit when every buffer of the
-module is small enough); wide values are `long long`. Values used more than once are named
+`scalar.SCALAR_OPS`, `map` (its scalar computation inlined) and bitcast-convert between widths.
+Indices are C expressions of type `xm_i` (32-bit when every buffer of the module is small
+enough); wide values are `long long`. Values used more than once are named
 (`const xm_i i7 = ...;`), and an index delinearized here is remembered, so linearizing it again
 for the same dimensions costs nothing."""
 from __future__ import annotations
@@ -23,7 +24,7 @@ from ...hlo.shape import row_major_strides
 from ..indexing import INDEX_RULES, Kind, Steps, delinearize, drive, linearize, operand_values
 from . import ctype as C
 from .ctype import Unsupported
-from .scalar import Emitter, convert_value, scalar_op
+from .scalar import Emitter, bitcast_join, bitcast_piece, convert_value, inline_computation, scalar_op
 
 Index = list[str]  # C expressions, one per dimension
 
@@ -268,6 +269,10 @@ class Elemental(CIndexOps):
             v = _constant(self, instr, index)
         elif instr.opcode in INDEX_RULES:
             v = yield from INDEX_RULES[instr.opcode](self, instr, index)
+        elif instr.opcode is O.BITCAST_CONVERT and _dtype(instr).bits != _dtype(instr.operands[0]).bits:
+            v = yield from _bitcast_widths(self, instr, index)
+        elif instr.opcode is O.MAP:  # elementwise, its scalar computation inlined per element
+            (v,) = inline_computation(self.em, instr.attrs["to_apply"], (yield from operand_values(instr, index)))
         elif instr.opcode in ELEMENTWISE:
             v = scalar_op(instr, [_dtype(o) for o in instr.operands], (yield from operand_values(instr, index)))
         else:
@@ -281,6 +286,21 @@ class Elemental(CIndexOps):
 
     def index_value(self, v: str, dt: DType) -> str:
         return convert_value(S64, dt, f"(long long){_wrap(v, 0)}")
+
+
+def _bitcast_widths(g: Elemental, instr: Instruction, index: Index) -> Steps[str, str]:
+    """XLA's bitcast-convert between widths: narrowing adds a minor dimension of the width ratio
+    (output (..., k) is piece k of operand (...)); widening removes it (output (...) joins operand
+    (..., 0..r-1)). Every read is inside the operand: k < r by the output's shape."""
+    operand = instr.operands[0]
+    src, dst = _dtype(operand), _dtype(instr)
+    if src.bits > dst.bits:
+        x = yield operand, index[:-1]
+        return bitcast_piece(src, dst, x, index[-1])
+    pieces = []
+    for j in range(operand.shape.dims[-1]):
+        pieces.append((yield operand, [*index, g.const(j)]))
+    return bitcast_join(src, dst, pieces)
 
 
 def _constant(g: Elemental, instr: Instruction, index: Sequence[str]) -> str:

@@ -604,18 +604,24 @@ def _column_schedule(kb: KernelBuilder, red: _Reduction) -> KernelCode:
 # --- reduce-window ---------------------------------------------------------------------------
 
 def _window_kernel(kb: KernelBuilder) -> KernelCode:
+    """XLA's reduce-window of N operands at once (N = 1, or a tuple of N results): one thread per
+    output index keeps N accumulators, started at the N inits, and takes every in-bounds window
+    element through the reducer (2N scalars in, N out)."""
     rw = kb.outputs[0]
-    if len(kb.outputs) != 1 or rw.opcode is not O.REDUCE_WINDOW or rw.shape.is_tuple:
+    if len(kb.outputs) != 1 or rw.opcode is not O.REDUCE_WINDOW:
         raise Unsupported("reduce-window kernels with several outputs")
-    operand, init_v = rw.operands
+    n_ops = len(rw.operands) // 2
+    operands, inits = rw.operands[:n_ops], rw.operands[n_ops:]
     win = rw.attrs["window"].dims
-    in_dims = operand.shape.dims
+    in_dims = operands[0].shape.dims
+    leaves = rw.shape.leaves()
+    out_dims = leaves[0].dims
     em = kb.em
-    n = rw.shape.size
+    n = leaves[0].size
     with em.block(_grid_stride("lin", n)):
         g = kb.elemental()
-        oidx = g.delinear("lin", rw.shape.dims)
-        acc = em.var(C.value(rw.shape.element_type), g.value(init_v, []), "acc")
+        oidx = g.delinear("lin", out_dims)
+        accs = [em.var(C.value(leaf.element_type), g.value(init_v, []), "acc") for leaf, init_v in zip(leaves, inits)]
         widx = []
         for k, w in enumerate(win):
             em.line(f"for (xm_i w{k} = 0; w{k} < {w.size}; w{k}++) {{")
@@ -632,14 +638,19 @@ def _window_kernel(kb: KernelBuilder) -> KernelCode:
             src.append(f"(xm_i){p}")
         with em.block(f"if ({' && '.join(conds) or 'true'})"):
             gi = kb.elemental()
-            v = gi.value(operand, [gi.tmp_index(s) for s in src])
-            (new,) = inline_computation(em, rw.attrs["to_apply"], [acc, v])
-            em.line(f"{acc} = {new};")
+            at = [gi.tmp_index(s) for s in src]
+            vals = [gi.value(operand, at) for operand in operands]
+            new = inline_computation(em, rw.attrs["to_apply"], accs + vals)
+            # Every new value is computed before any accumulator changes: the reducer reads them all.
+            fresh = [em.var(C.value(leaf.element_type), v, "n") for leaf, v in zip(leaves, new)] if n_ops > 1 else new
+            for acc, v in zip(accs, fresh):
+                em.line(f"{acc} = {v};")
         for _ in win:
             em.scopes.pop()
             em.depth -= 1
             em.line("}")
-        kb.store(0, "lin", acc)
+        for slot, acc in enumerate(accs):
+            kb.store(slot, "lin", acc)
     return kb.finish("window", _grid(n), (BLOCK,))
 
 

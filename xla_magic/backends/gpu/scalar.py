@@ -350,6 +350,29 @@ def _bitcast_convert(instr, dts, vals):
     return _from_bits(dst, _bits_of(src, vals[0]))
 
 
+_UNSIGNED = {8: "unsigned char", 16: "xm_u16", 32: "unsigned", 64: "xm_u64"}
+
+
+def _check_whole_bytes(src: DType, dst: DType) -> None:
+    if src.bits not in _UNSIGNED or dst.bits not in _UNSIGNED or "pred" in (src.kind, dst.kind):
+        raise Unsupported(f"bitcast-convert between widths ({src.name} -> {dst.name})")
+
+
+def bitcast_piece(src: DType, dst: DType, x: str, k: str) -> str:
+    """Piece k (below src.bits / dst.bits) of a wide element, little-endian: XLA's narrowing
+    bitcast-convert."""
+    _check_whole_bytes(src, dst)
+    return _from_bits(dst, f"(({_UNSIGNED[dst.bits]})({_bits_of(src, x)} >> ((int)({k}) * {dst.bits})))")
+
+
+def bitcast_join(src: DType, dst: DType, pieces: list[str]) -> str:
+    """The wide element whose little-endian pieces are `pieces`: XLA's widening bitcast-convert."""
+    _check_whole_bytes(src, dst)
+    wide = _UNSIGNED[dst.bits]
+    terms = [f"(({wide})({_UNSIGNED[src.bits]}){_bits_of(src, p)} << {j * src.bits})" for j, p in enumerate(pieces)]
+    return _from_bits(dst, f"({' | '.join(terms)})")
+
+
 def _reduce_precision(instr, dts, vals):
     dt = dts[0]
     if dt.name not in ("f32", "f64"):
