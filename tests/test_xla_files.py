@@ -18,22 +18,6 @@ WITH_OUTPUTS = [n for n in NAMES if (FILES / n).with_suffix(".npz").exists()]
 # Files the parser cannot read yet, with the reason (none: every file parses).
 CANNOT_PARSE: dict[str, str] = {}
 
-# Where the cpu target refuses an element type or op (most of them being added to the cpu backend):
-# the refusal must be the clear Unsupported error meanwhile; these pass once it lands.
-_COMPLEX = "complex numbers on the cpu target"
-_INT4 = "4-bit integers on the cpu target"
-_VARIADIC_SCATTER = "scatter of several operands on the cpu target"
-CPU_PENDING: dict[str, str] = {
-    "gpu_emitters__reduce_column__vectorize_x1_c64.hlo": _COMPLEX,
-    "gpu_emitters__reduce_row__side_output_s4.hlo": _INT4,
-    "gpu_emitters__scatter__scatter_s4.hlo": _INT4,
-    "gpu_emitters__scatter__scatter_s4_unique_indices.hlo": _INT4,
-    "gpu_emitters__scatter__variadic_scatter_simple.hlo": _VARIADIC_SCATTER,
-    "gpu_emitters__scatter__variadic_scatter_argmax.hlo": _VARIADIC_SCATTER,
-    "gpu_emitters__transpose__transpose_10_s4.hlo": _INT4,
-    "service_gpu__select_and_scatter.hlo": "select-and-scatter on the cpu target (the interpreter runs it)",
-}
-
 # Where XLA leaves the answer open, so XLA:CPU's is one of several right ones.
 UNSPECIFIED: dict[str, str] = {
     "gpu_emitters__reduce_row__side_output_unsigned.hlo":
@@ -104,13 +88,5 @@ def test_matches_xla_cpu(name, target):
     module = xm.parse_hlo(_text(name))
     data = np.load((FILES / name).with_suffix(".npz"))
     args = _inputs(module, data)
-    if target == "cpu" and name in CPU_PENDING:
-        try:
-            exe = xm.compile(module, target="cpu")
-        except NotImplementedError as e:  # the backend's Unsupported: a clear refusal
-            assert str(e)
-            pytest.xfail(f"{CPU_PENDING[name]}: {e}")
-        got = _leaves(exe(*args))
-    else:
-        got = _leaves(xm.compile(module, target=target)(*args))
+    got = _leaves(xm.compile(module, target=target)(*args))
     _compare(name, got, data, module)
