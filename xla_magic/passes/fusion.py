@@ -24,6 +24,7 @@ computation, as XLA prints it.
 """
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -35,6 +36,7 @@ from ..hlo.shape import Shape
 from ..hlo.walk import control_flow_computations
 from .cost import instruction_cost
 from .emittable import other_row_reader, problem
+from .fusion_graph import OrderedDag
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,12 @@ class _Planner:
         self.order = {id(i): n for n, i in enumerate(comp.instructions)}
         self.owner: dict[int, _Group] = {}  # instruction -> the group that owns it
         self.groups: list[_Group] = []
+        # Multi-output fusion's state: the groups not merged away, which groups hold a copy of
+        # each instruction, and the graph of groups.
+        self.alive: dict[int, _Group] = {}
+        self.dup_holders: dict[int, set[int]] = {}
+        self.graph: OrderedDag[_Node] = OrderedDag([], {}, {})
+        self.candidates_examined = 0  # merge attempts (the tests read it: it must stay near-linear)
 
     # -- step 1 --
     def producer_consumer(self) -> None:
@@ -290,20 +298,6 @@ class _Planner:
                         edges.setdefault(m, set()).add(("g", g.id))
         return edges
 
-    def _path_avoiding(self, edges: _Edges, src: _Node, dst: _Node) -> bool:
-        """Is there a path src -> ... -> dst of length >= 2 (through some third node)?"""
-        stack = [n for n in edges.get(src, ()) if n != dst]
-        seen = set(stack)
-        while stack:
-            n = stack.pop()
-            for m in edges.get(n, ()):
-                if m == dst:
-                    return True
-                if m not in seen:
-                    seen.add(m)
-                    stack.append(m)
-        return False
-
     def _row_local(self, merged: list[Instruction], f: Dims, r: Dims) -> bool:
         """In a row kernel, a value computed per row (shape of f without r) may reach full-row
         instructions only through broadcasts along the row (kept dims in order) and elementwise ops."""
@@ -311,14 +305,21 @@ class _Planner:
 
     def merge(self, a: _Group, b: _Group) -> None:
         """b absorbs a."""
+        self._hold_dups(a, False)
+        self._hold_dups(b, False)
         for i in a.members:
             self.owner[id(i)] = b
         b.members.extend(a.members)
-        b.dups.extend(d for d in a.dups if not any(d is x for x in b.all()))
+        present = {id(x) for x in b.members} | {id(x) for x in b.dups}
+        for d in a.dups:
+            if id(d) not in present:
+                present.add(id(d))
+                b.dups.append(d)
         b.dups = [d for d in b.dups if self.owner.get(id(d)) is not b]
         # the root is the last instruction in program order
-        b.root = max(b.members, key=lambda x: self.order[id(x)])
-        self.groups = [g for g in self.groups if g is not a]
+        b.root = max(a.root, b.root, key=lambda x: self.order[id(x)])
+        del self.alive[a.id]
+        self._hold_dups(b, True)
 
     def drop_settled_reasons(self) -> None:
         """A producer that ended up in one kernel with all its users was fused after all."""
@@ -360,29 +361,88 @@ class _Planner:
         (they share reads)."""
         if not self.cfg.multi_output:
             return
-        for candidates_of in (self._consumers, self._siblings):
-            self._merge_to_fixed_point(candidates_of)
+        self.alive = {g.id: g for g in self.groups}
+        self.dup_holders = {}
+        for g in self.groups:
+            self._hold_dups(g, True)
+        nodes = [self._node(i) for i in self.comp.instructions]
+        priority: dict[_Node, int] = {}
+        for n, i in zip(nodes, self.comp.instructions):
+            if n[0] == "i" or i is self.owner[id(i)].root:
+                priority[n] = self.order[id(i)]
+        self.graph = OrderedDag(priority, self.group_graph_edges(), priority)
+        for candidates_of, affected_by in ((self._consumers, self._producers_of),
+                                           (self._siblings, self._sibling_of)):
+            self._merge_to_fixed_point(candidates_of, affected_by)
+        self.groups = list(self.alive.values())
 
-    def _merge_to_fixed_point(self, candidates_of: Callable[[_Group], list[_Group]]) -> None:
-        changed = True
-        while changed:
-            changed = False
-            edges = self.group_graph_edges()
-            for a in sorted(self.groups, key=lambda g: self.order[id(g.root)]):
-                for b in candidates_of(a):
-                    if self._try_merge(a, b, edges):
-                        changed = True
-                        break
-                if changed:
+    def _node(self, i: Instruction) -> _Node:
+        g = self.owner.get(id(i))
+        return ("g", g.id) if g is not None else ("i", id(i))
+
+    def _hold_dups(self, g: _Group, held: bool) -> None:
+        for d in g.dups:
+            holders = self.dup_holders.setdefault(id(d), set())
+            if held:
+                holders.add(g.id)
+            else:
+                holders.discard(g.id)
+
+    def _producers_of(self, b: _Group) -> set[int]:
+        """Groups that have b among their consumers."""
+        return {g.id for i in b.members for o in i.operands if (g := self.owner.get(id(o))) is not None}
+
+    def _sibling_of(self, b: _Group) -> set[int]:
+        """Groups that have b among their siblings: they read (in a member or a copy) a value b's
+        members read."""
+        out: set[int] = set()
+        seen: set[int] = set()
+        for i in b.members:
+            for o in i.operands:
+                if o.opcode is O.CONSTANT or id(o) in seen:
+                    continue
+                seen.add(id(o))
+                for u in self.users.get(id(o), []):
+                    g = self.owner.get(id(u))
+                    if g is not None:
+                        out.add(g.id)
+                    out.update(self.dup_holders.get(id(u), ()))
+        return out
+
+    def _merge_to_fixed_point(self, candidates_of: Callable[[_Group], list[_Group]],
+                              affected_by: Callable[[_Group], set[int]]) -> None:
+        """Merges until none is left, trying the groups in program order of their roots and
+        always the earliest that may merge. A group that found no partner finds none later unless
+        a merge changed its candidates (a merge only adds paths between other groups), so only
+        the merged group and those that had one of the two among their candidates are tried
+        again."""
+        queue = [(self.order[id(g.root)], g.id) for g in self.alive.values()]
+        heapq.heapify(queue)
+        pending = set(self.alive)
+        while queue:
+            key, gid = heapq.heappop(queue)
+            a = self.alive.get(gid)
+            if a is None or gid not in pending or self.order[id(a.root)] != key:
+                continue
+            pending.discard(gid)
+            for b in candidates_of(a):
+                self.candidates_examined += 1
+                if self._try_merge(a, b):
+                    for h in affected_by(b) | {b.id}:
+                        if h in self.alive and h not in pending:
+                            pending.add(h)
+                            heapq.heappush(queue, (self.order[id(self.alive[h].root)], h))
+                        elif h == b.id:
+                            heapq.heappush(queue, (self.order[id(b.root)], h))
                     break
 
-    def _try_merge(self, a: _Group, b: _Group, edges: _Edges) -> bool:
+    def _try_merge(self, a: _Group, b: _Group) -> bool:
         if not self.compatible(a, b):
             return False
-        if len(a.all()) + len(b.all()) > self.cfg.max_instructions:
+        if len(a.members) + len(a.dups) + len(b.members) + len(b.dups) > self.cfg.max_instructions:
             return False
         na, nb = ("g", a.id), ("g", b.id)
-        if self._path_avoiding(edges, na, nb) or self._path_avoiding(edges, nb, na):
+        if self.graph.path_through_third(na, nb) or self.graph.path_through_third(nb, na):
             self.reasons.setdefault(a.root.name, f"fusing with {b.root.name} would create a cycle")
             return False
         merged = a.members + b.members
@@ -390,21 +450,26 @@ class _Planner:
         f, r = (fa, ra) if ra else (fb, rb)
         if r and not self._row_local(merged + a.dups + b.dups, f, r):
             return False
-        if self._merged_problem(merged, a.dups + b.dups) is not None:
+        if self._merged_problem(merged, a.dups + b.dups, {a.id, b.id}) is not None:
             return False
+        self.graph.contract(na, nb)
         self.merge(a, b)
         return True
 
-    def _merged_problem(self, merged: list[Instruction], dups: list[Instruction]) -> str | None:
+    def _read_outside(self, i: Instruction, ids: set[int], pair: set[int]) -> bool:
+        """Is i read outside the instructions `ids` of the groups `pair`: by an instruction there
+        or by a copy of a cheap producer in another group?"""
+        for u in self.users.get(id(i), []):
+            if id(u) not in ids or not self.dup_holders.get(id(u), set()) <= pair:
+                return True
+        return False
+
+    def _merged_problem(self, merged: list[Instruction], dups: list[Instruction], pair: set[int]) -> str | None:
         """The contract with the code generators, on the kernel a merge would make: its outputs are
         the members read outside it (checked again when kernels are made)."""
         ids = {id(i) for i in merged}
         body = sorted(merged + [d for d in dups if id(d) not in ids], key=lambda x: self.order[id(x)])
-        # Read by copies of cheap producers in other kernels, too.
-        copied_reads = {id(o) for h in self.groups if not any(m is h.root for m in merged)
-                        for d in h.dups for o in d.operands}
-        outs = [i for i in merged if i is self.comp.root or id(i) in copied_reads or
-                any(id(u) not in ids for u in self.users.get(id(i), []))]
+        outs = [i for i in merged if i is self.comp.root or self._read_outside(i, ids, pair)]
         root = max(merged, key=lambda x: self.order[id(x)])
         if not any(o is root for o in outs):
             outs.append(root)
