@@ -25,6 +25,7 @@ computation, as XLA prints it.
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -183,14 +184,12 @@ class _Planner:
             return False
         return i.opcode in _LOOP_OPS or i.opcode in _ROOT_ONLY
 
-    def _in_group(self, i: Instruction, g: _Group) -> bool:
-        return self.owner.get(id(i)) is g or any(d is i for d in g.dups)
-
     def _pull_producers(self, g: _Group) -> None:
-        work = list(self._pullable_operands(g.root))
+        work = deque(self._pullable_operands(g.root))
+        dup_ids: set[int] = set()
         while work:
-            p = work.pop(0)
-            if self._in_group(p, g):
+            p = work.popleft()
+            if self.owner.get(id(p)) is g or id(p) in dup_ids:
                 continue
             why = self._why_not(p, g)
             if why is None:
@@ -200,6 +199,7 @@ class _Planner:
                 self.reasons.pop(p.name, None)
             elif why == "duplicate":
                 g.dups.append(p)
+                dup_ids.add(id(p))
                 work.extend(self._pullable_operands(p))
             else:
                 self.reasons.setdefault(p.name, why)
@@ -230,7 +230,7 @@ class _Planner:
             return "the buffer updated in place stays a buffer"
         if op not in _LOOP_OPS or p.shape.is_tuple:
             return f"{op.value} is not fusible"
-        if len(g.all()) >= self.cfg.max_instructions:
+        if len(g.members) + len(g.dups) >= self.cfg.max_instructions:
             return f"the kernel reached the size limit of {self.cfg.max_instructions} instructions"
         # Users only copied into this kernel still need p from wherever they end up: they count as outside.
         outside = [u for u in self.users.get(id(p), []) if self.owner.get(id(u)) is not g]
@@ -437,9 +437,9 @@ class _Planner:
                     break
 
     def _try_merge(self, a: _Group, b: _Group) -> bool:
-        if not self.compatible(a, b):
-            return False
         if len(a.members) + len(a.dups) + len(b.members) + len(b.dups) > self.cfg.max_instructions:
+            return False
+        if not self.compatible(a, b):
             return False
         na, nb = ("g", a.id), ("g", b.id)
         if self.graph.path_through_third(na, nb) or self.graph.path_through_third(nb, na):
@@ -527,14 +527,19 @@ def _materialize(module: Module, comp: Computation, planner: _Planner, names: Na
     taken_over: dict[int, Instruction] = {}  # instruction id -> the fusion output that now holds it
     # group id -> (members, ids of the body, body in program order, inputs)
     layout: dict[int, tuple[list[Instruction], set[int], list[Instruction], list[Instruction]]] = {}
+    removed: set[int] = set()  # members of the kernels made: they leave the computation
+    added: list[Instruction] = []  # the fusions made and their get-tuple-elements
+    fusion_readers: dict[int, list[Instruction]] = {}  # value -> the fusions made that read it
     for g in planner.groups:
         members = sorted(g.members, key=lambda x: order[id(x)])
         body_ids = {id(i) for i in members} | {id(d) for d in g.dups}
         body = sorted(members + g.dups, key=lambda x: order.get(id(x), -1))
         inputs: list[Instruction] = []
+        input_ids: set[int] = set()
         for i in body:
             for o in i.operands:
-                if id(o) not in body_ids and not any(o is x for x in inputs):
+                if id(o) not in body_ids and id(o) not in input_ids:
+                    input_ids.add(id(o))
                     inputs.append(o)
                     needed.add(id(o))
         layout[g.id] = (members, body_ids, body, inputs)
@@ -546,10 +551,12 @@ def _materialize(module: Module, comp: Computation, planner: _Planner, names: Na
         # Inputs again: a value an earlier kernel took over is now read from that kernel's output
         # (copies of its cheap producers in this body still name the original instruction).
         inputs = []
+        input_ids = set()
         for i in body:
             for o in i.operands:
                 o = taken_over.get(id(o), o)
-                if id(o) not in body_ids and not any(o is x for x in inputs):
+                if id(o) not in body_ids and id(o) not in input_ids:
+                    input_ids.add(id(o))
                     inputs.append(o)
         outputs = [i for i in members if id(i) in needed] or [g.root]
         kind = _kernel_kind(g, planner)
@@ -611,15 +618,19 @@ def _materialize(module: Module, comp: Computation, planner: _Planner, names: Na
                 repl[id(o)] = gte
                 extra.append(gte)
         taken_over.update(repl)
-        for i in comp.instructions:
-            if id(i) in body_ids and planner.owner.get(id(i)) is g:
-                continue
-            if any(id(o) in repl for o in i.operands):
-                i.operands = [repl.get(id(o), o) for o in i.operands]
+        # Only the readers of an output change: its users that are still in the computation
+        # (not moved into a kernel, this one included) and the fusions made so far that read it.
+        owned = {id(i) for i in members}
+        removed |= owned
+        for o in outputs:
+            for i in planner.users.get(id(o), []) + fusion_readers.get(id(o), []):
+                if id(i) not in removed:
+                    i.operands = [repl.get(id(x), x) for x in i.operands]
+        for o in inputs:
+            fusion_readers.setdefault(id(o), []).append(fusion)
         if id(comp.root) in repl:
             comp.root = repl[id(comp.root)]
-        owned = {id(i) for i in members}
-        comp.instructions = [i for i in comp.instructions if id(i) not in owned] + [fusion] + extra
+        added += [fusion, *extra]
         order[id(fusion)] = order[id(g.root)]
         for e in extra:
             order[id(e)] = order[id(g.root)]
@@ -627,6 +638,7 @@ def _materialize(module: Module, comp: Computation, planner: _Planner, names: Na
         changed = True
     # Remove duplicated producers nobody uses any more; keep order valid.
     if changed:
+        comp.instructions = [i for i in comp.instructions if id(i) not in removed] + added
         topological_sort(comp)
         idx = module.computations.index(comp)
         module.computations[idx:idx] = new_comps
