@@ -9,14 +9,14 @@ from xla_magic.passes.pipeline import optimize
 
 
 def generators(k: int) -> str:
-    """k random-bit generators, expanded into a few hundred elementwise ops each."""
+    """k random-bit generators of different shapes, expanded into a few hundred elementwise ops each."""
     lines, names, shapes = [], [], []
     for n in range(k):
         alg, state = ("rng_three_fry", "u64[2]") if n % 2 == 0 else ("rng_philox", "u64[3]")
         lines.append(f"  s{n} = {state} parameter({n})")
-        lines.append(f"  g{n} = ({state}, u32[8,{5 + n % 3}]) rng-bit-generator(s{n}), algorithm={alg}")
+        lines.append(f"  g{n} = ({state}, u32[8,{5 + n}]) rng-bit-generator(s{n}), algorithm={alg}")
         names.append(f"g{n}")
-        shapes.append(f"({state}, u32[8,{5 + n % 3}])")
+        shapes.append(f"({state}, u32[8,{5 + n}])")
     return "HloModule g\nENTRY e {\n" + "\n".join(lines) + \
         f"\n  ROOT t = ({', '.join(shapes)}) tuple({', '.join(names)})\n}}"
 

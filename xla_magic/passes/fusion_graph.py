@@ -45,44 +45,59 @@ class OrderedDag(Generic[N]):
         self.pos: dict[N, int] = {n: k for k, n in enumerate(self.seq) if n is not None}
         self.searched = 0  # nodes visited by path searches (the tests read it: it must stay near-linear)
 
+    def _closures(self, src: N, dst: N, stop_on_meeting: bool) -> tuple[bool, set[N], bool]:
+        """Searches forward from src and backward from dst at once, inside the interval between
+        them, one node per side in turn. Returns (the searches met, the closure completed first,
+        whether it is the backward one). Running both in turn bounds the work by the smaller
+        closure: a node of one program part merged with a node of a distant part searches its
+        own part, not everything in between."""
+        lo, hi = self.pos[src], self.pos[dst]
+        fwd = {n for n in self.succ[src] if self.pos[n] < hi and n != dst}
+        bwd = {n for n in self.pred[dst] if self.pos[n] > lo and n != src}
+        if stop_on_meeting and fwd & bwd:
+            return True, set(), False
+        stacks = (list(fwd), list(bwd))
+        seen = (fwd, bwd)
+        links = (self.succ, self.pred)
+        side = 0
+        while True:
+            if not stacks[side]:
+                return False, seen[side], side == 1
+            n = stacks[side].pop()
+            self.searched += 1
+            other = seen[1 - side]
+            for m in links[side][n]:
+                if m not in seen[side] and lo < self.pos[m] < hi:
+                    if stop_on_meeting and m in other:
+                        return True, set(), False
+                    seen[side].add(m)
+                    stacks[side].append(m)
+            side = 1 - side
+
     def path_through_third(self, src: N, dst: N) -> bool:
         """Is there a path src -> ... -> dst of length >= 2? Every node on it lies between the two
-        in the topological order."""
-        limit = self.pos[dst]
-        if self.pos[src] >= limit:
+        in the topological order, and is reached from src and reaches dst."""
+        if self.pos[src] >= self.pos[dst]:
             return False
-        stack = [n for n in self.succ[src] if n != dst and self.pos[n] < limit]
-        seen = set(stack)
-        while stack:
-            n = stack.pop()
-            self.searched += 1
-            for m in self.succ[n]:
-                if m == dst:
-                    return True
-                if m not in seen and self.pos[m] < limit:
-                    seen.add(m)
-                    stack.append(m)
-        return False
+        return self._closures(src, dst, True)[0]
 
     def contract(self, a: N, b: N) -> None:
         """b absorbs a. Neither reaches the other through a third node (the caller checked), so
-        the nodes between them split into those the earlier one reaches, R, and the rest: the
-        order [rest, merged, R] keeps every edge pointing forward."""
+        the nodes between them split into those the earlier one reaches, F, and the rest, or into
+        those that reach the later one, B, and the rest: the order [rest, merged, F] or
+        [B, merged, rest] keeps every edge pointing forward."""
         lo, hi = sorted((self.pos[a], self.pos[b]))
-        first = a if self.pos[a] == lo else b
+        first, second = (a, b) if self.pos[a] == lo else (b, a)
+        _, closure, backward = self._closures(first, second, False)
         between = [n for n in self.seq[lo + 1:hi] if n is not None]
-        stack = [s for s in self.succ[first] if self.pos[s] < hi]
-        reached = set(stack)
-        while stack:
-            n = stack.pop()
-            self.searched += 1
-            for m in self.succ[n]:
-                if m not in reached and self.pos[m] < hi:
-                    reached.add(m)
-                    stack.append(m)
-        new: list[N | None] = [n for n in between if n not in reached]
-        new.append(b)
-        new.extend(n for n in between if n in reached)
+        if backward:
+            new: list[N | None] = [n for n in between if n in closure]
+            new.append(b)
+            new.extend(n for n in between if n not in closure)
+        else:
+            new = [n for n in between if n not in closure]
+            new.append(b)
+            new.extend(n for n in between if n in closure)
         new += [None] * (hi - lo + 1 - len(new))  # slots keep their places: later positions stay valid
         self.seq[lo:hi + 1] = new
         for k, slot in enumerate(new, lo):
