@@ -164,6 +164,9 @@ class _Planner:
         # each instruction, and the graph of groups.
         self.alive: dict[int, _Group] = {}
         self.dup_holders: dict[int, set[int]] = {}
+        self.absorbed_by: dict[int, int] = {}  # merged-away group id -> the group that absorbed it
+        self.readers: dict[int, list[int]] = {}  # see _reader_groups
+        self.touching: dict[int, set[int]] = {}  # see _touching_groups
         self.graph: OrderedDag[_Node] = OrderedDag([], {}, {})
         self.candidates_examined = 0  # merge attempts (the tests read it: it must stay near-linear)
 
@@ -319,6 +322,7 @@ class _Planner:
         # the root is the last instruction in program order
         b.root = max(a.root, b.root, key=lambda x: self.order[id(x)])
         del self.alive[a.id]
+        self.absorbed_by[a.id] = b.id
         self._hold_dups(b, True)
 
     def drop_settled_reasons(self) -> None:
@@ -343,17 +347,38 @@ class _Planner:
         # would otherwise make this quadratic in the chain's length.
         out: list[_Group] = []
         seen_operands: set[int] = set()
-        seen = {id(a)}
+        seen = {a.id}
         for i in a.all():
             for o in i.operands:
                 if o.opcode is O.CONSTANT or id(o) in seen_operands:
                     continue
                 seen_operands.add(id(o))
-                for u in self.users.get(id(o), []):
-                    g = self.owner.get(id(u))
-                    if g is not None and id(g) not in seen:
-                        seen.add(id(g))
+                for gid in self._reader_groups(o):
+                    g = self._find(gid)
+                    if g.id not in seen:
+                        seen.add(g.id)
                         out.append(g)
+        return out
+
+    def _find(self, gid: int) -> _Group:
+        """The group that now holds what group `gid` held when multi-output fusion began."""
+        root = gid
+        while root in self.absorbed_by:
+            root = self.absorbed_by[root]
+        while gid != root:  # shorten the path for the next lookup
+            nxt = self.absorbed_by[gid]
+            self.absorbed_by[gid] = root
+            gid = nxt
+        return self.alive[root]
+
+    def _reader_groups(self, o: Instruction) -> list[int]:
+        """The groups owning a user of o when multi-output fusion began, in the order of the users:
+        ownership only moves between groups by merges, so `_find` maps them to today's groups in
+        the same order of first appearance, without walking all of o's users again."""
+        out = self.readers.get(id(o))
+        if out is None:
+            gids = (g.id for u in self.users.get(id(o), []) if (g := self.owner.get(id(u))) is not None)
+            out = self.readers[id(o)] = list(dict.fromkeys(gids))
         return out
 
     def multi_output(self) -> None:
@@ -402,11 +427,17 @@ class _Planner:
                 if o.opcode is O.CONSTANT or id(o) in seen:
                     continue
                 seen.add(id(o))
-                for u in self.users.get(id(o), []):
-                    g = self.owner.get(id(u))
-                    if g is not None:
-                        out.add(g.id)
-                    out.update(self.dup_holders.get(id(u), ()))
+                out.update(self._find(gid).id for gid in self._touching_groups(o))
+        return out
+
+    def _touching_groups(self, o: Instruction) -> set[int]:
+        """The groups owning or copying a user of o when multi-output fusion began (a copy moves
+        with its group, or leaves it when the group comes to own the instruction)."""
+        out = self.touching.get(id(o))
+        if out is None:
+            out = self.touching[id(o)] = set(self._reader_groups(o))
+            for u in self.users.get(id(o), []):
+                out.update(self.dup_holders.get(id(u), ()))
         return out
 
     def _merge_to_fixed_point(self, candidates_of: Callable[[_Group], list[_Group]],
