@@ -5,6 +5,7 @@ import pytest
 from xla_magic.hlo.ir import Module
 from xla_magic.hlo.parser import parse_hlo
 from xla_magic.passes.fusion import CPU, _Planner
+from xla_magic.passes.fusion_graph import OrderedDag
 from xla_magic.passes.pipeline import optimize
 
 
@@ -52,3 +53,27 @@ def test_planning_work_grows_linearly(make, k):
         assert len(planner.groups) < before  # multi-output fusion merged kernels: there was work
         work.append(planner.candidates_examined + planner.graph.searched)
     assert work[0] > 0 and work[1] <= 5 * work[0], work
+
+
+def test_ordered_dag_contracts_and_keeps_a_topological_order():
+    # a -> x -> b, a -> b, c -> b, d independent; a and b cannot merge (the path through x)
+    edges = {"a": {"x", "b"}, "x": {"b"}, "c": {"b"}}
+    dag = OrderedDag(["a", "x", "b", "c", "d"], edges, {"a": 0, "c": 1, "x": 2, "d": 3, "b": 4})
+    assert dag.path_through_third("a", "b") and not dag.path_through_third("b", "a")
+    assert not dag.path_through_third("c", "b") and not dag.path_through_third("a", "c")
+    dag.contract("c", "b")  # b absorbs c
+    dag.contract("x", "a")  # a absorbs x: a -> b stays, through no third node now
+    assert dag.edges() == {"a": {"b"}}
+    assert not dag.path_through_third("a", "b")
+    assert dag.pos["a"] < dag.pos["b"] and set(dag.pos) == {"a", "b", "d"}
+
+
+def test_ordered_dag_moves_the_nodes_between_two_merged_ones():
+    # siblings a and b (both read p) with a's consumer y and b's producer z between them
+    edges = {"p": {"a", "b"}, "a": {"y"}, "z": {"b"}, "b": {"w"}, "y": {"w"}}
+    dag = OrderedDag(["p", "a", "y", "z", "b", "w"], edges, {"p": 0, "a": 1, "y": 2, "z": 3, "b": 4, "w": 5})
+    assert [n for n in dag.seq if n] == ["p", "a", "y", "z", "b", "w"]
+    assert not dag.path_through_third("a", "b")
+    dag.contract("a", "b")
+    assert dag.edges() == {"p": {"b"}, "b": {"y", "w"}, "z": {"b"}, "y": {"w"}}
+    assert all(dag.pos[m] < dag.pos[n] for m, ns in dag.edges().items() for n in ns)

@@ -3,8 +3,9 @@
 Nodes are kernels being planned and the unfused instructions between them; an edge runs from a
 producer to a consumer. The nodes are held in a topological order, so a path from one node to
 another can only pass through nodes between them in that order: the cycle check of a merge
-searches that interval, not the whole graph (XLA bounds its reachability queries the same way).
-Merging two nodes contracts them in place and repairs the order locally, so the graph is never
+searches that interval only (XLA bounds its reachability queries the same way), forward from one
+end and backward from the other in turn, so it costs the smaller of the two closures. Merging two
+nodes contracts them in place and repairs the order inside the interval, so the graph is never
 rebuilt."""
 from __future__ import annotations
 
