@@ -118,9 +118,11 @@ def _check_structure(comp: Computation) -> None:
         preds = instr.attrs.get("control-predecessors", ())
         for what, refs in (("operand", instr.operands), ("control predecessor", preds)):
             for k, op in enumerate(refs):
-                label = f"{what} {k}" if what == "operand" else what
-                name = getattr(op, "name", repr(op))
                 at = position.get(id(op))
+                if at is not None and at < i:
+                    continue  # the common case: the message below is built only for a failure
+                label = f"{what} {k}" if what == "operand" else what
+                name = op.name if hasattr(op, "name") else repr(op)
                 if at is None:
                     raise _fail(f"{label} '{name}' is not defined in computation '{comp.name}'", comp, instr)
                 if at == i:

@@ -24,6 +24,8 @@ computation, as XLA prints it.
 """
 from __future__ import annotations
 
+import heapq
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -35,6 +37,7 @@ from ..hlo.shape import Shape
 from ..hlo.walk import control_flow_computations
 from .cost import instruction_cost
 from .emittable import other_row_reader, problem
+from .fusion_graph import OrderedDag
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,15 @@ class _Planner:
         self.order = {id(i): n for n, i in enumerate(comp.instructions)}
         self.owner: dict[int, _Group] = {}  # instruction -> the group that owns it
         self.groups: list[_Group] = []
+        # Multi-output fusion's state: the groups not merged away, which groups hold a copy of
+        # each instruction, and the graph of groups.
+        self.alive: dict[int, _Group] = {}
+        self.dup_holders: dict[int, set[int]] = {}
+        self.absorbed_by: dict[int, int] = {}  # merged-away group id -> the group that absorbed it
+        self.readers: dict[int, list[int]] = {}  # see _reader_groups
+        self.touching: dict[int, set[int]] = {}  # see _touching_groups
+        self.graph: OrderedDag[_Node] = OrderedDag([], {}, {})
+        self.candidates_examined = 0  # merge attempts (the tests read it: it must stay near-linear)
 
     # -- step 1 --
     def producer_consumer(self) -> None:
@@ -175,14 +187,12 @@ class _Planner:
             return False
         return i.opcode in _LOOP_OPS or i.opcode in _ROOT_ONLY
 
-    def _in_group(self, i: Instruction, g: _Group) -> bool:
-        return self.owner.get(id(i)) is g or any(d is i for d in g.dups)
-
     def _pull_producers(self, g: _Group) -> None:
-        work = list(self._pullable_operands(g.root))
+        work = deque(self._pullable_operands(g.root))
+        dup_ids: set[int] = set()
         while work:
-            p = work.pop(0)
-            if self._in_group(p, g):
+            p = work.popleft()
+            if self.owner.get(id(p)) is g or id(p) in dup_ids:
                 continue
             why = self._why_not(p, g)
             if why is None:
@@ -192,6 +202,7 @@ class _Planner:
                 self.reasons.pop(p.name, None)
             elif why == "duplicate":
                 g.dups.append(p)
+                dup_ids.add(id(p))
                 work.extend(self._pullable_operands(p))
             else:
                 self.reasons.setdefault(p.name, why)
@@ -222,7 +233,7 @@ class _Planner:
             return "the buffer updated in place stays a buffer"
         if op not in _LOOP_OPS or p.shape.is_tuple:
             return f"{op.value} is not fusible"
-        if len(g.all()) >= self.cfg.max_instructions:
+        if len(g.members) + len(g.dups) >= self.cfg.max_instructions:
             return f"the kernel reached the size limit of {self.cfg.max_instructions} instructions"
         # Users only copied into this kernel still need p from wherever they end up: they count as outside.
         outside = [u for u in self.users.get(id(p), []) if self.owner.get(id(u)) is not g]
@@ -290,20 +301,6 @@ class _Planner:
                         edges.setdefault(m, set()).add(("g", g.id))
         return edges
 
-    def _path_avoiding(self, edges: _Edges, src: _Node, dst: _Node) -> bool:
-        """Is there a path src -> ... -> dst of length >= 2 (through some third node)?"""
-        stack = [n for n in edges.get(src, ()) if n != dst]
-        seen = set(stack)
-        while stack:
-            n = stack.pop()
-            for m in edges.get(n, ()):
-                if m == dst:
-                    return True
-                if m not in seen:
-                    seen.add(m)
-                    stack.append(m)
-        return False
-
     def _row_local(self, merged: list[Instruction], f: Dims, r: Dims) -> bool:
         """In a row kernel, a value computed per row (shape of f without r) may reach full-row
         instructions only through broadcasts along the row (kept dims in order) and elementwise ops."""
@@ -311,14 +308,22 @@ class _Planner:
 
     def merge(self, a: _Group, b: _Group) -> None:
         """b absorbs a."""
+        self._hold_dups(a, False)
+        self._hold_dups(b, False)
         for i in a.members:
             self.owner[id(i)] = b
         b.members.extend(a.members)
-        b.dups.extend(d for d in a.dups if not any(d is x for x in b.all()))
+        present = {id(x) for x in b.members} | {id(x) for x in b.dups}
+        for d in a.dups:
+            if id(d) not in present:
+                present.add(id(d))
+                b.dups.append(d)
         b.dups = [d for d in b.dups if self.owner.get(id(d)) is not b]
         # the root is the last instruction in program order
-        b.root = max(b.members, key=lambda x: self.order[id(x)])
-        self.groups = [g for g in self.groups if g is not a]
+        b.root = max(a.root, b.root, key=lambda x: self.order[id(x)])
+        del self.alive[a.id]
+        self.absorbed_by[a.id] = b.id
+        self._hold_dups(b, True)
 
     def drop_settled_reasons(self) -> None:
         """A producer that ended up in one kernel with all its users was fused after all."""
@@ -342,17 +347,38 @@ class _Planner:
         # would otherwise make this quadratic in the chain's length.
         out: list[_Group] = []
         seen_operands: set[int] = set()
-        seen = {id(a)}
+        seen = {a.id}
         for i in a.all():
             for o in i.operands:
                 if o.opcode is O.CONSTANT or id(o) in seen_operands:
                     continue
                 seen_operands.add(id(o))
-                for u in self.users.get(id(o), []):
-                    g = self.owner.get(id(u))
-                    if g is not None and id(g) not in seen:
-                        seen.add(id(g))
+                for gid in self._reader_groups(o):
+                    g = self._find(gid)
+                    if g.id not in seen:
+                        seen.add(g.id)
                         out.append(g)
+        return out
+
+    def _find(self, gid: int) -> _Group:
+        """The group that now holds what group `gid` held when multi-output fusion began."""
+        root = gid
+        while root in self.absorbed_by:
+            root = self.absorbed_by[root]
+        while gid != root:  # shorten the path for the next lookup
+            nxt = self.absorbed_by[gid]
+            self.absorbed_by[gid] = root
+            gid = nxt
+        return self.alive[root]
+
+    def _reader_groups(self, o: Instruction) -> list[int]:
+        """The groups owning a user of o when multi-output fusion began, in the order of the users:
+        ownership only moves between groups by merges, so `_find` maps them to today's groups in
+        the same order of first appearance, without walking all of o's users again."""
+        out = self.readers.get(id(o))
+        if out is None:
+            gids = (g.id for u in self.users.get(id(o), []) if (g := self.owner.get(id(u))) is not None)
+            out = self.readers[id(o)] = list(dict.fromkeys(gids))
         return out
 
     def multi_output(self) -> None:
@@ -360,29 +386,94 @@ class _Planner:
         (they share reads)."""
         if not self.cfg.multi_output:
             return
-        for candidates_of in (self._consumers, self._siblings):
-            self._merge_to_fixed_point(candidates_of)
+        self.alive = {g.id: g for g in self.groups}
+        self.dup_holders = {}
+        for g in self.groups:
+            self._hold_dups(g, True)
+        nodes = [self._node(i) for i in self.comp.instructions]
+        priority: dict[_Node, int] = {}
+        for n, i in zip(nodes, self.comp.instructions):
+            if n[0] == "i" or i is self.owner[id(i)].root:
+                priority[n] = self.order[id(i)]
+        self.graph = OrderedDag(priority, self.group_graph_edges(), priority)
+        for candidates_of, affected_by in ((self._consumers, self._producers_of),
+                                           (self._siblings, self._sibling_of)):
+            self._merge_to_fixed_point(candidates_of, affected_by)
+        self.groups = list(self.alive.values())
 
-    def _merge_to_fixed_point(self, candidates_of: Callable[[_Group], list[_Group]]) -> None:
-        changed = True
-        while changed:
-            changed = False
-            edges = self.group_graph_edges()
-            for a in sorted(self.groups, key=lambda g: self.order[id(g.root)]):
-                for b in candidates_of(a):
-                    if self._try_merge(a, b, edges):
-                        changed = True
-                        break
-                if changed:
+    def _node(self, i: Instruction) -> _Node:
+        g = self.owner.get(id(i))
+        return ("g", g.id) if g is not None else ("i", id(i))
+
+    def _hold_dups(self, g: _Group, held: bool) -> None:
+        for d in g.dups:
+            holders = self.dup_holders.setdefault(id(d), set())
+            if held:
+                holders.add(g.id)
+            else:
+                holders.discard(g.id)
+
+    def _producers_of(self, b: _Group) -> set[int]:
+        """Groups that have b among their consumers."""
+        return {g.id for i in b.members for o in i.operands if (g := self.owner.get(id(o))) is not None}
+
+    def _sibling_of(self, b: _Group) -> set[int]:
+        """Groups that have b among their siblings: they read (in a member or a copy) a value b's
+        members read."""
+        out: set[int] = set()
+        seen: set[int] = set()
+        for i in b.members:
+            for o in i.operands:
+                if o.opcode is O.CONSTANT or id(o) in seen:
+                    continue
+                seen.add(id(o))
+                out.update(self._find(gid).id for gid in self._touching_groups(o))
+        return out
+
+    def _touching_groups(self, o: Instruction) -> set[int]:
+        """The groups owning or copying a user of o when multi-output fusion began (a copy moves
+        with its group, or leaves it when the group comes to own the instruction)."""
+        out = self.touching.get(id(o))
+        if out is None:
+            out = self.touching[id(o)] = set(self._reader_groups(o))
+            for u in self.users.get(id(o), []):
+                out.update(self.dup_holders.get(id(u), ()))
+        return out
+
+    def _merge_to_fixed_point(self, candidates_of: Callable[[_Group], list[_Group]],
+                              affected_by: Callable[[_Group], set[int]]) -> None:
+        """Merges until none is left, trying the groups in program order of their roots and
+        always the earliest that may merge. A group that found no partner finds none later unless
+        a merge changed its candidates (a merge only adds paths between other groups), so only
+        the merged group and those that had one of the two among their candidates are tried
+        again."""
+        queue = [(self.order[id(g.root)], g.id) for g in self.alive.values()]
+        heapq.heapify(queue)
+        pending = set(self.alive)
+        while queue:
+            key, gid = heapq.heappop(queue)
+            a = self.alive.get(gid)
+            if a is None or gid not in pending or self.order[id(a.root)] != key:
+                continue
+            pending.discard(gid)
+            for b in candidates_of(a):
+                self.candidates_examined += 1
+                if self._try_merge(a, b):
+                    for h in affected_by(b) | {b.id}:
+                        if h in self.alive and h not in pending:
+                            pending.add(h)
+                            heapq.heappush(queue, (self.order[id(self.alive[h].root)], h))
+                        elif h == b.id:
+                            heapq.heappush(queue, (self.order[id(b.root)], h))
                     break
 
-    def _try_merge(self, a: _Group, b: _Group, edges: _Edges) -> bool:
+    def _try_merge(self, a: _Group, b: _Group) -> bool:
+        if len(a.members) + len(a.dups) + len(b.members) + len(b.dups) > self.cfg.max_instructions:
+            return False
         if not self.compatible(a, b):
             return False
-        if len(a.all()) + len(b.all()) > self.cfg.max_instructions:
-            return False
         na, nb = ("g", a.id), ("g", b.id)
-        if self._path_avoiding(edges, na, nb) or self._path_avoiding(edges, nb, na):
+        if self.graph.path_through_third(na, nb) or self.graph.path_through_third(nb, na):
             self.reasons.setdefault(a.root.name, f"fusing with {b.root.name} would create a cycle")
             return False
         merged = a.members + b.members
@@ -390,21 +481,26 @@ class _Planner:
         f, r = (fa, ra) if ra else (fb, rb)
         if r and not self._row_local(merged + a.dups + b.dups, f, r):
             return False
-        if self._merged_problem(merged, a.dups + b.dups) is not None:
+        if self._merged_problem(merged, a.dups + b.dups, {a.id, b.id}) is not None:
             return False
+        self.graph.contract(na, nb)
         self.merge(a, b)
         return True
 
-    def _merged_problem(self, merged: list[Instruction], dups: list[Instruction]) -> str | None:
+    def _read_outside(self, i: Instruction, ids: set[int], pair: set[int]) -> bool:
+        """Is i read outside the instructions `ids` of the groups `pair`: by an instruction there
+        or by a copy of a cheap producer in another group?"""
+        for u in self.users.get(id(i), []):
+            if id(u) not in ids or not self.dup_holders.get(id(u), set()) <= pair:
+                return True
+        return False
+
+    def _merged_problem(self, merged: list[Instruction], dups: list[Instruction], pair: set[int]) -> str | None:
         """The contract with the code generators, on the kernel a merge would make: its outputs are
         the members read outside it (checked again when kernels are made)."""
         ids = {id(i) for i in merged}
         body = sorted(merged + [d for d in dups if id(d) not in ids], key=lambda x: self.order[id(x)])
-        # Read by copies of cheap producers in other kernels, too.
-        copied_reads = {id(o) for h in self.groups if not any(m is h.root for m in merged)
-                        for d in h.dups for o in d.operands}
-        outs = [i for i in merged if i is self.comp.root or id(i) in copied_reads or
-                any(id(u) not in ids for u in self.users.get(id(i), []))]
+        outs = [i for i in merged if i is self.comp.root or self._read_outside(i, ids, pair)]
         root = max(merged, key=lambda x: self.order[id(x)])
         if not any(o is root for o in outs):
             outs.append(root)
@@ -462,14 +558,19 @@ def _materialize(module: Module, comp: Computation, planner: _Planner, names: Na
     taken_over: dict[int, Instruction] = {}  # instruction id -> the fusion output that now holds it
     # group id -> (members, ids of the body, body in program order, inputs)
     layout: dict[int, tuple[list[Instruction], set[int], list[Instruction], list[Instruction]]] = {}
+    removed: set[int] = set()  # members of the kernels made: they leave the computation
+    added: list[Instruction] = []  # the fusions made and their get-tuple-elements
+    fusion_readers: dict[int, list[Instruction]] = {}  # value -> the fusions made that read it
     for g in planner.groups:
         members = sorted(g.members, key=lambda x: order[id(x)])
         body_ids = {id(i) for i in members} | {id(d) for d in g.dups}
         body = sorted(members + g.dups, key=lambda x: order.get(id(x), -1))
         inputs: list[Instruction] = []
+        input_ids: set[int] = set()
         for i in body:
             for o in i.operands:
-                if id(o) not in body_ids and not any(o is x for x in inputs):
+                if id(o) not in body_ids and id(o) not in input_ids:
+                    input_ids.add(id(o))
                     inputs.append(o)
                     needed.add(id(o))
         layout[g.id] = (members, body_ids, body, inputs)
@@ -481,10 +582,12 @@ def _materialize(module: Module, comp: Computation, planner: _Planner, names: Na
         # Inputs again: a value an earlier kernel took over is now read from that kernel's output
         # (copies of its cheap producers in this body still name the original instruction).
         inputs = []
+        input_ids = set()
         for i in body:
             for o in i.operands:
                 o = taken_over.get(id(o), o)
-                if id(o) not in body_ids and not any(o is x for x in inputs):
+                if id(o) not in body_ids and id(o) not in input_ids:
+                    input_ids.add(id(o))
                     inputs.append(o)
         outputs = [i for i in members if id(i) in needed] or [g.root]
         kind = _kernel_kind(g, planner)
@@ -546,15 +649,19 @@ def _materialize(module: Module, comp: Computation, planner: _Planner, names: Na
                 repl[id(o)] = gte
                 extra.append(gte)
         taken_over.update(repl)
-        for i in comp.instructions:
-            if id(i) in body_ids and planner.owner.get(id(i)) is g:
-                continue
-            if any(id(o) in repl for o in i.operands):
-                i.operands = [repl.get(id(o), o) for o in i.operands]
+        # Only the readers of an output change: its users that are still in the computation
+        # (not moved into a kernel, this one included) and the fusions made so far that read it.
+        owned = {id(i) for i in members}
+        removed |= owned
+        for o in outputs:
+            for i in planner.users.get(id(o), []) + fusion_readers.get(id(o), []):
+                if id(i) not in removed:
+                    i.operands = [repl.get(id(x), x) for x in i.operands]
+        for o in inputs:
+            fusion_readers.setdefault(id(o), []).append(fusion)
         if id(comp.root) in repl:
             comp.root = repl[id(comp.root)]
-        owned = {id(i) for i in members}
-        comp.instructions = [i for i in comp.instructions if id(i) not in owned] + [fusion] + extra
+        added += [fusion, *extra]
         order[id(fusion)] = order[id(g.root)]
         for e in extra:
             order[id(e)] = order[id(g.root)]
@@ -562,6 +669,7 @@ def _materialize(module: Module, comp: Computation, planner: _Planner, names: Na
         changed = True
     # Remove duplicated producers nobody uses any more; keep order valid.
     if changed:
+        comp.instructions = [i for i in comp.instructions if id(i) not in removed] + added
         topological_sort(comp)
         idx = module.computations.index(comp)
         module.computations[idx:idx] = new_comps
