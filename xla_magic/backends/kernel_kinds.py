@@ -35,7 +35,8 @@ class KernelKind(Enum):
 
 _BY_ROOT = {O.DOT: KernelKind.DOT, O.CONVOLUTION: KernelKind.CONVOLUTION, O.SORT: KernelKind.SORT,
             O.TOPK: KernelKind.TOP_K, O.SELECT_AND_SCATTER: KernelKind.SELECT_AND_SCATTER,
-            O.FFT: KernelKind.HOST_CALL}  # a library's work: the cpu runs numpy's fft, as XLA:CPU calls DUCC
+            # A library's work: the cpu runs numpy's fft and linear algebra, as XLA:CPU calls libraries.
+            O.FFT: KernelKind.HOST_CALL, O.CHOLESKY: KernelKind.HOST_CALL, O.TRIANGULAR_SOLVE: KernelKind.HOST_CALL}
 _BY_ROOT_AFTER_REDUCE = {O.REDUCE_WINDOW: KernelKind.WINDOW, O.SCATTER: KernelKind.SCATTER}
 
 

@@ -17,7 +17,7 @@ from ..hlo.opcodes import Opcode as O
 # Instructions a loop kernel cannot compute element by element.
 NOT_IN_LOOPS = frozenset({O.REDUCE_WINDOW, O.SCATTER, O.SELECT_AND_SCATTER, O.SORT, O.DOT, O.CONVOLUTION,
                           O.RNG_BIT_GENERATOR, O.RNG, O.CUSTOM_CALL, O.FFT, O.WHILE, O.CONDITIONAL, O.CALL,
-                          O.TOPK})
+                          O.TOPK, O.CHOLESKY, O.TRIANGULAR_SOLVE})
 # Roots that make a kernel of their own kind: everything else in such a kernel is elemental.
 _ROOT_KINDS = frozenset({O.REDUCE_WINDOW, O.SCATTER})
 

@@ -1,12 +1,12 @@
 """Host calls: library work the generated code hands back to Python.
 
 JAX lowers linear algebra on CPU to LAPACK custom calls (`lapack_sgetrf_ffi`, ...), and XLA:CPU
-runs `fft` in a library (DUCC). The interpreter implements the custom-call targets it knows
-(`evaluator.CUSTOM_CALLS`) and fft with numpy (pocketfft); rather than a second implementation in
-LLVM IR, the cpu kernel of such an instruction stores its buffer pointers in an array and calls a
-`ctypes` callback, which views the buffers as numpy arrays and runs the evaluator's plan of that
-one instruction into the output buffers. Only these go this way (`runs_on_host`): every other
-instruction is compiled or refused.
+runs `fft`, `cholesky` and `triangular-solve` in libraries. The interpreter implements these
+custom-call targets (`evaluator.CUSTOM_CALLS`) and opcodes (`HOST_OPCODES`) with numpy's LAPACK
+and pocketfft; rather than a second implementation in LLVM IR, the cpu kernel of such an
+instruction stores its buffer pointers in an array and calls a `ctypes` callback, which views the
+buffers as numpy arrays and runs the evaluator's plan of that one instruction into the output
+buffers. Only these go this way (`runs_on_host`): every other instruction is compiled or refused.
 
 The callback runs on the thread that called the executable, never on a kernel's worker threads (a
 host call is a kernel of its own, never split), so taking the GIL cannot deadlock: the caller
@@ -125,7 +125,7 @@ def target_of(instr: Instruction) -> str:
 
 
 # Opcodes whose work is a numerical library's, run by the evaluator's numpy implementation.
-HOST_OPCODES = frozenset({O.FFT})
+HOST_OPCODES = frozenset({O.FFT, O.CHOLESKY, O.TRIANGULAR_SOLVE})
 
 
 def runs_on_host(instr: Instruction) -> bool:
