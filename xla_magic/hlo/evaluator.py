@@ -478,12 +478,13 @@ def _unary_table() -> dict[Opcode, Callable[[DType, DType], Fn]]:
         if src.is_complex:
             return _sign_complex
         if src.is_float:
-            # Denormals of the type the op computes in read as zero (XLA:CPU's DAZ): f64's for
-            # f64, f32's for the rest (all but f16 computed as f32 here; f16's subnormals are
-            # normal in f32, so only its zeros are below f16's smallest subnormal).
+            # Denormals of the type the op computes in read as zero (XLA:CPU's DAZ): f32's for
+            # f32 and bf16, f64's for f64. f16, f8 and f4 run in f32, where their subnormals are
+            # normal and XLA keeps f8e8m0fnu's 2^-127: only their zeros are below the threshold.
             tiny = float(np.finfo(np.float64).tiny if src.np == np.dtype(np.float64)
+                         else np.finfo(np.float32).tiny if src.np in (_F32, _BF16)
                          else np.finfo(np.float16).smallest_subnormal if src.np == _F16
-                         else np.finfo(np.float32).tiny)
+                         else np.finfo(np.float32).smallest_subnormal)
             return _via_f32(_sign_float(tiny), src)
         return np.sign
 
@@ -1072,7 +1073,9 @@ def _ufunc_reduce(uf: np.ufunc, x: np.ndarray, axes: tuple[int, ...], init: Valu
         r = _narrow_sum(x, axes, keep)
     elif npd in _NATIVE_FLOATS or npd.kind in "iub":
         r = uf.reduce(x, axis=axes, dtype=npd)
-    else:  # bf16/f8 max, min, f8 add ...: in f32 from the init on, rounded once (as XLA:CPU)
+    elif uf in _ROUNDING:  # f8/f4 sums and products
+        return _rounding_reduce(uf, x, axes, init)
+    else:  # bf16/f8 max, min: exact in f32
         r = uf.reduce(x.astype(_F32), axis=axes)
         if uf in _SIGNED_ZERO:
             r = _signed_zero_extremum(uf, x, axes, r)
@@ -1080,6 +1083,21 @@ def _ufunc_reduce(uf: np.ufunc, x: np.ndarray, axes: tuple[int, ...], init: Valu
     if uf in _SIGNED_ZERO and _is_float_np(npd):
         r = _signed_zero_extremum(uf, x, axes, r)
     return np.asarray(_combine(uf, np.asarray(init, npd), r)).astype(npd, copy=False)
+
+
+_ROUNDING = frozenset({np.add, np.multiply})
+
+
+def _rounding_step(uf: np.ufunc, npd: np.dtype) -> Fn:
+    def step(a: Value, b: Value) -> Value:
+        return np.asarray(uf(np.asarray(a, _F32), np.asarray(b, _F32))).astype(npd)
+    return step
+
+
+def _rounding_reduce(uf: np.ufunc, x: np.ndarray, axes: tuple[int, ...], init: Value) -> np.ndarray:
+    """The reducer as written: from init on, element after element, each result rounded to the
+    element type (XLA:CPU's f8/f4 reductions, which are not exact in f32)."""
+    return _generic_reduce(_rounding_step(uf, x.dtype), [x], [init], axes)[0]
 
 
 _SIGNED_ZERO: dict[np.ufunc, bool] = {np.maximum: False, np.minimum: True}  # the zero each prefers: its sign bit
@@ -1214,6 +1232,10 @@ def _windows(x: np.ndarray, wd: Sequence[WindowDim]) -> np.ndarray | None:
     eff = [(w.size - 1) * w.window_dilation + 1 for w in wd]
     if any(e > n for e, n in zip(eff, x.shape)):
         return None
+    if x.ndim and _is_float_np(x.dtype) and x.dtype not in _NATIVE_FLOATS:
+        # (numpy's strided views cannot take some ml_dtypes types: f8e5m2's '<f1' is ambiguous)
+        u = _windows(x.view(_unsigned_of(x.dtype)), wd)
+        return None if u is None else u.view(x.dtype)
     v = sliding_window_view(x, eff) if x.ndim else x
     return v[tuple(slice(None, None, w.stride) for w in wd) + tuple(slice(None, None, w.window_dilation) for w in wd)]
 
@@ -1233,7 +1255,15 @@ def _b_reduce_window(ins: Instruction, ctx: _Ctx) -> Fn:
     uf = _reducer_ufunc(kind, ins.operands[0].shape.element_type) if kind is not None else None
     out_shapes = [s.dims for s in ins.shape.leaves()]
     axes = tuple(range(rank, 2 * rank))
-    call = None if uf is not None else ctx.call(comp)
+    npd0 = ins.operands[0].shape.element_type.np_dtype
+    if uf in _ROUNDING and _is_float_np(npd0) and npd0 not in _NATIVE_FLOATS and npd0 not in _NARROW_SUM:
+        # f8/f4 sums round at every step, from the init on, the window's first dimension
+        # fastest (as measured on XLA:CPU); padding is skipped, not added
+        call: Fn | None = _rounding_step(uf, npd0)
+        uf = None
+        axes = axes[::-1]
+    else:
+        call = None if uf is not None else ctx.call(comp)
 
     def f(*args: Value) -> Value:
         xs, inits = [np.asarray(x) for x in args[:n]], args[n:]
