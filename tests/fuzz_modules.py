@@ -26,7 +26,8 @@ INTS = ("s32",)
 SMALL_FLOATS = ("f8e4m3fn", "f8e5m2", "f8e4m3fnuz", "f8e5m2fnuz", "f8e4m3b11fnuz", "f8e4m3", "f8e3m4", "f8e8m0fnu",
                 "f4e2m1fn")
 SUB_BYTE_INTS = ("s4", "u4", "s2", "u2")
-OTHER_TYPES = ("f16", "bf16", "f64", "s8", "u8", "s16", "u16", "u32", "s64", "u64", "pred") + SMALL_FLOATS + SUB_BYTE_INTS
+OTHER_TYPES = ("f16", "bf16", "f64", "s8", "u8", "s16", "u16", "u32", "s64", "u64", "pred", *SMALL_FLOATS,
+               *SUB_BYTE_INTS)
 # u64 indices of 2^63 and more clamp to the end as XLA reads them unsigned (XLA_MAGIC_FUZZ_HUGE_U64=0
 # keeps them below 2^63).
 HUGE_U64 = os.environ.get("XLA_MAGIC_FUZZ_HUGE_U64", "1") != "0"
@@ -572,10 +573,12 @@ def check_case(text: str, args: list[np.ndarray], hostsim: bool = False, gpu: bo
         return "parse -> print -> parse changed the module"
     want = _tuple(xm.interpret(m, *[a.copy() for a in args]))
     runs: list[tuple[str, Callable[[], tuple]]] = [
-        ("optimized interpreter", lambda: _tuple(xm.compile(xm.parse_hlo(text), target="interpreter")(*[a.copy() for a in args]))),
+        ("optimized interpreter",
+         lambda: _tuple(xm.compile(xm.parse_hlo(text), target="interpreter")(*[a.copy() for a in args]))),
     ]
     if compiled:
-        runs.append(("cpu", lambda: _tuple(xm.compile(xm.parse_hlo(text), target="cpu", cache=False)(*[a.copy() for a in args]))))
+        runs.append(("cpu", lambda: _tuple(
+            xm.compile(xm.parse_hlo(text), target="cpu", cache=False)(*[a.copy() for a in args]))))
     if gpu and compiled and not any(f"{t}[" in text for t in SMALL_FLOATS + SUB_BYTE_INTS):
         runs.append(("gpu generation", lambda: _gpu(text, args, hostsim, want)))
     for label, run in runs:

@@ -13,7 +13,10 @@ converts, ...) the builders say so; see XLA_SEMANTICS.md for the measured behavi
 Checked against XLA:CPU (jaxlib 0.10.2) op by op on special values: integer ops, shifts,
 compares, converts between all types, rounding, max/min, clamp, reduce-precision, bitcasts,
 gather/scatter, sort/top-k and rng-bit-generator (three-fry and philox) agree bit for bit; f16
-and bf16 sums round after every add as XLA:CPU does. Not bit-exact, by design of a numpy reference:
+and bf16 sums round after every add as XLA:CPU does. The sub-byte integers (s4, u4, s2, u2) compute
+in s8/u8 and wrap to their width after every op; the f8/f4 floats compute in f32 and round to their
+format after every op, sums and products of reductions included (tests/test_evaluator_small_types
+checks both against XLA:CPU). Not bit-exact, by design of a numpy reference:
 - f32 transcendental functions use numpy's implementations (a few ulp from XLA's polynomials);
 - `add(multiply(a, b), c)` is not contracted into an FMA (nor on the cpu target, whose results
   must not depend on whether the host has FMA units); f32 sums use numpy's pairwise order,
@@ -21,6 +24,10 @@ and bf16 sums round after every add as XLA:CPU does. Not bit-exact, by design of
   sum of magnitudes); multi-dimensional f16 reduce-windows differ by a few f16 ulp;
 - denormal results are not flushed to zero (XLA:CPU runs with FTZ/DAZ; the cpu and gpu targets
   do not flush either); `sign` alone reads denormals of the type it computes in as zero;
+  f8e8m0fnu's 2^-127 is an f32 denormal: kept here, flushed (to f8e8m0fnu's NaN) by XLA:CPU;
+- f8/f4 sums round at every add, element by element from the init: as XLA:CPU for up to 32
+  elements; longer ones XLA:CPU adds in a blocked order not reproduced here. Windowed f8 sums
+  (reduce-window) match it for most formats, not all (f8e5m2, f8e8m0fnu: a step of the format);
 - `rng` (the stateful op) draws from numpy's generator.
 """
 from __future__ import annotations
@@ -317,7 +324,8 @@ def _wrap_to(x: Value, dt: DType) -> np.ndarray:
     w = np.asarray(x).astype(wide)
     sh = np.array(8 - dt.bits, wide)
     # (u8 << k) >> k clears the high bits; s8's arithmetic >> copies the sign bit into them
-    return ((w << sh) >> sh).astype(dt.np_dtype)
+    r: np.ndarray = (w << sh) >> sh
+    return r.astype(dt.np_dtype)
 
 
 def _widen_value(x: Value) -> Value:
@@ -1096,7 +1104,7 @@ def _rounding_step(uf: np.ufunc, npd: np.dtype) -> Fn:
 
 def _rounding_reduce(uf: np.ufunc, x: np.ndarray, axes: tuple[int, ...], init: Value) -> np.ndarray:
     """The reducer as written: from init on, element after element, each result rounded to the
-    element type (XLA:CPU's f8/f4 reductions, which are not exact in f32)."""
+    element type (XLA:CPU's f8/f4 reductions of up to 32 elements; not exact in f32)."""
     return _generic_reduce(_rounding_step(uf, x.dtype), [x], [init], axes)[0]
 
 
