@@ -296,10 +296,14 @@ _SUB_BYTE_AS_IS = frozenset({
     O.RESHAPE, O.TRANSPOSE, O.SLICE, O.REVERSE, O.BROADCAST, O.CONCATENATE})
 
 
+def _is_sub_byte(dt: DType | None) -> bool:
+    return dt is not None and dt.bits < 8 and dt.kind in ("s", "u")  # (cheaper than hashing a DType)
+
+
 def _has_sub_byte_shape(s: Shape) -> bool:
     if s.tuple_shapes is not None:
         return any(_has_sub_byte_shape(e) for e in s.tuple_shapes)
-    return s.dtype in _SUB_BYTE_WIDE
+    return _is_sub_byte(s.dtype)
 
 
 def _has_sub_byte(ins: Instruction) -> bool:
@@ -309,7 +313,7 @@ def _has_sub_byte(ins: Instruction) -> bool:
 def _wide_shape(s: Shape) -> Shape:
     if s.tuple_shapes is not None:
         return replace(s, tuple_shapes=tuple(_wide_shape(e) for e in s.tuple_shapes))
-    return replace(s, dtype=_SUB_BYTE_WIDE[s.dtype]) if s.dtype in _SUB_BYTE_WIDE else s
+    return replace(s, dtype=_SUB_BYTE_WIDE[s.element_type]) if _is_sub_byte(s.dtype) else s
 
 
 def _widened(ins: Instruction) -> Instruction:
@@ -318,14 +322,17 @@ def _widened(ins: Instruction) -> Instruction:
     return replace(ins, shape=_wide_shape(ins.shape), operands=ops)
 
 
-def _wrap_to(x: Value, dt: DType) -> np.ndarray:
-    """A value of any integer type wrapped to the sub-byte type dt's width, stored as dt."""
-    wide = _SUB_BYTE_WIDE[dt].np_dtype
-    w = np.asarray(x).astype(wide)
+def _wrapper(dt: DType) -> Fn:
+    """Values of any integer type wrapped to the sub-byte type dt's width, stored as dt."""
+    wide, narrow = _SUB_BYTE_WIDE[dt].np_dtype, dt.np_dtype
     sh = np.array(8 - dt.bits, wide)
-    # (u8 << k) >> k clears the high bits; s8's arithmetic >> copies the sign bit into them
-    r: np.ndarray = (w << sh) >> sh
-    return r.astype(dt.np_dtype)
+
+    def wrap(x: Value) -> np.ndarray:
+        w = np.asarray(x).astype(wide)
+        # (u8 << k) >> k clears the high bits; s8's arithmetic >> copies the sign bit into them
+        r: np.ndarray = (w << sh) >> sh
+        return r.astype(narrow)
+    return wrap
 
 
 def _widen_value(x: Value) -> Value:
@@ -339,17 +346,19 @@ def _widen_value(x: Value) -> Value:
 _SUB_BYTE_NP = {d.np_dtype: w.np_dtype for d, w in _SUB_BYTE_WIDE.items()}
 
 
-def _narrow_value(x: Value, s: Shape) -> Value:
+def _narrower(s: Shape) -> Fn:
+    """Stores a result of shape s: its sub-byte arrays wrapped to their width."""
     if s.tuple_shapes is not None:
-        return tuple(_narrow_value(v, e) for v, e in zip(x, s.tuple_shapes))
-    return _wrap_to(x, s.dtype) if s.dtype in _SUB_BYTE_WIDE else x
+        parts = [_narrower(e) for e in s.tuple_shapes]
+        return lambda x: tuple(p(v) for p, v in zip(parts, x))
+    return _wrapper(s.element_type) if _is_sub_byte(s.dtype) else (lambda x: x)
 
 
 def _sub_byte_step(ins: Instruction, fn: Fn) -> Fn:
-    shape = ins.shape
+    narrow = _narrower(ins.shape)
 
     def f(*xs: Value) -> Value:
-        return _narrow_value(fn(*(_widen_value(x) for x in xs)), shape)
+        return narrow(fn(*(_widen_value(x) for x in xs)))
     return f
 
 
