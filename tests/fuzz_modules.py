@@ -21,11 +21,13 @@ import xla_magic as xm
 
 FLOATS = ("f32",)
 INTS = ("s32",)
-# The 8- and 4-bit floats run on the interpreters and the cpu target (the gpu target has no code
-# for them yet: modules with them skip its stage).
+# The 8- and 4-bit floats and the 4- and 2-bit integers run on the interpreters and the cpu target
+# (the gpu target has no code for them yet: modules with them skip its stage).
 SMALL_FLOATS = ("f8e4m3fn", "f8e5m2", "f8e4m3fnuz", "f8e5m2fnuz", "f8e4m3b11fnuz", "f8e4m3", "f8e3m4", "f8e8m0fnu",
                 "f4e2m1fn")
-OTHER_TYPES = ("f16", "bf16", "f64", "s8", "u8", "s16", "u16", "u32", "s64", "u64", "pred") + SMALL_FLOATS
+SUB_BYTE_INTS = ("s4", "u4", "s2", "u2")
+OTHER_TYPES = ("f16", "bf16", "f64", "s8", "u8", "s16", "u16", "u32", "s64", "u64", "pred", *SMALL_FLOATS,
+               *SUB_BYTE_INTS)
 # u64 indices of 2^63 and more clamp to the end as XLA reads them unsigned (XLA_MAGIC_FUZZ_HUGE_U64=0
 # keeps them below 2^63).
 HUGE_U64 = os.environ.get("XLA_MAGIC_FUZZ_HUGE_U64", "1") != "0"
@@ -571,11 +573,13 @@ def check_case(text: str, args: list[np.ndarray], hostsim: bool = False, gpu: bo
         return "parse -> print -> parse changed the module"
     want = _tuple(xm.interpret(m, *[a.copy() for a in args]))
     runs: list[tuple[str, Callable[[], tuple]]] = [
-        ("optimized interpreter", lambda: _tuple(xm.compile(text, target="interpreter")(*[a.copy() for a in args]))),
+        ("optimized interpreter",
+         lambda: _tuple(xm.compile(xm.parse_hlo(text), target="interpreter")(*[a.copy() for a in args]))),
     ]
     if compiled:
-        runs.append(("cpu", lambda: _tuple(xm.compile(text, target="cpu", cache=False)(*[a.copy() for a in args]))))
-    if gpu and compiled and not any(f"{t}[" in text for t in SMALL_FLOATS):
+        runs.append(("cpu", lambda: _tuple(
+            xm.compile(xm.parse_hlo(text), target="cpu", cache=False)(*[a.copy() for a in args]))))
+    if gpu and compiled and not any(f"{t}[" in text for t in SMALL_FLOATS + SUB_BYTE_INTS):
         runs.append(("gpu generation", lambda: _gpu(text, args, hostsim, want)))
     for label, run in runs:
         try:

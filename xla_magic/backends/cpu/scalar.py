@@ -320,8 +320,18 @@ def _not(em, instr, dts, vals):
     return em.b.xor(x, ir.Constant(x.type, -1 if x.type != I1 else 1))
 
 
+# XLA (XLA:CPU and its constant folding alike) counts the bits of s4's sign-extended byte:
+# popcnt(s4 -8) = 5, popcnt(s4 -1) = 8, which wraps to -8. Other types count their own bits.
+_POPCNT_BITS = {"s4": 8}
+
+
 def _popcnt(em, instr, dts, vals):
-    return em.b.call(em.intr("llvm.ctpop", vals[0].type), vals)
+    (x,) = vals
+    bits = _POPCNT_BITS.get(dts[0].name)
+    if bits is None:
+        return em.b.call(em.intr("llvm.ctpop", x.type), vals)
+    wide = em.b.sext(x, ir.IntType(bits))
+    return em.b.trunc(em.b.call(em.intr("llvm.ctpop", wide.type), [wide]), x.type)
 
 
 def _clz(em, instr, dts, vals):
