@@ -272,11 +272,6 @@ def _apply_reducer(k: Kernel, reducer: Computation, accs: list[ir.Value], vals: 
         # lanes on AVX512-FP16 machines only.
         op = b.fadd if simple == "add" else b.fmul
         return [op(accs[0], vals[0], flags=("reassoc",))]
-    if simple in ("add", "multiply") and dtype.name in SMALL_FLOATS and len(accs) == 1:
-        # f8/f4 sums and products accumulate in f32 and round once, when read
-        # (`_Reduction.result`) or stored, as the interpreter and XLA do; in element order, so the
-        # same on every machine.
-        return [(b.fadd if simple == "add" else b.fmul)(accs[0], vals[0])]
     if simple == "add" and dtype.kind == "c" and len(accs) == 1:
         # A complex sum is two independent real sums, each reassociated as above.
         re = b.fadd(T.re(b, accs[0]), T.re(b, vals[0]), flags=("reassoc",))
