@@ -1942,7 +1942,7 @@ def _threefry2x32(x0: np.ndarray, x1: np.ndarray, k0: int, k1: int) -> tuple[np.
     return x0, x1
 
 
-def _split_halves(dims: tuple[int, ...]) -> tuple[tuple[int, ...], int]:
+def split_halves(dims: tuple[int, ...]) -> tuple[tuple[int, ...], int]:
     """prng.cc's SplitShapeIntoHalves: (half dims with a trivial dim after the split, split dim)."""
     if not dims:
         return (1,), -1
@@ -1962,7 +1962,7 @@ def _threefry_bits(key: int, state: int, dims: tuple[int, ...], bits: int) -> tu
         ctr = (np.uint64(state) + np.arange(n, dtype=np.uint64)).reshape(dims)
         o0, o1 = _threefry2x32(ctr.astype(_U32), (ctr >> np.uint64(32)).astype(_U32), k0, k1)
         return o0.astype(_U64) | (o1.astype(_U64) << np.uint64(32)), (state + n) % 2**64
-    half, split = _split_halves(dims)
+    half, split = split_halves(dims)
     n = math.prod(half)
     ctr = (np.uint64(state) + np.arange(n, dtype=np.uint64)).reshape(half)
     o0, o1 = _threefry2x32(ctr.astype(_U32), (ctr >> np.uint64(32)).astype(_U32), k0, k1)

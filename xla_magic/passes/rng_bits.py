@@ -24,7 +24,7 @@ from math import prod
 
 from ..hlo.builder import ComputationBuilder, Names
 from ..hlo.dtypes import DType, dtype
-from ..hlo.evaluator import RNG_STATE_WORDS, rng_algorithm
+from ..hlo.evaluator import RNG_STATE_WORDS, rng_algorithm, split_halves
 from ..hlo.ir import Computation, Instruction, Module, replace_uses, topological_sort
 from ..hlo.opcodes import Opcode as O
 from ..hlo.shape import Shape, row_major_strides
@@ -125,20 +125,6 @@ def philox4x32(a: _Arith, x: list[Instruction], k0: Instruction, k1: Instruction
         x = [a.xor(a.xor(a.hi32(p1), x[1]), k0), a.lo32(p1), a.xor(a.xor(a.hi32(p0), x[3]), k1), a.lo32(p0)]
         k0, k1 = a.add(k0, _PHILOX_W[0]), a.add(k1, _PHILOX_W[1])
     return x
-
-
-def split_halves(dims: tuple[int, ...]) -> tuple[tuple[int, ...], int]:
-    """prng.cc's SplitShapeIntoHalves: the half shape (a 1 inserted after the split dimension) and
-    the split dimension: the first even one, else the first largest; a scalar is one of (1,)."""
-    if not dims:
-        return (1,), -1
-    split = next((i for i, d in enumerate(dims) if d % 2 == 0), -1)
-    if split < 0:
-        split = max(range(len(dims)), key=lambda i: (dims[i], -i))
-    half = list(dims)
-    half[split] = (dims[split] + 1) // 2
-    half.insert(split + 1, 1)
-    return tuple(half), split
 
 
 # (arith, key, state, dims, wide) -> (the state after the key, the bits as u32 or u64 (wide))

@@ -234,7 +234,24 @@ def _release_engine(engine: llvm.ExecutionEngine) -> None:
         trim(0)
 
 
-class JitModule:
+class _Entries:
+    """Entry points of compiled code by name."""
+
+    name: str
+    addresses: dict[str, int]
+
+    @property
+    def entry_names(self) -> list[str]:
+        return list(self.addresses)
+
+    def address(self, name: str) -> int:
+        try:
+            return self.addresses[name]
+        except KeyError:
+            raise KeyError(f"{name!r} is not an entry of {self.name} (entries: {self.entry_names})") from None
+
+
+class JitModule(_Entries):
     """One compiled LLVM module: entry addresses, its texts, and the engine that owns the code."""
 
     def __init__(self, name: str, llvm_ir: str, llvm_ir_opt: str, engine: llvm.ExecutionEngine,
@@ -254,16 +271,6 @@ class JitModule:
         self._asm: str | None = None
         self._keep: list[object] = []  # objects generated code may point at (method tables, ...)
         self.object_code: bytes | None = None  # the machine code, for a cache (see `compile_ir`)
-
-    @property
-    def entry_names(self) -> list[str]:
-        return list(self.addresses)
-
-    def address(self, name: str) -> int:
-        try:
-            return self.addresses[name]
-        except KeyError:
-            raise KeyError(f"{name!r} is not an entry of {self.name} (entries: {self.entry_names})") from None
 
     @property
     def asm(self) -> str:
@@ -469,7 +476,7 @@ class LinkedText:
     opt: int
 
 
-class LinkedModule:
+class LinkedModule(_Entries):
     """A program compiled in pieces: the glue module (entry and control flow) and unit objects,
     linked by symbol in one MCJIT engine that owns the machine code (kept as long as this is).
     The texts are made on first read, per piece, from the IR each piece was compiled from."""
@@ -489,16 +496,6 @@ class LinkedModule:
         self._opt_texts: dict[str, str] = {}
         self._asm: dict[str, str] = {}
         self._keep: list[object] = []
-
-    @property
-    def entry_names(self) -> list[str]:
-        return list(self.addresses)
-
-    def address(self, name: str) -> int:
-        try:
-            return self.addresses[name]
-        except KeyError:
-            raise KeyError(f"{name!r} is not an entry of {self.name} (entries: {self.entry_names})") from None
 
     @property
     def nbytes(self) -> int:
