@@ -87,6 +87,8 @@ class _Cursor:
 
     # -- scanning --
     def ws(self) -> None:
+        if self.pos < self.n and self.text[self.pos] != "/" and not self.text[self.pos].isspace():
+            return  # most calls: nothing to skip (what \s matches is what isspace() says)
         m = _WS.match(self.text, self.pos)
         assert m is not None  # _WS matches the empty string
         self.pos = m.end()
