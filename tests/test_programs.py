@@ -136,21 +136,21 @@ def ip():
     shell.run_line_magic("hlo_config", "--reset")
     shell.user_ns["x"] = X
     yield shell
-    for name in ("lowered", "compiled", "text", "y"):
+    for name in ("lowered", "compiled", "text", "y", "x"):
         shell.user_ns.pop(name, None)
 
 
 def test_magic_from_a_variable_holding_a_lowered(ip):
     ip.user_ns["lowered"] = FakeLowered()
-    res = ip.run_cell("%hlo --from lowered --args x -q")
+    res = ip.run_cell("%hlo --from lowered --args x --out y")
     assert res.success, res.error_in_exec
-    np.testing.assert_allclose(ip.user_ns["_"], np.sin(X) * 2, rtol=1e-6)
+    np.testing.assert_allclose(ip.user_ns["y"], np.sin(X) * 2, rtol=1e-6)
 
 
 def test_magic_stablehlo_cell_and_its_errors(ip):
-    res = ip.run_cell(f"%%hlo --args x -q\n{STABLEHLO}")
+    res = ip.run_cell(f"%%hlo --args x --out y\n{STABLEHLO}")
     assert res.success, res.error_in_exec
-    np.testing.assert_allclose(ip.user_ns["_"], np.sin(X) * 2, rtol=1e-6)
+    np.testing.assert_allclose(ip.user_ns["y"], np.sin(X) * 2, rtol=1e-6)
     res = ip.run_cell("%%hlo\n" + STABLEHLO.replace("%arg0 :", "%arg7 :", 1))
     assert not res.success and "StableHLO syntax error" in str(res.error_in_exec)
 
@@ -169,6 +169,6 @@ def test_magic_from_usage_errors(ip, source, message):
 
 def test_magic_from_a_variable_holding_text(ip):
     ip.user_ns["text"] = STABLEHLO
-    res = ip.run_cell("%hlo --from text --args x -q")
+    res = ip.run_cell("%hlo --from text --args x --out y")
     assert res.success, res.error_in_exec
-    np.testing.assert_allclose(ip.user_ns["_"], np.sin(X) * 2, rtol=1e-6)
+    np.testing.assert_allclose(ip.user_ns["y"], np.sin(X) * 2, rtol=1e-6)

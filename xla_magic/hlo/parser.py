@@ -19,6 +19,8 @@ from .dtypes import DTYPES
 from .elided import MODES, ElidedMode, fill
 from .ir import Computation, DebugTables, Instruction, Module
 from .opcodes import OPCODES, Opcode
+from .scanner import HloParseError as HloParseError  # the error every reader of text raises
+from .scanner import Scanner
 from .shape import Shape, layout_problem
 from .shape_inference import ShapeError, infer_shape
 
@@ -29,23 +31,7 @@ Scalar = bool | int | float | complex  # one element of a constant as read from 
 ReadScalar = Callable[["_Cursor"], Scalar]
 
 
-class HloParseError(ValueError):
-    """A syntax error: `.line` and `.column` are 1-based, `.excerpt` shows the line with a caret."""
-
-    def __init__(self, msg: str, line: int, column: int, source_line: str = ""):
-        self.msg, self.line, self.column = msg, line, column
-        self.excerpt = ""
-        if source_line is not None:
-            shown = source_line.expandtabs(1)
-            # Long lines: show a window around the fault so the caret stays readable.
-            start = max(0, column - 60)
-            shown = ("..." if start else "") + shown[start:start + 120]
-            caret = column - 1 - start + (3 if start else 0)
-            self.excerpt = f"  {shown}\n  {' ' * caret}^"
-        super().__init__(f"line {line}, column {column}: {msg}" + (f"\n{self.excerpt}" if self.excerpt else ""))
-
-
-_WS = re.compile(r"(?:\s+|/\*.*?\*/|//[^\n]*)*", re.S)
+_FOUND = re.compile(r"[\w.%\-]+|\S")
 _NAME = re.compile(r"%?([A-Za-z_][\w.\-]*)")
 _ATTR_KEY = re.compile(r"([A-Za-z_][\w\-]*)\s*=")
 _INT = re.compile(r"-?\d+")
@@ -55,66 +41,23 @@ _NUMBER = re.compile(
 )
 
 
-class _Cursor:
+class _Cursor(Scanner):
+    WS = re.compile(r"(?:\s+|/\*.*?\*/|//[^\n]*)*", re.S)
+
     def __init__(self, text: str, elided: ElidedMode | None = None):
-        self.text, self.pos, self.n = text, 0, len(text)
+        super().__init__(text)
         self.elided = elided  # what an elided constant `{...}` becomes; None: an error
-        self._line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
-
-    # -- positions and errors --
-    def where(self, pos: int | None = None) -> tuple[int, int]:
-        pos = self.pos if pos is None else pos
-        lo, hi = 0, len(self._line_starts) - 1
-        while lo < hi:  # last line start <= pos
-            mid = (lo + hi + 1) // 2
-            if self._line_starts[mid] <= pos:
-                lo = mid
-            else:
-                hi = mid - 1
-        return lo + 1, pos - self._line_starts[lo] + 1
-
-    def error(self, msg: str, pos: int | None = None) -> HloParseError:
-        line, col = self.where(pos)
-        start = self._line_starts[line - 1]
-        end = self.text.find("\n", start)
-        return HloParseError(msg, line, col, self.text[start:end if end >= 0 else self.n])
 
     def found(self) -> str:
         if self.pos >= self.n:
             return "end of text"
-        m = re.compile(r"[\w.%\-]+|\S").match(self.text, self.pos)
+        m = _FOUND.match(self.text, self.pos)
         return f"'{m.group(0)[:30]}'" if m else "end of text"
 
-    # -- scanning --
     def ws(self) -> None:
-        if self.pos < self.n and self.text[self.pos] != "/" and not self.text[self.pos].isspace():
-            return  # most calls: nothing to skip (what \s matches is what isspace() says)
-        m = _WS.match(self.text, self.pos)
-        assert m is not None  # _WS matches the empty string
-        self.pos = m.end()
+        super().ws()
         if self.text.startswith("/*", self.pos):
             raise self.error("unterminated comment")
-
-    def peek(self, s: str) -> bool:
-        self.ws()
-        return self.text.startswith(s, self.pos)
-
-    def accept(self, s: str) -> bool:
-        if self.peek(s):
-            self.pos += len(s)
-            return True
-        return False
-
-    def expect(self, s: str, what: str | None = None) -> None:
-        if not self.accept(s):
-            raise self.error(f"expected {what or repr(s)}, found {self.found()}")
-
-    def match(self, rx: re.Pattern[str]) -> re.Match[str] | None:
-        self.ws()
-        m = rx.match(self.text, self.pos)
-        if m:
-            self.pos = m.end()
-        return m
 
     def name(self, what: str = "a name") -> str:
         m = self.match(_NAME)

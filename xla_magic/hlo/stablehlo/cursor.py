@@ -1,14 +1,13 @@
 """A cursor over MLIR text: whitespace and `//` comments skipped, 1-based line and column for errors."""
 from __future__ import annotations
 
-import bisect
 import re
+from typing import cast
 
-from ..parser import HloParseError
+from ..scanner import HloParseError, Scanner
 
 MAX_NESTING = 64  # regions, lists and types deeper than this are refused, not recursed into
 
-_WS = re.compile(r"(?:\s+|//[^\n]*)*")
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
 _ESC = re.compile(r"\\(\\|\"|n|t|[0-9a-fA-F]{2})")
 _TOKEN = re.compile(r"[\w.%#@$\-]+|\S")
@@ -19,48 +18,21 @@ class StableHloParseError(HloParseError):
     (message, line, column, the source line and a caret)."""
 
 
-class Cursor:
-    def __init__(self, text: str):
-        self.text, self.pos, self.n = text, 0, len(text)
-        self._line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
-
-    def where(self, pos: int | None = None) -> tuple[int, int]:
-        pos = self.pos if pos is None else min(max(pos, 0), self.n)
-        line = bisect.bisect_right(self._line_starts, pos)
-        return line, pos - self._line_starts[line - 1] + 1
+class Cursor(Scanner):
+    ERROR = StableHloParseError
 
     def error(self, msg: str, pos: int | None = None) -> StableHloParseError:
-        line, col = self.where(pos)
-        start = self._line_starts[line - 1]
-        end = self.text.find("\n", start)
-        return StableHloParseError(msg, line, col, self.text[start:end if end >= 0 else self.n])
+        return cast(StableHloParseError, super().error(msg, pos))
 
     def found(self) -> str:
         self.ws()
         m = _TOKEN.match(self.text, self.pos)
         return f"'{m.group(0)[:30]}'" if m else "end of text"
 
-    def ws(self) -> None:
-        pos = self.pos
-        if pos < self.n and self.text[pos] not in " \t\r\n/":  # the common case: nothing to skip
-            return
-        m = _WS.match(self.text, pos)
-        self.pos = m.end() if m else pos
-
     def next_char(self) -> str:
         """The next character after whitespace ('' at the end)."""
         self.ws()
         return self.text[self.pos] if self.pos < self.n else ""
-
-    def peek(self, s: str) -> bool:
-        self.ws()
-        return self.text.startswith(s, self.pos)
-
-    def accept(self, s: str) -> bool:
-        if self.peek(s):
-            self.pos += len(s)
-            return True
-        return False
 
     def accept_word(self, word: str) -> bool:
         """`word` as a whole identifier (not the start of a longer one)."""
@@ -71,17 +43,6 @@ class Cursor:
             self.pos = end
             return True
         return False
-
-    def expect(self, s: str, what: str | None = None) -> None:
-        if not self.accept(s):
-            raise self.error(f"expected {what or repr(s)}, found {self.found()}")
-
-    def match(self, rx: re.Pattern[str]) -> re.Match[str] | None:
-        self.ws()
-        m = rx.match(self.text, self.pos)
-        if m:
-            self.pos = m.end()
-        return m
 
     def need(self, rx: re.Pattern[str], what: str) -> re.Match[str]:
         m = self.match(rx)
