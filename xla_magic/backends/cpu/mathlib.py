@@ -17,8 +17,11 @@ Lawson's algorithm in 200-bit arithmetic, except fdlibm's log kernel which the f
   kernel; log1p adds the exact rounding error of 1+x (Fast2Sum) as a correction term.
 - sinh: (t + t/(t+1))/2 with t = expm1(|x|) (two positive terms: no cancellation near 0), then
   (e^(|x|/2)/2)*e^(|x|/2) where expm1 would overflow first; the sign copied from x.
-- tanh: odd polynomial for |x| < 0.625, else 1 - 2/(exp(2|x|)+1); |x| clamped, so +-1 at the
-  ends and never NaN. logistic: exp(-|x|) then e/(1+e) or 1/(1+e): no overflow on either side.
+- tanh: f32 is one rational x P(x^2)/Q(x^2) (degrees 6/3 in x^2, relative fit error 7.8e-9) in
+  f32 arithmetic with explicit fma: no exp, one division, ~5 ulp near +-1 like XLA:CPU's own
+  (f64 evaluation or an exp costs twice the time); +-1 past 9.02, exactly x below 2^-13. f64:
+  odd polynomial for |x| < 0.625, else 1 - 2/(exp(2|x|)+1); |x| clamped, so +-1 at the ends
+  and never NaN. logistic: exp(-|x|) then e/(1+e) or 1/(1+e): no overflow on either side.
 - sin, cos, tan: exact-enough reduction for every finite input. f32: with x = M*2^e, the
   product M*((2^e*2/pi) mod 4) is done in f64 from a 256-row table indexed by the exponent (a
   gather when vectorized). f64: 3-part Cody-Waite with fma below 2^40, above it the same
@@ -54,7 +57,8 @@ asserts; "max" was measured on x86-64 (znver4, AVX-512):
 | expm1    | [-30, 88.7] / [-40, 709.7], tiny |x|      | 1.57 / 2        | 1.80 / 2        |
 | log      | (0, max], subnormals included              | 0.84 / 2        | 0.81 / 2        |
 | log1p    | (-1, max], tiny |x|                       | 0.80 / 2        | 0.80 / 2        |
-| tanh     | [-10, 10], |x| down to 2^-60              | 1.29 / 3        | 1.31 / 3        |
+| tanh     | [-10, 10], |x| down to 2^-60; f32 also     | 4.83 / 5        | 1.31 / 3        |
+|          | every 4th float of the whole range         |                 |                 |
 | sinh     | [-89.4, 89.4] / [-710, 710], tiny |x|     | 2.29 / 3        | 2.53 / 3        |
 | logistic | [-80, 80], results >= smallest normal      | 2.34 / 3        | 2.39 / 3        |
 | sin, cos | |x| <= 10 and 2^-30 .. max                 | 1.52 / 2        | 1.45 / 2        |
@@ -73,10 +77,10 @@ asserts; "max" was measured on x86-64 (znver4, AVX-512):
 | acos     | [-1, 1], |x| down to 2^-60                 | 0.50 / 1        | 2.64 / 3        |
 | atan     | [-10, 10], |x| in 2^-60 .. 2^100          | 0.50 / 1        | 2.13 / 3        |
 
-Relative error follows: f32 max 2.2e-7 (tan), f64 max 4.1e-16 (tan). `python
+Relative error follows: f32 max 2.8e-7 (tanh), f64 max 4.1e-16 (tan). `python
 tests/test_cpu_math.py` prints the table for the machine it runs on. Throughput in a plain loop
 (2-core AMD EPYC, AVX-512, 1M elements, memory traffic included): 0.3 ns/element for f32 exp,
-0.5 log, 0.6 tanh, 1.5 sin, 0.7 erf, 3.7 pow; f64 about 2-3x that (sin 4.2 with both reductions).
+0.5 log, 0.35 tanh, 1.5 sin, 0.7 erf, 3.7 pow; f64 about 2-3x that (sin 4.2 with both reductions).
 """
 from __future__ import annotations
 
@@ -330,14 +334,20 @@ _ATAN = {False: [-0.3333331345810857288579, 0.1999835807036764336566, -0.1424127
                 0.1111111073192850826066, -0.09090896243792558262054, 0.07692032804711688515727,
                 -0.06662787839674414067888, 0.05845559637063214888999, -0.05028696051548610279636,
                 0.03779259270633641925037, -0.01760708768248529321317]}
-# tanh x = x + x z T(z), |x| < 0.625
-_TANH = {False: [-0.33333281945064214525, 0.1333144226452624017785, -0.05373971975840235953234,
-                 0.02063910053265740999656, -0.005705000226884613486177],
-         True: [-0.3333333333333333246283, 0.1333333333333315658301, -0.05396825396812830758439,
-                0.02186948853164742953473, -0.008863235434318552999753, 0.00359212673071367099276,
-                -0.00145582229285382954702, 0.0005899492297971017535009, -0.0002387708383623283261366,
-                0.00009575110619041620031084, -0.00003662555513427367716636, 0.00001179460520572060999886,
-                -0.000002271773791530662613418]}
+# f64 tanh x = x + x z T(z), |x| < 0.625
+_TANH_F64 = [-0.3333333333333333246283, 0.1333333333333315658301, -0.05396825396812830758439,
+             0.02186948853164742953473, -0.008863235434318552999753, 0.00359212673071367099276,
+             -0.00145582229285382954702, 0.0005899492297971017535009, -0.0002387708383623283261366,
+             0.00009575110619041620031084, -0.00003662555513427367716636, 0.00001179460520572060999886,
+             -0.000002271773791530662613418]
+# f32 tanh x = x P(z)/Q(z), z = x^2, |x| <= 9.1 (past 9.02 tanh rounds to +-1 in f32);
+# coefficients of P1 = (P-1)/z and Q1 = (Q-1)/z, minimax in relative error (Loeb's
+# linearization with Lawson's weights).
+_TANH_F32_CLAMP = 9.1
+_TANH_F32_ONE = 9.02  # tanh x > 1 - 2^-25 (rounds to 1 in f32) for x > 0.5 ln(2^26 - 1) = 9.0109
+_TANH_F32_P = [0.1308152356322845, 0.003101130039238255, 1.1123365841983477e-05, -2.0091230008107394e-08,
+               5.20883283384556e-11, -8.299762634296514e-14]
+_TANH_F32_Q = [0.4641485225099553, 0.02448405770232113, 0.0002541948937392107]
 # erf x = x P(x^2), |x| < 0.9
 _ERF_SMALL = {False: [1.128379153910664852914, -0.3761252355522982266346, 0.1128214272586783214556,
                       -0.02677896251907863864646, 0.00501202856240485260828, -0.0006090653471163144158915],
@@ -462,11 +472,36 @@ def _expm1(m: _M, x):
     return m.sel(m.isnan(x), x, res)
 
 
+def _horner_fma(m: _M, x, coeffs: Sequence[float]):
+    """m.poly with every step an exact fma: the same bits on every host (~5 ulp leaves no
+    room for a second rounding that only some targets make)."""
+    acc = m.c(coeffs[-1])
+    for c in reversed(coeffs[:-1]):
+        acc = m.fma(acc, x, m.c(c))
+    return acc
+
+
+def _tanh_f32(m: _M, x):
+    # No exp and one division, all in f32 (2x the lanes of f64, which costs as much as the exp
+    # form). The fit's relative error (7.8e-9) is 0.13 ulp; f32 rounding of the coefficients,
+    # of Horner and of the division adds up to ~5 ulp near +-1 (XLA:CPU's rational is as far).
+    # P(0) = Q(0) = 1: tanh x = x exactly where x^2 vanishes next to 1, and -0 stays -0.
+    c = m.clamp(x, -_TANH_F32_CLAMP, _TANH_F32_CLAMP)  # NaN -> hi, put back below
+    z = m.mul(c, c)
+    num = m.fma(m.mul(c, z), _horner_fma(m, z, _TANH_F32_P), c)  # x P(z) = x + x z P1(z)
+    den = m.fma(z, _horner_fma(m, z, _TANH_F32_Q), m.c(1.0))  # Q(z) = 1 + z Q1(z)
+    res = m.clamp(m.div(num, den), -1.0, 1.0)
+    res = m.sel(m.cmp(">", m.abs(x), m.c(_TANH_F32_ONE)), m.copysign(m.c(1.0), x), res)
+    return m.sel(m.isnan(x), x, res)
+
+
 def _tanh(m: _M, x):
+    if not m.f64:
+        return _tanh_f32(m, x)
     z = m.mul(x, x)
-    small = m.fma(m.mul(x, z), m.poly(z, _TANH[m.f64]), x)
+    small = m.fma(m.mul(x, z), m.poly(z, _TANH_F64), x)
     a = m.abs(x)
-    a = m.sel(m.cmp(">", a, m.c(20.0 if m.f64 else 10.0)), m.c(20.0 if m.f64 else 10.0), a)  # NaN stays
+    a = m.sel(m.cmp(">", a, m.c(20.0)), m.c(20.0), a)  # NaN stays
     e = _exp(m, m.add(a, a))
     big = m.copysign(m.sub(m.c(1.0), m.div(m.c(2.0), m.add(e, m.c(1.0)))), x)
     res = m.sel(m.cmp("<", m.abs(x), m.c(0.625)), small, big)
