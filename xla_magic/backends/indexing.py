@@ -195,6 +195,30 @@ def operand_values(instr: Instruction, index: list[V]) -> Steps[V, list[V]]:
         out.append((yield o, [] if o.shape.rank == 0 else index))
     return out
 
+def changes_width(instr: Instruction) -> bool:
+    """A bitcast-convert between element widths (the other bitcast-converts are elementwise)."""
+    return (instr.opcode is O.BITCAST_CONVERT
+            and _dtype(instr).bits != _dtype(instr.operands[0]).bits)
+
+
+def bitcast_widths(g: IndexArith[V], instr: Instruction, index: Sequence[V],
+                   piece: Callable[[DType, DType, V, V], V],
+                   join: Callable[[DType, DType, list[V]], V]) -> Steps[V, V]:
+    """XLA's bitcast-convert between widths: narrowing adds a minor dimension of the width ratio
+    (output (..., k) is `piece` k of operand (...)); widening removes it (output (...) is the
+    `join` of operand (..., 0..r-1)). Every read is inside the operand: k < r by the output's
+    shape. The backend's `piece`/`join` do the bit work."""
+    operand = instr.operands[0]
+    src, dst = _dtype(operand), _dtype(instr)
+    if src.bits > dst.bits:
+        x = yield operand, list(index[:-1])
+        return piece(src, dst, x, index[-1])
+    pieces = []
+    for j in range(operand.shape.dims[-1]):
+        pieces.append((yield operand, [*index, g.const(j)]))
+    return join(src, dst, pieces)
+
+
 def _dtype(instr: Instruction) -> DType:
     dt = instr.shape.dtype
     assert dt is not None, f"'{instr.name}' is a tuple"

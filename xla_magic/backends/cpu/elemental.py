@@ -9,6 +9,7 @@ through `scalar.SCALAR_OPS`, `map` (its scalar computation inlined per element) 
 bitcast-convert between widths (a minor dimension of pieces split off or joined, little-endian)."""
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Callable, Sequence
 
@@ -19,7 +20,17 @@ from ...hlo.dtypes import S64, DType
 from ...hlo.ir import Instruction
 from ...hlo.opcodes import ELEMENTWISE
 from ...hlo.opcodes import Opcode as O
-from ..indexing import INDEX_RULES, Kind, Steps, delinearize, drive, linearize, operand_values
+from ..indexing import (
+    INDEX_RULES,
+    Kind,
+    Steps,
+    bitcast_widths,
+    changes_width,
+    delinearize,
+    drive,
+    linearize,
+    operand_values,
+)
 from . import irtypes as T
 from .irtypes import I64, Unsupported, i64
 from .scalar import Emitter, bitcast_join, bitcast_piece, convert_value, emit_scalar_computation, emit_scalar_op
@@ -165,8 +176,9 @@ class Elemental(IRIndexOps):
             v = _constant(self, instr, index)
         elif instr.opcode in INDEX_RULES:
             v = yield from INDEX_RULES[instr.opcode](self, instr, index)
-        elif instr.opcode is O.BITCAST_CONVERT and _dtype(instr).bits != _dtype(instr.operands[0]).bits:
-            v = yield from _bitcast_widths(self, instr, index)
+        elif changes_width(instr):
+            v = yield from bitcast_widths(self, instr, index, functools.partial(bitcast_piece, self.em),
+                                          functools.partial(bitcast_join, self.em))
         elif instr.opcode is O.MAP:  # elementwise, its scalar computation inlined per element
             (v,) = emit_scalar_computation(self.em, instr.attrs["to_apply"],
                                            (yield from operand_values(instr, index)))
@@ -183,21 +195,6 @@ class Elemental(IRIndexOps):
 
     def index_value(self, v: ir.Value, dt: DType) -> ir.Value:
         return convert_value(self.em, S64, dt, v)
-
-
-def _bitcast_widths(g: Elemental, instr: Instruction, index: Index) -> Steps[ir.Value, ir.Value]:
-    """XLA's bitcast-convert between widths: narrowing adds a minor dimension of the width ratio
-    (output (..., k) is piece k of operand (...)); widening removes it (output (...) joins operand
-    (..., 0..r-1)). Every read is inside the operand: k < r by the output's shape."""
-    operand = instr.operands[0]
-    src, dst = _dtype(operand), _dtype(instr)
-    if src.bits > dst.bits:
-        x = yield operand, index[:-1]
-        return bitcast_piece(g.em, src, dst, x, index[-1])
-    pieces = []
-    for j in range(operand.shape.dims[-1]):
-        pieces.append((yield operand, [*index, i64(j)]))
-    return bitcast_join(g.em, src, dst, pieces)
 
 
 def _constant(g: Elemental, instr: Instruction, index: Sequence[ir.Value]) -> ir.Value:

@@ -21,7 +21,17 @@ from ...hlo.ir import Instruction
 from ...hlo.opcodes import ELEMENTWISE
 from ...hlo.opcodes import Opcode as O
 from ...hlo.shape import row_major_strides
-from ..indexing import INDEX_RULES, Kind, Steps, delinearize, drive, linearize, operand_values
+from ..indexing import (
+    INDEX_RULES,
+    Kind,
+    Steps,
+    bitcast_widths,
+    changes_width,
+    delinearize,
+    drive,
+    linearize,
+    operand_values,
+)
 from . import ctype as C
 from .ctype import Unsupported
 from .scalar import Emitter, bitcast_join, bitcast_piece, convert_value, inline_computation, scalar_op
@@ -269,8 +279,8 @@ class Elemental(CIndexOps):
             v = _constant(self, instr, index)
         elif instr.opcode in INDEX_RULES:
             v = yield from INDEX_RULES[instr.opcode](self, instr, index)
-        elif instr.opcode is O.BITCAST_CONVERT and _dtype(instr).bits != _dtype(instr.operands[0]).bits:
-            v = yield from _bitcast_widths(self, instr, index)
+        elif changes_width(instr):
+            v = yield from bitcast_widths(self, instr, index, bitcast_piece, bitcast_join)
         elif instr.opcode is O.MAP:  # elementwise, its scalar computation inlined per element
             (v,) = inline_computation(self.em, instr.attrs["to_apply"], (yield from operand_values(instr, index)))
         elif instr.opcode in ELEMENTWISE:
@@ -286,21 +296,6 @@ class Elemental(CIndexOps):
 
     def index_value(self, v: str, dt: DType) -> str:
         return convert_value(S64, dt, f"(long long){_wrap(v, 0)}")
-
-
-def _bitcast_widths(g: Elemental, instr: Instruction, index: Index) -> Steps[str, str]:
-    """XLA's bitcast-convert between widths: narrowing adds a minor dimension of the width ratio
-    (output (..., k) is piece k of operand (...)); widening removes it (output (...) joins operand
-    (..., 0..r-1)). Every read is inside the operand: k < r by the output's shape."""
-    operand = instr.operands[0]
-    src, dst = _dtype(operand), _dtype(instr)
-    if src.bits > dst.bits:
-        x = yield operand, index[:-1]
-        return bitcast_piece(src, dst, x, index[-1])
-    pieces = []
-    for j in range(operand.shape.dims[-1]):
-        pieces.append((yield operand, [*index, g.const(j)]))
-    return bitcast_join(src, dst, pieces)
 
 
 def _constant(g: Elemental, instr: Instruction, index: Sequence[str]) -> str:
