@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 
 import xla_magic as xm
-from xla_magic.hlo.builder import ModuleBuilder, Names
+from xla_magic.hlo.builder import ModuleBuilder
 from xla_magic.hlo.dtypes import dtype
+from xla_magic.hlo.ir import Names
 from xla_magic.hlo.opcodes import Opcode
 from xla_magic.hlo.shape import Shape
 from xla_magic.hlo.shape_inference import ShapeError

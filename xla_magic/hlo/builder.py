@@ -5,7 +5,7 @@ decompositions) build instructions through this one place, so every built instru
 unique name and a shape the verifier agrees with."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from .attrs import Metadata
 from .dtypes import DType
-from .ir import Computation, Instruction, Module
+from .ir import Computation, Instruction, Module, Names
 from .opcodes import Opcode
 from .shape import Shape
 from .shape_inference import infer_shape
@@ -25,31 +25,6 @@ DECLARED = frozenset({
     Opcode.STOCHASTIC_CONVERT, Opcode.INFEED, Opcode.RECV, Opcode.ALL_GATHER, Opcode.REDUCE_SCATTER,
     Opcode.ALL_TO_ALL,
 })
-
-
-class Names:
-    """Module-unique names, XLA style (`add.7`); names already taken can be reserved."""
-
-    def __init__(self, taken: Iterable[str] = ()):
-        self.used: set[str] = set(taken)
-        self.counter: dict[str, int] = {}
-
-    def reserve(self, name: str) -> str:
-        """`name` itself when free, else a fresh variant of it."""
-        if name not in self.used:
-            self.used.add(name)
-            return name
-        return self(name)
-
-    def __call__(self, base: str) -> str:
-        n = self.counter.get(base, 0)
-        while True:
-            n += 1
-            name = f"{base}.{n}"
-            if name not in self.used:
-                self.counter[base] = n
-                self.used.add(name)
-                return name
 
 
 class ComputationBuilder:

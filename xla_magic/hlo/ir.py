@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -289,16 +290,21 @@ def _forwarded(i: Instruction, forward: dict[int, Instruction]) -> Instruction:
         i = forward[id(i)]
     return i
 
-class NameGen:
-    """Fresh instruction and computation names, unique in the module, XLA style (`add.7`)."""
+class Names:
+    """Module-unique names, XLA style (`add.7`); names already taken can be reserved."""
 
-    def __init__(self, module: Module):
-        self.used: set[str] = {c.name for c in module.computations}
-        self.used.update(i.name for c in module.computations for i in c.instructions)
+    def __init__(self, taken: Iterable[str] = ()):
+        self.used: set[str] = set(taken)
         self.counter: dict[str, int] = {}
 
+    def reserve(self, name: str) -> str:
+        """`name` itself when free, else a fresh variant of it."""
+        if name not in self.used:
+            self.used.add(name)
+            return name
+        return self(name)
+
     def __call__(self, base: str) -> str:
-        base = base.rsplit(".", 1)[0] if base.rsplit(".", 1)[-1].isdigit() else base
         n = self.counter.get(base, 0)
         while True:
             n += 1
@@ -307,6 +313,17 @@ class NameGen:
                 self.counter[base] = n
                 self.used.add(name)
                 return name
+
+
+class NameGen(Names):
+    """Fresh names for what a pass adds to `module`: `add.7` from `add.3` or `add`."""
+
+    def __init__(self, module: Module):
+        super().__init__(c.name for c in module.computations)
+        self.used.update(i.name for c in module.computations for i in c.instructions)
+
+    def __call__(self, base: str) -> str:
+        return super().__call__(base.rsplit(".", 1)[0] if base.rsplit(".", 1)[-1].isdigit() else base)
 
 
 def clone_computation(comp: Computation, name: str | None = None,

@@ -24,9 +24,9 @@ from math import prod
 import numpy as np
 
 from ..hlo.attrs import Raw
-from ..hlo.builder import ComputationBuilder, ModuleBuilder, Names
+from ..hlo.builder import ComputationBuilder, ModuleBuilder
 from ..hlo.dtypes import dtype
-from ..hlo.ir import Computation, Instruction, Module, replace_uses, topological_sort
+from ..hlo.ir import Computation, Instruction, Module, Names, replace_uses, topological_sort
 from ..hlo.opcodes import Opcode as O
 
 _COMPUTED_IN = {"bf16": dtype("f32")}  # element types whose arithmetic runs in a wider one (see above)

@@ -22,10 +22,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from math import prod
 
-from ..hlo.builder import ComputationBuilder, Names
+from ..hlo.builder import ComputationBuilder
 from ..hlo.dtypes import DType, dtype
 from ..hlo.evaluator import RNG_STATE_WORDS, rng_algorithm, split_halves
-from ..hlo.ir import Computation, Instruction, Module, replace_uses, topological_sort
+from ..hlo.ir import Computation, Instruction, Module, Names, replace_uses, topological_sort
 from ..hlo.opcodes import Opcode as O
 from ..hlo.shape import Shape, row_major_strides
 

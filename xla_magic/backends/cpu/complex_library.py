@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 from llvmlite import ir
 
-from ...hlo.builder import ComputationBuilder, Names
-from ...hlo.ir import Instruction
+from ...hlo.builder import ComputationBuilder
+from ...hlo.ir import Instruction, Names
 from ...hlo.shape import Shape
 from . import irtypes as T
 from .complex_ops import part_dtype

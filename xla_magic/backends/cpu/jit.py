@@ -250,6 +250,12 @@ class _Entries:
         except KeyError:
             raise KeyError(f"{name!r} is not an entry of {self.name} (entries: {self.entry_names})") from None
 
+    def ctypes_function(self, name: str, restype, *argtypes):
+        """A ctypes view of an entry; it holds a reference to this module so the code stays alive."""
+        fn = ctypes.CFUNCTYPE(restype, *argtypes)(self.address(name))
+        fn._jit_module = self  # type: ignore[attr-defined]
+        return fn
+
 
 class JitModule(_Entries):
     """One compiled LLVM module: entry addresses, its texts, and the engine that owns the code."""
@@ -292,12 +298,6 @@ class JitModule(_Entries):
     def artifacts(self) -> dict[str, str]:
         """The texts the notebook shows ("asm" is generated here, lazily)."""
         return {"llvm_ir": self.llvm_ir, "llvm_ir_opt": self.llvm_ir_opt, "asm": self.asm}
-
-    def ctypes_function(self, name: str, restype, *argtypes):
-        """A ctypes view of an entry; it holds a reference to this module so the code stays alive."""
-        fn = ctypes.CFUNCTYPE(restype, *argtypes)(self.address(name))
-        fn._jit_module = self  # type: ignore[attr-defined]
-        return fn
 
     def __repr__(self) -> str:
         ms = sum(v for k, v in self.timings.items() if k != "asm") * 1e3
@@ -530,11 +530,6 @@ class LinkedModule(_Entries):
     @property
     def asm(self) -> str:
         return "\n".join(self.piece_asm(n) for n in self.pieces)
-
-    def ctypes_function(self, name: str, restype, *argtypes):
-        fn = ctypes.CFUNCTYPE(restype, *argtypes)(self.address(name))
-        fn._jit_module = self  # type: ignore[attr-defined]
-        return fn
 
     def __repr__(self) -> str:
         ms = sum(v for k, v in self.timings.items() if k != "asm") * 1e3

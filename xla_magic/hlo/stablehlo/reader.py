@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..builder import ComputationBuilder, ModuleBuilder, Names
+from ..builder import ComputationBuilder, ModuleBuilder
 from ..dtypes import PRED, S32
-from ..ir import Computation, Instruction, Module
+from ..ir import Computation, Instruction, Module, Names
 from ..opcodes import Opcode
 from ..shape import Shape
 from ..shape_inference import ShapeError
