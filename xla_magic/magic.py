@@ -26,6 +26,7 @@ from .backends import registry
 from .backends.base import Executable
 from .hlo.parser import HloParseError
 from .hlo.verifier import HloVerifyError
+from .programs import Source, source_of
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
@@ -214,7 +215,7 @@ class HloMagics(Magics):
             exe = xm_compile(program, target=target, optimize=not self._option(opts, "no_opt"), elided=opts.elided,
                              **options)
         except (HloParseError, HloVerifyError) as e:
-            raise cell_error(e, program if isinstance(program, str) else "") from None
+            raise cell_error(e, program.text or "") from None
         except NotImplementedError as e:
             raise HloCellError(f"not supported on {target}", str(e)) from None
         report = exe.report
@@ -255,7 +256,7 @@ class HloMagics(Magics):
             return outputs
         return None
 
-    def _program(self, opts, cell: str | None) -> object:
+    def _program(self, opts, cell: str | None) -> Source:
         """The cell's text, or with --from the notebook variable it names (`%hlo --from NAME`, a line)."""
         if opts.source is None:
             if cell is None:
@@ -263,20 +264,17 @@ class HloMagics(Magics):
                                                  "%hlo --from NAME; or write the program in a %%hlo cell")
             if not cell.strip():
                 raise HloCellError("UsageError", "the cell holds no HLO text (or name a variable with --from)")
-            return cell
+            return Source("text", cell)
         if cell is not None and cell.strip():
             raise HloCellError("UsageError", f"--from {opts.source}: the program comes from the variable; "
                                              "use the line magic %hlo --from NAME")
         ns = self._ip.user_ns
         if opts.source not in ns:
             raise HloCellError("UsageError", f"--from {opts.source}: no such variable in the notebook")
-        from .programs import source_of
-
         try:
-            source_of(ns[opts.source])
+            return source_of(ns[opts.source])
         except TypeError as e:
             raise HloCellError("UsageError", f"--from {opts.source}: {e}") from None
-        return ns[opts.source]
 
     def _traced_cell(self, cell: str, opts, target: str, options: dict, show):
         """`%%hlo --trace`: the cell's numpy code, traced, compiled and run; outputs back in the notebook."""

@@ -56,6 +56,8 @@ def _lowered_text(obj: _Stage) -> str:
 
 def source_of(obj: object) -> Source:
     """`obj` as a Source; TypeError naming what is accepted for anything else."""
+    if isinstance(obj, Source):  # read already (the jax text is asked for once)
+        return obj
     if isinstance(obj, Module):
         return Source("module", given=obj)
     if isinstance(obj, str):
